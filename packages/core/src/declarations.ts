@@ -1,0 +1,198 @@
+import type { StandardSchemaV1 } from '@standard-schema/spec';
+import { SecretsConfigError } from './errors';
+import { checkKnownKeys } from './validation';
+
+/** How a secret's raw value is turned into the value you read. */
+export type SecretFormat = 'string' | 'json' | 'binary';
+
+/**
+ * One declared secret.
+ *
+ * @example
+ * { id: 'prod/app/db', format: 'json', schema: DbCredentials }
+ * { id: 'prod/app/db', key: 'password' }
+ * { id: 'prod/app/db', versionStage: 'AWSPREVIOUS', optional: true }
+ */
+export interface SecretDeclarationObject {
+  /** Secret name or ARN in Secrets Manager (or the agent / file name for other sources). */
+  readonly id: string;
+  /**
+   * `string` (default), `json` (parsed, deep-frozen) or `binary` (`Uint8Array`).
+   * @default 'string', or 'json' when `key` is set
+   */
+  readonly format?: SecretFormat;
+  /** Read one top-level key of a JSON secret. The value must be a string unless a `schema` is given. */
+  readonly key?: string;
+  /** Any Standard Schema (zod, valibot, arktype…) applied to the parsed value. */
+  readonly schema?: StandardSchemaV1;
+  /** Pin a staging label. Non-`AWSCURRENT` stages are fetched with `GetSecretValue`. */
+  readonly versionStage?: string;
+  /** Pin a version id. Fetched with `GetSecretValue`; never changes, so never rotates. */
+  readonly versionId?: string;
+  /**
+   * Optional secrets may be missing: `load()` succeeds without them and `get()` returns `undefined`.
+   * @default false
+   */
+  readonly optional?: boolean;
+}
+
+/** A declaration: a secret id (shorthand for a required string secret) or a full object. */
+export type SecretDeclaration = string | SecretDeclarationObject;
+
+/** A map of names to declarations. */
+export type SecretDeclarations = { readonly [name: string]: SecretDeclaration };
+
+type BaseValue<D> = D extends string
+  ? string
+  : D extends { readonly schema: StandardSchemaV1<any, infer O> }
+    ? O
+    : D extends { readonly key: string }
+      ? string
+      : D extends { readonly format: 'json' }
+        ? unknown
+        : D extends { readonly format: 'binary' }
+          ? Uint8Array
+          : string;
+
+/** The type `get(name)` returns for a declaration. */
+export type SecretValueOf<D> = D extends { readonly optional: true } ? BaseValue<D> | undefined : BaseValue<D>;
+
+/** The value types of every declared secret: `InferSecrets<typeof declarations>`. */
+export type InferSecrets<D extends SecretDeclarations> = { readonly [K in keyof D]: SecretValueOf<D[K]> };
+
+/** Declared names, as a union of string literals. */
+export type SecretName<D extends SecretDeclarations> = keyof D & string;
+
+/** Normalised form of a declaration, used internally and by sources. */
+export interface NormalizedDeclaration {
+  readonly name: string;
+  readonly id: string;
+  readonly format: SecretFormat;
+  readonly key: string | undefined;
+  readonly schema: StandardSchemaV1 | undefined;
+  readonly versionStage: string | undefined;
+  readonly versionId: string | undefined;
+  readonly optional: boolean;
+  /** Identity of what is fetched: same id + version pin = one fetch. */
+  readonly fetchKey: string;
+}
+
+const DECLARATION_KEYS = ['id', 'format', 'key', 'schema', 'versionStage', 'versionId', 'optional'] as const;
+const FORMATS: readonly SecretFormat[] = ['string', 'json', 'binary'];
+const NAME_PATTERN = /^[A-Za-z_$][\w$-]*$/;
+const normalized = new WeakMap<object, readonly NormalizedDeclaration[]>();
+
+/**
+ * Declares every secret an application reads, once. Validates eagerly and keeps literal types,
+ * so `store.get('db')` is typed from the declaration.
+ *
+ * @example
+ * const secrets = defineSecrets({
+ *   db: { id: 'prod/app/db', format: 'json', schema: DbCredentials },
+ *   dbPassword: { id: 'prod/app/db', key: 'password' },
+ *   stripeKey: 'prod/app/stripe',
+ * });
+ * @throws SecretsConfigError for an empty or duplicate name, an empty id, an unknown format or option.
+ */
+export function defineSecrets<const D extends SecretDeclarations>(declarations: D): D {
+  normalizeDeclarations(declarations);
+  return Object.freeze({ ...declarations }) as D;
+}
+
+/** Validates and normalises declarations (cached per object). */
+export function normalizeDeclarations(declarations: SecretDeclarations): readonly NormalizedDeclaration[] {
+  if (declarations === null || typeof declarations !== 'object' || Array.isArray(declarations)) {
+    throw new SecretsConfigError('secrets', 'expected an object mapping names to declarations, e.g. { db: "prod/app/db" }.');
+  }
+  const cached = normalized.get(declarations);
+  if (cached) return cached;
+  const names = Object.keys(declarations);
+  if (names.length === 0) {
+    throw new SecretsConfigError('secrets', 'no secrets declared. Declare at least one, e.g. { db: "prod/app/db" }.');
+  }
+  const out = names.map((name) => normalizeOne(name, declarations[name]!));
+  const frozen = Object.freeze(out);
+  normalized.set(declarations, frozen);
+  return frozen;
+}
+
+function normalizeOne(name: string, raw: SecretDeclaration): NormalizedDeclaration {
+  const at = `secrets.${name}`;
+  if (!NAME_PATTERN.test(name)) {
+    throw new SecretsConfigError(
+      at,
+      `invalid secret name "${name}". Names are identifiers (letters, digits, _, $, -), used as \`store.get("${name}")\`.`,
+    );
+  }
+  if (typeof raw === 'string') raw = { id: raw };
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new SecretsConfigError(at, 'expected a secret id string or an object like { id: "prod/app/db" }.');
+  }
+  checkKnownKeys(raw as object, DECLARATION_KEYS, at);
+  const { id, key, schema, versionStage, versionId } = raw;
+  if (typeof id !== 'string' || id.trim() === '') {
+    throw new SecretsConfigError(`${at}.id`, 'the secret id is empty. Set it to the secret name or ARN.');
+  }
+  if (id.length > 2048) throw new SecretsConfigError(`${at}.id`, 'ids are at most 2048 characters.');
+  const format = raw.format ?? (key !== undefined ? 'json' : 'string');
+  if (!FORMATS.includes(format)) {
+    throw new SecretsConfigError(
+      `${at}.format`,
+      `unknown format ${JSON.stringify(format)}. Use one of ${FORMATS.map((f) => `"${f}"`).join(', ')}.`,
+    );
+  }
+  if (key !== undefined) {
+    if (typeof key !== 'string' || key === '') {
+      throw new SecretsConfigError(`${at}.key`, 'key must be a non-empty string naming a top-level JSON key.');
+    }
+    if (format !== 'json') {
+      throw new SecretsConfigError(
+        `${at}.key`,
+        `\`key\` reads a key of a JSON secret, but format is "${format}". Remove \`format\` or set it to "json".`,
+      );
+    }
+  }
+  if (schema !== undefined && !isStandardSchema(schema)) {
+    throw new SecretsConfigError(
+      `${at}.schema`,
+      'expected a Standard Schema (an object with a "~standard" property, e.g. a zod or valibot schema).',
+    );
+  }
+  for (const [opt, v] of [
+    ['versionStage', versionStage],
+    ['versionId', versionId],
+  ] as const) {
+    if (v !== undefined && (typeof v !== 'string' || v === '')) {
+      throw new SecretsConfigError(`${at}.${opt}`, `${opt} must be a non-empty string.`);
+    }
+  }
+  if (raw.optional !== undefined && typeof raw.optional !== 'boolean') {
+    throw new SecretsConfigError(`${at}.optional`, 'optional must be true or false.');
+  }
+  const stage = versionStage === 'AWSCURRENT' && versionId === undefined ? undefined : versionStage;
+  return Object.freeze({
+    name,
+    id,
+    format,
+    key,
+    schema,
+    versionStage: stage,
+    versionId,
+    optional: raw.optional ?? false,
+    fetchKey: fetchKeyOf(id, versionId, stage),
+  });
+}
+
+/** The identity of one fetch: an id at a version pin. */
+export function fetchKeyOf(id: string, versionId?: string, versionStage?: string): string {
+  return versionId ? `${id}#id:${versionId}` : versionStage ? `${id}#stage:${versionStage}` : id;
+}
+
+function isStandardSchema(value: unknown): value is StandardSchemaV1 {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    '~standard' in value &&
+    typeof (value as StandardSchemaV1)['~standard']?.validate === 'function'
+  );
+}

@@ -1,0 +1,68 @@
+export {
+  defineSecrets,
+  normalizeDeclarations,
+  fetchKeyOf,
+  type SecretDeclaration,
+  type SecretDeclarationObject,
+  type SecretDeclarations,
+  type SecretFormat,
+  type SecretName,
+  type SecretValueOf,
+  type InferSecrets,
+  type NormalizedDeclaration,
+} from './declarations';
+export {
+  SecretStore,
+  type SecretStoreOptions,
+  type Clock,
+  type HealthReport,
+  type SecretHealth,
+  type SecretStatus,
+  type StoreStatus,
+  type StoreStats,
+  type RotationInfo,
+  type SecretListener,
+} from './secret-store';
+export { Secret, REDACTED, redactObject } from './secret';
+export {
+  ErrorCodes,
+  SecretsError,
+  SecretsConfigError,
+  SecretsLoadError,
+  SecretNotFoundError,
+  SecretNotLoadedError,
+  SecretParseError,
+  SecretValidationError,
+  SecretFetchError,
+  SecretsStoreClosedError,
+  errorCodeOf,
+  type ErrorCode,
+  type SecretFailure,
+  type ValidationIssue,
+} from './errors';
+export type { SecretsEvent, SecretsEventType, SecretsEventListener } from './events';
+export { toLogger, silentLogger, type LoggerLike } from './logger';
+export { parseDuration, checkKnownKeys, suggest, type Duration } from './validation';
+export { MAX_SECRET_BYTES, MAX_JSON_DEPTH } from './parse';
+export {
+  SourceCounters,
+  mapConcurrent,
+  type Source,
+  type SourceStats,
+  type SecretRequest,
+  type RawSecret,
+  type FetchOutcome,
+  type FetchContext,
+  type ChangeListener,
+} from './sources/source';
+export {
+  awsSecretsManager,
+  AwsSecretsManagerSource,
+  BATCH_SIZE,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  DEFAULT_CONNECTION_TIMEOUT_MS,
+  classify as classifyAwsError,
+  type AwsSecretsManagerOptions,
+  type SecretsManagerClientLike,
+} from './sources/aws-secrets-manager.source';
+export { memorySource, MemorySource, type MemoryValue } from './sources/memory.source';

@@ -1,0 +1,92 @@
+import { inspect } from 'node:util';
+import { SecretNotLoadedError } from './errors';
+
+/** The text every Hush container prints instead of a value. */
+export const REDACTED = '[redacted]';
+
+/** Internal per-name state a handle reads from. Swapped in place by the store. */
+export interface SecretSlot<T = unknown> {
+  readonly name: string;
+  readonly optional: boolean;
+  /** The current value; `undefined` until loaded (or when an optional secret is missing). */
+  value: T;
+  loaded: boolean;
+  version: string | undefined;
+  updatedAt: Date | undefined;
+}
+
+/**
+ * A live, read-only view of one secret. `.value` is always the current value (it follows
+ * background refresh); the handle prints `[redacted]` through `toString`, `JSON.stringify`,
+ * template strings and `util.inspect`.
+ *
+ * @example
+ * const db = store.handle('db');
+ * pool.connect(db.value.password);   // always the current password
+ * console.log(`${db}`);              // "[redacted]"
+ */
+export class Secret<T> {
+  readonly #slot: SecretSlot<T>;
+
+  /** @internal Use `store.handle(name)`. */
+  constructor(slot: SecretSlot<T>) {
+    this.#slot = slot;
+  }
+
+  /** The declared name. */
+  get name(): string {
+    return this.#slot.name;
+  }
+
+  /** The current value. Throws `SecretNotLoadedError` for a required secret that has no value yet. */
+  get value(): T {
+    const slot = this.#slot;
+    if (slot.loaded || slot.optional) return slot.value;
+    throw new SecretNotLoadedError(slot.name, 'the store has not loaded it yet; await store.load() first.');
+  }
+
+  /** The Secrets Manager VersionId of the current value. */
+  get version(): string | undefined {
+    return this.#slot.version;
+  }
+
+  /** When the current version was first seen by this process (wall clock). */
+  get updatedAt(): Date | undefined {
+    return this.#slot.updatedAt;
+  }
+
+  /** Whether a value is present. */
+  get loaded(): boolean {
+    return this.#slot.loaded;
+  }
+
+  toString(): string {
+    return REDACTED;
+  }
+
+  toJSON(): string {
+    return REDACTED;
+  }
+
+  [Symbol.toPrimitive](): string {
+    return REDACTED;
+  }
+
+  [inspect.custom](): string {
+    return `Secret<${this.#slot.name}> ${REDACTED}`;
+  }
+}
+
+/**
+ * Makes an object print as `[redacted]` everywhere (non-enumerable `toJSON`, `toString` and
+ * `util.inspect` hooks) without changing its own enumerable properties.
+ */
+export function redactObject<T extends object>(target: T, label: string): T {
+  Object.defineProperties(target, {
+    toJSON: { value: () => REDACTED, enumerable: false },
+    toString: { value: () => REDACTED, enumerable: false },
+    [Symbol.toPrimitive]: { value: () => REDACTED, enumerable: false },
+    [inspect.custom]: { value: () => `${label} ${REDACTED}`, enumerable: false },
+  });
+  return target;
+}

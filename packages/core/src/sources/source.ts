@@ -1,0 +1,95 @@
+import type { SecretFetchError } from '../errors';
+
+/** What to fetch: an id at AWSCURRENT, or pinned to a stage or version. */
+export interface SecretRequest {
+  readonly id: string;
+  readonly versionId?: string | undefined;
+  readonly versionStage?: string | undefined;
+}
+
+/** A raw secret as a source returns it. Exactly one of `string`/`binary` is set. */
+export interface RawSecret {
+  readonly versionId: string;
+  readonly string?: string | undefined;
+  readonly binary?: Uint8Array | undefined;
+  readonly createdDate?: Date | undefined;
+  /** ARN when the source knows it. */
+  readonly arn?: string | undefined;
+  /** The Region that served the value (multi-Region sources). */
+  readonly region?: string | undefined;
+}
+
+/** One request's outcome, aligned by index with the requests passed to `fetch`. */
+export type FetchOutcome = { readonly ok: true; readonly secret: RawSecret } | { readonly ok: false; readonly error: SecretFetchError };
+
+export interface FetchContext {
+  /** Aborted at the boot deadline, the request timeout, or `close()`. */
+  readonly signal: AbortSignal;
+  /** `true` for `store.refresh()`: bypass any cache in the source (agent `refreshNow=true`). */
+  readonly force: boolean;
+  /** Why the fetch happens. */
+  readonly reason: 'load' | 'refresh';
+}
+
+/** Counters a source keeps about the calls it made. */
+export interface SourceStats {
+  /** Calls by operation, e.g. `{ BatchGetSecretValue: 3 }`. */
+  readonly calls: Readonly<Record<string, number>>;
+  /** HTTP attempts including the SDK's retries, when known. */
+  readonly attempts: Readonly<Record<string, number>>;
+  /** Calls that ended in a throttling error (after the SDK's retries). */
+  readonly throttles: number;
+  /** Calls that failed for any reason. */
+  readonly failures: number;
+}
+
+/** Receives ids whose content may have changed (push-based sources such as mounted files). */
+export type ChangeListener = (ids: readonly string[]) => void;
+
+/**
+ * Where secrets come from. A source only fetches; the store owns caching, single flight,
+ * refresh, staleness and events.
+ */
+export interface Source {
+  /** Short name for logs and health, e.g. `aws-secrets-manager`. */
+  readonly kind: string;
+  /** Fetch a batch. Must resolve (never reject) with one outcome per request, in order. */
+  fetch(requests: readonly SecretRequest[], context: FetchContext): Promise<readonly FetchOutcome[]>;
+  /** Push-based sources call `listener` when ids may have changed. Returns a stop function. */
+  watch?(listener: ChangeListener): () => void;
+  stats?(): SourceStats;
+  close?(): Promise<void> | void;
+}
+
+/** Mutable counters shared by source implementations. */
+export class SourceCounters {
+  readonly calls: Record<string, number> = {};
+  readonly attempts: Record<string, number> = {};
+  throttles = 0;
+  failures = 0;
+
+  record(operation: string, attempts: number, outcome: 'ok' | 'throttled' | 'failed'): void {
+    this.calls[operation] = (this.calls[operation] ?? 0) + 1;
+    this.attempts[operation] = (this.attempts[operation] ?? 0) + Math.max(1, attempts);
+    if (outcome === 'throttled') this.throttles++;
+    if (outcome !== 'ok') this.failures++;
+  }
+
+  snapshot(): SourceStats {
+    return { calls: { ...this.calls }, attempts: { ...this.attempts }, throttles: this.throttles, failures: this.failures };
+  }
+}
+
+/** Runs `task` over `items` with at most `limit` in flight. */
+export async function mapConcurrent<T, R>(items: readonly T[], limit: number, task: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await task(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}

@@ -1,0 +1,23 @@
+import { defineSecrets, SecretStore, memorySource } from '@hush/core';
+import { inspect } from 'node:util';
+const d = defineSecrets({ db: { id: 'db', format: 'json' }, user: { id: 'db', key: 'username' }, api: 'api', opt: { id: 'nope', optional: true } });
+test('smoke', async () => {
+  const src = memorySource({ db: { username: 'u', password: 'CANARY-pw' }, api: 'CANARY-api' });
+  const store = new SecretStore(d, { source: src, refreshInterval: 100 });
+  await store.load();
+  const u: string = store.get('user');
+  expect(u).toBe('u');
+  expect(store.get('opt')).toBeUndefined();
+  const h = store.handle('api');
+  expect(`${h}`).toBe('[redacted]');
+  expect(inspect(store)).not.toContain('CANARY');
+  expect(JSON.stringify(store.snapshot())).toBe('"[redacted]"');
+  const seen: string[] = [];
+  store.subscribe('api', (v) => { seen.push(v); });
+  src.set('api', 'CANARY-api2');
+  await new Promise((r) => setTimeout(r, 300));
+  expect(h.value).toBe('CANARY-api2');
+  expect(seen).toEqual(['CANARY-api2']);
+  console.log(store.health(), store.stats());
+  await store.close();
+});
