@@ -15,7 +15,16 @@ export type SecretsEvent =
     }
   | { readonly type: 'became-stale'; readonly name: string; readonly ageSeconds: number; readonly code?: string }
   | { readonly type: 'recovered'; readonly name: string; readonly version: string }
-  | { readonly type: 'closed' };
+  | { readonly type: 'closed' }
+  | {
+      /** One call to the source (a batch of ids) finished, during load or refresh. */
+      readonly type: 'fetched';
+      readonly reason: 'load' | 'refresh';
+      readonly names: readonly string[];
+      readonly durationMs: number;
+      readonly ok: number;
+      readonly failed: number;
+    };
 
 export type SecretsEventType = SecretsEvent['type'];
 export type SecretsEventListener = (event: SecretsEvent) => void;

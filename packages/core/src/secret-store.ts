@@ -441,7 +441,7 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
 
   /** Counters: source calls by operation, throttles, failures, refreshes, rotations. */
   stats(): StoreStats {
-    const source = this.#source.stats?.() ?? { calls: {}, attempts: {}, throttles: 0, failures: 0 };
+    const source = this.#source.stats?.() ?? { calls: {}, attempts: {}, throttles: 0, failures: 0, outcomes: {} };
     return {
       source: this.#source.kind,
       ...source,
@@ -558,6 +558,15 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
     }
     if (this.#closed) return;
     const now = this.#clock.now();
+    const okCount = outcomes.filter((o) => o?.ok).length;
+    this.#emit({
+      type: 'fetched',
+      reason: options.reason,
+      names: entries.flatMap((e) => e.slots.map((s) => s.name)),
+      durationMs: now - started,
+      ok: okCount,
+      failed: entries.length - okCount,
+    });
     const interval = this.#refreshInterval * (1 + this.#jitter * (2 * Math.random() - 1));
     await Promise.all(
       entries.map(async (entry, i) => {
@@ -570,7 +579,8 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
           entry.dueAt = now + interval;
         } else {
           this.#applyFailure(entry, outcome.error, options);
-          entry.dueAt = now + this.#backoff(entry.failures);
+          // Transient failures back off exponentially; permanent ones (deleted, denied) wait a refresh interval.
+          entry.dueAt = now + (outcome.error.retryable || this.#refreshInterval === 0 ? this.#backoff(entry.failures) : interval);
         }
       }),
     );
@@ -777,6 +787,14 @@ function logEvent(log: LoggerLike, event: SecretsEvent): void {
         secret: event.name,
         ageSeconds: event.ageSeconds,
         code: event.code,
+      });
+      break;
+    case 'fetched':
+      log.debug?.(`Fetched ${event.ok + event.failed} secret ids (${event.failed} failed) in ${Math.round(event.durationMs)} ms`, {
+        event: event.type,
+        reason: event.reason,
+        ok: event.ok,
+        failed: event.failed,
       });
       break;
     case 'refreshed':

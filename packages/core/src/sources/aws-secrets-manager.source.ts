@@ -222,7 +222,7 @@ export class AwsSecretsManagerSource implements Source {
       } while (nextToken && found.size < ids.length);
     } catch (error) {
       const info = classify(error);
-      this.counters.record('BatchGetSecretValue', attemptsOf(error), info.throttled ? 'throttled' : 'failed');
+      this.counters.record('BatchGetSecretValue', attemptsOf(error), info.throttled ? 'throttled' : info.code);
       if (info.code === 'AccessDeniedException') {
         if (!this.batchDenied) {
           this.batchDenied = true;
@@ -255,7 +255,7 @@ export class AwsSecretsManagerSource implements Source {
       return { ok: true, secret: toRaw(response) };
     } catch (error) {
       const info = classify(error);
-      this.counters.record('GetSecretValue', attemptsOf(error), info.throttled ? 'throttled' : 'failed');
+      this.counters.record('GetSecretValue', attemptsOf(error), info.throttled ? 'throttled' : info.code);
       return { ok: false, error: new SecretFetchError(request.id, info.code, info.message, { ...info, cause: error }) };
     }
   }

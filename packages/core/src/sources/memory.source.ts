@@ -91,7 +91,7 @@ export class MemorySource implements Source {
     await Promise.resolve();
     return requests.map((request) => {
       const outcome = this.fetchOne(request);
-      this.counters.record('GetSecretValue', 1, outcome.ok ? 'ok' : outcome.error.throttled ? 'throttled' : 'failed');
+      this.counters.record('GetSecretValue', 1, outcome.ok ? 'ok' : outcome.error.throttled ? 'throttled' : outcome.error.awsCode);
       return outcome;
     });
   }

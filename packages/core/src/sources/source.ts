@@ -41,6 +41,8 @@ export interface SourceStats {
   readonly throttles: number;
   /** Calls that failed for any reason. */
   readonly failures: number;
+  /** Calls by operation and outcome: `ok`, `throttled`, or the error code. */
+  readonly outcomes: Readonly<Record<string, Readonly<Record<string, number>>>>;
 }
 
 /** Receives ids whose content may have changed (push-based sources such as mounted files). */
@@ -65,18 +67,27 @@ export interface Source {
 export class SourceCounters {
   readonly calls: Record<string, number> = {};
   readonly attempts: Record<string, number> = {};
+  readonly outcomes: Record<string, Record<string, number>> = {};
   throttles = 0;
   failures = 0;
 
-  record(operation: string, attempts: number, outcome: 'ok' | 'throttled' | 'failed'): void {
+  /**
+   * Records one call. `outcome` is `ok`, `throttled`, or for other failures the error code
+   * (`ResourceNotFoundException`, `TimeoutError`…).
+   */
+  record(operation: string, attempts: number, outcome: string): void {
     this.calls[operation] = (this.calls[operation] ?? 0) + 1;
     this.attempts[operation] = (this.attempts[operation] ?? 0) + Math.max(1, attempts);
+    const byOutcome = (this.outcomes[operation] ??= {});
+    byOutcome[outcome] = (byOutcome[outcome] ?? 0) + 1;
     if (outcome === 'throttled') this.throttles++;
     if (outcome !== 'ok') this.failures++;
   }
 
   snapshot(): SourceStats {
-    return { calls: { ...this.calls }, attempts: { ...this.attempts }, throttles: this.throttles, failures: this.failures };
+    const outcomes: Record<string, Record<string, number>> = {};
+    for (const [op, counts] of Object.entries(this.outcomes)) outcomes[op] = { ...counts };
+    return { calls: { ...this.calls }, attempts: { ...this.attempts }, throttles: this.throttles, failures: this.failures, outcomes };
   }
 }
 

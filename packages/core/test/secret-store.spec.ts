@@ -1,0 +1,320 @@
+import { inspect } from 'node:util';
+import { z } from 'zod';
+import {
+  defineSecrets,
+  memorySource,
+  Secret,
+  SecretNotFoundError,
+  SecretNotLoadedError,
+  SecretsConfigError,
+  SecretsLoadError,
+  SecretStore,
+  SecretsStoreClosedError,
+  type LoggerLike,
+  type SecretsEvent,
+} from '@hush/core';
+
+const DB = { username: 'app', password: 'pw-CANARY-db-1', host: 'db.internal' };
+
+function capture(): LoggerLike & { lines: string[] } {
+  const lines: string[] = [];
+  const push = (level: string) => (message: string, fields?: Record<string, unknown>) => {
+    lines.push(`${level} ${message} ${JSON.stringify(fields ?? {})}`);
+  };
+  return { lines, debug: push('debug'), info: push('info'), warn: push('warn'), error: push('error') };
+}
+
+const secrets = defineSecrets({
+  db: { id: 'prod/app/db', format: 'json', schema: z.object({ username: z.string(), password: z.string(), host: z.string() }) },
+  dbUser: { id: 'prod/app/db', key: 'username' },
+  apiKey: 'prod/app/api-key',
+  legacy: { id: 'prod/app/legacy', optional: true },
+});
+
+function setup(options: Partial<ConstructorParameters<typeof SecretStore>[1]> = {}) {
+  const source = memorySource({ 'prod/app/db': DB, 'prod/app/api-key': 'key-CANARY-1' });
+  const logger = capture();
+  const store = new SecretStore(secrets, { source, refreshInterval: 60_000, logger, ...options });
+  return { source, store, logger };
+}
+
+describe('SecretStore', () => {
+  afterEach(() => {
+    jest.useRealTimers();
+  });
+
+  describe('load', () => {
+    it('loads every declared secret, fetching a shared id once', async () => {
+      const { source, store } = setup();
+      await store.load();
+      expect(store.get('db')).toEqual(DB);
+      expect(store.get('dbUser')).toBe('app');
+      expect(store.get('apiKey')).toBe('key-CANARY-1');
+      expect(store.get('legacy')).toBeUndefined();
+      // db and dbUser share prod/app/db: 3 distinct ids, one fetch call.
+      expect(source.fetchCalls).toBe(1);
+      expect(store.stats().calls).toEqual({ GetSecretValue: 3 });
+      await store.close();
+    });
+
+    it('aggregates every failing required secret in one SecretsLoadError', async () => {
+      const source = memorySource({});
+      const store = new SecretStore(secrets, { source, bootTimeout: 200 });
+      const error = await store.load().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(SecretsLoadError);
+      const loadError = error as SecretsLoadError;
+      expect(loadError.code).toBe('SECRETS_LOAD_FAILED');
+      expect(loadError.failures.map((f) => f.name).sort()).toEqual(['apiKey', 'db', 'dbUser']);
+      expect(loadError.failures.every((f) => f.code === 'ResourceNotFoundException')).toBe(true);
+      expect(loadError.message).toContain('db');
+      expect(loadError.message).toContain('prod/app/api-key');
+      await store.close();
+    });
+
+    it('retries transient failures until they clear, within bootTimeout', async () => {
+      const { source, store } = setup({ backoff: { initial: 5 } });
+      source.fail('*', 'ThrottlingException', { times: 6 });
+      await store.load();
+      expect(store.get('apiKey')).toBe('key-CANARY-1');
+      expect(source.fetchCalls).toBeGreaterThan(1);
+      await store.close();
+    });
+
+    it('fails in bounded time when throttling outlasts bootTimeout, naming the throttled secrets', async () => {
+      const { source, store } = setup({ bootTimeout: 150, backoff: { initial: 10 } });
+      source.fail('*', 'ThrottlingException');
+      const started = Date.now();
+      const error = (await store.load().catch((e: unknown) => e)) as SecretsLoadError;
+      expect(Date.now() - started).toBeLessThan(1_000);
+      expect(error).toBeInstanceOf(SecretsLoadError);
+      expect(error.failures.map((f) => f.code)).toEqual(['ThrottlingException', 'ThrottlingException', 'ThrottlingException']);
+      await store.close();
+    });
+
+    it('shares one load between concurrent callers', async () => {
+      const { source, store } = setup();
+      await Promise.all([store.load(), store.load(), store.load()]);
+      expect(source.fetchCalls).toBe(1);
+      await store.close();
+    });
+
+    it('reports a schema failure at load without the value', async () => {
+      const source = memorySource({ 'prod/app/db': { username: 'app', password: 12345678 }, 'prod/app/api-key': 'key-CANARY-1' });
+      const store = new SecretStore(secrets, { source });
+      const error = (await store.load().catch((e: unknown) => e)) as SecretsLoadError;
+      expect(error.failures.find((f) => f.name === 'db')?.code).toBe('SECRET_VALIDATION_FAILED');
+      expect(error.message).toContain('$.password');
+      expect(error.message).not.toContain('12345678');
+      await store.close();
+    });
+  });
+
+  describe('reads', () => {
+    it('throws clear errors for undeclared names and reads before load', async () => {
+      const { store } = setup();
+      expect(() => store.get('nope' as 'db')).toThrow(SecretNotFoundError);
+      expect(() => store.get('nope' as 'db')).toThrow(/Declared secrets: "db", "dbUser", "apiKey", "legacy"/);
+      expect(() => store.get('db')).toThrow(SecretNotLoadedError);
+      expect(() => store.handle('db').value).toThrow(SecretNotLoadedError);
+      await store.close();
+    });
+
+    it('deep-freezes parsed values', async () => {
+      const { store } = setup();
+      await store.load();
+      const db = store.get('db') as { password: string };
+      expect(Object.isFrozen(db)).toBe(true);
+      expect(() => {
+        (db as { password: string }).password = 'x';
+      }).toThrow(TypeError);
+      await store.close();
+    });
+
+    it('redacts handles, the store and snapshots everywhere', async () => {
+      const { store } = setup();
+      await store.load();
+      const handle = store.handle('db');
+      expect(handle).toBeInstanceOf(Secret);
+      for (const rendered of [
+        `${handle}`,
+        String(handle),
+        JSON.stringify(handle),
+        JSON.stringify({ handle }),
+        inspect(handle),
+        inspect(store, { depth: 10 }),
+        JSON.stringify(store),
+        String(store),
+        JSON.stringify(store.snapshot()),
+        inspect(store.snapshot()),
+        `${store.snapshot()}`,
+      ]) {
+        expect(rendered).toContain('[redacted]');
+        expect(rendered).not.toContain('CANARY');
+      }
+      await store.close();
+    });
+
+    it('keeps one snapshot object per generation', async () => {
+      const { source, store } = setup({ minRefreshInterval: 0 });
+      await store.load();
+      const first = store.snapshot();
+      expect(store.snapshot()).toBe(first);
+      source.set('prod/app/api-key', 'key-CANARY-2');
+      await store.refresh('apiKey');
+      const second = store.snapshot();
+      expect(second).not.toBe(first);
+      expect(first.apiKey).toBe('key-CANARY-1');
+      expect(second.apiKey).toBe('key-CANARY-2');
+      await store.close();
+    });
+  });
+
+  describe('refresh', () => {
+    it('swaps a new version, notifies subscribers once, and ignores unchanged versions', async () => {
+      const { source, store, logger } = setup({ minRefreshInterval: 0 });
+      await store.load();
+      const handle = store.handle('apiKey');
+      const seen: Array<[string, string]> = [];
+      store.subscribe('apiKey', (next, info) => void seen.push([next, info.version]));
+      await store.refresh();
+      expect(seen).toEqual([]);
+      const version = source.set('prod/app/api-key', 'key-CANARY-2');
+      await store.refresh();
+      await store.refresh();
+      expect(seen).toEqual([['key-CANARY-2', version]]);
+      expect(handle.value).toBe('key-CANARY-2');
+      expect(handle.version).toBe(version);
+      expect(store.stats().rotations).toBe(1);
+      expect(logger.lines.some((l) => l.startsWith('info Secret "apiKey" rotated'))).toBe(true);
+      expect(logger.lines.join('\n')).not.toContain('CANARY');
+      await store.close();
+    });
+
+    it('single flight: 200 concurrent refreshes make one source call', async () => {
+      const { source, store } = setup({ minRefreshInterval: 0 });
+      await store.load();
+      const before = source.fetchCalls;
+      await Promise.all(Array.from({ length: 200 }, () => store.refresh('apiKey')));
+      expect(source.fetchCalls - before).toBe(1);
+      await store.close();
+    });
+
+    it('coalesces forced refreshes inside minRefreshInterval into one delayed call', async () => {
+      jest.useFakeTimers();
+      const { source, store } = setup({ minRefreshInterval: 1_000 });
+      await store.load();
+      const before = source.fetchCalls;
+      source.set('prod/app/api-key', 'key-CANARY-3');
+      let settled = 0;
+      const calls = Array.from({ length: 5 }, () => store.refresh('apiKey').then(() => settled++));
+      await jest.advanceTimersByTimeAsync(500);
+      expect(settled).toBe(0);
+      expect(source.fetchCalls - before).toBe(0);
+      await jest.advanceTimersByTimeAsync(600);
+      await Promise.all(calls);
+      expect(settled).toBe(5);
+      expect(source.fetchCalls - before).toBe(1);
+      expect(store.get('apiKey')).toBe('key-CANARY-3');
+      await store.close();
+    });
+
+    it('refreshes in the background on a jittered interval, batching all secrets in one call', async () => {
+      jest.useFakeTimers();
+      const { source, store } = setup({ refreshInterval: 10_000 });
+      await store.load();
+      const version = source.set('prod/app/api-key', 'key-CANARY-4');
+      const before = source.fetchCalls;
+      await jest.advanceTimersByTimeAsync(8_900);
+      expect(source.fetchCalls).toBe(before);
+      await jest.advanceTimersByTimeAsync(2_200);
+      expect(source.fetchCalls).toBe(before + 1);
+      expect(store.handle('apiKey').version).toBe(version);
+      await store.close();
+    });
+
+    it('keeps the last good value through failures, goes degraded after maxStaleness, and recovers', async () => {
+      jest.useFakeTimers();
+      const { source, store } = setup({ refreshInterval: 1_000, maxStaleness: 5_000, backoff: { initial: 100, max: 1_000 } });
+      const events: SecretsEvent[] = [];
+      store.onEvent((e) => events.push(e));
+      await store.load();
+      source.fail('prod/app/api-key', 'InternalServiceError');
+      await jest.advanceTimersByTimeAsync(3_000);
+      expect(store.get('apiKey')).toBe('key-CANARY-1');
+      expect(store.health().status).toBe('up');
+      expect(store.health().secrets['apiKey']).toMatchObject({ status: 'error', error: 'InternalServiceError' });
+      await jest.advanceTimersByTimeAsync(3_000);
+      expect(store.health().status).toBe('degraded');
+      expect(store.health().secrets['apiKey']).toMatchObject({ status: 'stale', error: 'InternalServiceError' });
+      expect(store.health().secrets['db']?.status).toBe('fresh');
+      expect(events.some((e) => e.type === 'became-stale' && e.name === 'apiKey')).toBe(true);
+      source.recover();
+      await jest.advanceTimersByTimeAsync(1_100);
+      expect(store.health().status).toBe('up');
+      expect(store.health().secrets['apiKey']?.status).toBe('fresh');
+      expect(events.some((e) => e.type === 'recovered' && e.name === 'apiKey')).toBe(true);
+      expect(JSON.stringify(store.health())).not.toContain('CANARY');
+      await store.close();
+    });
+
+    it('never replaces a good value with one that fails parsing or validation', async () => {
+      const { source, store } = setup({ minRefreshInterval: 0 });
+      await store.load();
+      source.set('prod/app/db', '{"username": "app", "password": ');
+      await store.refresh('db');
+      expect(store.get('db')).toEqual(DB);
+      expect(store.get('dbUser')).toBe('app');
+      expect(store.health().secrets['db']).toMatchObject({ status: 'error', error: 'SECRET_PARSE_FAILED:INVALID_JSON' });
+      source.set('prod/app/db', { username: 'app2', password: 'pw-CANARY-db-2', host: 'h' });
+      await store.refresh('db');
+      expect(store.get('dbUser')).toBe('app2');
+      expect(store.health().secrets['db']?.status).toBe('fresh');
+      await store.close();
+    });
+
+    it('a throwing listener is logged without the value and does not stop other listeners', async () => {
+      const { source, store, logger } = setup({ minRefreshInterval: 0 });
+      await store.load();
+      const seen: string[] = [];
+      store.subscribe('apiKey', () => {
+        throw new Error('boom');
+      });
+      store.subscribe('apiKey', (v) => void seen.push(v));
+      source.set('prod/app/api-key', 'key-CANARY-5');
+      await store.refresh('apiKey');
+      expect(seen).toEqual(['key-CANARY-5']);
+      expect(logger.lines.some((l) => l.includes('rotation listener for secret "apiKey" threw'))).toBe(true);
+      expect(logger.lines.join('\n')).not.toContain('CANARY');
+      await store.close();
+    });
+  });
+
+  describe('close', () => {
+    it('stops timers and rejects later use; safe to call twice', async () => {
+      const { store } = setup({ refreshInterval: 10 });
+      await store.load();
+      await store.close();
+      await store.close();
+      await expect(store.refresh()).rejects.toBeInstanceOf(SecretsStoreClosedError);
+      await expect(store.load()).rejects.toBeInstanceOf(SecretsStoreClosedError);
+    });
+  });
+
+  describe('configuration', () => {
+    it.each([
+      ['unknown option with a hint', { refreshIntervall: 5 }, /Did you mean `refreshInterval`/],
+      ['negative duration', { refreshInterval: -1 }, /refreshInterval.*negative/],
+      ['NaN duration', { maxStaleness: Number.NaN }, /maxStaleness.*finite/],
+      ['bad duration string', { bootTimeout: '5 minutes' }, /bootTimeout.*cannot parse/],
+      ['missing source', { source: undefined }, /source.*required/],
+    ])('rejects %s', (_label, options, message) => {
+      const create = () => new SecretStore(secrets, { source: memorySource({}), ...(options as object) } as never);
+      expect(create).toThrow(SecretsConfigError);
+      expect(create).toThrow(message);
+    });
+
+    it('accepts duration strings', () => {
+      expect(() => new SecretStore(secrets, { source: memorySource({}), refreshInterval: '5m', maxStaleness: '1h', bootTimeout: '30s' })).not.toThrow();
+    });
+  });
+});
