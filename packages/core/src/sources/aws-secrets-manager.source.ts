@@ -145,7 +145,12 @@ export class AwsSecretsManagerSource implements Source {
         ...(options.region ? { region: options.region } : {}),
         ...(options.endpoint ? { endpoint: options.endpoint } : {}),
         retryMode: 'adaptive',
-        requestHandler: { requestTimeout: DEFAULT_REQUEST_TIMEOUT_MS, connectionTimeout: DEFAULT_CONNECTION_TIMEOUT_MS },
+        // The SDK has no timeout by default, and a requestTimeout only warns unless throwOnRequestTimeout is set.
+        requestHandler: {
+          requestTimeout: DEFAULT_REQUEST_TIMEOUT_MS,
+          connectionTimeout: DEFAULT_CONNECTION_TIMEOUT_MS,
+          throwOnRequestTimeout: true,
+        },
         ...options.clientConfig,
       });
       this.ownsClient = true;
@@ -289,7 +294,7 @@ function attemptsOf(error: unknown): number {
 /** Classifies an SDK or network error into a code and retry flags. Messages from AWS never carry values. */
 export function classify(error: unknown): { code: string; message: string; retryable: boolean; throttled: boolean } {
   const e = error as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number }; $fault?: string };
-  let code = e?.code && /^E[A-Z]+$/.test(e.code) ? e.code : (e?.name ?? 'UnknownError');
+  let code = e?.name !== 'TimeoutError' && e?.code && /^E[A-Z]+$/.test(e.code) ? e.code : (e?.name ?? 'UnknownError');
   if (code === 'Error' || code === 'SyntaxError') code = e?.code ?? 'UnknownError';
   const status = e?.$metadata?.httpStatusCode;
   const throttled = THROTTLING_CODES.has(code) || status === 429;

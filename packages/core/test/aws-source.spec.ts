@@ -1,0 +1,174 @@
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { ConfiguredRetryStrategy } from '@smithy/util-retry';
+import { awsSecretsManager, defineSecrets, SecretsLoadError, SecretStore, type LoggerLike, type SecretDeclarations } from '@hush/core';
+import { startEmulator, type Emulator } from '@hush/emulator';
+
+const lines: string[] = [];
+const logger: LoggerLike = {
+  debug: (m, f) => void lines.push(`debug ${m} ${JSON.stringify(f ?? {})}`),
+  info: (m, f) => void lines.push(`info ${m} ${JSON.stringify(f ?? {})}`),
+  warn: (m, f) => void lines.push(`warn ${m} ${JSON.stringify(f ?? {})}`),
+  error: (m, f) => void lines.push(`error ${m} ${JSON.stringify(f ?? {})}`),
+};
+
+const seed: Record<string, string> = {
+  'prod/app/db': JSON.stringify({ username: 'app', password: 'pw-CANARY-aws-1' }),
+  'prod/app/api-key': 'key-CANARY-aws-1',
+};
+for (let i = 0; i < 45; i++) seed[`prod/bulk/s${i}`] = `bulk-CANARY-${i}`;
+
+let emu: Emulator;
+const clients: SecretsManagerClient[] = [];
+
+function client(extra: ConstructorParameters<typeof SecretsManagerClient>[0] = {}): SecretsManagerClient {
+  const c = new SecretsManagerClient({
+    ...emu.clientConfig(),
+    retryStrategy: new ConfiguredRetryStrategy(3, () => 5),
+    ...extra,
+  });
+  clients.push(c);
+  return c;
+}
+
+function bulk(n: number): SecretDeclarations {
+  const d: Record<string, string> = {};
+  for (let i = 0; i < n; i++) d[`s${i}`] = `prod/bulk/s${i}`;
+  return defineSecrets(d);
+}
+
+beforeAll(async () => {
+  emu = await startEmulator({ seed });
+});
+afterEach(() => {
+  emu.clearFaults();
+  emu.resetCalls();
+});
+afterAll(async () => {
+  for (const c of clients) c.destroy();
+  await emu.close();
+  expect(lines.join('\n')).not.toContain('CANARY');
+});
+
+describe('awsSecretsManager source against the emulator (real SDK over HTTP)', () => {
+  it('loads 45 secrets in exactly 3 BatchGetSecretValue calls', async () => {
+    const store = new SecretStore(bulk(45), { source: awsSecretsManager({ client: client() }), refreshInterval: false, logger });
+    await store.load();
+    expect(emu.calls().BatchGetSecretValue).toBe(3);
+    expect(emu.calls().GetSecretValue ?? 0).toBe(0);
+    expect(store.get('s44')).toBe('bulk-CANARY-44');
+    expect(store.stats().calls).toEqual({ BatchGetSecretValue: 3 });
+    await store.close();
+  });
+
+  it('fetches duplicate ids once and pinned stages with GetSecretValue', async () => {
+    emu.putSecret('prod/app/api-key', 'key-CANARY-aws-2');
+    const secrets = defineSecrets({
+      db: { id: 'prod/app/db', format: 'json' },
+      dbUser: { id: 'prod/app/db', key: 'username' },
+      dbPassword: { id: 'prod/app/db', key: 'password' },
+      apiKey: 'prod/app/api-key',
+      previousApiKey: { id: 'prod/app/api-key', versionStage: 'AWSPREVIOUS' },
+    });
+    const store = new SecretStore(secrets, { source: awsSecretsManager({ client: client() }), refreshInterval: false, logger });
+    await store.load();
+    expect(emu.calls().BatchGetSecretValue).toBe(1);
+    expect(emu.calls().GetSecretValue).toBe(1);
+    expect(store.get('dbUser')).toBe('app');
+    expect(store.get('apiKey')).toBe('key-CANARY-aws-2');
+    expect(store.get('previousApiKey')).toBe('key-CANARY-aws-1');
+    await store.close();
+  });
+
+  it('falls back to GetSecretValue when BatchGetSecretValue is denied, warning once', async () => {
+    emu.injectFault({ operation: 'BatchGetSecretValue', error: 'AccessDeniedException' });
+    lines.length = 0;
+    const store = new SecretStore(bulk(25), { source: awsSecretsManager({ client: client() }), refreshInterval: false, logger, minRefreshInterval: 0 });
+    await store.load();
+    expect(emu.calls().BatchGetSecretValue).toBe(2);
+    expect(emu.calls().GetSecretValue).toBe(25);
+    await store.refresh();
+    // Denied once, never asked again.
+    expect(emu.calls().BatchGetSecretValue).toBe(2);
+    expect(lines.filter((l) => l.includes('BatchGetSecretValue was denied')).length).toBe(1);
+    await store.close();
+  });
+
+  it('lists every missing secret with its AWS error code', async () => {
+    const secrets = defineSecrets({ apiKey: 'prod/app/api-key', a: 'missing/a', b: 'missing/b', c: { id: 'missing/c', optional: true } });
+    const store = new SecretStore(secrets, { source: awsSecretsManager({ client: client() }), refreshInterval: false, logger });
+    const error = (await store.load().catch((e: unknown) => e)) as SecretsLoadError;
+    expect(error).toBeInstanceOf(SecretsLoadError);
+    expect(error.failures.map((f) => [f.name, f.id, f.code])).toEqual([
+      ['a', 'missing/a', 'ResourceNotFoundException'],
+      ['b', 'missing/b', 'ResourceNotFoundException'],
+    ]);
+    await store.close();
+  });
+
+  it('survives a throttling storm at boot', async () => {
+    emu.injectFault({ error: 'ThrottlingException', times: 8 });
+    const store = new SecretStore(bulk(45), {
+      source: awsSecretsManager({ client: client() }),
+      refreshInterval: false,
+      bootTimeout: 10_000,
+      backoff: { initial: 20 },
+      logger,
+    });
+    await store.load();
+    expect(store.get('s0')).toBe('bulk-CANARY-0');
+    expect(emu.throttled()).toBeGreaterThanOrEqual(8);
+    await store.close();
+  });
+
+  it('single flight: 200 concurrent refreshes cause one API call', async () => {
+    const store = new SecretStore(defineSecrets({ apiKey: 'prod/app/api-key' }), {
+      source: awsSecretsManager({ client: client() }),
+      refreshInterval: false,
+      minRefreshInterval: 0,
+      logger,
+    });
+    await store.load();
+    emu.resetCalls();
+    await Promise.all(Array.from({ length: 200 }, () => store.refresh('apiKey')));
+    expect(emu.calls().total).toBe(1);
+    await store.close();
+  });
+
+  it('picks up a rotation on refresh and keeps the last good value when a refresh hangs', async () => {
+    const store = new SecretStore(defineSecrets({ apiKey: 'prod/app/api-key' }), {
+      source: awsSecretsManager({ client: client({ requestHandler: { requestTimeout: 300, throwOnRequestTimeout: true } }) }),
+      refreshInterval: false,
+      minRefreshInterval: 0,
+      fetchTimeout: 10_000,
+      logger,
+    });
+    await store.load();
+    const { versionId } = emu.putSecret('prod/app/api-key', 'key-CANARY-aws-3');
+    await store.refresh('apiKey');
+    expect(store.get('apiKey')).toBe('key-CANARY-aws-3');
+    expect(store.handle('apiKey').version).toBe(versionId);
+
+    emu.injectFault({ hang: true });
+    const started = Date.now();
+    await store.refresh('apiKey');
+    // The SDK's request timeout (300 ms, throwing; 3 attempts) ends the hung call long before fetchTimeout.
+    expect(Date.now() - started).toBeLessThan(2_500);
+    expect(store.health().secrets['apiKey']?.error).toBe('TimeoutError');
+    expect(store.get('apiKey')).toBe('key-CANARY-aws-3');
+    expect(store.health().secrets['apiKey']?.status).toBe('error');
+    emu.clearFaults();
+    await store.close();
+  });
+
+  it('loads binary secrets as Uint8Array', async () => {
+    emu.putSecret('prod/app/cert', new Uint8Array([0xde, 0xad, 0xbe, 0xef]));
+    const store = new SecretStore(defineSecrets({ cert: { id: 'prod/app/cert', format: 'binary' } }), {
+      source: awsSecretsManager({ client: client() }),
+      refreshInterval: false,
+      logger,
+    });
+    await store.load();
+    expect(Array.from(store.get('cert'))).toEqual([0xde, 0xad, 0xbe, 0xef]);
+    await store.close();
+  });
+});
