@@ -66,3 +66,15 @@ export {
   type SecretsManagerClientLike,
 } from './sources/aws-secrets-manager.source';
 export { memorySource, MemorySource, type MemoryValue } from './sources/memory.source';
+export { DEFAULT_FAILOVER_TIMEOUT_MS } from './sources/aws-secrets-manager.source';
+export {
+  secretsManagerAgent,
+  SecretsManagerAgentSource,
+  parseAgentDate,
+  DEFAULT_AGENT_URL,
+  AGENT_TOKEN_HEADER,
+  AGENT_TOKEN_ENV,
+  type SecretsManagerAgentOptions,
+} from './sources/secrets-manager-agent.source';
+export { mountedFiles, MountedFilesSource, type MountedFilesOptions } from './sources/mounted-files.source';
+export { sourceFromEnv, sourceKindFromEnv, SOURCE_KINDS, type SourceKind, type SourceFromEnvOverrides } from './sources/source-from-env';

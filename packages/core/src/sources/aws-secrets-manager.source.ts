@@ -6,7 +6,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { SecretFetchError, SecretsConfigError } from '../errors';
 import type { LoggerLike } from '../logger';
-import { checkKnownKeys } from '../validation';
+import { checkKnownKeys, parseDuration, type Duration } from '../validation';
 import {
   SourceCounters,
   mapConcurrent,
@@ -80,6 +80,24 @@ interface CommonOptions {
   batchConcurrency?: number;
   /** Receives the one-time batch fallback warning. Usually set by the store. */
   logger?: LoggerLike;
+  /**
+   * Regions holding replicas of the secrets, tried in order when the primary Region fails with a
+   * transient error (5xx, timeout, network, throttling after the SDK's retries) — never on a 4xx
+   * such as ResourceNotFoundException or AccessDeniedException. Health reports the Region that
+   * served each secret. ARN ids are rewritten to the replica's Region.
+   * @example awsSecretsManager({ region: 'us-east-1', failoverRegions: ['us-west-2'] })
+   */
+  failoverRegions?: readonly string[];
+  /** Clients for failover Regions, by Region. Regions without one get a client built like the primary's. */
+  failoverClients?: Readonly<Record<string, SecretsManagerClientLike>>;
+  /** Endpoint per Region (e.g. one `@hush/emulator` per Region); overrides `endpoint` for that Region. */
+  endpoints?: Readonly<Record<string, string>>;
+  /**
+   * With `failoverRegions`: how long one Region gets for a fetch, SDK retries included, before its
+   * unanswered secrets go to the next Region.
+   * @default '5s'
+   */
+  failoverTimeout?: Duration;
 }
 
 /** Options for {@link awsSecretsManager}: bring a client, or let Hush build one. */
@@ -97,7 +115,24 @@ export type AwsSecretsManagerOptions = CommonOptions &
       }
   );
 
-const OPTION_KEYS = ['client', 'region', 'endpoint', 'clientConfig', 'batch', 'spillover', 'concurrency', 'batchConcurrency', 'logger'];
+const OPTION_KEYS = [
+  'client',
+  'region',
+  'endpoint',
+  'clientConfig',
+  'batch',
+  'spillover',
+  'concurrency',
+  'batchConcurrency',
+  'logger',
+  'failoverRegions',
+  'failoverClients',
+  'endpoints',
+  'failoverTimeout',
+];
+
+/** Default of `failoverTimeout`. */
+export const DEFAULT_FAILOVER_TIMEOUT_MS = 5_000;
 
 /** Default request and connection timeouts for clients Hush builds (the SDK has none by default). */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
@@ -110,6 +145,7 @@ export const DEFAULT_CONNECTION_TIMEOUT_MS = 2_000;
  * awsSecretsManager({ region: 'eu-west-1' })
  * awsSecretsManager({ client: new SecretsManagerClient({ region }) })
  * awsSecretsManager({ region: 'us-east-1', endpoint: 'http://127.0.0.1:4566' }) // @hush/emulator
+ * awsSecretsManager({ region: 'us-east-1', failoverRegions: ['us-west-2'] })       // replicated secrets
  */
 export function awsSecretsManager(options: AwsSecretsManagerOptions = {}): AwsSecretsManagerSource {
   return new AwsSecretsManagerSource(options);
@@ -119,7 +155,11 @@ export class AwsSecretsManagerSource implements Source {
   readonly kind = 'aws-secrets-manager';
   readonly client: SecretsManagerClientLike;
   private readonly ownsClient: boolean;
-  private readonly counters = new SourceCounters();
+  private readonly counters: SourceCounters;
+  /** The Region this source reads, when known (reported in health only with failover). */
+  private readonly region: string | undefined;
+  private readonly failovers: AwsSecretsManagerSource[] = [];
+  private readonly failoverTimeout: number;
   private batchDenied = false;
   private readonly batch: boolean;
   private readonly spillover: boolean;
@@ -127,8 +167,12 @@ export class AwsSecretsManagerSource implements Source {
   private readonly batchConcurrency: number;
   logger: LoggerLike | undefined;
 
-  constructor(options: AwsSecretsManagerOptions) {
+  /**
+   * @param internal used for the per-Region sources of `failoverRegions` (shared counters).
+   */
+  constructor(options: AwsSecretsManagerOptions, internal?: { counters: SourceCounters; region: string }) {
     checkKnownKeys(options, OPTION_KEYS, 'awsSecretsManager');
+    this.counters = internal?.counters ?? new SourceCounters();
     this.batch = options.batch ?? true;
     this.spillover = options.spillover ?? true;
     this.concurrency = positiveInt(options.concurrency ?? 10, 'awsSecretsManager.concurrency');
@@ -141,9 +185,10 @@ export class AwsSecretsManagerSource implements Source {
       this.client = options.client;
       this.ownsClient = false;
     } else {
+      const endpoint = (options.region && options.endpoints?.[options.region]) || options.endpoint;
       this.client = new SecretsManagerClient({
         ...(options.region ? { region: options.region } : {}),
-        ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+        ...(endpoint ? { endpoint } : {}),
         retryMode: 'adaptive',
         // The SDK has no timeout by default, and a requestTimeout only warns unless throwOnRequestTimeout is set.
         requestHandler: {
@@ -155,6 +200,43 @@ export class AwsSecretsManagerSource implements Source {
       });
       this.ownsClient = true;
     }
+    this.region = internal?.region ?? options.region ?? (options.client ? undefined : (options.clientConfig?.region as string | undefined) ?? process.env.AWS_REGION);
+    this.failoverTimeout = parseDuration(options.failoverTimeout ?? DEFAULT_FAILOVER_TIMEOUT_MS, 'awsSecretsManager.failoverTimeout');
+    const failoverRegions = options.failoverRegions ?? [];
+    if (!Array.isArray(failoverRegions) || failoverRegions.some((r) => typeof r !== 'string' || r.trim() === '')) {
+      throw new SecretsConfigError('awsSecretsManager.failoverRegions', "expected an array of Region names, e.g. ['us-west-2'].");
+    }
+    if (failoverRegions.length > 0 && !internal) {
+      for (const region of failoverRegions) {
+        if (region === this.region) {
+          throw new SecretsConfigError('awsSecretsManager.failoverRegions', `"${region}" is the primary Region; list only replica Regions.`);
+        }
+        const client = options.failoverClients?.[region];
+        if (client !== undefined && typeof client.send !== 'function') {
+          throw new SecretsConfigError(`awsSecretsManager.failoverClients.${region}`, 'expected a SecretsManagerClient (an object with a send() method).');
+        }
+        const common = {
+          batch: this.batch,
+          spillover: this.spillover,
+          concurrency: this.concurrency,
+          batchConcurrency: this.batchConcurrency,
+        };
+        const sub = client
+          ? new AwsSecretsManagerSource({ ...common, client }, { counters: this.counters, region })
+          : new AwsSecretsManagerSource(
+              {
+                ...common,
+                region,
+                ...(options.endpoints?.[region] ? { endpoint: options.endpoints[region] } : {}),
+                clientConfig: { ...(options.client ? {} : options.clientConfig), region },
+              },
+              { counters: this.counters, region },
+            );
+        this.failovers.push(sub);
+      }
+    } else if (options.failoverClients && Object.keys(options.failoverClients).length > 0 && !internal) {
+      throw new SecretsConfigError('awsSecretsManager.failoverClients', 'failoverClients needs failoverRegions listing those Regions in order.');
+    }
   }
 
   stats(): SourceStats {
@@ -162,6 +244,64 @@ export class AwsSecretsManagerSource implements Source {
   }
 
   async fetch(requests: readonly SecretRequest[], context: FetchContext): Promise<readonly FetchOutcome[]> {
+    if (this.failovers.length === 0) return this.fetchRegion(requests, context);
+    // Each Region gets its own deadline, so a hung primary leaves time for the replicas.
+    let outcomes = (await this.fetchWithin(this, requests, context)).map((o) => this.tag(o, this.region));
+    for (const failover of this.failovers) {
+      const retry = outcomes.flatMap((o, i) => (!o.ok && o.error.retryable ? [i] : []));
+      if (retry.length === 0 || context.signal.aborted) break;
+      failover.logger = this.logger;
+      const region = failover.region!;
+      const replicaRequests = retry.map((i) => ({ ...requests[i]!, id: inRegion(requests[i]!.id, region) }));
+      const replica = await this.fetchWithin(failover, replicaRequests, context);
+      outcomes = [...outcomes];
+      retry.forEach((reqIndex, j) => {
+        const o = replica[j];
+        // A replica's own failure keeps the primary's (transient) error, so the store keeps retrying.
+        if (o?.ok) outcomes[reqIndex] = this.tag(o, region);
+      });
+      const served = replica.filter((o) => o?.ok).length;
+      if (served > 0) {
+        this.logger?.warn(`Read ${served} secret(s) from failover Region ${region} after transient errors in ${this.region ?? 'the primary Region'}`, {
+          event: 'region-failover',
+          region,
+          count: served,
+        });
+      }
+    }
+    return outcomes;
+  }
+
+  private async fetchWithin(source: AwsSecretsManagerSource, requests: readonly SecretRequest[], context: FetchContext): Promise<readonly FetchOutcome[]> {
+    const abort = new AbortController();
+    const onAbort = () => abort.abort(context.signal.reason);
+    if (context.signal.aborted) onAbort();
+    else context.signal.addEventListener('abort', onAbort, { once: true });
+    const timer = setTimeout(
+      () => abort.abort(new SecretFetchError('*', 'TimeoutError', `no answer within failoverTimeout (${this.failoverTimeout} ms)`, { retryable: true })),
+      this.failoverTimeout,
+    );
+    timer.unref();
+    try {
+      const outcomes = await source.fetchRegion(requests, { ...context, signal: abort.signal });
+      if (!abort.signal.aborted || context.signal.aborted) return outcomes;
+      // Aborted by the Region deadline: report a retryable timeout whatever the SDK called it.
+      return outcomes.map((o, i) =>
+        o.ok || o.error.retryable
+          ? o
+          : { ok: false, error: new SecretFetchError(requests[i]!.id, 'TimeoutError', `no answer within failoverTimeout (${this.failoverTimeout} ms)`, { retryable: true, cause: o.error }) },
+      );
+    } finally {
+      clearTimeout(timer);
+      context.signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  private tag(outcome: FetchOutcome, region: string | undefined): FetchOutcome {
+    return outcome.ok && region ? { ok: true, secret: { ...outcome.secret, region } } : outcome;
+  }
+
+  private async fetchRegion(requests: readonly SecretRequest[], context: FetchContext): Promise<readonly FetchOutcome[]> {
     const outcomes = new Array<FetchOutcome>(requests.length);
     const batchable: number[] = [];
     const single: number[] = [];
@@ -267,6 +407,7 @@ export class AwsSecretsManagerSource implements Source {
 
   async close(): Promise<void> {
     if (this.ownsClient) (this.client as SecretsManagerClient).destroy();
+    for (const failover of this.failovers) await failover.close();
   }
 }
 
@@ -278,6 +419,15 @@ function toRaw(entry: { ARN?: string; VersionId?: string; SecretString?: string;
     createdDate: entry.CreatedDate,
     arn: entry.ARN,
   };
+}
+
+/** An ARN id rewritten to a replica's Region (a replica's ARN differs only in the Region); names unchanged. */
+function inRegion(id: string, region: string): string {
+  if (!id.startsWith('arn:')) return id;
+  const parts = id.split(':');
+  if (parts.length < 7 || parts[2] !== 'secretsmanager') return id;
+  parts[3] = region;
+  return parts.join(':');
 }
 
 /** Does a requested id (name, full ARN or partial ARN) refer to the returned secret? */
@@ -295,7 +445,11 @@ function attemptsOf(error: unknown): number {
 export function classify(error: unknown): { code: string; message: string; retryable: boolean; throttled: boolean } {
   const e = error as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number }; $fault?: string };
   let code = e?.name !== 'TimeoutError' && e?.code && /^E[A-Z]+$/.test(e.code) ? e.code : (e?.name ?? 'UnknownError');
-  if (code === 'Error' || code === 'SyntaxError') code = e?.code ?? 'UnknownError';
+  if (code === 'Error' || code === 'SyntaxError') {
+    // The SDK wraps non-Error throwables (e.g. a network error from another realm) as
+    // "AWS SDK error wrapper for Error: connect ECONNREFUSED …": recover the errno code.
+    code = e?.code ?? /\b(E[A-Z]{4,})\b/.exec(e?.message ?? '')?.[1] ?? 'UnknownError';
+  }
   const status = e?.$metadata?.httpStatusCode;
   const throttled = THROTTLING_CODES.has(code) || status === 429;
   const retryable = throttled || TRANSIENT_CODES.has(code) || (status !== undefined && status >= 500) || e?.$fault === 'server';

@@ -1,0 +1,339 @@
+import { createHash } from 'node:crypto';
+import { watch as fsWatch, type FSWatcher } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import * as path from 'node:path';
+import { SecretFetchError, SecretsConfigError } from '../errors';
+import { checkKnownKeys, parseDuration, type Duration } from '../validation';
+import {
+  SourceCounters,
+  mapConcurrent,
+  type ChangeListener,
+  type FetchContext,
+  type FetchOutcome,
+  type RawSecret,
+  type SecretRequest,
+  type Source,
+  type SourceStats,
+} from './source';
+
+/** Options of {@link mountedFiles}. */
+export interface MountedFilesOptions {
+  /** The mount directory, e.g. `/mnt/secrets-store` (CSI) or `/etc/secrets` (Secret volume). */
+  dir: string;
+  /**
+   * Polling interval for change detection, used alongside `fs.watch` (which misses changes on some
+   * filesystems and in sub-directories). `false` disables polling.
+   * @default '2s'
+   */
+  pollInterval?: Duration | false;
+  /** Watch the directory with `fs.watch` for immediate change detection. @default true */
+  watch?: boolean;
+  /**
+   * A file modified less than this long ago is not read yet: a writer that writes in place is
+   * given this long to finish, so a half-written file is never served.
+   * @default '100ms'
+   */
+  settle?: Duration;
+}
+
+const OPTION_KEYS = ['dir', 'pollInterval', 'watch', 'settle'];
+const MAX_FILE_BYTES = 1024 * 1024;
+const MAX_READ_TRIES = 8;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+interface FileRead {
+  readonly bytes: Buffer;
+  readonly mtimeMs: number;
+  readonly file: string;
+}
+
+/**
+ * Reads secrets from files written by the Secrets Store CSI driver (one file per object, named by
+ * `objectAlias`, or by `objectName` with `/` translated to `_`) or by a Kubernetes Secret volume
+ * fed by External Secrets Operator (keys behind a `..data` symlink the kubelet swaps atomically).
+ * A declaration's `id` names the file, relative to `dir`.
+ *
+ * Changes are detected with `fs.watch` plus polling, and go through the store exactly like an API
+ * refresh: parsed as declared, validated, swapped, with the same `rotated` events and health. The
+ * version id is a hash of the content, so an unchanged file never looks rotated.
+ *
+ * A file is served only once it is stable: not modified within `settle`, and the same size and
+ * modification time before and after the read. A missing file fails with the non-retryable code
+ * `FileNotFound` (after one re-check `settle` later, which rides out writers that delete and
+ * recreate); the last good value keeps being served, and the watcher picks the file up again as
+ * soon as it reappears.
+ *
+ * Files have no SecretString/SecretBinary distinction: UTF-8 content is offered as both, so the
+ * declared `format` decides; other bytes only as binary.
+ *
+ * @example
+ * new SecretStore(defineSecrets({ db: { id: 'db-credentials', format: 'json' } }), {
+ *   source: mountedFiles({ dir: '/mnt/secrets-store' }),
+ * });
+ */
+export function mountedFiles(options: MountedFilesOptions): MountedFilesSource {
+  return new MountedFilesSource(options);
+}
+
+export class MountedFilesSource implements Source {
+  readonly kind = 'mounted-files';
+  readonly dir: string;
+  private readonly pollInterval: number;
+  private readonly useWatch: boolean;
+  private readonly settle: number;
+  private readonly counters = new SourceCounters();
+  /** id → content hash last served or last reported to the listener ('missing' when absent). */
+  private readonly seen = new Map<string, string>();
+  private readonly stops = new Set<() => void>();
+  private closed = false;
+
+  constructor(options: MountedFilesOptions) {
+    if (!options || typeof options !== 'object' || typeof options.dir !== 'string' || options.dir.trim() === '') {
+      throw new SecretsConfigError('mountedFiles.dir', 'a directory is required, e.g. mountedFiles({ dir: "/mnt/secrets-store" }).');
+    }
+    checkKnownKeys(options, OPTION_KEYS, 'mountedFiles');
+    this.dir = path.resolve(options.dir);
+    const poll = options.pollInterval ?? 2_000;
+    this.pollInterval = poll === false ? 0 : parseDuration(poll, 'mountedFiles.pollInterval', { allowZero: true });
+    this.useWatch = options.watch ?? true;
+    this.settle = parseDuration(options.settle ?? 100, 'mountedFiles.settle', { allowZero: true });
+  }
+
+  stats(): SourceStats {
+    return this.counters.snapshot();
+  }
+
+  fetch(requests: readonly SecretRequest[], _context: FetchContext): Promise<readonly FetchOutcome[]> {
+    return mapConcurrent(requests, 8, async (request): Promise<FetchOutcome> => {
+      const id = request.id;
+      if (request.versionId || (request.versionStage && request.versionStage !== 'AWSCURRENT')) {
+        this.counters.record('ReadFile', 1, 'UnsupportedVersionRequest');
+        return failure(
+          id,
+          'UnsupportedVersionRequest',
+          'mountedFiles serves only the mounted (current) value; a pinned versionId/versionStage needs awsSecretsManager() or secretsManagerAgent(), or mount that version under its own objectAlias.',
+          false,
+        );
+      }
+      const candidates = this.candidates(id);
+      if (typeof candidates === 'string') {
+        this.counters.record('ReadFile', 1, 'InvalidSecretPath');
+        return failure(id, 'InvalidSecretPath', candidates, false);
+      }
+      try {
+        const read = await this.readStable(candidates);
+        if (read === undefined) {
+          this.seen.set(id, 'missing');
+          this.counters.record('ReadFile', 1, 'FileNotFound');
+          return failure(
+            id,
+            'FileNotFound',
+            `no file ${candidates.map((c) => JSON.stringify(path.relative(this.dir, c))).join(' or ')} in ${this.dir}; ` +
+              'check the objectAlias (CSI) or the Secret key (External Secrets Operator) matches the declared id.',
+            false,
+          );
+        }
+        const secret = toRaw(read);
+        this.seen.set(id, secret.versionId);
+        this.counters.record('ReadFile', 1, 'ok');
+        return { ok: true, secret };
+      } catch (error) {
+        const code = (error as { code?: string }).code ?? 'UnknownError';
+        const retryable = code === 'FileUnstable' || code === 'EMFILE' || code === 'ENFILE' || code === 'EAGAIN' || code === 'EIO';
+        this.counters.record('ReadFile', 1, code);
+        const why =
+          code === 'FileUnstable'
+            ? 'the file kept changing while it was read; it will be read again'
+            : code === 'EACCES' || code === 'EPERM'
+              ? 'permission denied; the process user cannot read the mounted file (check fsGroup / defaultMode)'
+              : code === 'TooLarge'
+                ? `the file is larger than ${MAX_FILE_BYTES} bytes`
+                : code === 'EISDIR'
+                  ? 'the path is a directory, not a file'
+                  : 'the file could not be read';
+        return failure(id, code, `${why} (${path.relative(this.dir, candidates[0]!)} in ${this.dir}).`, retryable, error);
+      }
+    });
+  }
+
+  /**
+   * Calls `listener(ids)` when files of ids fetched before may have changed: on `fs.watch` events
+   * (the kubelet's `..data` swap is a rename in `dir`) and every `pollInterval`.
+   */
+  watch(listener: ChangeListener): () => void {
+    if (this.closed) return () => undefined;
+    let scanning = false;
+    let again = false;
+    let debounce: NodeJS.Timeout | undefined;
+    let stopped = false;
+    const scan = async (): Promise<void> => {
+      if (stopped) return;
+      if (scanning) return void (again = true);
+      scanning = true;
+      try {
+        const changed: string[] = [];
+        let unsettled = false;
+        for (const [id, last] of [...this.seen]) {
+          const candidates = this.candidates(id);
+          if (typeof candidates === 'string') continue;
+          const state = await this.fingerprint(candidates);
+          if (state === 'unsettled') unsettled = true;
+          else if (state !== last) {
+            this.seen.set(id, state);
+            changed.push(id);
+          }
+        }
+        if (!stopped && changed.length > 0) listener(changed);
+        if (unsettled) schedule(this.settle);
+      } catch {
+        // A scan is best effort; the next event or poll tries again.
+      } finally {
+        scanning = false;
+        if (again && !stopped) {
+          again = false;
+          void scan();
+        }
+      }
+    };
+    const schedule = (delay: number): void => {
+      if (stopped || debounce) return;
+      debounce = setTimeout(() => {
+        debounce = undefined;
+        void scan();
+      }, delay);
+      debounce.unref();
+    };
+
+    let watcher: FSWatcher | undefined;
+    if (this.useWatch) {
+      try {
+        watcher = fsWatch(this.dir, { persistent: false }, () => schedule(Math.min(this.settle, 20)));
+        watcher.on('error', () => {
+          // Polling keeps working (e.g. the directory was unmounted and mounted again).
+          watcher?.close();
+          watcher = undefined;
+        });
+      } catch {
+        watcher = undefined;
+      }
+    }
+    const poll = this.pollInterval > 0 ? setInterval(() => void scan(), this.pollInterval) : undefined;
+    poll?.unref();
+    const stop = (): void => {
+      if (stopped) return;
+      stopped = true;
+      watcher?.close();
+      if (poll) clearInterval(poll);
+      if (debounce) clearTimeout(debounce);
+      this.stops.delete(stop);
+    };
+    this.stops.add(stop);
+    return stop;
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const stop of [...this.stops]) stop();
+  }
+
+  toString(): string {
+    return `MountedFilesSource(${this.dir})`;
+  }
+
+  /** The files an id may name, or a message explaining why the id is not a safe relative path. */
+  private candidates(id: string): string[] | string {
+    if (id.includes('\0') || path.isAbsolute(id) || id.split(/[\\/]/).includes('..')) {
+      return `the id must be a file name relative to ${this.dir} (no absolute paths, no ".."); use the objectAlias or Secret key as the id.`;
+    }
+    const exact = path.join(this.dir, id);
+    if (!exact.startsWith(this.dir + path.sep)) return `the id does not name a file inside ${this.dir}.`;
+    // The AWS CSI provider translates "/" in objectName to "_" (pathTranslation, default "_").
+    const translated = id.includes('/') ? path.join(this.dir, id.replaceAll('/', '_')) : undefined;
+    return translated ? [exact, translated] : [exact];
+  }
+
+  /** Reads the first existing candidate once it is stable; `undefined` when none exists (after one re-check). */
+  private async readStable(candidates: readonly string[]): Promise<FileRead | undefined> {
+    for (let recheck = 0; recheck < 2; recheck++) {
+      for (const file of candidates) {
+        const read = await this.readFileStable(file);
+        if (read) return read;
+      }
+      if (this.settle > 0 && recheck === 0) await sleep(this.settle);
+    }
+    return undefined;
+  }
+
+  private async readFileStable(file: string): Promise<FileRead | undefined> {
+    for (let attempt = 0; attempt < MAX_READ_TRIES; attempt++) {
+      let before;
+      try {
+        before = await stat(file);
+      } catch (error) {
+        if ((error as { code?: string }).code === 'ENOENT') return undefined;
+        throw error;
+      }
+      if (before.isDirectory()) throw Object.assign(new Error('directory'), { code: 'EISDIR' });
+      if (before.size > MAX_FILE_BYTES) throw Object.assign(new Error('too large'), { code: 'TooLarge' });
+      const age = Date.now() - before.mtimeMs;
+      if (age >= 0 && age < this.settle) {
+        await sleep(this.settle - age + 1);
+        continue;
+      }
+      let bytes: Buffer;
+      let after;
+      try {
+        bytes = await readFile(file);
+        after = await stat(file);
+      } catch (error) {
+        // The kubelet removed the old timestamped directory between our stat and read: read again.
+        if ((error as { code?: string }).code === 'ENOENT') continue;
+        throw error;
+      }
+      if (before.ino === after.ino && before.size === after.size && before.mtimeMs === after.mtimeMs && bytes.length === after.size) {
+        return { bytes, mtimeMs: after.mtimeMs, file };
+      }
+      await sleep(Math.max(5, Math.min(this.settle, 50)));
+    }
+    throw Object.assign(new Error('file kept changing'), { code: 'FileUnstable' });
+  }
+
+  /** Content hash (the version id) of an id's file, 'missing', or 'unsettled' while it is being written. */
+  private async fingerprint(candidates: readonly string[]): Promise<string> {
+    for (const file of candidates) {
+      try {
+        const st = await stat(file);
+        const age = Date.now() - st.mtimeMs;
+        if (age >= 0 && age < this.settle) return 'unsettled';
+        if (st.size > MAX_FILE_BYTES || st.isDirectory()) return `invalid:${st.size}:${st.mtimeMs}`;
+        return versionOf(await readFile(file));
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'ENOENT') return `error:${(error as { code?: string }).code ?? 'unknown'}`;
+      }
+    }
+    return 'missing';
+  }
+}
+
+function versionOf(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex').slice(0, 16);
+}
+
+function toRaw(read: FileRead): RawSecret {
+  const binary = new Uint8Array(read.bytes);
+  let text: string | undefined;
+  try {
+    text = utf8.decode(read.bytes);
+  } catch {
+    text = undefined;
+  }
+  return { versionId: versionOf(read.bytes), string: text, binary, createdDate: new Date(read.mtimeMs) };
+}
+
+function failure(id: string, code: string, message: string, retryable: boolean, cause?: unknown): FetchOutcome {
+  return { ok: false, error: new SecretFetchError(id, code, message, { retryable, cause }) };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

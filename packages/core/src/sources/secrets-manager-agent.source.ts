@@ -1,0 +1,325 @@
+import { readFile } from 'node:fs/promises';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import { SecretFetchError, SecretsConfigError } from '../errors';
+import { checkKnownKeys, parseDuration, type Duration } from '../validation';
+import {
+  SourceCounters,
+  mapConcurrent,
+  type FetchContext,
+  type FetchOutcome,
+  type RawSecret,
+  type SecretRequest,
+  type Source,
+  type SourceStats,
+} from './source';
+
+/** Where the Secrets Manager Agent and the Parameters and Secrets Lambda extension listen. */
+export const DEFAULT_AGENT_URL = 'http://localhost:2773';
+/** The SSRF header both the agent and the Lambda extension accept. */
+export const AGENT_TOKEN_HEADER = 'X-Aws-Parameters-Secrets-Token';
+/** Environment variables read for the SSRF token, in order (the agent's `ssrf_env_variables` default). */
+export const AGENT_TOKEN_ENV = ['AWS_TOKEN', 'AWS_SESSION_TOKEN', 'AWS_CONTAINER_AUTHORIZATION_TOKEN'] as const;
+
+const THROTTLING_CODES = new Set(['ThrottlingException', 'LimitExceededException', 'TooManyRequestsException', 'Throttling']);
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_SOCKET']);
+const MAX_BODY_BYTES = 1024 * 1024;
+
+/** Options of {@link secretsManagerAgent}. */
+export interface SecretsManagerAgentOptions {
+  /** Base URL of the agent or Lambda extension. @default 'http://localhost:2773' */
+  url?: string;
+  /**
+   * SSRF token sent as `X-Aws-Parameters-Secrets-Token`. A `file://` value is read from that file.
+   * @default the first of AWS_TOKEN, AWS_SESSION_TOKEN, AWS_CONTAINER_AUTHORIZATION_TOKEN that is set
+   */
+  token?: string;
+  /** Requests in flight at once (the Lambda extension allows 3 connections by default). @default 8 */
+  concurrency?: number;
+  /** Deadline of one HTTP request to the agent. @default '10s' */
+  requestTimeout?: Duration;
+  /** Environment to read the token from. @default process.env */
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+const OPTION_KEYS = ['url', 'token', 'concurrency', 'requestTimeout', 'env'];
+
+/**
+ * Reads secrets through the AWS Secrets Manager Agent (AWS Workload Credentials Provider) or the
+ * AWS Parameters and Secrets Lambda extension, so every process on a node or in a Lambda sandbox
+ * shares one cache and one set of upstream calls. `store.refresh()` sends `refreshNow=true`.
+ *
+ * The token is resolved once at construction. A `file://` token is read on first use and re-read
+ * once after a 403 (the agent writes a new token file when it restarts).
+ *
+ * @example
+ * new SecretStore(secrets, { source: secretsManagerAgent() }); // http://localhost:2773, token from AWS_TOKEN…
+ * secretsManagerAgent({ url: 'http://127.0.0.1:2773', token: 'file:///var/run/awssmatoken' });
+ * @throws SecretsConfigError when no token is configured or an option is invalid.
+ */
+export function secretsManagerAgent(options: SecretsManagerAgentOptions = {}): SecretsManagerAgentSource {
+  return new SecretsManagerAgentSource(options);
+}
+
+export class SecretsManagerAgentSource implements Source {
+  readonly kind = 'secrets-manager-agent';
+  /** Base URL, without a trailing slash. */
+  readonly url: string;
+  private readonly base: URL;
+  private readonly tokenSpec: { value: string } | { file: string };
+  private readonly tokenSourceName: string;
+  private cachedToken: string | undefined;
+  private readonly concurrency: number;
+  private readonly requestTimeout: number;
+  private readonly counters = new SourceCounters();
+  private readonly httpAgent: http.Agent;
+
+  constructor(options: SecretsManagerAgentOptions) {
+    if (!options || typeof options !== 'object') throw new SecretsConfigError('secretsManagerAgent', 'expected an options object.');
+    checkKnownKeys(options, OPTION_KEYS, 'secretsManagerAgent');
+    const rawUrl = options.url ?? DEFAULT_AGENT_URL;
+    try {
+      this.base = new URL(rawUrl);
+    } catch {
+      throw new SecretsConfigError('secretsManagerAgent.url', `cannot parse ${JSON.stringify(rawUrl)} as a URL, e.g. "http://localhost:2773".`);
+    }
+    if (this.base.protocol !== 'http:' && this.base.protocol !== 'https:') {
+      throw new SecretsConfigError('secretsManagerAgent.url', `expected an http:// or https:// URL, got protocol "${this.base.protocol}".`);
+    }
+    this.url = this.base.href.replace(/\/+$/, '');
+    const concurrency = options.concurrency ?? 8;
+    if (!Number.isInteger(concurrency) || concurrency < 1) {
+      throw new SecretsConfigError('secretsManagerAgent.concurrency', `expected a positive integer, got ${String(concurrency)}.`);
+    }
+    this.concurrency = concurrency;
+    this.requestTimeout = parseDuration(options.requestTimeout ?? 10_000, 'secretsManagerAgent.requestTimeout');
+
+    const env = options.env ?? process.env;
+    let token = options.token;
+    let from = 'the token option';
+    if (token === undefined) {
+      const name = AGENT_TOKEN_ENV.find((n) => env[n] !== undefined && env[n] !== '');
+      if (name) {
+        token = env[name];
+        from = name;
+      }
+    }
+    if (token === undefined || token.trim() === '') {
+      throw new SecretsConfigError(
+        options.token !== undefined ? 'secretsManagerAgent.token' : 'secretsManagerAgent',
+        `no SSRF token for the Secrets Manager Agent. Set AWS_TOKEN (the agent's default, e.g. AWS_TOKEN=file:///var/run/awssmatoken), ` +
+          `or in Lambda AWS_SESSION_TOKEN, or pass { token } to secretsManagerAgent().`,
+      );
+    }
+    this.tokenSourceName = from;
+    if (token.startsWith('file://')) {
+      let file: string;
+      try {
+        file = decodeURIComponent(new URL(token).pathname);
+      } catch {
+        file = token.slice('file://'.length);
+      }
+      if (!file) throw new SecretsConfigError('secretsManagerAgent.token', `the ${from} file:// value names no file.`);
+      this.tokenSpec = { file };
+    } else {
+      this.tokenSpec = { value: token.trim() };
+    }
+    // One keep-alive pool per source, sized to the concurrency, destroyed by close().
+    const Agent = this.base.protocol === 'https:' ? https.Agent : http.Agent;
+    this.httpAgent = new Agent({ keepAlive: true, maxSockets: this.concurrency });
+  }
+
+  stats(): SourceStats {
+    return this.counters.snapshot();
+  }
+
+  fetch(requests: readonly SecretRequest[], context: FetchContext): Promise<readonly FetchOutcome[]> {
+    return mapConcurrent(requests, this.concurrency, (request) => this.getOne(request, context));
+  }
+
+  async close(): Promise<void> {
+    this.httpAgent.destroy();
+  }
+
+  toString(): string {
+    return `SecretsManagerAgentSource(${this.url})`;
+  }
+
+  private async token(reread: boolean): Promise<string> {
+    if ('value' in this.tokenSpec) return this.tokenSpec.value;
+    if (this.cachedToken === undefined || reread) {
+      this.cachedToken = (await readFile(this.tokenSpec.file, 'utf8')).trim();
+    }
+    return this.cachedToken;
+  }
+
+  private async getOne(request: SecretRequest, context: FetchContext): Promise<FetchOutcome> {
+    const id = request.id;
+    const url = new URL('secretsmanager/get', `${this.url}/`);
+    url.searchParams.set('secretId', id);
+    if (request.versionId) url.searchParams.set('versionId', request.versionId);
+    if (request.versionStage) url.searchParams.set('versionStage', request.versionStage);
+    if (context.force) url.searchParams.set('refreshNow', 'true');
+
+    let attempts = 0;
+    let rereadToken = false;
+    for (;;) {
+      attempts++;
+      let token: string;
+      try {
+        token = await this.token(rereadToken);
+      } catch (error) {
+        const file = 'file' in this.tokenSpec ? this.tokenSpec.file : '';
+        const code = (error as { code?: string }).code ?? 'UnknownError';
+        this.counters.record('AgentGet', attempts, 'AgentTokenUnavailable');
+        // Retryable: the agent writes its token file when it starts, which may be after us.
+        return fail(id, 'AgentTokenUnavailable', `cannot read the agent token file ${file} (${code}; from ${this.tokenSourceName}).`, true, false, error);
+      }
+      let response: { status: number; body: string };
+      try {
+        response = await this.get(url, token, context.signal);
+      } catch (error) {
+        const code = errorCode(error, context.signal);
+        // A keep-alive socket the agent closed while idle fails once with ECONNRESET; retry that once.
+        if ((code === 'ECONNRESET' || code === 'EPIPE') && attempts === 1 && !context.signal.aborted) continue;
+        this.counters.record('AgentGet', attempts, code);
+        const hint = code === 'ECONNREFUSED' ? ` Is the Secrets Manager Agent (or the Lambda extension) running at ${this.url}?` : '';
+        return fail(id, code, `request to the agent at ${this.url} failed (${code}).${hint}`, true, false, error);
+      }
+      if (response.status === 200) {
+        try {
+          const secret = toRaw(JSON.parse(response.body) as AgentBody);
+          this.counters.record('AgentGet', attempts, 'ok');
+          return { ok: true, secret };
+        } catch {
+          this.counters.record('AgentGet', attempts, 'InvalidAgentResponse');
+          return fail(id, 'InvalidAgentResponse', `the agent at ${this.url} answered 200 with a body that is not a GetSecretValue result.`, true, false);
+        }
+      }
+      if (response.status === 403) {
+        if ('file' in this.tokenSpec && !rereadToken) {
+          rereadToken = true;
+          continue;
+        }
+        this.counters.record('AgentGet', attempts, 'AgentForbidden');
+        return fail(
+          id,
+          'AgentForbidden',
+          `the agent at ${this.url} rejected the SSRF token (403 Bad Token; token from ${this.tokenSourceName}). ` +
+            'Set AWS_TOKEN (or the token option) to the token the agent was started with, e.g. AWS_TOKEN=file:///var/run/awssmatoken.',
+          false,
+          false,
+        );
+      }
+      const mapped = mapError(response.status, response.body, this.url);
+      this.counters.record('AgentGet', attempts, mapped.throttled ? 'throttled' : mapped.code);
+      return fail(id, mapped.code, mapped.message, mapped.retryable, mapped.throttled);
+    }
+  }
+
+  private get(url: URL, token: string, signal: AbortSignal): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+      if (signal.aborted) return reject(signal.reason);
+      const lib = url.protocol === 'https:' ? https : http;
+      let timedOut = false;
+      const req = lib.request(url, { method: 'GET', agent: this.httpAgent, headers: { [AGENT_TOKEN_HEADER]: token, Accept: 'application/json' } }, (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > MAX_BODY_BYTES) req.destroy(Object.assign(new Error('agent response too large'), { code: 'InvalidAgentResponse' }));
+          else chunks.push(chunk);
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      });
+      const timer = setTimeout(() => {
+        timedOut = true;
+        req.destroy(Object.assign(new Error(`no answer within ${this.requestTimeout} ms`), { code: 'TimeoutError' }));
+      }, this.requestTimeout);
+      timer.unref();
+      const onAbort = () => req.destroy(Object.assign(new Error('aborted'), { code: 'AbortError' }));
+      signal.addEventListener('abort', onAbort, { once: true });
+      req.on('close', () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+      });
+      req.on('error', (error) => reject(timedOut ? Object.assign(new Error('timeout'), { code: 'TimeoutError' }) : error));
+      req.end();
+    });
+  }
+}
+
+interface AgentBody {
+  ARN?: string;
+  Name?: string;
+  VersionId?: string;
+  SecretString?: string;
+  SecretBinary?: string;
+  CreatedDate?: string | number;
+}
+
+function toRaw(body: AgentBody): RawSecret {
+  if (!body || typeof body !== 'object' || (body.SecretString === undefined && body.SecretBinary === undefined)) {
+    throw new TypeError('not a GetSecretValue result');
+  }
+  return {
+    versionId: body.VersionId ?? 'unknown',
+    string: typeof body.SecretString === 'string' ? body.SecretString : undefined,
+    binary: body.SecretString === undefined && typeof body.SecretBinary === 'string' ? new Uint8Array(Buffer.from(body.SecretBinary, 'base64')) : undefined,
+    createdDate: parseAgentDate(body.CreatedDate),
+    arn: body.ARN,
+  };
+}
+
+/** The agent sends `CreatedDate` as a string of epoch seconds (`"1569534789.046"`); the API sends a number. */
+export function parseAgentDate(value: unknown): Date | undefined {
+  if (typeof value === 'number' && Number.isFinite(value)) return new Date(value * 1000);
+  if (typeof value === 'string' && value.trim() !== '') {
+    const seconds = Number(value);
+    if (Number.isFinite(seconds)) return new Date(seconds * 1000);
+    const parsed = Date.parse(value);
+    if (Number.isFinite(parsed)) return new Date(parsed);
+  }
+  return undefined;
+}
+
+function mapError(status: number, body: string, url: string): { code: string; message: string; retryable: boolean; throttled: boolean } {
+  let code: string | undefined;
+  let message: string | undefined;
+  try {
+    const parsed = JSON.parse(body) as { __type?: unknown; message?: unknown; Message?: unknown };
+    if (typeof parsed.__type === 'string') code = parsed.__type.replace(/^.*#/, '');
+    const m = parsed.message ?? parsed.Message;
+    if (typeof m === 'string') message = m;
+  } catch {
+    // Plain-text bodies: "Bad Token", "Not found", "unknown parameter: x", "Connection limit exceeded".
+  }
+  const text = (message ?? body).replace(/\s+/g, ' ').trim().slice(0, 200);
+  const throttled = status === 429 || (code !== undefined && THROTTLING_CODES.has(code));
+  if (status === 429) {
+    return { code: code ?? 'AgentConnectionLimitExceeded', message: `the agent at ${url} is at its connection limit (429): ${text}`, retryable: true, throttled };
+  }
+  if (status >= 500) {
+    return { code: code ?? `AgentHttp${status}`, message: `the agent at ${url} answered ${status}: ${text || 'no detail'}`, retryable: true, throttled };
+  }
+  if (code !== undefined) return { code, message: text || code, retryable: throttled, throttled };
+  if (status === 404) {
+    return { code: 'AgentNotFound', message: `${url} answered 404 "${text}" for /secretsmanager/get; is the url the Secrets Manager Agent?`, retryable: false, throttled: false };
+  }
+  return { code: `AgentHttp${status}`, message: `the agent at ${url} answered ${status}: ${text || 'no detail'}`, retryable: false, throttled: false };
+}
+
+function errorCode(error: unknown, signal: AbortSignal): string {
+  if (signal.aborted) {
+    const reason = signal.reason as { awsCode?: string; name?: string } | undefined;
+    return reason?.awsCode ?? (reason?.name === 'TimeoutError' ? 'TimeoutError' : 'AbortError');
+  }
+  const code = (error as { code?: string })?.code;
+  if (typeof code === 'string' && (NETWORK_CODES.has(code) || code === 'TimeoutError' || code === 'InvalidAgentResponse')) return code;
+  return typeof code === 'string' && /^E[A-Z]+$/.test(code) ? code : 'NetworkError';
+}
+
+function fail(id: string, code: string, message: string, retryable: boolean, throttled: boolean, cause?: unknown): FetchOutcome {
+  return { ok: false, error: new SecretFetchError(id, code, message, { retryable, throttled, cause }) };
+}
