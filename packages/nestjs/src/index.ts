@@ -1,0 +1,28 @@
+export { SecretsModule, type SecretsModuleRootOptions, type SecretsModuleAsyncOptions, type SecretsTestingOptions } from './secrets.module';
+export {
+  MODULE_OPTIONS_TOKEN,
+  type SecretsModuleOptions,
+  type SecretsModuleFactoryOptions,
+  type SecretsModuleExtras,
+} from './secrets.module-definition';
+export { InjectSecret } from './inject-secret.decorator';
+export { OnSecretRotation } from './on-secret-rotation.decorator';
+export { getSecretToken, SECRETS_MODULE_OPTIONS, SECRETS_TESTING_SOURCE, LOGGER_CONTEXT } from './secrets.constants';
+export { SecretsService, type SecretRotatedEvent } from './secrets.service';
+export { SecretsHealthIndicator, type SecretsHealthOptions, type SecretsHealthData } from './secrets.health';
+export { UndeclaredSecretError, type SecretInjectionProblem } from './errors';
+export { createNestLogger } from './secrets.logger';
+export type { SecretsRegistry, SecretKey } from './secrets.registry';
+// The core types a Nest app touches most, so one import is enough.
+export {
+  SecretStore,
+  Secret,
+  defineSecrets,
+  awsSecretsManager,
+  memorySource,
+  SecretsLoadError,
+  SecretNotFoundError,
+  SecretsConfigError,
+  type InferSecrets,
+  type SecretDeclarations,
+} from '@hush/core';

@@ -1,0 +1,27 @@
+/** Injection token of the resolved `SecretsModule` options (the ConfigurableModuleBuilder options token). */
+export const SECRETS_MODULE_OPTIONS = 'SECRETS:MODULE_OPTIONS';
+
+/** Injection token of the memory source behind `SecretsModule.forTesting()`. */
+export const SECRETS_TESTING_SOURCE = 'SECRETS:TESTING_SOURCE';
+
+/** @internal Static declarations given to `forRootAsync({ secrets })`, if any. */
+export const SECRETS_STATIC_DECLARATIONS = 'SECRETS:STATIC_DECLARATIONS';
+
+/** @internal The logger the module resolved from its options. */
+export const SECRETS_LOGGER = 'SECRETS:LOGGER';
+
+/** Logger context of every line this package writes. */
+export const LOGGER_CONTEXT = 'Secrets';
+
+/**
+ * The injection token of one declared secret's live handle (`Secret<T>`). Exported so tests can
+ * override a single secret with `overrideProvider(getSecretToken('db'))`.
+ *
+ * @example
+ * Test.createTestingModule({ imports: [AppModule] })
+ *   .overrideProvider(getSecretToken('db'))
+ *   .useValue({ value: { username: 'u', password: 'p' } });
+ */
+export function getSecretToken(name: string): string {
+  return `SECRETS:SECRET(${name})`;
+}
