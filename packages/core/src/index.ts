@@ -78,3 +78,4 @@ export {
 } from './sources/secrets-manager-agent.source';
 export { mountedFiles, MountedFilesSource, type MountedFilesOptions } from './sources/mounted-files.source';
 export { sourceFromEnv, sourceKindFromEnv, SOURCE_KINDS, type SourceKind, type SourceFromEnvOverrides } from './sources/source-from-env';
+export { HUSH_METRICS, STORE_STATUS_VALUES, type MeterProviderLike } from './metrics';

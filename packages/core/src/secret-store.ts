@@ -20,6 +20,7 @@ import {
 } from './errors';
 import type { SecretsEvent, SecretsEventListener } from './events';
 import { toLogger, type LoggerLike } from './logger';
+import { instrumentStore, type MeterProviderLike } from './metrics';
 import { parseSecret } from './parse';
 import { REDACTED, Secret, redactObject, type SecretSlot } from './secret';
 import type { FetchOutcome, RawSecret, SecretRequest, Source, SourceStats } from './sources/source';
@@ -60,6 +61,11 @@ export interface SecretStoreOptions {
   backoff?: { initial?: Duration; max?: Duration };
   /** Receives lifecycle lines; never a value. `false` silences it. @default silent */
   logger?: LoggerLike | false;
+  /**
+   * Where metrics go (see the README's Metrics table). `false` records none.
+   * @default the global OpenTelemetry MeterProvider — a no-op unless the app registered one
+   */
+  meterProvider?: MeterProviderLike | false;
   /** @internal Test clock. */
   clock?: Clock;
 }
@@ -75,6 +81,7 @@ const OPTION_KEYS = [
   'fetchTimeout',
   'backoff',
   'logger',
+  'meterProvider',
   'clock',
 ] as const;
 
@@ -149,6 +156,8 @@ interface FetchOptions {
   readonly reason: 'load' | 'refresh';
   readonly force: boolean;
   readonly deadline?: number;
+  /** Forced refreshes are rate-limited unless this is false (a deferred call that already waited). */
+  readonly rateLimit?: boolean;
 }
 
 /**
@@ -262,6 +271,7 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
       entry.slots.push(slot);
       this.#slots.set(decl.name, slot);
     }
+    instrumentStore(this, options.meterProvider);
   }
 
   /** Declared names, in declaration order. */
@@ -494,7 +504,7 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
     const go: Entry[] = [];
     for (const entry of entries) {
       if (entry.inflight) waits.push(entry.inflight);
-      else if (options.force && entry.lastAttemptAt !== undefined && now - entry.lastAttemptAt < this.#minRefreshInterval) {
+      else if (options.force && options.rateLimit !== false && entry.lastAttemptAt !== undefined && now - entry.lastAttemptAt < this.#minRefreshInterval) {
         waits.push(this.#defer(entry, entry.lastAttemptAt + this.#minRefreshInterval - now));
       } else go.push(entry);
     }
@@ -514,7 +524,8 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
         this.#timers.delete(timer);
         this.#deferred = undefined;
         if (this.#closed) return resolve();
-        void this.#request([...entries], { reason: 'refresh', force: true }).then(resolve, resolve);
+        // It already waited out the interval: fetch now (or join one in flight), never defer again.
+        void this.#request([...entries], { reason: 'refresh', force: true, rateLimit: false }).then(resolve, resolve);
       }, Math.max(0, waitMs));
       timer.unref();
       this.#timers.add(timer);
@@ -568,54 +579,79 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
       failed: entries.length - okCount,
     });
     const interval = this.#refreshInterval * (1 + this.#jitter * (2 * Math.random() - 1));
-    await Promise.all(
+    // Phase 1: parse and validate everything (schemas may be async) without touching any value.
+    const prepared = await Promise.all(
       entries.map(async (entry, i) => {
         const outcome = outcomes[i] ?? {
           ok: false as const,
           error: new SecretFetchError(entry.request.id, 'NoResult', `source "${this.#source.kind}" returned no result`, { retryable: true }),
         };
-        if (outcome.ok) {
-          await this.#applySuccess(entry, outcome.secret, now, options);
-          entry.dueAt = now + interval;
-        } else {
-          this.#applyFailure(entry, outcome.error, options);
-          // Transient failures back off exponentially; permanent ones (deleted, denied) wait a refresh interval.
-          entry.dueAt = now + (outcome.error.retryable || this.#refreshInterval === 0 ? this.#backoff(entry.failures) : interval);
-        }
+        if (!outcome.ok) return { entry, outcome, parsed: [] };
+        const parsed = await Promise.all(entry.slots.map((slot) => this.#parseFor(slot, outcome.secret)));
+        return { entry, outcome, parsed };
       }),
     );
+    if (this.#closed) return;
+    // Phase 2: swap every value synchronously, so no reader sees half of one refresh.
+    const rotated: Array<{ slot: Slot; info: RotationInfo }> = [];
+    for (const { entry, outcome, parsed } of prepared) {
+      if (outcome.ok) {
+        this.#applySuccess(entry, outcome.secret, parsed, now, options, rotated);
+        entry.dueAt = now + interval;
+      } else {
+        this.#applyFailure(entry, outcome.error, options);
+        // Transient failures back off exponentially; permanent ones (deleted, denied) wait a refresh interval.
+        entry.dueAt = now + (outcome.error.retryable || this.#refreshInterval === 0 ? this.#backoff(entry.failures) : interval);
+      }
+    }
+    // Phase 3: listeners run after every value is in place.
+    for (const { slot, info } of rotated) this.#notify(slot, info);
   }
 
-  async #applySuccess(entry: Entry, raw: RawSecret, now: number, options: FetchOptions): Promise<void> {
+  /** Parses `raw` for one slot, or returns undefined when the slot already holds (or rejected) this version. */
+  async #parseFor(slot: Slot, raw: RawSecret): Promise<{ value: unknown } | { error: SecretsError } | undefined> {
+    if ((slot.loaded && slot.version === raw.versionId) || slot.failedVersion === raw.versionId) return undefined;
+    try {
+      return { value: await parseSecret(slot.decl, raw) };
+    } catch (error) {
+      return { error: error instanceof SecretsError ? error : new SecretFetchError(slot.decl.id, 'ParseError', 'parser failed', { retryable: false }) };
+    }
+  }
+
+  #applySuccess(
+    entry: Entry,
+    raw: RawSecret,
+    parsed: ReadonlyArray<{ value: unknown } | { error: SecretsError } | undefined>,
+    now: number,
+    options: FetchOptions,
+    rotated: Array<{ slot: Slot; info: RotationInfo }>,
+  ): void {
     const recovered = entry.error !== undefined && entry.lastSuccessAt !== undefined;
     entry.lastSuccessAt = now;
     entry.error = undefined;
     entry.failures = 0;
     entry.region = raw.region;
     entry.versionId = raw.versionId;
-    for (const slot of entry.slots) {
-      if (slot.loaded && slot.version === raw.versionId) {
-        slot.goodAt = now;
-        slot.error = undefined;
-        slot.staleNotified = false;
-        continue;
+    entry.slots.forEach((slot, i) => {
+      const result = parsed[i];
+      if (result === undefined) {
+        if (slot.version === raw.versionId) {
+          slot.goodAt = now;
+          slot.error = undefined;
+          slot.staleNotified = false;
+        }
+        return;
       }
-      if (slot.failedVersion === raw.versionId) continue;
-      let value: unknown;
-      try {
-        value = await parseSecret(slot.decl, raw);
-      } catch (error) {
-        if (this.#closed) return;
-        slot.error = error instanceof SecretsError ? error : new SecretFetchError(slot.decl.id, 'ParseError', 'parser failed', { retryable: false });
+      if ('error' in result) {
+        slot.error = result.error;
         slot.failedVersion = raw.versionId;
         if (options.reason === 'refresh') this.#counts.refreshFailed++;
-        this.#emit({ type: 'refresh-failed', name: slot.name, code: errorCodeOf(slot.error), message: slot.error.message, failures: 1 });
-        continue;
+        this.#emit({ type: 'refresh-failed', name: slot.name, code: errorCodeOf(result.error), message: result.error.message, failures: 1 });
+        return;
       }
-      if (this.#closed) return;
       const previousVersion = slot.version;
       const wasLoaded = slot.loaded;
-      slot.value = value;
+      slot.value = result.value;
       slot.version = raw.versionId;
       slot.loaded = true;
       slot.updatedAt = new Date(this.#clock.wallNow());
@@ -628,9 +664,9 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
       if (wasLoaded) {
         this.#counts.rotations++;
         this.#emit({ type: 'rotated', name: slot.name, version: raw.versionId, previousVersion });
-        this.#notify(slot, { name: slot.name, version: raw.versionId, previousVersion });
+        rotated.push({ slot, info: { name: slot.name, version: raw.versionId, previousVersion } });
       }
-    }
+    });
     if (options.reason === 'refresh') {
       this.#counts.refreshOk++;
       for (const slot of entry.slots) this.#emit({ type: 'refreshed', name: slot.name, version: raw.versionId });

@@ -272,6 +272,47 @@ describe('SecretStore', () => {
       await store.close();
     });
 
+    it('a forced refresh settles even when background refresh runs more often than minRefreshInterval', async () => {
+      const source = memorySource({ a: 'a-CANARY' });
+      const store = new SecretStore(defineSecrets({ a: 'a' }), { source, refreshInterval: 100, refreshJitter: 0 });
+      await store.load();
+      await new Promise((r) => setTimeout(r, 150));
+      const settled = await Promise.race([store.refresh().then(() => 'settled'), new Promise((r) => setTimeout(() => r('hung'), 3_000))]);
+      expect(settled).toBe('settled');
+      await store.close();
+    });
+
+    it('swaps every secret of one refresh together, even with an async schema', async () => {
+      const slow = {
+        '~standard': {
+          version: 1 as const,
+          vendor: 'test',
+          validate: async (value: unknown) => {
+            await new Promise((r) => setTimeout(r, 20));
+            return { value: value as string };
+          },
+        },
+      };
+      const source = memorySource({ x: 'x1-CANARY', y: 'y1-CANARY' });
+      const store = new SecretStore(defineSecrets({ slowX: { id: 'x', schema: slow }, fastX: 'x', y: 'y' }), {
+        source,
+        refreshInterval: false,
+        minRefreshInterval: 0,
+      });
+      await store.load();
+      source.set('x', 'x2-CANARY');
+      source.set('y', 'y2-CANARY');
+      const refreshing = store.refresh();
+      const seen: string[] = [];
+      const timer = setInterval(() => seen.push(`${store.get('slowX')}|${store.get('fastX')}|${store.get('y')}`), 1);
+      await refreshing;
+      clearInterval(timer);
+      seen.push(`${store.get('slowX')}|${store.get('fastX')}|${store.get('y')}`);
+      expect(seen.every((s) => s === 'x1-CANARY|x1-CANARY|y1-CANARY' || s === 'x2-CANARY|x2-CANARY|y2-CANARY')).toBe(true);
+      expect(seen.at(-1)).toBe('x2-CANARY|x2-CANARY|y2-CANARY');
+      await store.close();
+    });
+
     it('a throwing listener is logged without the value and does not stop other listeners', async () => {
       const { source, store, logger } = setup({ minRefreshInterval: 0 });
       await store.load();

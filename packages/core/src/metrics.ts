@@ -1,0 +1,224 @@
+import type { Attributes, BatchObservableResult, Counter, Histogram, Meter, Observable, ObservableGauge } from '@opentelemetry/api';
+import { SecretsConfigError } from './errors';
+import type { SecretsEvent } from './events';
+import type { HealthReport, StoreStats, StoreStatus } from './secret-store';
+
+/**
+ * Anything with OpenTelemetry's `getMeter()`: the global `metrics` API, an SDK `MeterProvider`.
+ * Typed structurally so `@hush/core` compiles without `@opentelemetry/api` installed.
+ */
+export interface MeterProviderLike {
+  getMeter(name: string, version?: string, options?: { schemaUrl?: string }): unknown;
+}
+
+/**
+ * Names of the metrics Hush records (OpenTelemetry names; a Prometheus exporter turns the dots
+ * into underscores and adds `_total` to counters: `hush_source_calls_total`).
+ */
+export const HUSH_METRICS = Object.freeze({
+  /** Counter: calls to the source, by `hush.operation`, `hush.outcome` (`ok`/`throttled`/`error`) and `error.type`. */
+  sourceCalls: 'hush.source.calls',
+  /** Counter: background/forced refreshes of each secret, by `hush.secret.name`, `hush.outcome` (`ok`/`error`) and `error.type`. */
+  refreshes: 'hush.refreshes',
+  /** Counter: version changes, by `hush.secret.name`. */
+  rotations: 'hush.rotations',
+  /** Histogram (s): duration of one fetch round against the source, by `hush.reason` and `hush.outcome`. */
+  fetchDuration: 'hush.fetch.duration',
+  /** Gauge (s): age of each secret's last good fetch, by `hush.secret.name`. */
+  secretAge: 'hush.secret.age',
+  /** Gauge: number of secrets older than `maxStaleness`. */
+  staleSecrets: 'hush.secrets.stale',
+  /** Gauge: store status, see {@link STORE_STATUS_VALUES}. */
+  storeStatus: 'hush.store.status',
+} as const);
+
+/** The value of the `hush.store.status` gauge for each store status. */
+export const STORE_STATUS_VALUES: Readonly<Record<StoreStatus, number>> = Object.freeze({ up: 0, degraded: 1, down: 2 });
+
+/** Histogram buckets in seconds: a call to Secrets Manager takes tens of ms, a throttled load seconds. */
+const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 30];
+
+const SCOPE = '@hush/core';
+
+/** What the instrumentation reads from a store: its public surface only. */
+export interface InstrumentedStore {
+  readonly loaded: boolean;
+  onEvent(listener: (event: SecretsEvent) => void): () => void;
+  stats(): StoreStats;
+  health(): HealthReport;
+}
+
+interface Instruments {
+  readonly calls: Counter;
+  readonly refreshes: Counter;
+  readonly rotations: Counter;
+  readonly duration: Histogram;
+  /** Live stores observed by the gauges of this meter (several stores in one process add up). */
+  readonly stores: Set<InstrumentedStore>;
+}
+
+const instrumentsByMeter = new WeakMap<object, Instruments>();
+let otelApi: { metrics: MeterProviderLike } | null | undefined;
+let version: string | undefined;
+
+/** `@opentelemetry/api`'s global `metrics`, or `undefined` when the optional peer is not installed. */
+function globalMeterProvider(): MeterProviderLike | undefined {
+  if (otelApi === undefined) {
+    try {
+      // Optional peer: loaded lazily so Hush works (without metrics) when it is absent.
+      otelApi = require('@opentelemetry/api') as { metrics: MeterProviderLike };
+    } catch {
+      otelApi = null;
+    }
+  }
+  return otelApi?.metrics;
+}
+
+function packageVersion(): string | undefined {
+  if (version === undefined) {
+    try {
+      version = (require('../package.json') as { version: string }).version;
+    } catch {
+      version = '';
+    }
+  }
+  return version || undefined;
+}
+
+function instrumentsFor(meter: Meter): Instruments {
+  let instruments = instrumentsByMeter.get(meter);
+  if (instruments) return instruments;
+  const stores = new Set<InstrumentedStore>();
+  const age = meter.createObservableGauge(HUSH_METRICS.secretAge, {
+    unit: 's',
+    description: "Seconds since each secret's last good fetch from the source.",
+  });
+  const stale = meter.createObservableGauge(HUSH_METRICS.staleSecrets, {
+    unit: '{secret}',
+    description: 'Number of secrets whose last good fetch is older than maxStaleness.',
+  });
+  const status = meter.createObservableGauge(HUSH_METRICS.storeStatus, {
+    description: 'Secret store status: 0 up, 1 degraded (serving stale values), 2 down (a required secret has no value).',
+  });
+  meter.addBatchObservableCallback((result) => observe(result, stores, age, stale, status), [age, stale, status] as Observable[]);
+  instruments = {
+    calls: meter.createCounter(HUSH_METRICS.sourceCalls, {
+      unit: '{call}',
+      description: 'Calls to the secrets source (after the SDK retries), by operation and outcome.',
+    }),
+    refreshes: meter.createCounter(HUSH_METRICS.refreshes, {
+      unit: '{refresh}',
+      description: 'Background and forced refreshes of each secret, by outcome.',
+    }),
+    rotations: meter.createCounter(HUSH_METRICS.rotations, {
+      unit: '{rotation}',
+      description: 'Version changes picked up by the store, by secret.',
+    }),
+    duration: meter.createHistogram(HUSH_METRICS.fetchDuration, {
+      unit: 's',
+      description: 'Duration of one fetch round against the source (load or refresh).',
+      advice: { explicitBucketBoundaries: DURATION_BUCKETS },
+    }),
+    stores,
+  };
+  instrumentsByMeter.set(meter, instruments);
+  return instruments;
+}
+
+function observe(
+  result: BatchObservableResult,
+  stores: ReadonlySet<InstrumentedStore>,
+  age: ObservableGauge,
+  stale: ObservableGauge,
+  status: ObservableGauge,
+): void {
+  if (stores.size === 0) return;
+  const ages = new Map<string, number>();
+  let staleCount = 0;
+  let worst = 0;
+  for (const store of stores) {
+    const health = store.health();
+    worst = Math.max(worst, STORE_STATUS_VALUES[health.status]);
+    for (const [name, secret] of Object.entries(health.secrets)) {
+      if (secret.status === 'stale') staleCount++;
+      if (secret.ageSeconds !== undefined) ages.set(name, Math.max(ages.get(name) ?? 0, secret.ageSeconds));
+    }
+  }
+  for (const [name, seconds] of ages) result.observe(age, seconds, { 'hush.secret.name': name });
+  result.observe(stale, staleCount);
+  result.observe(status, worst);
+}
+
+/**
+ * Records a store's metrics on `provider`'s meter `@hush/core` (the global OpenTelemetry
+ * `MeterProvider` by default, a no-op unless the app registered one). Called by the store's
+ * constructor; reads only its public events, `stats()` and `health()`.
+ * Returns a function that stops recording (also done on `closed`).
+ */
+export function instrumentStore(store: InstrumentedStore, provider?: MeterProviderLike | false): () => void {
+  if (provider === false) return () => {};
+  if (provider !== undefined && (provider === null || typeof (provider as Partial<MeterProviderLike>).getMeter !== 'function')) {
+    throw new SecretsConfigError(
+      'SecretStore.meterProvider',
+      'expected an OpenTelemetry MeterProvider (an object with getMeter()), or false to record no metrics.',
+    );
+  }
+  const meterProvider = provider ?? globalMeterProvider();
+  if (!meterProvider) return () => {};
+  const meter = meterProvider.getMeter(SCOPE, packageVersion()) as Meter;
+  const { calls, refreshes, rotations, duration, stores } = instrumentsFor(meter);
+  stores.add(store);
+
+  // Source calls are counted by the source itself (stats().outcomes); the counter adds the delta
+  // after each fetch round, so it matches stats() exactly.
+  let seen: StoreStats['outcomes'] = {};
+  const countCalls = (): void => {
+    const { outcomes, source } = store.stats();
+    for (const [operation, byOutcome] of Object.entries(outcomes)) {
+      for (const [outcome, count] of Object.entries(byOutcome)) {
+        const delta = count - (seen[operation]?.[outcome] ?? 0);
+        if (delta > 0) calls.add(delta, callAttributes(source, operation, outcome));
+      }
+    }
+    seen = outcomes;
+  };
+
+  let stop = (): void => {};
+  const unsubscribe = store.onEvent((event) => {
+    switch (event.type) {
+      case 'fetched':
+        countCalls();
+        duration.record(event.durationMs / 1000, { 'hush.reason': event.reason, 'hush.outcome': event.failed > 0 ? 'error' : 'ok' });
+        break;
+      case 'refreshed':
+        refreshes.add(1, { 'hush.secret.name': event.name, 'hush.outcome': 'ok' });
+        break;
+      case 'refresh-failed':
+        // The same event reports failed attempts of load(); those are not refreshes.
+        if (store.loaded) refreshes.add(1, { 'hush.secret.name': event.name, 'hush.outcome': 'error', 'error.type': event.code });
+        break;
+      case 'rotated':
+        rotations.add(1, { 'hush.secret.name': event.name });
+        break;
+      case 'closed':
+        countCalls();
+        stop();
+        break;
+    }
+  });
+  stop = () => {
+    unsubscribe();
+    stores.delete(store);
+  };
+  return stop;
+}
+
+function callAttributes(source: string, operation: string, outcome: string): Attributes {
+  const attributes: Attributes = {
+    'hush.source': source,
+    'hush.operation': operation,
+    'hush.outcome': outcome === 'ok' || outcome === 'throttled' ? outcome : 'error',
+  };
+  if (outcome !== 'ok' && outcome !== 'throttled') attributes['error.type'] = outcome;
+  return attributes;
+}

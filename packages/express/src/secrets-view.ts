@@ -1,0 +1,85 @@
+import { SecretNotFoundError, SecretNotLoadedError, redactObject } from '@hush/core';
+
+/**
+ * Property names that libraries probe on any object they are handed (promises, Jest's
+ * pretty-format and matchers, React, loggers, Immutable, lodash). Reading them must not throw.
+ */
+const PROBES = new Set([
+  'then',
+  'catch',
+  'toJSON',
+  'toString',
+  'toLocaleString',
+  'valueOf',
+  'constructor',
+  'inspect',
+  'asymmetricMatch',
+  'nodeType',
+  'tagName',
+  'length',
+  'stack',
+  'message',
+  'toPostgres',
+  'prototype',
+]);
+
+function isProbe(prop: string): boolean {
+  return PROBES.has(prop) || prop.startsWith('@@') || prop.startsWith('$$') || prop.startsWith('__');
+}
+
+/** Thrown when a route reads a declared secret that its `hush.middleware({ only })` hides. */
+export class SecretNotVisibleError extends SecretNotFoundError {
+  constructor(name: string, visible: readonly string[]) {
+    super(name, visible, 'req.secrets');
+    this.message =
+      `req.secrets: secret "${name}" is declared but hidden from this route: it was mounted with ` +
+      `hush.middleware({ only: [${visible.map((n) => `'${n}'`).join(', ')}] }). ` +
+      `Add '${name}' to \`only\` to read it here.`;
+  }
+}
+
+export interface ViewSpec {
+  /** Every declared name, in declaration order. */
+  readonly declared: readonly string[];
+  /** The names this view exposes (all declared names when no `only` is given). */
+  readonly visible: readonly string[];
+  /** Whether `visible` is a restriction (so hidden names get the "hidden" message). */
+  readonly restricted: boolean;
+  /** Names of optional secrets (an absent optional secret reads as `undefined`). */
+  readonly optional: ReadonlySet<string>;
+}
+
+const readOnly = (): never => {
+  throw new TypeError('req.secrets is read-only: values change only through the store (await hush.refresh()).');
+};
+
+/**
+ * Builds the read-only view a request sees: the visible values of one snapshot, printing
+ * `[redacted]`, throwing a clear error for a name that is undeclared or hidden.
+ * Built once per generation and per `only` set, then shared by every request of that generation.
+ */
+export function buildView(snapshot: Readonly<Record<string, unknown>>, spec: ViewSpec): object {
+  const values: Record<string, unknown> = {};
+  for (const name of spec.visible) {
+    if (Object.prototype.hasOwnProperty.call(snapshot, name)) values[name] = snapshot[name];
+  }
+  const target = Object.freeze(redactObject(values, 'Secrets'));
+  return new Proxy(target, {
+    get(t, prop, receiver) {
+      if (typeof prop === 'symbol' || prop in t || isProbe(prop)) return Reflect.get(t, prop, receiver);
+      if (spec.visible.includes(prop)) {
+        if (spec.optional.has(prop)) return undefined;
+        throw new SecretNotLoadedError(
+          prop,
+          'the secrets are not loaded yet; await hush.load() before serving traffic (readiness answers 503 until then).',
+        );
+      }
+      if (spec.restricted && spec.declared.includes(prop)) throw new SecretNotVisibleError(prop, spec.visible);
+      throw new SecretNotFoundError(prop, spec.visible, 'req.secrets');
+    },
+    set: readOnly,
+    defineProperty: readOnly,
+    deleteProperty: readOnly,
+    setPrototypeOf: readOnly,
+  });
+}
