@@ -1,0 +1,271 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  defineSecrets,
+  SecretFetchError,
+  SecretsConfigError,
+  SecretsLoadError,
+  SecretStore,
+  secretsManagerAgent,
+  type FetchContext,
+  type LoggerLike,
+} from '@hush/core';
+import { startAgent, startEmulator, type Agent, type AgentUpstream, type Emulator } from '@hush/emulator';
+
+const TOKEN = 'agent-token-7f3a';
+const lines: string[] = [];
+const logger: LoggerLike = {
+  debug: (m, f) => void lines.push(`debug ${m} ${JSON.stringify(f ?? {})}`),
+  info: (m, f) => void lines.push(`info ${m} ${JSON.stringify(f ?? {})}`),
+  warn: (m, f) => void lines.push(`warn ${m} ${JSON.stringify(f ?? {})}`),
+  error: (m, f) => void lines.push(`error ${m} ${JSON.stringify(f ?? {})}`),
+};
+
+const secrets = defineSecrets({
+  db: { id: 'prod/app/db', format: 'json' },
+  dbPassword: { id: 'prod/app/db', key: 'password' },
+  apiKey: 'prod/app/api-key',
+  cert: { id: 'prod/app/cert', format: 'binary' },
+});
+
+const ctx = (force = false): FetchContext => ({ signal: new AbortController().signal, force, reason: 'refresh' });
+
+let emu: Emulator;
+let agent: Agent;
+let tmp: string;
+const stores: SecretStore[] = [];
+
+function store(source: ReturnType<typeof secretsManagerAgent>, decls: Parameters<typeof defineSecrets>[0] = secrets, extra: object = {}): SecretStore {
+  const s = new SecretStore(defineSecrets(decls), { source, refreshInterval: false, logger, minRefreshInterval: 0, ...extra });
+  stores.push(s);
+  return s;
+}
+
+beforeAll(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'hush-agent-'));
+  emu = await startEmulator({
+    seed: {
+      'prod/app/db': JSON.stringify({ username: 'app', password: 'pw-CANARY-agent-1' }),
+      'prod/app/api-key': 'key-CANARY-agent-1',
+      'prod/app/cert': { binary: Buffer.from('\u0000\u0001CANARY-bin').toString('base64') },
+    },
+  });
+  agent = await startAgent({ emulator: emu, token: TOKEN });
+});
+
+afterEach(async () => {
+  await Promise.all(stores.splice(0).map((s) => s.close()));
+  agent.clearFaults();
+  agent.clearCache();
+  agent.resetCalls();
+  emu.resetCalls();
+});
+
+afterAll(async () => {
+  await agent.close();
+  await emu.close();
+  await rm(tmp, { recursive: true, force: true });
+  const all = lines.join('\n');
+  expect(all).not.toContain('CANARY');
+  expect(all).not.toContain(TOKEN);
+});
+
+describe('secretsManagerAgent over real HTTP (emulator agent mode)', () => {
+  it('loads string, JSON keys and binary secrets, parsing the agent\'s string CreatedDate', async () => {
+    const source = secretsManagerAgent({ url: agent.url, token: TOKEN });
+    const s = store(source);
+    await s.load();
+    expect(s.get('dbPassword')).toBe('pw-CANARY-agent-1');
+    expect(s.get('db')).toEqual({ username: 'app', password: 'pw-CANARY-agent-1' });
+    expect(s.get('apiKey')).toBe('key-CANARY-agent-1');
+    expect(Buffer.from(s.get('cert') as unknown as Uint8Array).toString()).toBe('\u0000\u0001CANARY-bin');
+    // The same id is fetched once: 3 agent requests for 4 declarations.
+    expect(agent.calls().requests).toBe(3);
+    expect(s.stats()).toMatchObject({ source: 'secrets-manager-agent', calls: { AgentGet: 3 }, failures: 0 });
+    expect(s.health().status).toBe('up');
+
+    const [raw] = await source.fetch([{ id: 'prod/app/api-key' }], ctx());
+    expect(raw).toMatchObject({ ok: true });
+    const secret = raw!.ok ? raw.secret : undefined;
+    expect(secret!.createdDate).toBeInstanceOf(Date);
+    expect(Math.abs(secret!.createdDate!.getTime() - Date.now())).toBeLessThan(60_000);
+    expect(secret!.arn).toMatch(/^arn:aws:secretsmanager:us-east-1:\d+:secret:prod\/app\/api-key-/);
+  });
+
+  it('shares one agent cache between processes: a second store costs no upstream call', async () => {
+    await store(secretsManagerAgent({ url: agent.url, token: TOKEN })).load();
+    const upstream = agent.calls().upstreamGetSecretValue;
+    expect(upstream).toBe(3);
+    const second = store(secretsManagerAgent({ url: agent.url, token: TOKEN }));
+    await second.load();
+    expect(agent.calls().upstreamGetSecretValue).toBe(upstream);
+    expect(agent.calls().cacheHits).toBe(3);
+    expect(second.get('apiKey')).toBe('key-CANARY-agent-1');
+  });
+
+  it('store.refresh() sends refreshNow=true and gets a rotated value past the agent TTL cache', async () => {
+    const s = store(secretsManagerAgent({ url: agent.url, token: TOKEN }), { apiKey: 'prod/app/api-key', prev: { id: 'prod/app/api-key', versionStage: 'AWSPREVIOUS', optional: true } });
+    await s.load();
+    const rotations: string[] = [];
+    s.subscribe('apiKey', (v) => void rotations.push(v as string));
+    emu.putSecret('prod/app/api-key', 'key-CANARY-agent-2');
+    try {
+      // A non-forced read is served from the agent's 300 s cache: still the old value.
+      const cached = await secretsManagerAgent({ url: agent.url, token: TOKEN }).fetch([{ id: 'prod/app/api-key' }], ctx(false));
+      expect(cached[0]!.ok && cached[0]!.secret.string).toBe('key-CANARY-agent-1');
+      await s.refresh();
+      expect(s.get('apiKey')).toBe('key-CANARY-agent-2');
+      expect(s.get('prev')).toBe('key-CANARY-agent-1');
+      expect(rotations).toEqual(['key-CANARY-agent-2']);
+    } finally {
+      emu.putSecret('prod/app/api-key', 'key-CANARY-agent-1');
+    }
+  });
+
+  it('bounds concurrency (default 8, configurable)', async () => {
+    let inFlight = 0;
+    let peak = 0;
+    const upstream: AgentUpstream = {
+      async getSecretValue({ SecretId }) {
+        inFlight++;
+        peak = Math.max(peak, inFlight);
+        await new Promise((r) => setTimeout(r, 60));
+        inFlight--;
+        return { Name: SecretId, VersionId: 'v1', SecretString: `val-CANARY-${SecretId}`, CreatedDate: new Date() };
+      },
+    };
+    const slow = await startAgent({ upstream, token: TOKEN, ttlSeconds: 0 });
+    try {
+      const decls: Record<string, string> = {};
+      for (let i = 0; i < 20; i++) decls[`s${i}`] = `bulk/${i}`;
+      const s = store(secretsManagerAgent({ url: slow.url, token: TOKEN, concurrency: 3 }), decls);
+      await s.load();
+      expect(peak).toBe(3);
+      expect(s.get('s19')).toBe('val-CANARY-bulk/19');
+      peak = 0;
+      const s8 = store(secretsManagerAgent({ url: slow.url, token: TOKEN }), decls);
+      await s8.load();
+      expect(peak).toBe(8);
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it('treats 403 as a configuration error: fails load at once, names AWS_TOKEN, never echoes the token', async () => {
+    const s = store(secretsManagerAgent({ url: agent.url, token: 'wrong-token-CANARY' }), { apiKey: 'prod/app/api-key' }, { bootTimeout: '10s' });
+    const started = Date.now();
+    const error = await s.load().then(() => undefined, (e: unknown) => e);
+    expect(Date.now() - started).toBeLessThan(2_000); // not retried until bootTimeout
+    expect(error).toBeInstanceOf(SecretsLoadError);
+    const failure = (error as SecretsLoadError).failures[0]!;
+    expect(failure.code).toBe('AgentForbidden');
+    expect(failure.message).toContain('AWS_TOKEN');
+    expect(failure.message).not.toContain('wrong-token');
+    expect(JSON.stringify(error)).not.toContain('CANARY');
+  });
+
+  it('requires a token at construction and resolves it from AWS_TOKEN, AWS_SESSION_TOKEN or AWS_CONTAINER_AUTHORIZATION_TOKEN', async () => {
+    expect(() => secretsManagerAgent({ url: agent.url, env: {} })).toThrow(SecretsConfigError);
+    expect(() => secretsManagerAgent({ url: agent.url, env: {} })).toThrow(/AWS_TOKEN/);
+    expect(() => secretsManagerAgent({ url: 'ftp://x', token: TOKEN })).toThrow(/http/);
+    expect(() => secretsManagerAgent({ url: agent.url, token: TOKEN, concurency: 2 } as never)).toThrow(/Did you mean `concurrency`/);
+    for (const name of ['AWS_TOKEN', 'AWS_SESSION_TOKEN', 'AWS_CONTAINER_AUTHORIZATION_TOKEN']) {
+      const env = { [name]: TOKEN, ...(name !== 'AWS_TOKEN' ? { AWS_TOKEN: '' } : {}) };
+      const [out] = await secretsManagerAgent({ url: agent.url, env }).fetch([{ id: 'prod/app/api-key' }], ctx());
+      expect(out!.ok).toBe(true);
+    }
+    // AWS_TOKEN wins over AWS_SESSION_TOKEN (the agent's order).
+    const [out] = await secretsManagerAgent({ url: agent.url, env: { AWS_TOKEN: TOKEN, AWS_SESSION_TOKEN: 'other' } }).fetch([{ id: 'prod/app/api-key' }], ctx());
+    expect(out!.ok).toBe(true);
+  });
+
+  it('reads a file:// token and re-reads it once after a 403 (agent restarted with a new token)', async () => {
+    const tokenFile = join(tmp, 'awssmatoken');
+    await writeFile(tokenFile, `${TOKEN}\n`);
+    let restarted: Agent | undefined;
+    const first = await startAgent({ emulator: emu, token: TOKEN });
+    try {
+      const source = secretsManagerAgent({ url: first.url, env: { AWS_TOKEN: `file://${tokenFile}` } });
+      const s = store(source, { apiKey: 'prod/app/api-key' });
+      await s.load();
+      const port = first.port;
+      await first.close();
+      restarted = await startAgent({ emulator: emu, token: 'second-token', port });
+      await writeFile(tokenFile, 'second-token\n');
+      await s.refresh();
+      expect(s.health().secrets.apiKey).toMatchObject({ status: 'fresh' });
+      expect(s.health().secrets.apiKey!.error).toBeUndefined();
+      expect(restarted.calls().requests).toBe(2); // 403 with the cached token, then 200 with the re-read one
+      expect(s.stats().attempts.AgentGet).toBe(3);
+    } finally {
+      await first.close();
+      await restarted?.close();
+    }
+  });
+
+  it('serves the last good value through 502, 504 and 500 (transient) and recovers', async () => {
+    const s = store(secretsManagerAgent({ url: agent.url, token: TOKEN }), { apiKey: 'prod/app/api-key' });
+    await s.load();
+    for (const status of [502, 504, 500]) {
+      agent.injectFault({ status, times: 1 });
+      await s.refresh();
+      const code = status === 502 ? 'ConnectionError' : status === 504 ? 'TimeoutError' : 'InternalFailure';
+      expect(s.health().secrets.apiKey).toMatchObject({ status: 'error', error: code });
+      expect(s.get('apiKey')).toBe('key-CANARY-agent-1');
+    }
+    const [out] = await secretsManagerAgent({ url: agent.url, token: TOKEN }).fetch([{ id: 'prod/app/api-key' }], ctx());
+    expect(out!.ok).toBe(true);
+    agent.injectFault({ status: 503, times: 1 });
+    const [failed] = await secretsManagerAgent({ url: agent.url, token: TOKEN }).fetch([{ id: 'prod/app/api-key' }], ctx());
+    expect(failed!.ok).toBe(false);
+    expect(!failed!.ok && failed!.error.retryable).toBe(true);
+    await s.refresh();
+    expect(s.health().secrets.apiKey).toMatchObject({ status: 'fresh' });
+  });
+
+  it('retries transient failures during load until the agent answers', async () => {
+    agent.injectFault({ status: 502, times: 2 });
+    const s = store(secretsManagerAgent({ url: agent.url, token: TOKEN }), { apiKey: 'prod/app/api-key' }, { backoff: { initial: 10, max: 20 } });
+    await s.load();
+    expect(s.get('apiKey')).toBe('key-CANARY-agent-1');
+    expect(s.stats().outcomes.AgentGet).toEqual({ ConnectionError: 2, ok: 1 });
+  });
+
+  it('maps a missing secret (400 ResourceNotFoundException) to a non-retryable error with that code', async () => {
+    const s = store(secretsManagerAgent({ url: agent.url, token: TOKEN }), { gone: 'prod/app/missing', maybe: { id: 'prod/app/also-missing', optional: true } }, { bootTimeout: '10s' });
+    const started = Date.now();
+    const error = (await s.load().catch((e: unknown) => e)) as SecretsLoadError;
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(error.failures).toEqual([expect.objectContaining({ name: 'gone', code: 'ResourceNotFoundException' })]);
+  });
+
+  it('times out a hung agent (retryable TimeoutError) and reports ECONNREFUSED with a hint', async () => {
+    agent.injectFault({ hang: true, times: 1 });
+    const [hung] = await secretsManagerAgent({ url: agent.url, token: TOKEN, requestTimeout: 150 }).fetch([{ id: 'prod/app/api-key' }], ctx());
+    expect(hung!.ok).toBe(false);
+    const e = !hung!.ok ? hung!.error : undefined;
+    expect(e).toBeInstanceOf(SecretFetchError);
+    expect(e).toMatchObject({ awsCode: 'TimeoutError', retryable: true });
+
+    const closed = await startAgent({ emulator: emu, token: TOKEN });
+    const url = closed.url;
+    await closed.close();
+    const [refused] = await secretsManagerAgent({ url, token: TOKEN }).fetch([{ id: 'prod/app/api-key' }], ctx());
+    expect(!refused!.ok && refused!.error).toMatchObject({ awsCode: 'ECONNREFUSED', retryable: true });
+    expect(!refused!.ok && refused!.error.message).toContain('Is the Secrets Manager Agent');
+  });
+
+  it('maps 429 (connection limit) to a throttled, retryable error and aborts with the store signal', async () => {
+    agent.injectFault({ status: 429, error: 'ThrottlingException', times: 1 });
+    const [throttled] = await secretsManagerAgent({ url: agent.url, token: TOKEN }).fetch([{ id: 'prod/app/api-key' }], ctx());
+    expect(!throttled!.ok && throttled!.error).toMatchObject({ awsCode: 'ThrottlingException', retryable: true, throttled: true });
+
+    agent.injectFault({ hang: true, times: 1 });
+    const abort = new AbortController();
+    const pending = secretsManagerAgent({ url: agent.url, token: TOKEN }).fetch([{ id: 'prod/app/api-key' }], { signal: abort.signal, force: false, reason: 'load' });
+    setTimeout(() => abort.abort(new SecretFetchError('*', 'TimeoutError', 'deadline', { retryable: true })), 50);
+    const [aborted] = await pending;
+    expect(!aborted!.ok && aborted!.error).toMatchObject({ awsCode: 'TimeoutError', retryable: true });
+  });
+});
