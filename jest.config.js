@@ -12,7 +12,11 @@ const swc = [
 ];
 
 module.exports = {
-  testEnvironment: 'node',
+  // The node environment plus the leak canary scan (test/setup, see test/reliability/README.md).
+  testEnvironment: '<rootDir>/test/setup/leak-scan.environment.ts',
+  setupFilesAfterEnv: ['<rootDir>/test/setup/leak-scan.setup.ts'],
+  globalSetup: '<rootDir>/test/setup/global-setup.ts',
+  globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
   // Workspace packages expose their TypeScript sources under the "@hush/source" export
   // condition, so tests run against src/ without a build step (the build is type-checked by tsc -b).
   testEnvironmentOptions: { customExportConditions: ['@hush/source', 'node', 'require', 'default'] },

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
-import { awsSecretsManager, parseDuration, type Duration, type InferSecrets, type LoggerLike } from '@hush/core';
+import { awsSecretsManager, parseDuration, sourceFromEnv, type Duration, type InferSecrets, type LoggerLike, type Source } from '@hush/core';
 import { createSecrets, type Hush } from '@hush/express';
 import { startEmulator, type Emulator, type EmulatorClientConfig } from '@hush/emulator';
 import { DEMO_SEED, demoDbValue, demoSecrets } from './demo-secrets';
@@ -21,6 +21,11 @@ export interface ExpressDemoOptions {
   emulator?: Emulator;
   /** Client config of an emulator (or AWS) to read from, instead of `emulator`. */
   clientConfig?: EmulatorClientConfig;
+  /**
+   * Read secrets from this source instead (e.g. `sourceFromEnv()` for HUSH_SOURCE=agent|files|aws).
+   * `emulator` is then used only for rotation.
+   */
+  source?: Source;
   /** Rotate `demo/db` this often; `false` when another process owns the rotation. @default '30s' (needs `emulator` or an owned one) */
   rotateEvery?: Duration | false;
   /** Background refresh interval. @default '10s' */
@@ -57,15 +62,18 @@ const consoleLogger: LoggerLike = {
  * await demo.close();
  */
 export async function createExpressDemo(options: ExpressDemoOptions = {}): Promise<ExpressDemo> {
-  const owned = options.emulator === undefined && options.clientConfig === undefined ? await startEmulator({ seed: { ...DEMO_SEED } }) : undefined;
+  const owned =
+    options.emulator === undefined && options.clientConfig === undefined && options.source === undefined
+      ? await startEmulator({ seed: { ...DEMO_SEED } })
+      : undefined;
   const emulator = options.emulator ?? owned;
-  const clientConfig = options.clientConfig ?? emulator!.clientConfig();
+  const source = options.source ?? awsSecretsManager({ clientConfig: { ...(options.clientConfig ?? emulator!.clientConfig()), maxAttempts: 3 } });
   const logger = options.logger ?? consoleLogger;
   let hush: Hush<typeof demoSecrets>;
   try {
     hush = await createSecrets({
       secrets: demoSecrets,
-      source: awsSecretsManager({ clientConfig: { ...clientConfig, maxAttempts: 3 } }),
+      source,
       refreshInterval: options.refreshInterval ?? '10s',
       maxStaleness: '2m',
       logger,
@@ -126,7 +134,12 @@ export async function createExpressDemo(options: ExpressDemoOptions = {}): Promi
 }
 
 async function main(): Promise<void> {
-  const demo = await createExpressDemo({ port: Number(process.env.PORT ?? 3001) });
+  // HUSH_SOURCE=aws|agent|files reads from AWS, the Secrets Manager Agent or mounted files instead
+  // of the demo's own emulator — the same app, by configuration alone.
+  const demo = await createExpressDemo({
+    port: Number(process.env.PORT ?? 3001),
+    ...(process.env.HUSH_SOURCE ? { source: sourceFromEnv(), rotateEvery: false as const } : {}),
+  });
   console.log(`[express-demo] listening on ${demo.url}  (GET /whoami, /healthz, /readyz)`);
   const stop = (signal: string) => {
     console.log(`[express-demo] ${signal}: shutting down`);

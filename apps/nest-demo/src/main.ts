@@ -7,7 +7,7 @@ import { createNestDemo } from './nest-demo';
 async function main(): Promise<void> {
   const demo = await createNestDemo({ emulatorUrl: process.env.HUSH_EMULATOR_URL });
   process.stdout.write(
-    `\nNest demo on ${demo.url}\n  GET ${demo.url}/whoami   (db user + secret versions, never a password)\n  GET ${demo.url}/health   (terminus)\n` +
+    `\nNest demo on ${demo.url}\n  GET ${demo.url}/whoami   (db user + secret versions, never a password)\n  GET ${demo.url}/health   (terminus)\n  GET ${demo.url}/metrics  (Prometheus: calls, refreshes, rotations, ages)\n` +
       `Emulator on ${demo.emulatorUrl}; demo/db rotates every 30 s. Ctrl-C to stop.\n\n`,
   );
   const stop = (signal: NodeJS.Signals) => {

@@ -4,6 +4,8 @@ import { Logger, type INestApplication, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { awsSecretsManager } from '@hush/core';
 import { startEmulator, type Emulator } from '@hush/emulator';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { AppModule } from './app.module';
 import { DEMO_API_KEY_ID, DEMO_DB_ID, demoSeed, newDbCredentials } from './demo-secrets';
 
@@ -37,7 +39,8 @@ export interface NestDemo {
 
 /**
  * Starts the Nest demo: an emulator seeded with demo secrets (unless `emulatorUrl` is given),
- * the app on `port` with `GET /whoami` and `GET /health`, and a timer rotating `demo/db`.
+ * the app on `port` with `GET /whoami`, `GET /health` and `GET /metrics` (Prometheus), and a timer
+ * rotating `demo/db`.
  *
  * @example
  * const demo = await createNestDemo({ port: 0 });
@@ -60,14 +63,23 @@ export async function createNestDemo(options: NestDemoOptions = {}): Promise<Nes
     clientConfig: { credentials: { accessKeyId: 'demo', secretAccessKey: 'demo' } },
   });
 
+  // Metrics: an OpenTelemetry MeterProvider read by a Prometheus exporter that GET /metrics serves
+  // (no exporter server of its own). An app with an OTel SDK would register its provider globally instead.
+  const exporter = new PrometheusExporter({ preventServerStart: true });
+  const meterProvider = new MeterProvider({ readers: [exporter] });
+
   let app: INestApplication;
   try {
-    app = await NestFactory.create(AppModule.register({ source, refreshInterval: options.refreshInterval ?? '10s' }), {
-      abortOnError: false,
-      logger: options.logLevels ?? ['log', 'warn', 'error'],
-    });
+    app = await NestFactory.create(
+      AppModule.register({ source, refreshInterval: options.refreshInterval ?? '10s', metrics: { exporter, meterProvider } }),
+      {
+        abortOnError: false,
+        logger: options.logLevels ?? ['log', 'warn', 'error'],
+      },
+    );
     await app.listen(options.port ?? Number(process.env.PORT ?? 3000));
   } catch (error) {
+    await meterProvider.shutdown();
     await emulator?.close();
     throw error;
   }
@@ -103,6 +115,7 @@ export async function createNestDemo(options: NestDemoOptions = {}): Promise<Nes
       (closing ??= (async () => {
         if (timer) clearInterval(timer);
         await app.close();
+        await meterProvider.shutdown();
         await emulator?.close();
       })()),
   };

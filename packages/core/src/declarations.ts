@@ -110,6 +110,16 @@ export function normalizeDeclarations(declarations: SecretDeclarations): readonl
   if (names.length === 0) {
     throw new SecretsConfigError('secrets', 'no secrets declared. Declare at least one, e.g. { db: "prod/app/db" }.');
   }
+  // Object keys cannot repeat, but names that differ only by case are duplicates to a reader
+  // (and to case-insensitive consumers such as env-style config); reject them.
+  const seen = new Map<string, string>();
+  for (const name of names) {
+    const other = seen.get(name.toLowerCase());
+    if (other !== undefined) {
+      throw new SecretsConfigError(`secrets.${name}`, `duplicate secret name "${name}": "${other}" is already declared; names must differ by more than letter case.`);
+    }
+    seen.set(name.toLowerCase(), name);
+  }
   const out = names.map((name) => normalizeOne(name, declarations[name]!));
   const frozen = Object.freeze(out);
   normalized.set(declarations, frozen);

@@ -568,6 +568,19 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
       this.#aborts.delete(abort);
     }
     if (this.#closed) return;
+    if (abort.signal.aborted) {
+      // Our own deadline cut the call short: report a timeout (or, for a secret that was being
+      // throttled, the throttling), not the SDK's AbortError.
+      outcomes = entries.map((e, i) => {
+        const o = outcomes[i];
+        if (o?.ok) return o;
+        if (e.error instanceof SecretFetchError && e.error.throttled) return { ok: false as const, error: e.error };
+        return {
+          ok: false as const,
+          error: new SecretFetchError(e.request.id, 'TimeoutError', `no answer within ${Math.round(timeout)} ms`, { retryable: true, cause: o?.error }),
+        };
+      });
+    }
     const now = this.#clock.now();
     const okCount = outcomes.filter((o) => o?.ok).length;
     this.#emit({
@@ -627,6 +640,8 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
     rotated: Array<{ slot: Slot; info: RotationInfo }>,
   ): void {
     const recovered = entry.error !== undefined && entry.lastSuccessAt !== undefined;
+    // A slot also recovers from its own parse/validation error when a good version lands.
+    const hadError = entry.slots.map((slot) => recovered || (slot.loaded && slot.error !== undefined));
     entry.lastSuccessAt = now;
     entry.error = undefined;
     entry.failures = 0;
@@ -669,9 +684,11 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
     });
     if (options.reason === 'refresh') {
       this.#counts.refreshOk++;
-      for (const slot of entry.slots) this.#emit({ type: 'refreshed', name: slot.name, version: raw.versionId });
+      for (const slot of entry.slots) if (!slot.error) this.#emit({ type: 'refreshed', name: slot.name, version: raw.versionId });
     }
-    if (recovered) for (const slot of entry.slots) this.#emit({ type: 'recovered', name: slot.name, version: raw.versionId });
+    entry.slots.forEach((slot, i) => {
+      if (hadError[i] && !slot.error) this.#emit({ type: 'recovered', name: slot.name, version: raw.versionId });
+    });
   }
 
   #applyFailure(entry: Entry, error: SecretFetchError, options: FetchOptions): void {
@@ -769,7 +786,7 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
   }
 
   #emit(event: SecretsEvent): void {
-    logEvent(this.#log, event);
+    logEvent(this.#log, event, this.#loaded);
     for (const listener of this.#eventListeners) {
       try {
         listener(event);
@@ -791,7 +808,7 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
   }
 }
 
-function logEvent(log: LoggerLike, event: SecretsEvent): void {
+function logEvent(log: LoggerLike, event: SecretsEvent, loaded: boolean): void {
   switch (event.type) {
     case 'loaded':
       log.info(`Loaded ${event.names.length} secrets in ${event.durationMs} ms`, { event: event.type, secrets: event.names, durationMs: event.durationMs });
@@ -807,7 +824,10 @@ function logEvent(log: LoggerLike, event: SecretsEvent): void {
     case 'refresh-failed':
       // Once per failure streak, not once per retry.
       if (event.failures === 1) {
-        log.warn(`Refreshing secret "${event.name}" failed (${event.code}); serving the last good value`, {
+        const message = loaded
+          ? `Refreshing secret "${event.name}" failed (${event.code}); serving the last good value`
+          : `Loading secret "${event.name}" failed (${event.code})`;
+        log.warn(message, {
           event: event.type,
           secret: event.name,
           code: event.code,

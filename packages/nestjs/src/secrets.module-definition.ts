@@ -55,6 +55,7 @@ export const MODULE_OPTION_KEYS = [
   'fetchTimeout',
   'backoff',
   'logger',
+  'meterProvider',
   'clock',
 ] as const;
 

@@ -7,7 +7,10 @@ export interface SecretRequest {
   readonly versionStage?: string | undefined;
 }
 
-/** A raw secret as a source returns it. Exactly one of `string`/`binary` is set. */
+/**
+ * A raw secret as a source returns it. API sources set exactly one of `string`/`binary`; sources
+ * that cannot tell (mounted files) may set both, and the declared `format` decides.
+ */
 export interface RawSecret {
   readonly versionId: string;
   readonly string?: string | undefined;

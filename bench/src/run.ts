@@ -1,0 +1,90 @@
+/**
+ * `npm run bench` (full) and `node bench/dist/run.js --quick` (every scenario at tiny sizes, for
+ * `npm test`). Prints one markdown table and writes bench/results/<timestamp>.json, latest.json
+ * and latest.md. Exits non-zero only when a scenario crashes or a deterministic check fails
+ * (exact call counts, values read); missed performance targets are reported, not fatal.
+ *
+ * Options: --quick, --only=1,4 (scenario numbers), --no-write (full run: do not touch bench/results),
+ * --write (quick run: write latest-quick.* and a timestamped file; by default a quick run writes nothing).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { toMarkdown, type Row } from './report';
+import { bootScenario } from './scenarios/boot';
+import { fleetScenario, QUOTA_SCALE } from './scenarios/fleet';
+import { hotReadScenario } from './scenarios/hot-read';
+import { memoryScenario } from './scenarios/memory';
+import { middlewareScenario } from './scenarios/middleware';
+import { rotationScenario } from './scenarios/rotation';
+import { steadyStateScenario } from './scenarios/steady-state';
+import type { BenchContext } from './util';
+
+// The SDK warns once per process that future versions need Node 22; it is noise here (and in every forked pod).
+process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
+
+const SCENARIOS: [number, string, (ctx: BenchContext) => Promise<Row[]>][] = [
+  [1, 'boot cost', bootScenario],
+  [2, 'hot read', hotReadScenario],
+  [3, 'middleware overhead', middlewareScenario],
+  [4, 'fleet boot under quotas', fleetScenario],
+  [5, 'steady-state cost', steadyStateScenario],
+  [6, 'memory', memoryScenario],
+  [7, 'rotation latency', rotationScenario],
+];
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const quick = args.includes('--quick');
+  // A quick run (npm test) writes nothing unless asked, so tests never dirty bench/results/.
+  const write = quick ? args.includes('--write') : !args.includes('--no-write');
+  const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',').map(Number);
+  const ctx: BenchContext = { quick, sink: 0, log: (m) => process.stderr.write(`  ${m}\n`) };
+  const started = Date.now();
+  const rows: Row[] = [];
+  const timings: Record<string, number> = {};
+  for (const [n, name, run] of SCENARIOS) {
+    if (only && !only.includes(n)) continue;
+    process.stderr.write(`[bench] ${n}. ${name}${quick ? ' (quick)' : ''}\n`);
+    const t0 = Date.now();
+    rows.push(...(await run(ctx)));
+    timings[name] = Date.now() - t0;
+  }
+  const machine = {
+    node: process.version,
+    cpus: cpus().length,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    platform: `${process.platform} ${process.arch}`,
+  };
+  const date = new Date().toISOString();
+  const table = toMarkdown(rows);
+  const header =
+    `Hush benchmarks — ${quick ? 'QUICK (tiny sizes; targets not judged)' : 'full run'}, ${date}, ` +
+    `Node ${machine.node}, ${machine.cpus} × ${machine.cpu}. Fleet quotas scaled by ${QUOTA_SCALE} ` +
+    `(BatchGetSecretValue ${100 * QUOTA_SCALE}/s, GetSecretValue ${10_000 * QUOTA_SCALE}/s).`;
+  process.stdout.write(`\n${header}\n\n${table}\n`);
+  const missed = rows.filter((r) => r.met.startsWith('**NO**'));
+  process.stderr.write(
+    `[bench] done in ${((Date.now() - started) / 1000).toFixed(1)} s; ${missed.length} target(s) missed${quick ? ' (quick mode: perf targets are informational)' : ''}\n`,
+  );
+  if (write) {
+    const dir = join(__dirname, '..', 'results');
+    mkdirSync(dir, { recursive: true });
+    const json = JSON.stringify({ date, quick, machine, timingsMs: timings, quotaScale: QUOTA_SCALE, rows, sink: ctx.sink }, null, 2);
+    const stamp = date.replace(/[:.]/g, '-');
+    writeFileSync(join(dir, `${stamp}${quick ? '-quick' : ''}.json`), json);
+    // latest.* always describes the last full run; a quick run writes latest-quick.*.
+    const latest = quick ? 'latest-quick' : 'latest';
+    writeFileSync(join(dir, `${latest}.json`), json);
+    writeFileSync(join(dir, `${latest}.md`), `${header}\n\n${table}\n`);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`[bench] FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);
