@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defineSecrets, SecretsConfigError, SecretStore, sourceFromEnv, sourceKindFromEnv, type LoggerLike, type Source } from '@hush/core';
 import { startAgent, startEmulator, type Agent, type Emulator } from '@hush/emulator';
+import { createExpressDemo, DEMO_SEED } from '@hush/express-demo';
+import { createNestDemo } from '@hush/nest-demo';
 
 /** The same declarations run on every source; only the environment changes. */
 const secrets = defineSecrets({
@@ -31,6 +33,8 @@ const logger: LoggerLike = {
 let emu: Emulator;
 let agent: Agent;
 let dir: string;
+/** Version ids of the demo secrets in the emulator (what the API and the agent report). */
+const demoVersions: Record<string, string> = {};
 
 /** CSI's default pathTranslation turns "/" into "_": objectName prod/app/db is mounted as prod_app_db. */
 const fileName = (id: string) => id.replaceAll('/', '_');
@@ -46,6 +50,11 @@ beforeAll(async () => {
   agent = await startAgent({ emulator: emu, token: TOKEN });
   dir = await mkdtemp(join(tmpdir(), 'hush-e2e-files-'));
   for (const [id, value] of Object.entries(values)) await writeFile(join(dir, fileName(id)), value);
+  // The demo apps' secrets (demo/db, demo/api-key), in the emulator and as mounted files (demo_db, demo_api-key).
+  for (const [id, value] of Object.entries(DEMO_SEED)) {
+    demoVersions[id] = emu.putSecret(id, value).versionId;
+    await writeFile(join(dir, fileName(id)), value);
+  }
 });
 
 afterAll(async () => {
@@ -136,5 +145,67 @@ describe('HUSH_SOURCE=aws|agent|files: one set of declarations, identical values
     expect(() => sourceFromEnv({ HUSH_SOURCE: 'agnet' })).toThrow(/Did you mean "agent"\?/);
     expect(() => sourceFromEnv({ HUSH_SOURCE: 'files' })).toThrow(/HUSH_SECRETS_DIR/);
     expect(() => sourceFromEnv({ HUSH_SOURCE: 'agent', HUSH_AGENT_URL: agent.url })).toThrow(/AWS_TOKEN/);
+  });
+});
+
+describe('HUSH_SOURCE=aws|agent|files: both demo apps boot on each source', () => {
+  const kinds = { aws: 'aws-secrets-manager', agent: 'secrets-manager-agent', files: 'mounted-files' } as const;
+
+  async function get(url: string): Promise<{ status: number; body: any; text: string }> {
+    const res = await fetch(url);
+    const text = await res.text();
+    return { status: res.status, body: JSON.parse(text), text };
+  }
+
+  /** The sources `hush_source_calls_total` counted an ok call on, from the app's /metrics. */
+  async function sourcesCalled(url: string): Promise<string[]> {
+    const res = await fetch(`${url}/metrics`);
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).not.toContain('CANARY');
+    const called = text
+      .split('\n')
+      .filter((l) => l.startsWith('hush_source_calls_total{') && l.includes('hush_outcome="ok"'))
+      .map((l) => /hush_source="([^"]+)"/.exec(l)?.[1]);
+    return [...new Set(called)].sort() as string[];
+  }
+
+  it.each(['aws', 'agent', 'files'] as const)('HUSH_SOURCE=%s: /whoami, readiness and /metrics answer from that source', async (kind) => {
+    const env = envFor(kind);
+    const [nest, web] = await Promise.all([
+      createNestDemo({ port: 0, source: sourceFromEnv(env, overrides), rotateEveryMs: 0, logLevels: false }),
+      createExpressDemo({ port: 0, source: sourceFromEnv(env, overrides), rotateEvery: false, logger }),
+    ]);
+    try {
+      // With a source and no emulator, neither demo starts one of its own.
+      expect(nest.emulatorUrl).toBeUndefined();
+      expect(web.emulator).toBeUndefined();
+      await expect(nest.rotate()).rejects.toThrow(/No emulator/);
+
+      const [nestWhoami, nestHealth, webWhoami, webReady] = await Promise.all([
+        get(`${nest.url}/whoami`),
+        get(`${nest.url}/health`),
+        get(`${web.url}/whoami`),
+        get(`${web.url}/readyz`),
+      ]);
+      expect([kind, nestWhoami.status, nestHealth.status, webWhoami.status, webReady.status]).toEqual([kind, 200, 200, 200, 200]);
+      expect(nestWhoami.body).toMatchObject({ dbUser: 'demo_app', dbHost: 'db.demo.internal' });
+      expect(webWhoami.body).toMatchObject({ dbUser: 'demo_app' });
+      expect(nestHealth.body).toMatchObject({ status: 'ok', details: { secrets: { status: 'up' } } });
+      expect(webReady.body).toMatchObject({ status: 'ok', details: { secrets: { status: 'up' } } });
+      // Same value, same version on both apps: the emulator's version through the API and the agent,
+      // a content hash for mounted files.
+      expect(webWhoami.body.dbVersion).toBe(nestWhoami.body.dbVersion);
+      expect(webWhoami.body.apiKeyVersion).toBe(nestWhoami.body.apiKeyVersion);
+      const emulatorVersion = demoVersions['demo/db']!.slice(0, 8);
+      if (kind === 'files') expect(nestWhoami.body.dbVersion).not.toBe(emulatorVersion);
+      else expect(nestWhoami.body.dbVersion).toBe(emulatorVersion);
+
+      expect(await sourcesCalled(nest.url)).toEqual([kinds[kind]]);
+      expect(await sourcesCalled(web.url)).toEqual([kinds[kind]]);
+      for (const r of [nestWhoami, nestHealth, webWhoami, webReady]) expect(r.text).not.toContain('CANARY');
+    } finally {
+      await Promise.all([nest.close(), web.close()]);
+    }
   });
 });

@@ -4,6 +4,8 @@ import express, { type Express } from 'express';
 import { awsSecretsManager, parseDuration, sourceFromEnv, type Duration, type InferSecrets, type LoggerLike, type Source } from '@hush/core';
 import { createSecrets, type Hush } from '@hush/express';
 import { startEmulator, type Emulator, type EmulatorClientConfig } from '@hush/emulator';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { DEMO_SEED, demoDbValue, demoSecrets } from './demo-secrets';
 
 export { DEMO_SEED, demoDbValue, demoSecrets };
@@ -43,7 +45,9 @@ export interface ExpressDemo {
   readonly url: string;
   /** The emulator in use, when the demo has one (its own or the one passed in). */
   readonly emulator: Emulator | undefined;
-  /** Stops rotation, the HTTP server, the store and an emulator the demo started itself. */
+  /** The OpenTelemetry MeterProvider Hush records on; `GET /metrics` serves its Prometheus reader. */
+  readonly meterProvider: MeterProvider;
+  /** Stops rotation, the HTTP server, the store, the meter provider and an emulator the demo started itself. */
   close(): Promise<void>;
 }
 
@@ -54,7 +58,7 @@ const consoleLogger: LoggerLike = {
 };
 
 /**
- * Starts the Express demo: `/whoami`, `/healthz`, `/readyz`, backed by `@hush/express`.
+ * Starts the Express demo: `/whoami`, `/healthz`, `/readyz` and `/metrics` (Prometheus), backed by `@hush/express`.
  *
  * @example
  * const demo = await createExpressDemo({ port: 0 });
@@ -69,6 +73,12 @@ export async function createExpressDemo(options: ExpressDemoOptions = {}): Promi
   const emulator = options.emulator ?? owned;
   const source = options.source ?? awsSecretsManager({ clientConfig: { ...(options.clientConfig ?? emulator!.clientConfig()), maxAttempts: 3 } });
   const logger = options.logger ?? consoleLogger;
+
+  // Metrics: an OpenTelemetry MeterProvider read by a Prometheus exporter that GET /metrics serves
+  // (no exporter server of its own). An app with an OTel SDK would register its provider globally instead.
+  const exporter = new PrometheusExporter({ preventServerStart: true });
+  const meterProvider = new MeterProvider({ readers: [exporter] });
+
   let hush: Hush<typeof demoSecrets>;
   try {
     hush = await createSecrets({
@@ -77,8 +87,10 @@ export async function createExpressDemo(options: ExpressDemoOptions = {}): Promi
       refreshInterval: options.refreshInterval ?? '10s',
       maxStaleness: '2m',
       logger,
+      meterProvider,
     });
   } catch (error) {
+    await meterProvider.shutdown();
     await owned?.close();
     throw error;
   }
@@ -87,6 +99,9 @@ export async function createExpressDemo(options: ExpressDemoOptions = {}): Promi
   app.disable('x-powered-by');
   app.get('/healthz', hush.health());
   app.get('/readyz', hush.readiness());
+  // Prometheus text format: counters, the fetch histogram and gauges — names, versions, codes, never a value.
+  // The exporter collects, serializes and ends the response itself.
+  app.get('/metrics', (req, res) => exporter.getMetricsRequestHandler(req, res));
   app.use(hush.middleware());
   app.get('/whoami', (req, res) => {
     // Versions and generation describe the values; a password is only ever used, never sent.
@@ -109,10 +124,19 @@ export async function createExpressDemo(options: ExpressDemoOptions = {}): Promi
     rotation.unref();
   }
 
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(options.port ?? 3001, '127.0.0.1', () => resolve(s));
-    s.once('error', reject);
-  });
+  let server: Server;
+  try {
+    server = await new Promise((resolve, reject) => {
+      const s = app.listen(options.port ?? 3001, '127.0.0.1', () => resolve(s));
+      s.once('error', reject);
+    });
+  } catch (error) {
+    if (rotation) clearInterval(rotation);
+    await hush.close();
+    await meterProvider.shutdown();
+    await owned?.close();
+    throw error;
+  }
   const port = (server.address() as AddressInfo).port;
   let closing: Promise<void> | undefined;
   return {
@@ -122,12 +146,14 @@ export async function createExpressDemo(options: ExpressDemoOptions = {}): Promi
     port,
     url: `http://127.0.0.1:${port}`,
     emulator,
+    meterProvider,
     close: () =>
       (closing ??= (async () => {
         if (rotation) clearInterval(rotation);
         await new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections?.();
         await hush.close();
+        await meterProvider.shutdown();
         await owned?.close();
       })()),
   };
@@ -140,7 +166,7 @@ async function main(): Promise<void> {
     port: Number(process.env.PORT ?? 3001),
     ...(process.env.HUSH_SOURCE ? { source: sourceFromEnv(), rotateEvery: false as const } : {}),
   });
-  console.log(`[express-demo] listening on ${demo.url}  (GET /whoami, /healthz, /readyz)`);
+  console.log(`[express-demo] listening on ${demo.url}  (GET /whoami, /healthz, /readyz, /metrics)`);
   const stop = (signal: string) => {
     console.log(`[express-demo] ${signal}: shutting down`);
     demo.close().then(

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import type { AddressInfo } from 'node:net';
 import { Logger, type INestApplication, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { awsSecretsManager } from '@hush/core';
+import { awsSecretsManager, type Source } from '@hush/core';
 import { startEmulator, type Emulator } from '@hush/emulator';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
@@ -13,11 +13,20 @@ import { DEMO_API_KEY_ID, DEMO_DB_ID, demoSeed, newDbCredentials } from './demo-
 export interface NestDemoOptions {
   /** HTTP port; 0 picks a free one. @default process.env.PORT or 3000 */
   port?: number;
-  /** Use an emulator that is already running (e.g. started by apps/demo.mjs); otherwise one is started. */
+  /**
+   * Use an emulator that is already running (e.g. started by apps/demo.mjs); otherwise one is started
+   * (unless `source` is given).
+   */
   emulatorUrl?: string;
+  /**
+   * Read secrets from this source instead (e.g. `sourceFromEnv()` for HUSH_SOURCE=agent|files|aws).
+   * The emulator at `emulatorUrl`, if any, is then used only for rotation; without one, no emulator
+   * is started and the demo does not rotate.
+   */
+  source?: Source;
   /** Region of that emulator. @default 'us-east-1' */
   region?: string;
-  /** Rotate `demo/db` through the emulator this often; 0 disables. @default 30 000 */
+  /** Rotate `demo/db` through the emulator this often; 0 disables. @default 30 000 (needs an emulator) */
   rotateEveryMs?: number;
   /** Background refresh of the app's secrets. @default '10s' */
   refreshInterval?: number | `${number}s`;
@@ -30,15 +39,19 @@ export interface NestDemo {
   readonly app: INestApplication;
   readonly url: string;
   readonly port: number;
-  readonly emulatorUrl: string;
-  /** Rotates `demo/db` now (what the timer does every `rotateEveryMs`); resolves with the new version id. */
+  /** The emulator the demo reads from or rotates through; `undefined` with a `source` and no `emulatorUrl`. */
+  readonly emulatorUrl: string | undefined;
+  /**
+   * Rotates `demo/db` now (what the timer does every `rotateEveryMs`); resolves with the new version id.
+   * Rejects when the demo has no emulator.
+   */
   rotate(): Promise<string>;
   /** Stops the rotation timer, closes the app (which stops the refresh loop) and the emulator if the demo started it. */
   close(): Promise<void>;
 }
 
 /**
- * Starts the Nest demo: an emulator seeded with demo secrets (unless `emulatorUrl` is given),
+ * Starts the Nest demo: an emulator seeded with demo secrets (unless `emulatorUrl` or `source` is given),
  * the app on `port` with `GET /whoami`, `GET /health` and `GET /metrics` (Prometheus), and a timer
  * rotating `demo/db`.
  *
@@ -51,17 +64,19 @@ export async function createNestDemo(options: NestDemoOptions = {}): Promise<Nes
   const logger = new Logger('NestDemo');
   let emulator: Emulator | undefined;
   let emulatorUrl = options.emulatorUrl;
-  if (emulatorUrl === undefined) {
+  if (emulatorUrl !== undefined) {
+    await seedIfMissing(emulatorUrl);
+  } else if (options.source === undefined) {
     emulator = await startEmulator({ seed: demoSeed() });
     emulatorUrl = emulator.url;
-  } else {
-    await seedIfMissing(emulatorUrl);
   }
-  const source = awsSecretsManager({
-    region: options.region ?? emulator?.region ?? 'us-east-1',
-    endpoint: emulatorUrl,
-    clientConfig: { credentials: { accessKeyId: 'demo', secretAccessKey: 'demo' } },
-  });
+  const source =
+    options.source ??
+    awsSecretsManager({
+      region: options.region ?? emulator?.region ?? 'us-east-1',
+      endpoint: emulatorUrl,
+      clientConfig: { credentials: { accessKeyId: 'demo', secretAccessKey: 'demo' } },
+    });
 
   // Metrics: an OpenTelemetry MeterProvider read by a Prometheus exporter that GET /metrics serves
   // (no exporter server of its own). An app with an OTel SDK would register its provider globally instead.
@@ -87,6 +102,7 @@ export async function createNestDemo(options: NestDemoOptions = {}): Promise<Nes
   const url = `http://localhost:${port}`;
 
   const rotate = async (): Promise<string> => {
+    if (emulatorUrl === undefined) throw new Error(`No emulator to rotate ${DEMO_DB_ID} through: pass emulatorUrl, or rotate it where the source reads it.`);
     const res = await fetch(`${emulatorUrl}/_emulator/secrets/${encodeURIComponent(DEMO_DB_ID)}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -97,7 +113,7 @@ export async function createNestDemo(options: NestDemoOptions = {}): Promise<Nes
     logger.log(`emulator: rotated ${DEMO_DB_ID} to version ${versionId.slice(0, 8)}; the app picks it up on its next refresh`);
     return versionId;
   };
-  const rotateEveryMs = options.rotateEveryMs ?? 30_000;
+  const rotateEveryMs = emulatorUrl === undefined ? 0 : (options.rotateEveryMs ?? 30_000);
   const timer =
     rotateEveryMs > 0
       ? setInterval(() => void rotate().catch((e: unknown) => logger.warn(`rotation failed: ${(e as Error).message}`)), rotateEveryMs)

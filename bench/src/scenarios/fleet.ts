@@ -42,7 +42,7 @@ export async function fleetScenario(ctx: BenchContext): Promise<Row[]> {
     for (const P of sizes) {
       const kinds: PodKind[] = ['hush', 'powertools', 'naive'];
       // Batch-only needs P·S/(20·B) seconds at best (100 s at P=200): run it where it fits the budget.
-      if (P <= 40) kinds.splice(1, 0, 'hush-batch-only', 'hush-standard-retry');
+      if (P <= 40) kinds.splice(1, 0, 'hush-batch-only', 'hush-adaptive-retry');
       for (const kind of kinds) {
         const run = await fleetRun(emu, kind, P, ids, target, 'in-process');
         runs.push(run);
@@ -117,7 +117,7 @@ function label(run: { kind: PodKind }): string {
   return {
     hush: 'Hush (spillover on, default)',
     'hush-batch-only': 'Hush batch-only (spillover: false)',
-    'hush-standard-retry': "Hush, client retryMode 'standard' (diagnostic)",
+    'hush-adaptive-retry': "Hush, client retryMode 'adaptive' (diagnostic)",
     powertools: 'Powertools',
     naive: 'naive',
   }[run.kind];

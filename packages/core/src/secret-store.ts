@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { inspect } from 'node:util';
 import {
   normalizeDeclarations,
@@ -111,6 +112,7 @@ export interface HealthReport {
 export interface StoreStats extends SourceStats {
   readonly source: string;
   readonly loads: number;
+  /** Background and forced refreshes per fetched id (names sharing an id count once); `failed` includes a new version that did not parse. */
   readonly refreshes: { readonly ok: number; readonly failed: number };
   readonly rotations: number;
 }
@@ -149,7 +151,8 @@ interface Slot extends SecretSlot<unknown> {
   /** A version that failed to parse, so it is not re-parsed on every refresh. */
   failedVersion: string | undefined;
   staleNotified: boolean;
-  listeners: Set<SecretListener<unknown>>;
+  /** Created on the first `subscribe` (an empty Set costs ~150 B per secret). */
+  listeners: Set<SecretListener<unknown>> | undefined;
 }
 
 interface FetchOptions {
@@ -238,7 +241,8 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
       if (!entry) {
         entry = {
           key: decl.fetchKey,
-          request: { id: decl.id, versionId: decl.versionId, versionStage: decl.versionStage },
+          // The normalized declaration is a SecretRequest (id, versionId, versionStage): no copy per secret.
+          request: decl,
           slots: [],
           versionId: undefined,
           region: undefined,
@@ -265,7 +269,7 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
         error: undefined,
         failedVersion: undefined,
         staleNotified: false,
-        listeners: new Set(),
+        listeners: undefined,
       } as unknown as Slot;
       (slot as { handle: Secret<unknown> }).handle = new Secret(slot);
       entry.slots.push(slot);
@@ -388,8 +392,9 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
   subscribe<K extends SecretName<D>>(name: K, listener: SecretListener<SecretValueOf<D[K]>>): () => void {
     const slot = this.#slots.get(name);
     if (!slot) throw new SecretNotFoundError(name, this.names, 'subscribe');
-    slot.listeners.add(listener as SecretListener<unknown>);
-    return () => void slot.listeners.delete(listener as SecretListener<unknown>);
+    const listeners = (slot.listeners ??= new Set());
+    listeners.add(listener as SecretListener<unknown>);
+    return () => void listeners.delete(listener as SecretListener<unknown>);
   }
 
   /** Subscribes to lifecycle events (loaded, rotated, refresh-failed, …). Returns an unsubscribe function. */
@@ -474,7 +479,7 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
     await this.#source.close?.();
     this.#emit({ type: 'closed' });
     this.#eventListeners.clear();
-    for (const slot of this.#slots.values()) slot.listeners.clear();
+    for (const slot of this.#slots.values()) slot.listeners = undefined;
   }
 
   toString(): string {
@@ -548,6 +553,9 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
     for (const e of entries) e.lastAttemptAt = started;
     const timeout = Math.max(1, Math.min(this.#fetchTimeout, (options.deadline ?? Infinity) - started));
     const abort = new AbortController();
+    // One signal is shared by every SDK call of the round (one per batch of 20, plus spillover and
+    // retries): lift Node's 10-listener warning for it.
+    setMaxListeners(Infinity, abort.signal);
     const timer = setTimeout(() => abort.abort(new SecretFetchError('*', 'TimeoutError', `no answer within ${Math.round(timeout)} ms`, { retryable: true })), timeout);
     timer.unref();
     this.#aborts.add(abort);
@@ -647,6 +655,8 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
     entry.failures = 0;
     entry.region = raw.region;
     entry.versionId = raw.versionId;
+    // stats().refreshes counts per fetched id: ok when the fetch succeeded and every slot took the value.
+    let parseFailed = false;
     entry.slots.forEach((slot, i) => {
       const result = parsed[i];
       if (result === undefined) {
@@ -660,7 +670,7 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
       if ('error' in result) {
         slot.error = result.error;
         slot.failedVersion = raw.versionId;
-        if (options.reason === 'refresh') this.#counts.refreshFailed++;
+        parseFailed = true;
         this.#emit({ type: 'refresh-failed', name: slot.name, code: errorCodeOf(result.error), message: result.error.message, failures: 1 });
         return;
       }
@@ -669,7 +679,7 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
       slot.value = result.value;
       slot.version = raw.versionId;
       slot.loaded = true;
-      slot.updatedAt = new Date(this.#clock.wallNow());
+      slot.updatedAt = this.#clock.wallNow();
       slot.goodAt = now;
       slot.error = undefined;
       slot.failedVersion = undefined;
@@ -683,7 +693,8 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
       }
     });
     if (options.reason === 'refresh') {
-      this.#counts.refreshOk++;
+      if (parseFailed) this.#counts.refreshFailed++;
+      else this.#counts.refreshOk++;
       for (const slot of entry.slots) if (!slot.error) this.#emit({ type: 'refreshed', name: slot.name, version: raw.versionId });
     }
     entry.slots.forEach((slot, i) => {
@@ -701,7 +712,9 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
   }
 
   #notify(slot: Slot, info: { name: string; version: string; previousVersion: string | undefined }): void {
-    for (const listener of slot.listeners) {
+    const listeners = slot.listeners;
+    if (listeners === undefined) return;
+    for (const listener of listeners) {
       try {
         const result = listener(slot.value, info);
         if (result && typeof (result as Promise<void>).then === 'function') {

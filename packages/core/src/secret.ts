@@ -12,7 +12,8 @@ export interface SecretSlot<T = unknown> {
   value: T;
   loaded: boolean;
   version: string | undefined;
-  updatedAt: Date | undefined;
+  /** Epoch ms when the current version was first seen; a number, not a Date (a Date costs ~96 B per secret). */
+  updatedAt: number | undefined;
 }
 
 /**
@@ -52,7 +53,8 @@ export class Secret<T> {
 
   /** When the current version was first seen by this process (wall clock). */
   get updatedAt(): Date | undefined {
-    return this.#slot.updatedAt;
+    const at = this.#slot.updatedAt;
+    return at === undefined ? undefined : new Date(at);
   }
 
   /** Whether a value is present. */

@@ -120,6 +120,21 @@ describe('awsSecretsManager source against the emulator (real SDK over HTTP)', (
     await store.close();
   });
 
+  it('spills a throttled batch over to GetSecretValue at full speed (default retry mode is standard, not adaptive)', async () => {
+    // Every BatchGetSecretValue is throttled; GetSecretValue (100x the quota on AWS) is not. With
+    // retryMode 'adaptive' the first throttle arms one token bucket for the whole client and this
+    // load took 18.3 s here; with the default ('standard') it took 1.2 s.
+    emu.injectFault({ operation: 'BatchGetSecretValue', error: 'ThrottlingException' });
+    const source = awsSecretsManager({ clientConfig: emu.clientConfig() });
+    const store = new SecretStore(bulk(45), { source, refreshInterval: false, bootTimeout: 20_000, logger });
+    const started = performance.now();
+    await store.load();
+    expect(performance.now() - started).toBeLessThan(6_000);
+    expect(store.get('s44')).toBe('bulk-CANARY-44');
+    expect(emu.calls().GetSecretValue).toBe(45);
+    await store.close();
+  }, 30_000);
+
   it('single flight: 200 concurrent refreshes cause one API call', async () => {
     const store = new SecretStore(defineSecrets({ apiKey: 'prod/app/api-key' }), {
       source: awsSecretsManager({ client: client() }),

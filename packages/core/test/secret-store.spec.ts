@@ -1,3 +1,4 @@
+import { getMaxListeners } from 'node:events';
 import { inspect } from 'node:util';
 import { z } from 'zod';
 import {
@@ -12,6 +13,7 @@ import {
   SecretsStoreClosedError,
   type LoggerLike,
   type SecretsEvent,
+  type Source,
 } from '@hush/core';
 
 const DB = { username: 'app', password: 'pw-CANARY-db-1', host: 'db.internal' };
@@ -187,6 +189,43 @@ describe('SecretStore', () => {
       expect(store.stats().rotations).toBe(1);
       expect(logger.lines.some((l) => l.startsWith('info Secret "apiKey" rotated'))).toBe(true);
       expect(logger.lines.join('\n')).not.toContain('CANARY');
+      await store.close();
+    });
+
+    it('counts refreshes once per fetched id, a version that fails its schema as failed', async () => {
+      const { source, store } = setup({ minRefreshInterval: 0 });
+      await store.load();
+      const loadedAt = store.handle('db').updatedAt;
+      expect(loadedAt).toBeInstanceOf(Date);
+      await store.refresh();
+      // db and dbUser share one id: 2 fetched ids (db, api-key), both ok; legacy is missing (optional).
+      expect(store.stats().refreshes).toEqual({ ok: 2, failed: 1 });
+      source.set('prod/app/db', { username: 'app', password: 12345678, host: 'db.internal' });
+      await store.refresh('db');
+      // The db schema rejects the new version (dbUser takes it): one failed refresh, not one ok and one failed.
+      expect(store.stats().refreshes).toEqual({ ok: 2, failed: 2 });
+      expect(store.get('db')).toEqual(DB);
+      expect(store.handle('db').updatedAt).toEqual(loadedAt);
+      await store.close();
+    });
+
+    it('lifts the listener limit on the abort signal it shares among a round of SDK calls', async () => {
+      // Node warns (MaxListenersExceededWarning) past 10 listeners on one AbortSignal; a round of
+      // 200 secrets puts one per batch call, spillover call and retry on the same signal.
+      const inner = memorySource({ 'prod/app/db': DB, 'prod/app/api-key': 'key-CANARY-1' });
+      const limits: number[] = [];
+      const source: Source = {
+        kind: 'many-listeners',
+        fetch: (requests, context) => {
+          limits.push(getMaxListeners(context.signal));
+          for (let i = 0; i < 25; i++) context.signal.addEventListener('abort', () => {});
+          return inner.fetch(requests);
+        },
+      };
+      const store = new SecretStore(secrets, { source, refreshInterval: false });
+      await store.load();
+      expect(limits).toEqual([Infinity]);
+      expect(store.get('apiKey')).toBe('key-CANARY-1');
       await store.close();
     });
 

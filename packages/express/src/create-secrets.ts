@@ -51,6 +51,7 @@ const OPTION_KEYS = [
   'fetchTimeout',
   'backoff',
   'logger',
+  'meterProvider',
   'clock',
 ] as const;
 
