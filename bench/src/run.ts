@@ -5,7 +5,9 @@
  * (exact call counts, values read); missed performance targets are reported, not fatal.
  *
  * Options: --quick, --only=1,4 (scenario numbers), --no-write (full run: do not touch bench/results),
- * --write (quick run: write latest-quick.* and a timestamped file; by default a quick run writes nothing).
+ * --write (quick run: write latest-quick.* and a timestamped file; by default a quick run writes nothing),
+ * --load-seconds=N and --load-rounds=N (scenario 3: length of each autocannon run and number of
+ * rounds; default 3 s × 5, quick 0.3 s × 1 — longer runs narrow the noise on a shared machine).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -39,7 +41,20 @@ async function main(): Promise<void> {
   // A quick run (npm test) writes nothing unless asked, so tests never dirty bench/results/.
   const write = quick ? args.includes('--write') : !args.includes('--no-write');
   const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',').map(Number);
-  const ctx: BenchContext = { quick, sink: 0, log: (m) => process.stderr.write(`  ${m}\n`) };
+  const numberFlag = (name: string): number | undefined => {
+    const raw = args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+    if (raw === undefined) return undefined;
+    const value = Number(raw);
+    if (!(value > 0)) throw new Error(`--${name} must be a positive number, got ${JSON.stringify(raw)}`);
+    return value;
+  };
+  const ctx: BenchContext = {
+    quick,
+    loadSeconds: numberFlag('load-seconds'),
+    loadRounds: numberFlag('load-rounds'),
+    sink: 0,
+    log: (m) => process.stderr.write(`  ${m}\n`),
+  };
   const started = Date.now();
   const rows: Row[] = [];
   const timings: Record<string, number> = {};

@@ -5,6 +5,9 @@ import type { Emulator } from '@hush/emulator';
 /** Run-wide settings derived from the command line. */
 export interface BenchContext {
   readonly quick: boolean;
+  /** Scenario 3: seconds per load run and number of rounds (`--load-seconds=`, `--load-rounds=`). */
+  readonly loadSeconds?: number;
+  readonly loadRounds?: number;
   /** Sink for consumed results, so the JIT cannot drop the work that produced them. */
   sink: number;
   log(message: string): void;

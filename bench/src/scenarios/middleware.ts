@@ -49,25 +49,30 @@ export async function middlewareScenario(ctx: BenchContext): Promise<Row[]> {
     const expectBody: Record<Variant, string> = { baseline: 'hello', 'no-op middleware': 'hello', middleware: 'hello', 'middleware+2 reads': '128' };
     await once(driver, 'ready');
 
-    const seconds = ctx.quick ? 0.3 : 3;
-    const rounds = ctx.quick ? 1 : 5;
+    const seconds = ctx.loadSeconds ?? (ctx.quick ? 0.3 : 3);
+    const rounds = Math.round(ctx.loadRounds ?? (ctx.quick ? 1 : 5));
     const connections = 32;
     const variants: Variant[] = ['baseline', 'no-op middleware', 'middleware', 'middleware+2 reads'];
-    const results: Record<Variant, LoadResult[]> = { baseline: [], 'no-op middleware': [], middleware: [], 'middleware+2 reads': [] };
+    type Measured = LoadResult & { readonly cpuUs: number };
+    const results: Record<Variant, Measured[]> = { baseline: [], 'no-op middleware': [], middleware: [], 'middleware+2 reads': [] };
     // Warm-up: one short run per variant (JIT, sockets), discarded.
     for (const v of variants) await load(driver, { url: urls[v], seconds: ctx.quick ? 0.2 : 1, connections, expectBody: expectBody[v] });
     for (let round = 0; round < rounds; round++) {
       // A/B/C, then B/C/A…: each variant runs at every position once over three rounds.
       const order = variants.map((_, i) => variants[(i + round) % variants.length]!);
       for (const v of order) {
+        const cpu0 = process.cpuUsage();
         const r = await load(driver, { url: urls[v], seconds, connections, expectBody: expectBody[v] });
+        const cpu = process.cpuUsage(cpu0);
         check(r.total > 0 && r.errors === 0 && r.non2xx === 0 && r.mismatches === 0, `${v}: ${JSON.stringify(r)}`);
-        results[v].push(r);
+        // CPU time of this (server) process per request: far less sensitive to other load on the machine than req/s.
+        results[v].push({ ...r, cpuUs: (cpu.user + cpu.system) / r.total });
       }
     }
     const base = results.baseline;
     const baseRps = median(base.map((r) => r.rps));
     const baseP99 = median(base.map((r) => r.p99));
+    const baseCpu = median(base.map((r) => r.cpuUs));
     const rows: Row[] = [];
     for (const v of ['no-op middleware', 'middleware', 'middleware+2 reads'] as const) {
       const judged = v !== 'no-op middleware';
@@ -94,7 +99,19 @@ export async function middlewareScenario(ctx: BenchContext): Promise<Row[]> {
         target: judged ? '≤ 1.05×' : '—',
         met: ctx.quick || !judged ? '—' : met(p99Ratio <= 1.05),
       });
-      ctx.log(`middleware ${v}: ${fmt(rps, 0)} req/s vs ${fmt(baseRps, 0)}; p99 ${p99} vs ${baseP99} ms`);
+      // Paired by round (the baseline run next to it in time), so a slow patch of the machine cancels out.
+      const cpuDelta = median(results[v].map((r, i) => r.cpuUs - base[i]!.cpuUs));
+      const signed = `${cpuDelta >= 0 ? '+' : ''}${fmt(cpuDelta, 2)}`;
+      rows.push({
+        scenario: '3 Middleware',
+        metric: `${v}: server CPU per request (median of ${rounds})`,
+        hush: `${fmt(median(results[v].map((r) => r.cpuUs)), 1)} µs`,
+        baseline: `hello world ${fmt(baseCpu, 1)} µs`,
+        ratio: `${signed} µs (paired by round)`,
+        target: '— (diagnostic)',
+        met: '—',
+      });
+      ctx.log(`middleware ${v}: ${fmt(rps, 0)} req/s vs ${fmt(baseRps, 0)}; p99 ${p99} vs ${baseP99} ms; CPU ${signed} µs/req`);
     }
     return rows;
   } finally {

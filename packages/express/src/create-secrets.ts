@@ -68,7 +68,9 @@ export interface Hush<D extends SecretDeclarations = SecretDeclarations> {
   readonly loaded: boolean;
   /**
    * Middleware that sets `req.secrets`: the values of one generation, read-only, non-enumerable,
-   * printing `[redacted]`. Per request it defines one property; it never awaits or does I/O.
+   * printing `[redacted]`. Per request it records the request's generation in a WeakMap, read
+   * through an accessor on Express's request prototype (nothing is added to `req`); it never awaits
+   * or does I/O.
    *
    * @example
    * app.use(hush.middleware());
