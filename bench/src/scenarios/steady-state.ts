@@ -217,7 +217,7 @@ async function simulateAgent(hours: number, ids: readonly string[], pods: number
     while (inflight > 0) await new Promise<void>((resolve) => setImmediate(resolve));
   };
   // Installed before any store exists, so every timestamp (stores and agent cache) is on the fake clock.
-  const clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date', 'performance'], now: Date.UTC(2026, 0, 1) });
+  const clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date', 'performance'], now: Date.UTC(2026, 0, 1), shouldClearNativeTimers: true });
   try {
     for (let p = 0; p < pods; p++) {
       const inner = secretsManagerAgent({ url: agent.url, token: AGENT_TOKEN });
@@ -265,7 +265,7 @@ async function simulateAgent(hours: number, ids: readonly string[], pods: number
 type Body = (counting: CountingClient, ids: readonly string[], clock: ReturnType<typeof FakeTimers.install>, ms: number) => Promise<Record<string, number> | void>;
 
 async function simulate(name: string, hours: number, ids: readonly string[], body: Body): Promise<Sim> {
-  const clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date', 'performance'], now: Date.UTC(2026, 0, 1) });
+  const clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date', 'performance'], now: Date.UTC(2026, 0, 1), shouldClearNativeTimers: true });
   const counting = new CountingClient(ids);
   try {
     const extra = (await body(counting, ids, clock, hours * 3_600_000)) ?? undefined;
