@@ -419,7 +419,11 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
       if (!slot) throw new SecretNotFoundError(name, this.names, 'refresh');
       entries = [slot.entry];
     }
-    await this.#request(entries, { reason: 'refresh', force: true });
+    const joined = await this.#request(entries, { reason: 'refresh', force: true });
+    // A fetch that was already in flight may have started before the source recovered: when one
+    // we joined failed, go to the source once more, so `await refresh()` reflects the source now.
+    const retry = joined.filter((e) => e.error !== undefined && !this.#closed);
+    if (retry.length > 0) await this.#request(retry, { reason: 'refresh', force: true, rateLimit: false });
     this.#schedule();
   }
 
@@ -502,19 +506,26 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
     return new SecretNotLoadedError(name, this.#loadPromise ? 'loading has not finished; await store.load().' : 'call await store.load() first.');
   }
 
-  /** Single flight + rate limit, then one batched fetch for everything that may go now. */
-  async #request(entries: readonly Entry[], options: FetchOptions): Promise<void> {
+  /**
+   * Single flight + rate limit, then one batched fetch for everything that may go now.
+   * Resolves with the entries that joined a fetch already in flight.
+   */
+  async #request(entries: readonly Entry[], options: FetchOptions): Promise<Entry[]> {
     const waits: Promise<void>[] = [];
     const now = this.#clock.now();
     const go: Entry[] = [];
+    const joined: Entry[] = [];
     for (const entry of entries) {
-      if (entry.inflight) waits.push(entry.inflight);
-      else if (options.force && options.rateLimit !== false && entry.lastAttemptAt !== undefined && now - entry.lastAttemptAt < this.#minRefreshInterval) {
+      if (entry.inflight) {
+        waits.push(entry.inflight);
+        joined.push(entry);
+      } else if (options.force && options.rateLimit !== false && entry.lastAttemptAt !== undefined && now - entry.lastAttemptAt < this.#minRefreshInterval) {
         waits.push(this.#defer(entry, entry.lastAttemptAt + this.#minRefreshInterval - now));
       } else go.push(entry);
     }
     if (go.length > 0) waits.push(this.#fetch(go, options));
     await Promise.all(waits);
+    return joined;
   }
 
   /** Coalesces rate-limited forced refreshes into one call at the end of the interval. */
@@ -530,7 +541,7 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
         this.#deferred = undefined;
         if (this.#closed) return resolve();
         // It already waited out the interval: fetch now (or join one in flight), never defer again.
-        void this.#request([...entries], { reason: 'refresh', force: true, rateLimit: false }).then(resolve, resolve);
+        void this.#request([...entries], { reason: 'refresh', force: true, rateLimit: false }).then(() => resolve(), () => resolve());
       }, Math.max(0, waitMs));
       timer.unref();
       this.#timers.add(timer);

@@ -229,6 +229,38 @@ describe('SecretStore', () => {
       await store.close();
     });
 
+    it('a forced refresh that joined a failing fetch already in flight asks the source once more', async () => {
+      const inner = memorySource({ 'prod/app/db': DB, 'prod/app/api-key': 'key-CANARY-1' });
+      let hold = false;
+      let release = (): void => {};
+      const source: Source = {
+        kind: 'gated',
+        fetch: async (requests) => {
+          if (hold) {
+            hold = false;
+            await new Promise<void>((resolve) => (release = resolve));
+          }
+          return inner.fetch(requests);
+        },
+      };
+      const store = new SecretStore(secrets, { source, refreshInterval: false, minRefreshInterval: 0 });
+      await store.load();
+      // The fetch in flight fails (it "started before the source recovered"); the source is fine afterwards.
+      hold = true;
+      inner.fail('prod/app/api-key', 'InternalServiceError', { times: 1 });
+      const first = store.refresh('apiKey');
+      const joined = store.refresh('apiKey');
+      await new Promise((resolve) => setImmediate(resolve));
+      const before = inner.fetchCalls;
+      release();
+      await first;
+      await joined;
+      expect(inner.fetchCalls - before).toBe(2);
+      expect(store.health().secrets.apiKey).toMatchObject({ status: 'fresh' });
+      expect(store.health().secrets.apiKey).not.toHaveProperty('error');
+      await store.close();
+    });
+
     it('single flight: 200 concurrent refreshes make one source call', async () => {
       const { source, store } = setup({ minRefreshInterval: 0 });
       await store.load();
