@@ -314,13 +314,18 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
     if (this.#startupJitter > 0) await this.#sleep(Math.random() * this.#startupJitter);
     const deadline = this.#clock.now() + this.#bootTimeout;
     let pending = this.#entries.filter((e) => e.lastSuccessAt === undefined || e.slots.some((s) => !s.loaded));
-    for (let attempt = 0; pending.length > 0; attempt++) {
+    // Backoff grows only while rounds make no progress: under a shared quota, a pod that got some
+    // of its secrets keeps its place instead of sleeping longer each round (fleet benchmark tail).
+    for (let attempt = 0; pending.length > 0; ) {
+      const before = pending.length;
       await this.#fetch(pending, { reason: 'load', force: false, deadline });
       if (this.#closed) throw new SecretsStoreClosedError('finish load');
       pending = pending.filter((e) => e.error instanceof SecretFetchError && e.error.retryable);
       const remaining = deadline - this.#clock.now();
       if (pending.length === 0 || remaining <= 0) break;
-      const cap = Math.min(this.#backoffMax, this.#backoffInitial * 2 ** attempt);
+      attempt = pending.length < before ? 0 : attempt + 1;
+      // No single sleep longer than an eighth of bootTimeout: a starved pod gets several more tries.
+      const cap = Math.min(this.#backoffMax, Math.max(this.#backoffInitial, this.#bootTimeout / 8), this.#backoffInitial * 2 ** attempt);
       await this.#sleep(Math.min(remaining, Math.random() * cap));
     }
     const failures: SecretFailure[] = [];

@@ -93,6 +93,45 @@ describe('SecretStore', () => {
       await store.close();
     });
 
+    it('does not grow the boot backoff while rounds make progress (a pod under a shared quota keeps its place)', async () => {
+      const five = defineSecrets({ a: 'p/a', b: 'p/b', c: 'p/c', d: 'p/d', e: 'p/e' });
+      const source = memorySource({ 'p/a': 'a-CANARY', 'p/b': 'b-CANARY', 'p/c': 'c-CANARY', 'p/d': 'd-CANARY', 'p/e': 'e-CANARY' });
+      // Round k loads exactly one more secret: the others are throttled k times.
+      ['p/b', 'p/c', 'p/d', 'p/e'].forEach((id, i) => source.fail(id, 'ThrottlingException', { times: i + 1 }));
+      const random = jest.spyOn(Math, 'random').mockReturnValue(0.999); // every sleep = its cap
+      try {
+        const store = new SecretStore(five, { source, refreshInterval: false, backoff: { initial: 150 } });
+        const started = performance.now();
+        await store.load();
+        // 4 sleeps of 150 ms; with the backoff doubling per round it would be 150 + 300 + 600 + 1200 ms.
+        expect(performance.now() - started).toBeLessThan(1_500);
+        expect(source.fetchCalls).toBe(5);
+        expect(store.get('e')).toBe('e-CANARY');
+        await store.close();
+      } finally {
+        random.mockRestore();
+      }
+    });
+
+    it('caps one boot backoff sleep at an eighth of bootTimeout', async () => {
+      const one = defineSecrets({ apiKey: 'prod/app/api-key' });
+      const source = memorySource({ 'prod/app/api-key': 'key-CANARY-1' });
+      source.fail('prod/app/api-key', 'ThrottlingException', { times: 3 });
+      const random = jest.spyOn(Math, 'random').mockReturnValue(0.999);
+      try {
+        // Sleeps of 400 and 800 ms, then the deadline, uncapped; capped at 3_200 / 8 = 400 ms each.
+        const store = new SecretStore(one, { source, refreshInterval: false, bootTimeout: 3_200, backoff: { initial: 400 } });
+        const started = performance.now();
+        await store.load();
+        expect(performance.now() - started).toBeLessThan(1_900);
+        expect(source.fetchCalls).toBe(4);
+        expect(store.get('apiKey')).toBe('key-CANARY-1');
+        await store.close();
+      } finally {
+        random.mockRestore();
+      }
+    });
+
     it('shares one load between concurrent callers', async () => {
       const { source, store } = setup();
       await Promise.all([store.load(), store.load(), store.load()]);
