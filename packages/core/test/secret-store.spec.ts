@@ -387,7 +387,10 @@ describe('SecretStore', () => {
       const store = new SecretStore(defineSecrets({ a: 'a' }), { source, refreshInterval: 100, refreshJitter: 0 });
       await store.load();
       await new Promise((r) => setTimeout(r, 150));
-      const settled = await Promise.race([store.refresh().then(() => 'settled'), new Promise((r) => setTimeout(() => r('hung'), 3_000))]);
+      let timer: NodeJS.Timeout | undefined;
+      const hung = new Promise((r) => (timer = setTimeout(() => r('hung'), 3_000)));
+      const settled = await Promise.race([store.refresh().then(() => 'settled'), hung]);
+      clearTimeout(timer);
       expect(settled).toBe('settled');
       await store.close();
     });
