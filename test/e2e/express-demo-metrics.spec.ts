@@ -1,19 +1,7 @@
 import request from 'supertest';
 import type { LoggerLike } from '@hush/core';
 import { createExpressDemo, demoDbValue, type ExpressDemo } from '@hush/express-demo';
-
-/** The value of one Prometheus sample, e.g. `hush_rotations_total{hush_secret_name="dbPassword"}`; 0 when absent. */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number {
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#') || (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `))) continue;
-    const labelText = /\{(.*)\}/.exec(line)?.[1] ?? '';
-    if (Object.entries(labels).every(([k, v]) => labelText.includes(`${k}="${v}"`))) return Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return 0;
-}
-
-/** Every `name{...}` line of `text`, for asserting which label sets exist. */
-const lines = (text: string, name: string) => text.split('\n').filter((l) => l.startsWith(`${name}{`));
+import { sample, sampleLines } from './helpers';
 
 const NAMES = ['dbUser', 'dbPassword', 'dbHost', 'apiKey'];
 const BATCH_OK = { hush_source: 'aws-secrets-manager', hush_operation: 'BatchGetSecretValue', hush_outcome: 'ok' };
@@ -52,14 +40,14 @@ describe('apps/express-demo GET /metrics', () => {
     expect(text).toContain('# TYPE hush_secret_age gauge');
     expect(text).toContain('# TYPE hush_store_status gauge');
     // One batched call loaded all four secrets; nothing refreshed or rotated yet.
-    expect(lines(text, 'hush_source_calls_total')).toHaveLength(1);
+    expect(sampleLines(text, 'hush_source_calls_total')).toHaveLength(1);
     expect(sample(text, 'hush_source_calls_total', BATCH_OK)).toBe(1);
     expect(sample(text, 'hush_fetch_duration_count', { hush_reason: 'load', hush_outcome: 'ok' })).toBe(1);
-    expect(lines(text, 'hush_refreshes_total')).toEqual([]);
-    expect(lines(text, 'hush_rotations_total')).toEqual([]);
+    expect(sampleLines(text, 'hush_refreshes_total')).toEqual([]);
+    expect(sampleLines(text, 'hush_rotations_total')).toEqual([]);
     expect(sample(text, 'hush_store_status')).toBe(0);
     expect(sample(text, 'hush_secrets_stale')).toBe(0);
-    expect(lines(text, 'hush_secret_age').map((l) => /hush_secret_name="(\w+)"/.exec(l)?.[1])).toEqual(NAMES);
+    expect(sampleLines(text, 'hush_secret_age').map((l) => /hush_secret_name="(\w+)"/.exec(l)?.[1])).toEqual(NAMES);
     for (const name of NAMES) expect(text).toMatch(new RegExp(`^hush_secret_age\\{hush_secret_name="${name}"[,}].* \\d+(\\.\\d+)?$`, 'm'));
     expect(text).not.toMatch(VALUE);
   });
@@ -72,8 +60,8 @@ describe('apps/express-demo GET /metrics', () => {
     expect(sample(text, 'hush_fetch_duration_count', { hush_reason: 'refresh', hush_outcome: 'ok' })).toBe(1);
     for (const name of NAMES) expect([name, sample(text, 'hush_refreshes_total', { hush_secret_name: name, hush_outcome: 'ok' })]).toEqual([name, 1]);
     for (const name of ['dbUser', 'dbPassword', 'dbHost']) expect([name, sample(text, 'hush_rotations_total', { hush_secret_name: name })]).toEqual([name, 1]);
-    expect(lines(text, 'hush_rotations_total')).toHaveLength(3); // no apiKey line
-    expect(lines(text, 'hush_refreshes_total').filter((l) => l.includes('hush_outcome="error"'))).toEqual([]);
+    expect(sampleLines(text, 'hush_rotations_total')).toHaveLength(3); // no apiKey line
+    expect(sampleLines(text, 'hush_refreshes_total').filter((l) => l.includes('hush_outcome="error"'))).toEqual([]);
     expect(sample(text, 'hush_store_status')).toBe(0);
     // The counters agree with the store's own view.
     expect(demo.hush.store.stats().rotations).toBe(3);

@@ -1,16 +1,7 @@
 import request from 'supertest';
 import { startEmulator, type Emulator } from '@hush/emulator';
 import { createNestDemo, type NestDemo } from '@hush/nest-demo';
-
-async function until<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let value = await probe();
-  while (!done(value) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 50));
-    value = await probe();
-  }
-  return value;
-}
+import { until } from './helpers';
 
 describe('apps/nest-demo', () => {
   describe('with its own emulator', () => {

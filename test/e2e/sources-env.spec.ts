@@ -5,6 +5,7 @@ import { defineSecrets, SecretsConfigError, SecretStore, sourceFromEnv, sourceKi
 import { startAgent, startEmulator, type Agent, type Emulator } from '@hush/emulator';
 import { createExpressDemo, DEMO_SEED } from '@hush/express-demo';
 import { createNestDemo } from '@hush/nest-demo';
+import { sampleLines } from './helpers';
 
 /** The same declarations run on every source; only the environment changes. */
 const secrets = defineSecrets({
@@ -163,9 +164,8 @@ describe('HUSH_SOURCE=aws|agent|files: both demo apps boot on each source', () =
     expect(res.status).toBe(200);
     const text = await res.text();
     expect(text).not.toContain('CANARY');
-    const called = text
-      .split('\n')
-      .filter((l) => l.startsWith('hush_source_calls_total{') && l.includes('hush_outcome="ok"'))
+    const called = sampleLines(text, 'hush_source_calls_total')
+      .filter((l) => l.includes('hush_outcome="ok"'))
       .map((l) => /hush_source="([^"]+)"/.exec(l)?.[1]);
     return [...new Set(called)].sort() as string[];
   }

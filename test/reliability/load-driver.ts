@@ -115,3 +115,40 @@ export async function runLoad(server: Server, path: string, total: number, concu
   agent.destroy();
   return result;
 }
+
+/** One GET of `path`, resolving with the body text. */
+export function getText(server: Server, path: string): Promise<string> {
+  const { port } = server.address() as AddressInfo;
+  return new Promise((resolve, reject) => {
+    request({ host: '127.0.0.1', port, path, method: 'GET' }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve(body));
+    })
+      .on('error', reject)
+      .end();
+  });
+}
+
+/**
+ * The rotation-under-load check both framework suites run: 3,000 requests (32 concurrent) to
+ * `/check` while both ids rotate every 100 ms, then the last generation served once rotation stops.
+ * `current()` is the generation the app's store holds.
+ */
+export async function expectRotationUnderLoad(emu: Emulator, server: Server, current: () => number): Promise<void> {
+  const rotation = startRotating(emu, 100);
+  const result = await runLoad(server, '/check', 3_000, 32, current);
+  const last = rotation.stop();
+  expect(result.errors).toEqual([]);
+  expect(result.statuses).toEqual({ 200: 3_000 });
+  expect(result.torn).toBe(0);
+  expect(result.badChecksum).toBe(0);
+  expect(result.wentBack).toBe(0);
+  expect(result.generations.size).toBeGreaterThanOrEqual(3);
+  // After the rotations stop, the last generation is picked up and served.
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  expect(current()).toBe(last);
+  const after = await runLoad(server, '/check', 50, 8, current);
+  expect([...after.generations]).toEqual([last]);
+}

@@ -4,14 +4,14 @@
  * 20 ms). Zero 5xx, zero torn reads (the handler's checksum matches one generation), and no
  * request sees an older generation than the app had observed when the request was sent.
  */
-import { createServer, get, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { inspect } from 'node:util';
 import express from 'express';
 import { awsSecretsManager, defineSecrets } from '@hush/core';
 import { startEmulator, type Emulator } from '@hush/emulator';
 import { createSecrets, type Hush } from '@hush/express';
 import { allRenderings, destroyClients, emulatorClient, recordingLogger } from './helpers';
-import { IDS, generation, reading, runLoad, startRotating } from './load-driver';
+import { IDS, expectRotationUnderLoad, generation, getText, reading, runLoad, startRotating } from './load-driver';
 
 const secrets = defineSecrets({
   dbUser: { id: IDS.db, key: 'user' },
@@ -69,20 +69,7 @@ afterAll(async () => {
 
 it('serves 3,000 requests (32 concurrent) while secrets rotate every 100 ms: no 5xx, no torn read, never backwards', async () => {
   const current = () => Number(/-(\d+)$/.exec(hush.get('api'))![1]);
-  const rotation = startRotating(emu, 100);
-  const result = await runLoad(server, '/check', 3_000, 32, current);
-  const last = rotation.stop();
-  expect(result.errors).toEqual([]);
-  expect(result.statuses).toEqual({ 200: 3_000 });
-  expect(result.torn).toBe(0);
-  expect(result.badChecksum).toBe(0);
-  expect(result.wentBack).toBe(0);
-  expect(result.generations.size).toBeGreaterThanOrEqual(3);
-  // After the rotations stop, the last generation is picked up and served.
-  await new Promise((resolve) => setTimeout(resolve, 150));
-  expect(current()).toBe(last);
-  const after = await runLoad(server, '/check', 50, 8, current);
-  expect([...after.generations]).toEqual([last]);
+  await expectRotationUnderLoad(emu, server, current);
 });
 
 it('the torn-read check can fail: a handler that awaits between reads mixes generations', async () => {
@@ -95,14 +82,7 @@ it('the torn-read check can fail: a handler that awaits between reads mixes gene
 });
 
 it('req.secrets, the request, the hush object, the store and health print no value', async () => {
-  const result = await new Promise<string>((resolve, reject) => {
-    const { port } = server.address() as { port: number };
-    get({ host: '127.0.0.1', port, path: '/render' }, (res: IncomingMessage) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c));
-      res.on('end', () => resolve(body));
-    }).on('error', reject);
-  });
+  const result = await getText(server, '/render');
   expect(result.length).toBeGreaterThan(1_000);
   expect(result).toContain('[redacted]');
   expect(result).not.toContain('CANARY');

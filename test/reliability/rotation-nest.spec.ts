@@ -4,7 +4,7 @@
  * accessors), while both ids rotate every 100 ms on the emulator.
  */
 import 'reflect-metadata';
-import { get, type IncomingMessage, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { inspect } from 'node:util';
 import { Controller, Get, Header, Injectable, type INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
@@ -12,7 +12,7 @@ import { awsSecretsManager, defineSecrets, type Secret } from '@hush/core';
 import { startEmulator, type Emulator } from '@hush/emulator';
 import { InjectSecret, SecretsModule, SecretsService } from '@hush/nestjs';
 import { allRenderings, destroyClients, emulatorClient, recordingLogger } from './helpers';
-import { IDS, generation, reading, runLoad, startRotating } from './load-driver';
+import { IDS, expectRotationUnderLoad, generation, getText, reading } from './load-driver';
 
 const secrets = defineSecrets({
   dbUser: { id: IDS.db, key: 'user' },
@@ -81,30 +81,11 @@ afterAll(async () => {
 it('serves 3,000 requests (32 concurrent) while secrets rotate every 100 ms: no 5xx, no torn read, never backwards', async () => {
   const service = app.get(SecretsService);
   const current = () => Number(/-(\d+)$/.exec(service.get<string>('api'))![1]);
-  const rotation = startRotating(emu, 100);
-  const result = await runLoad(app.getHttpServer() as Server, '/check', 3_000, 32, current);
-  const last = rotation.stop();
-  expect(result.errors).toEqual([]);
-  expect(result.statuses).toEqual({ 200: 3_000 });
-  expect(result.torn).toBe(0);
-  expect(result.badChecksum).toBe(0);
-  expect(result.wentBack).toBe(0);
-  expect(result.generations.size).toBeGreaterThanOrEqual(3);
-  await new Promise((resolve) => setTimeout(resolve, 150));
-  expect(current()).toBe(last);
-  const after = await runLoad(app.getHttpServer() as Server, '/check', 50, 8, current);
-  expect([...after.generations]).toEqual([last]);
+  await expectRotationUnderLoad(emu, app.getHttpServer() as Server, current);
 });
 
 it('controllers, providers, injected handles and SecretsService print no value', async () => {
-  const { port } = (app.getHttpServer() as Server).address() as { port: number };
-  const body = await new Promise<string>((resolve, reject) => {
-    get({ host: '127.0.0.1', port, path: '/render' }, (res: IncomingMessage) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c));
-      res.on('end', () => resolve(text));
-    }).on('error', reject);
-  });
+  const body = await getText(app.getHttpServer() as Server, '/render');
   expect(body.length).toBeGreaterThan(500);
   expect(body).toContain('[redacted]');
   expect(body).not.toContain('CANARY');
