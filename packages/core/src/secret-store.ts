@@ -427,7 +427,7 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
     const joined = await this.#request(entries, { reason: 'refresh', force: true });
     // A fetch that was already in flight may have started before the source recovered: when one
     // we joined failed, go to the source once more, so `await refresh()` reflects the source now.
-    const retry = joined.filter((e) => e.error !== undefined && !this.#closed);
+    const retry = this.#closed ? [] : joined.filter((e) => e.error !== undefined);
     if (retry.length > 0) await this.#request(retry, { reason: 'refresh', force: true, rateLimit: false });
     this.#schedule();
   }
