@@ -31,7 +31,11 @@ async function run(job: MemoryJob): Promise<MemoryResult> {
   await client.send(new BatchGetSecretValueCommand({ SecretIdList: [job.ids[0]!] }));
   const load = async (ids: readonly string[]): Promise<unknown> => {
     if (job.kind === 'hush') {
-      const store = new SecretStore(declarationsFor(ids), { source: awsSecretsManager({ client }), refreshInterval: false, bootTimeout: '120s' });
+      const store = new SecretStore(declarationsFor(ids), {
+        source: awsSecretsManager({ client }),
+        refreshInterval: false,
+        bootTimeout: '120s',
+      });
       await store.load();
       return store;
     }

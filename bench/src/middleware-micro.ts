@@ -99,7 +99,7 @@ async function main(): Promise<void> {
   const iso: Record<string, number[]> = {};
   const delta: Record<string, number[]> = {};
   const base: number[] = [];
-  for (const name of names) (iso[name] = []), (delta[name] = []);
+  for (const name of names) ((iso[name] = []), (delta[name] = []));
   for (let round = -2; round < rounds; round++) {
     for (const name of names.map((_, i) => names[(i + Math.max(round, 0)) % names.length]!)) {
       const first = round % 2 === 0;
@@ -115,11 +115,17 @@ async function main(): Promise<void> {
   }
   await hush.close();
   const baseNs = median(base);
-  process.stdout.write(`Node ${process.version}; medians of ${rounds} rounds; hello-world pipeline ${baseNs.toFixed(0)} ns/request\n\n`);
-  process.stdout.write('| variant | isolated ns/call | pipeline Δ ns/request (paired) | % of hello-world |\n| --- | --- | --- | --- |\n');
+  process.stdout.write(
+    `Node ${process.version}; medians of ${rounds} rounds; hello-world pipeline ${baseNs.toFixed(0)} ns/request\n\n`,
+  );
+  process.stdout.write(
+    '| variant | isolated ns/call | pipeline Δ ns/request (paired) | % of hello-world |\n| --- | --- | --- | --- |\n',
+  );
   for (const name of names) {
     const d = median(delta[name]!);
-    process.stdout.write(`| ${name} | ${median(iso[name]!).toFixed(1)} | ${d.toFixed(0)} | ${((100 * baseNs) / (baseNs + d)).toFixed(1)}% |\n`);
+    process.stdout.write(
+      `| ${name} | ${median(iso[name]!).toFixed(1)} | ${d.toFixed(0)} | ${((100 * baseNs) / (baseNs + d)).toFixed(1)}% |\n`,
+    );
   }
   if (sink === -1) process.stdout.write('\n');
 }

@@ -22,7 +22,9 @@ export function toMarkdown(rows: readonly Row[]): string {
   const esc = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
   const lines = [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`];
   rows.forEach((r, i) => {
-    lines.push(`| ${[String(i + 1), r.scenario, r.metric, r.hush, r.baseline, r.ratio, r.target, r.met].map(esc).join(' | ')} |`);
+    lines.push(
+      `| ${[String(i + 1), r.scenario, r.metric, r.hush, r.baseline, r.ratio, r.target, r.met].map(esc).join(' | ')} |`,
+    );
   });
   return lines.join('\n');
 }

@@ -40,7 +40,11 @@ async function main(): Promise<void> {
   const quick = args.includes('--quick');
   // A quick run (npm test) writes nothing unless asked, so tests never dirty bench/results/.
   const write = quick ? args.includes('--write') : !args.includes('--no-write');
-  const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',').map(Number);
+  const only = args
+    .find((a) => a.startsWith('--only='))
+    ?.slice('--only='.length)
+    .split(',')
+    .map(Number);
   const numberFlag = (name: string): number | undefined => {
     const raw = args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
     if (raw === undefined) return undefined;
@@ -86,7 +90,11 @@ async function main(): Promise<void> {
   if (write) {
     const dir = join(__dirname, '..', 'results');
     mkdirSync(dir, { recursive: true });
-    const json = JSON.stringify({ date, quick, machine, timingsMs: timings, quotaScale: QUOTA_SCALE, rows, sink: ctx.sink }, null, 2);
+    const json = JSON.stringify(
+      { date, quick, machine, timingsMs: timings, quotaScale: QUOTA_SCALE, rows, sink: ctx.sink },
+      null,
+      2,
+    );
     const stamp = date.replace(/[:.]/g, '-');
     writeFileSync(join(dir, `${stamp}${quick ? '-quick' : ''}.json`), json);
     // latest.* always describes the last full run; a quick run writes latest-quick.*.
@@ -99,7 +107,9 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   (error: unknown) => {
-    process.stderr.write(`[bench] FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `[bench] FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     process.exit(1);
   },
 );

@@ -38,10 +38,19 @@ export function declarationsFor(ids: readonly string[], extra: Record<string, un
  * An SDK client for one pod: the emulator's endpoint and dummy credentials, its own keep-alive
  * agent with a bounded socket pool (so 1,000 pods do not exhaust file descriptors).
  */
-export function podClient(emu: { clientConfig(): object }, extra: SecretsManagerClientConfig = {}, maxSockets = 10): SecretsManagerClient {
+export function podClient(
+  emu: { clientConfig(): object },
+  extra: SecretsManagerClientConfig = {},
+  maxSockets = 10,
+): SecretsManagerClient {
   return new SecretsManagerClient({
     ...(emu.clientConfig() as SecretsManagerClientConfig),
-    requestHandler: { httpAgent: new Agent({ keepAlive: true, maxSockets }), requestTimeout: 30_000, connectionTimeout: 10_000, throwOnRequestTimeout: true },
+    requestHandler: {
+      httpAgent: new Agent({ keepAlive: true, maxSockets }),
+      requestTimeout: 30_000,
+      connectionTimeout: 10_000,
+      throwOnRequestTimeout: true,
+    },
     ...extra,
   });
 }

@@ -10,8 +10,13 @@ import { join } from 'node:path';
 const root = join(__dirname, '..', '..');
 
 it('starts both demos on one emulator and exits cleanly on SIGINT', async () => {
-  for (const built of ['apps/nest-demo/dist/index.js', 'apps/express-demo/dist/main.js', 'packages/emulator/dist/index.js']) {
-    if (!existsSync(join(root, built))) throw new Error(`${built} is missing: run \`npm run build\` first (npm test does).`);
+  for (const built of [
+    'apps/nest-demo/dist/index.js',
+    'apps/express-demo/dist/main.js',
+    'packages/emulator/dist/index.js',
+  ]) {
+    if (!existsSync(join(root, built)))
+      throw new Error(`${built} is missing: run \`npm run build\` first (npm test does).`);
   }
   const child = spawn(process.execPath, ['apps/demo.mjs'], {
     cwd: root,
@@ -28,7 +33,9 @@ it('starts both demos on one emulator and exits cleanly on SIGINT', async () => 
     expect(output).toContain('Ctrl-C to stop');
     const urls = [...output.matchAll(/(http:\/\/\S+)\/whoami/g)].map((m) => m[1]!);
     expect(urls).toHaveLength(2);
-    const [nest, web] = await Promise.all(urls.map(async (u) => (await fetch(`${u}/whoami`)).json() as Promise<Record<string, unknown>>));
+    const [nest, web] = await Promise.all(
+      urls.map(async (u) => (await fetch(`${u}/whoami`)).json() as Promise<Record<string, unknown>>),
+    );
     // Both apps read the same secret version from the one emulator.
     expect(nest!['dbVersion']).toEqual(web!['dbVersion']);
     expect(JSON.stringify([nest, web])).not.toMatch(/password/i);

@@ -12,16 +12,24 @@ const root = join(__dirname, '..', '..');
 const cli = join(root, 'packages/emulator/dist/cli.js');
 
 beforeAll(() => {
-  if (!existsSync(cli)) throw new Error('packages/emulator/dist/cli.js is missing: run `npm run build` first (npm test does).');
+  if (!existsSync(cli))
+    throw new Error('packages/emulator/dist/cli.js is missing: run `npm run build` first (npm test does).');
 });
 
 it('serves a seed file over the SDK and the agent API, prints names but no values, and stops on SIGTERM', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'hush-cli-'));
   const seed = join(dir, 'seed.json');
-  writeFileSync(seed, JSON.stringify({ secrets: { 'cli/db': '{"password":"pw-CANARY-cli"}', 'cli/key': 'key-CANARY-cli' } }));
-  const child = spawn(process.execPath, [cli, '--port', '0', '--seed', seed, '--agent-port', '0', '--agent-token', 'cli-token'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  writeFileSync(
+    seed,
+    JSON.stringify({ secrets: { 'cli/db': '{"password":"pw-CANARY-cli"}', 'cli/key': 'key-CANARY-cli' } }),
+  );
+  const child = spawn(
+    process.execPath,
+    [cli, '--port', '0', '--seed', seed, '--agent-port', '0', '--agent-token', 'cli-token'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));
@@ -36,15 +44,23 @@ it('serves a seed file over the SDK and the agent API, prints names but no value
     expect(endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(agentUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
 
-    client = new SecretsManagerClient({ region: 'us-east-1', endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+    client = new SecretsManagerClient({
+      region: 'us-east-1',
+      endpoint,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
     const got = await client.send(new GetSecretValueCommand({ SecretId: 'cli/key' }));
     expect(got.SecretString).toBe('key-CANARY-cli');
 
     const denied = await fetch(`${agentUrl}/secretsmanager/get?secretId=cli%2Fdb`);
     expect(denied.status).toBe(403);
-    const viaAgent = await fetch(`${agentUrl}/secretsmanager/get?secretId=cli%2Fdb`, { headers: { 'X-Aws-Parameters-Secrets-Token': 'cli-token' } });
+    const viaAgent = await fetch(`${agentUrl}/secretsmanager/get?secretId=cli%2Fdb`, {
+      headers: { 'X-Aws-Parameters-Secrets-Token': 'cli-token' },
+    });
     expect(viaAgent.status).toBe(200);
-    expect(JSON.parse(((await viaAgent.json()) as { SecretString: string }).SecretString)).toEqual({ password: 'pw-CANARY-cli' });
+    expect(JSON.parse(((await viaAgent.json()) as { SecretString: string }).SecretString)).toEqual({
+      password: 'pw-CANARY-cli',
+    });
   } finally {
     client?.destroy();
     child.kill('SIGTERM');

@@ -48,7 +48,8 @@ describe('apps/express-demo GET /metrics', () => {
     expect(sample(text, 'hush_store_status')).toBe(0);
     expect(sample(text, 'hush_secrets_stale')).toBe(0);
     expect(sampleLines(text, 'hush_secret_age').map((l) => /hush_secret_name="(\w+)"/.exec(l)?.[1])).toEqual(NAMES);
-    for (const name of NAMES) expect(text).toMatch(new RegExp(`^hush_secret_age\\{hush_secret_name="${name}"[,}].* \\d+(\\.\\d+)?$`, 'm'));
+    for (const name of NAMES)
+      expect(text).toMatch(new RegExp(`^hush_secret_age\\{hush_secret_name="${name}"[,}].* \\d+(\\.\\d+)?$`, 'm'));
     expect(text).not.toMatch(VALUE);
   });
 
@@ -58,8 +59,13 @@ describe('apps/express-demo GET /metrics', () => {
     const text = await scrape();
     expect(sample(text, 'hush_source_calls_total', BATCH_OK)).toBe(2);
     expect(sample(text, 'hush_fetch_duration_count', { hush_reason: 'refresh', hush_outcome: 'ok' })).toBe(1);
-    for (const name of NAMES) expect([name, sample(text, 'hush_refreshes_total', { hush_secret_name: name, hush_outcome: 'ok' })]).toEqual([name, 1]);
-    for (const name of ['dbUser', 'dbPassword', 'dbHost']) expect([name, sample(text, 'hush_rotations_total', { hush_secret_name: name })]).toEqual([name, 1]);
+    for (const name of NAMES)
+      expect([name, sample(text, 'hush_refreshes_total', { hush_secret_name: name, hush_outcome: 'ok' })]).toEqual([
+        name,
+        1,
+      ]);
+    for (const name of ['dbUser', 'dbPassword', 'dbHost'])
+      expect([name, sample(text, 'hush_rotations_total', { hush_secret_name: name })]).toEqual([name, 1]);
     expect(sampleLines(text, 'hush_rotations_total')).toHaveLength(3); // no apiKey line
     expect(sampleLines(text, 'hush_refreshes_total').filter((l) => l.includes('hush_outcome="error"'))).toEqual([]);
     expect(sample(text, 'hush_store_status')).toBe(0);

@@ -34,7 +34,11 @@ describe('apps/express-demo', () => {
       });
       const health = await get(demo, '/healthz');
       expect(health.status).toBe(200);
-      expect(health.body).toMatchObject({ status: 'ok', error: {}, details: { secrets: { status: 'up', store: 'up' } } });
+      expect(health.body).toMatchObject({
+        status: 'ok',
+        error: {},
+        details: { secrets: { status: 'up', store: 'up' } },
+      });
       expect(Object.keys(health.body.details.secrets.secrets)).toEqual(['dbUser', 'dbPassword', 'dbHost', 'apiKey']);
       const ready = await get(demo, '/readyz');
       expect(ready.status).toBe(200);

@@ -1,7 +1,15 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defineSecrets, SecretsConfigError, SecretStore, sourceFromEnv, sourceKindFromEnv, type LoggerLike, type Source } from '@hush/core';
+import {
+  defineSecrets,
+  SecretsConfigError,
+  SecretStore,
+  sourceFromEnv,
+  sourceKindFromEnv,
+  type LoggerLike,
+  type Source,
+} from '@hush/core';
 import { startAgent, startEmulator, type Agent, type Emulator } from '@hush/emulator';
 import { createExpressDemo, DEMO_SEED } from '@hush/express-demo';
 import { createNestDemo } from '@hush/nest-demo';
@@ -77,9 +85,13 @@ function envFor(kind: 'aws' | 'agent' | 'files'): Record<string, string> {
 }
 
 // The emulator accepts any credentials; real deployments get them from the default provider chain.
-const overrides = { aws: { clientConfig: { credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 } } };
+const overrides = {
+  aws: { clientConfig: { credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 } },
+};
 
-async function loadWith(kind: 'aws' | 'agent' | 'files'): Promise<{ store: SecretStore<typeof secrets>; source: Source }> {
+async function loadWith(
+  kind: 'aws' | 'agent' | 'files',
+): Promise<{ store: SecretStore<typeof secrets>; source: Source }> {
   const source = sourceFromEnv(envFor(kind), overrides);
   const store = new SecretStore(secrets, { source, refreshInterval: false, logger, minRefreshInterval: 0 });
   await store.load();
@@ -121,14 +133,17 @@ describe('HUSH_SOURCE=aws|agent|files: one set of declarations, identical values
   });
 
   it('follows a rotation on each source (forced refresh for API and agent, file change for files)', async () => {
-    const loaded = await Promise.all((['aws', 'agent', 'files'] as const).map(async (kind) => [kind, await loadWith(kind)] as const));
+    const loaded = await Promise.all(
+      (['aws', 'agent', 'files'] as const).map(async (kind) => [kind, await loadWith(kind)] as const),
+    );
     try {
       emu.putSecret('prod/app/api-key', 'key-CANARY-env-2');
       await writeFile(join(dir, fileName('prod/app/api-key')), 'key-CANARY-env-2');
       for (const [kind, { store }] of loaded) {
         if (kind === 'files') {
           const until = Date.now() + 3_000;
-          while (store.get('apiKey') !== 'key-CANARY-env-2' && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+          while (store.get('apiKey') !== 'key-CANARY-env-2' && Date.now() < until)
+            await new Promise((r) => setTimeout(r, 10));
         } else {
           await store.refresh();
         }
@@ -170,42 +185,51 @@ describe('HUSH_SOURCE=aws|agent|files: both demo apps boot on each source', () =
     return [...new Set(called)].sort() as string[];
   }
 
-  it.each(['aws', 'agent', 'files'] as const)('HUSH_SOURCE=%s: /whoami, readiness and /metrics answer from that source', async (kind) => {
-    const env = envFor(kind);
-    const [nest, web] = await Promise.all([
-      createNestDemo({ port: 0, source: sourceFromEnv(env, overrides), rotateEveryMs: 0, logLevels: false }),
-      createExpressDemo({ port: 0, source: sourceFromEnv(env, overrides), rotateEvery: false, logger }),
-    ]);
-    try {
-      // With a source and no emulator, neither demo starts one of its own.
-      expect(nest.emulatorUrl).toBeUndefined();
-      expect(web.emulator).toBeUndefined();
-      await expect(nest.rotate()).rejects.toThrow(/No emulator/);
-
-      const [nestWhoami, nestHealth, webWhoami, webReady] = await Promise.all([
-        get(`${nest.url}/whoami`),
-        get(`${nest.url}/health`),
-        get(`${web.url}/whoami`),
-        get(`${web.url}/readyz`),
+  it.each(['aws', 'agent', 'files'] as const)(
+    'HUSH_SOURCE=%s: /whoami, readiness and /metrics answer from that source',
+    async (kind) => {
+      const env = envFor(kind);
+      const [nest, web] = await Promise.all([
+        createNestDemo({ port: 0, source: sourceFromEnv(env, overrides), rotateEveryMs: 0, logLevels: false }),
+        createExpressDemo({ port: 0, source: sourceFromEnv(env, overrides), rotateEvery: false, logger }),
       ]);
-      expect([kind, nestWhoami.status, nestHealth.status, webWhoami.status, webReady.status]).toEqual([kind, 200, 200, 200, 200]);
-      expect(nestWhoami.body).toMatchObject({ dbUser: 'demo_app', dbHost: 'db.demo.internal' });
-      expect(webWhoami.body).toMatchObject({ dbUser: 'demo_app' });
-      expect(nestHealth.body).toMatchObject({ status: 'ok', details: { secrets: { status: 'up' } } });
-      expect(webReady.body).toMatchObject({ status: 'ok', details: { secrets: { status: 'up' } } });
-      // Same value, same version on both apps: the emulator's version through the API and the agent,
-      // a content hash for mounted files.
-      expect(webWhoami.body.dbVersion).toBe(nestWhoami.body.dbVersion);
-      expect(webWhoami.body.apiKeyVersion).toBe(nestWhoami.body.apiKeyVersion);
-      const emulatorVersion = demoVersions['demo/db']!.slice(0, 8);
-      if (kind === 'files') expect(nestWhoami.body.dbVersion).not.toBe(emulatorVersion);
-      else expect(nestWhoami.body.dbVersion).toBe(emulatorVersion);
+      try {
+        // With a source and no emulator, neither demo starts one of its own.
+        expect(nest.emulatorUrl).toBeUndefined();
+        expect(web.emulator).toBeUndefined();
+        await expect(nest.rotate()).rejects.toThrow(/No emulator/);
 
-      expect(await sourcesCalled(nest.url)).toEqual([kinds[kind]]);
-      expect(await sourcesCalled(web.url)).toEqual([kinds[kind]]);
-      for (const r of [nestWhoami, nestHealth, webWhoami, webReady]) expect(r.text).not.toContain('CANARY');
-    } finally {
-      await Promise.all([nest.close(), web.close()]);
-    }
-  });
+        const [nestWhoami, nestHealth, webWhoami, webReady] = await Promise.all([
+          get(`${nest.url}/whoami`),
+          get(`${nest.url}/health`),
+          get(`${web.url}/whoami`),
+          get(`${web.url}/readyz`),
+        ]);
+        expect([kind, nestWhoami.status, nestHealth.status, webWhoami.status, webReady.status]).toEqual([
+          kind,
+          200,
+          200,
+          200,
+          200,
+        ]);
+        expect(nestWhoami.body).toMatchObject({ dbUser: 'demo_app', dbHost: 'db.demo.internal' });
+        expect(webWhoami.body).toMatchObject({ dbUser: 'demo_app' });
+        expect(nestHealth.body).toMatchObject({ status: 'ok', details: { secrets: { status: 'up' } } });
+        expect(webReady.body).toMatchObject({ status: 'ok', details: { secrets: { status: 'up' } } });
+        // Same value, same version on both apps: the emulator's version through the API and the agent,
+        // a content hash for mounted files.
+        expect(webWhoami.body.dbVersion).toBe(nestWhoami.body.dbVersion);
+        expect(webWhoami.body.apiKeyVersion).toBe(nestWhoami.body.apiKeyVersion);
+        const emulatorVersion = demoVersions['demo/db']!.slice(0, 8);
+        if (kind === 'files') expect(nestWhoami.body.dbVersion).not.toBe(emulatorVersion);
+        else expect(nestWhoami.body.dbVersion).toBe(emulatorVersion);
+
+        expect(await sourcesCalled(nest.url)).toEqual([kinds[kind]]);
+        expect(await sourcesCalled(web.url)).toEqual([kinds[kind]]);
+        for (const r of [nestWhoami, nestHealth, webWhoami, webReady]) expect(r.text).not.toContain('CANARY');
+      } finally {
+        await Promise.all([nest.close(), web.close()]);
+      }
+    },
+  );
 });

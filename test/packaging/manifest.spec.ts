@@ -8,7 +8,9 @@ import { builtinModules } from 'node:module';
 import { join } from 'node:path';
 
 const root = join(__dirname, '..', '..');
-const packages = ['core', 'emulator', 'nestjs', 'express'].filter((p) => existsSync(join(root, 'packages', p, 'src', 'index.ts')));
+const packages = ['core', 'emulator', 'nestjs', 'express'].filter((p) =>
+  existsSync(join(root, 'packages', p, 'src', 'index.ts')),
+);
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((d) =>
@@ -59,14 +61,26 @@ describe.each(packages)('@hush/%s package manifest', (name) => {
 
   it('loads from CommonJS and ESM after the build', () => {
     const built = join(dir, 'dist', 'index.js');
-    if (!existsSync(built)) throw new Error(`${built} is missing: run \`npm run build\` (npm test does) before this test.`);
-    const cjs = execFileSync(process.execPath, ['-e', `console.log(Object.keys(require(${JSON.stringify(manifest.name)})).filter((k) => k !== '__esModule').length)`], {
-      cwd: root,
-      encoding: 'utf8',
-    });
+    if (!existsSync(built))
+      throw new Error(`${built} is missing: run \`npm run build\` (npm test does) before this test.`);
+    const cjs = execFileSync(
+      process.execPath,
+      [
+        '-e',
+        `console.log(Object.keys(require(${JSON.stringify(manifest.name)})).filter((k) => k !== '__esModule').length)`,
+      ],
+      {
+        cwd: root,
+        encoding: 'utf8',
+      },
+    );
     const esm = execFileSync(
       process.execPath,
-      ['--input-type=module', '-e', `import * as m from ${JSON.stringify(manifest.name)}; console.log(Object.keys(m).filter((k) => k !== 'default' && k !== '__esModule' && k !== 'module.exports').length)`],
+      [
+        '--input-type=module',
+        '-e',
+        `import * as m from ${JSON.stringify(manifest.name)}; console.log(Object.keys(m).filter((k) => k !== 'default' && k !== '__esModule' && k !== 'module.exports').length)`,
+      ],
       { cwd: root, encoding: 'utf8' },
     );
     const cjsCount = Number(cjs.trim().split('\n').pop());

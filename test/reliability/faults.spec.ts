@@ -189,7 +189,12 @@ describe('outage during refresh (emulator stopped), then restored', () => {
   it('serves the last good values, turns degraded after maxStaleness, and recovers within one backoff period', async () => {
     const events: SecretsEvent[] = [];
     const backoffMax = 200;
-    const s = store({ refreshInterval: 100, refreshJitter: 0, maxStaleness: 300, backoff: { initial: 50, max: backoffMax } });
+    const s = store({
+      refreshInterval: 100,
+      refreshJitter: 0,
+      maxStaleness: 300,
+      backoff: { initial: 50, max: backoffMax },
+    });
     s.onEvent((e) => void events.push(e));
     await s.load();
     const cfg = s.get('cfg');
@@ -219,7 +224,12 @@ describe('outage during refresh (emulator stopped), then restored', () => {
     const recoveryMs = performance.now() - resumedAt;
     // One backoff period (capped at min(backoff.max, refreshInterval) while refreshing) plus request time.
     expect(recoveryMs).toBeLessThan(backoffMax + 250);
-    expect(events.filter((e) => e.type === 'recovered').map((e) => (e as { name: string }).name).sort()).toEqual(['a', 'b', 'c', 'cfg', 'db']);
+    expect(
+      events
+        .filter((e) => e.type === 'recovered')
+        .map((e) => (e as { name: string }).name)
+        .sort(),
+    ).toEqual(['a', 'b', 'c', 'cfg', 'db']);
     expect(s.health().secrets.c).toMatchObject({ status: 'fresh', ageSeconds: 0 });
   });
 });
@@ -229,8 +239,18 @@ describe('per-secret failures while the app runs', () => {
     const s = store({ minRefreshInterval: 0 });
     await s.load();
     emu.deleteSecret('app/a', { force: true });
-    emu.injectFault({ operation: 'BatchGetSecretValue', secretId: 'app/b', error: 'AccessDeniedException', perSecret: true });
-    emu.injectFault({ operation: 'BatchGetSecretValue', secretId: 'app/db', error: 'DecryptionFailure', perSecret: true });
+    emu.injectFault({
+      operation: 'BatchGetSecretValue',
+      secretId: 'app/b',
+      error: 'AccessDeniedException',
+      perSecret: true,
+    });
+    emu.injectFault({
+      operation: 'BatchGetSecretValue',
+      secretId: 'app/db',
+      error: 'DecryptionFailure',
+      perSecret: true,
+    });
     emu.putSecret('app/cfg', JSON.stringify({ url: 'not a url', token: 'short-CANARY' }));
     emu.putSecret('app/c', 'c-CANARY-2');
 
@@ -263,7 +283,11 @@ describe('per-secret failures while the app runs', () => {
     await s.refresh();
     expect(s.get('cfg').token).toBe('tok-CANARY-2');
     expect(s.get('db')).toEqual({ username: 'app', password: 'pw-CANARY-1' });
-    expect(s.health().secrets).toMatchObject({ cfg: { status: 'fresh' }, b: { status: 'fresh' }, db: { status: 'fresh' } });
+    expect(s.health().secrets).toMatchObject({
+      cfg: { status: 'fresh' },
+      b: { status: 'fresh' },
+      db: { status: 'fresh' },
+    });
     expect(s.health().secrets.a?.error).toBe('ResourceNotFoundException');
   });
 

@@ -29,7 +29,13 @@ async function fullGc(): Promise<number> {
 
 async function cycle(i: number, refs: WeakRef<object>[] | undefined): Promise<void> {
   const source = memorySource({ 'app/api': `api-CANARY-${i}`, 'app/db': { password: `pw-CANARY-${i}` } });
-  const store = new SecretStore(secrets, { source, refreshInterval: 60_000, maxStaleness: 120_000, minRefreshInterval: 0, logger: false });
+  const store = new SecretStore(secrets, {
+    source,
+    refreshInterval: 60_000,
+    maxStaleness: 120_000,
+    minRefreshInterval: 0,
+    logger: false,
+  });
   refs?.push(new WeakRef(store), new WeakRef(source));
   const off = store.onEvent(() => undefined);
   store.subscribe('api', () => undefined);

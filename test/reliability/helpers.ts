@@ -19,7 +19,11 @@ export function emulatorClient(emu: Emulator, extra: SecretsManagerClientConfig 
     ...emu.clientConfig(),
     retryStrategy: new ConfiguredRetryStrategy(FAST_SDK.maxAttempts, () => FAST_SDK.retryDelayMs),
     // Without throwOnRequestTimeout the SDK only warns when requestTimeout passes.
-    requestHandler: { requestTimeout: FAST_SDK.requestTimeout, connectionTimeout: FAST_SDK.connectionTimeout, throwOnRequestTimeout: true },
+    requestHandler: {
+      requestTimeout: FAST_SDK.requestTimeout,
+      connectionTimeout: FAST_SDK.connectionTimeout,
+      throwOnRequestTimeout: true,
+    },
     ...extra,
   });
   clients.add(client);

@@ -52,7 +52,10 @@ describe('the scanner', () => {
   it('scans console calls after util.format, so inspect hooks and %s substitutions count', () => {
     const recorder = new LeakRecorder('x', null);
     const lines: string[] = [];
-    const fake = { log: (...a: unknown[]) => void lines.push(a.join(' ')), error: () => undefined } as unknown as Console;
+    const fake = {
+      log: (...a: unknown[]) => void lines.push(a.join(' ')),
+      error: () => undefined,
+    } as unknown as Console;
     wrapConsole(fake, recorder);
     fake.log('user %s', 'u-CANARY');
     fake.log({ nested: { deep: ['CANARY'] } });
@@ -140,8 +143,22 @@ describe('no rendering of a Hush object contains a value', () => {
     const source = memorySource(values);
     const events: SecretsEvent[] = [];
     const stores = [
-      new SecretStore(secrets, { source, refreshInterval: 30, maxStaleness: 60, minRefreshInterval: 0, backoff: { initial: 10, max: 20 }, logger: pinoLogger }),
-      new SecretStore(secrets, { source, refreshInterval: 30, maxStaleness: 60, minRefreshInterval: 0, backoff: { initial: 10, max: 20 }, logger: rec.logger }),
+      new SecretStore(secrets, {
+        source,
+        refreshInterval: 30,
+        maxStaleness: 60,
+        minRefreshInterval: 0,
+        backoff: { initial: 10, max: 20 },
+        logger: pinoLogger,
+      }),
+      new SecretStore(secrets, {
+        source,
+        refreshInterval: 30,
+        maxStaleness: 60,
+        minRefreshInterval: 0,
+        backoff: { initial: 10, max: 20 },
+        logger: rec.logger,
+      }),
     ];
     for (const s of stores) s.onEvent((e) => void events.push(e));
     await Promise.all(stores.map((s) => s.load()));
@@ -185,12 +202,28 @@ describe('no rendering of a Hush object contains a value', () => {
 
   it('errors from a failed load, their JSON, inspect output and causes (real SDK over HTTP)', async () => {
     const emu = await startEmulator({
-      seed: { 'app/db': JSON.stringify({ username: 'user-CANARY', pw: 'pw-CANARY' }), 'app/api': 'api-CANARY', 'app/bin': 'not-binary-CANARY' },
+      seed: {
+        'app/db': JSON.stringify({ username: 'user-CANARY', pw: 'pw-CANARY' }),
+        'app/api': 'api-CANARY',
+        'app/bin': 'not-binary-CANARY',
+      },
     });
     try {
-      emu.injectFault({ operation: 'BatchGetSecretValue', secretId: 'app/api', error: 'AccessDeniedException', perSecret: true });
-      const store = new SecretStore(secrets, { source: awsSecretsManager({ client: emulatorClient(emu) }), refreshInterval: false, bootTimeout: 2_000 });
-      const error = await store.load().then(() => undefined, (e: unknown) => e);
+      emu.injectFault({
+        operation: 'BatchGetSecretValue',
+        secretId: 'app/api',
+        error: 'AccessDeniedException',
+        perSecret: true,
+      });
+      const store = new SecretStore(secrets, {
+        source: awsSecretsManager({ client: emulatorClient(emu) }),
+        refreshInterval: false,
+        bootTimeout: 2_000,
+      });
+      const error = await store.load().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(error).toBeInstanceOf(SecretsLoadError);
       const e = error as SecretsLoadError;
       expect(e.failures.map((f) => [f.name, f.code])).toEqual([
@@ -199,7 +232,13 @@ describe('no rendering of a Hush object contains a value', () => {
         ['api', 'AccessDeniedException'],
         ['bin', 'SECRET_PARSE_FAILED:STRING_AS_BINARY'],
       ]);
-      for (const text of [allRenderings(e), inspect(e, { depth: 20, showHidden: true }), e.stack ?? '', allRenderings(store.health()), allRenderings(store)]) {
+      for (const text of [
+        allRenderings(e),
+        inspect(e, { depth: 20, showHidden: true }),
+        e.stack ?? '',
+        allRenderings(store.health()),
+        allRenderings(store),
+      ]) {
         expect(text).not.toContain('CANARY');
       }
       await store.close();
@@ -211,7 +250,13 @@ describe('no rendering of a Hush object contains a value', () => {
 
   it('a throwing or value-logging logger adapter never receives a value', () => {
     const calls: unknown[] = [];
-    const logger = toLogger({ info: (...a: unknown[]) => calls.push(a), warn: () => { throw new Error('broken logger'); }, error: () => undefined });
+    const logger = toLogger({
+      info: (...a: unknown[]) => calls.push(a),
+      warn: () => {
+        throw new Error('broken logger');
+      },
+      error: () => undefined,
+    });
     expect(() => logger.warn('x', { secret: 'db' })).not.toThrow();
     logger.info('hello', { secret: 'db' });
     expect(JSON.stringify(calls)).toBe('[["hello",{"secret":"db"}]]');

@@ -70,10 +70,24 @@ export interface LoadResult {
  * Sends `total` GET requests to `path` with at most `concurrency` in flight (keep-alive).
  * `storeGeneration()` is read as each request starts: the generation the app had observed.
  */
-export async function runLoad(server: Server, path: string, total: number, concurrency: number, storeGeneration: () => number): Promise<LoadResult> {
+export async function runLoad(
+  server: Server,
+  path: string,
+  total: number,
+  concurrency: number,
+  storeGeneration: () => number,
+): Promise<LoadResult> {
   const { port } = server.address() as AddressInfo;
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
-  const result = { total, statuses: {} as Record<number, number>, torn: 0, badChecksum: 0, wentBack: 0, generations: new Set<number>(), errors: [] as string[] };
+  const result = {
+    total,
+    statuses: {} as Record<number, number>,
+    torn: 0,
+    badChecksum: 0,
+    wentBack: 0,
+    generations: new Set<number>(),
+    errors: [] as string[],
+  };
   let sent = 0;
   const one = (): Promise<void> =>
     new Promise((resolve) => {

@@ -50,9 +50,17 @@ beforeAll(async () => {
   });
   app.get('/render', (req, res) => {
     const s = (req as unknown as { secrets: Values }).secrets;
-    res.type('text/plain').send(
-      [allRenderings(s), inspect(req, { depth: 4, showHidden: true }), allRenderings(hush), allRenderings(hush.store), allRenderings(hush.store.health())].join('\n'),
-    );
+    res
+      .type('text/plain')
+      .send(
+        [
+          allRenderings(s),
+          inspect(req, { depth: 4, showHidden: true }),
+          allRenderings(hush),
+          allRenderings(hush.store),
+          allRenderings(hush.store.health()),
+        ].join('\n'),
+      );
   });
   app.get('/healthz', hush.health());
   server = createServer(app);

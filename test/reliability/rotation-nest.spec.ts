@@ -42,7 +42,14 @@ class CheckController {
   @Get('render')
   @Header('content-type', 'text/plain')
   render(): string {
-    return [allRenderings(this), allRenderings(this.creds), allRenderings(this.creds.user), allRenderings(this.service), inspect(this, { showHidden: true, depth: 5 }), allRenderings(this.service.health())].join('\n');
+    return [
+      allRenderings(this),
+      allRenderings(this.creds),
+      allRenderings(this.creds.user),
+      allRenderings(this.service),
+      inspect(this, { showHidden: true, depth: 5 }),
+      allRenderings(this.service.health()),
+    ].join('\n');
   }
 }
 

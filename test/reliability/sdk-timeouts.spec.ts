@@ -15,7 +15,10 @@ import { startEmulator } from '@hush/emulator';
 import { timed } from './helpers';
 
 it('documents the defaults', () => {
-  expect({ DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_CONNECTION_TIMEOUT_MS }).toEqual({ DEFAULT_REQUEST_TIMEOUT_MS: 5_000, DEFAULT_CONNECTION_TIMEOUT_MS: 2_000 });
+  expect({ DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_CONNECTION_TIMEOUT_MS }).toEqual({
+    DEFAULT_REQUEST_TIMEOUT_MS: 5_000,
+    DEFAULT_CONNECTION_TIMEOUT_MS: 2_000,
+  });
 });
 
 it('a Hush-built client abandons a hung request after the default 5 s request timeout and retries', async () => {
@@ -25,7 +28,12 @@ it('a Hush-built client abandons a hung request after the default 5 s request ti
     endpoint: emu.url,
     clientConfig: { credentials: emu.clientConfig().credentials, maxAttempts: 2 },
   });
-  const store = new SecretStore(defineSecrets({ api: 'app/api' }), { source, refreshInterval: false, bootTimeout: 20_000, fetchTimeout: 20_000 });
+  const store = new SecretStore(defineSecrets({ api: 'app/api' }), {
+    source,
+    refreshInterval: false,
+    bootTimeout: 20_000,
+    fetchTimeout: 20_000,
+  });
   try {
     emu.injectFault({ hang: true, times: 1 });
     const { ms, error } = await timed(() => store.load());

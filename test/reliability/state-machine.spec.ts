@@ -48,7 +48,11 @@ function versionOf(name: Name, value: unknown): number {
 
 type Action =
   | { type: 'rotate'; id: Id; kind: SourceValue['kind'] }
-  | { type: 'fail'; id: Id | '*'; code: 'InternalServiceError' | 'ThrottlingException' | 'AccessDeniedException' | 'DecryptionFailure' }
+  | {
+      type: 'fail';
+      id: Id | '*';
+      code: 'InternalServiceError' | 'ThrottlingException' | 'AccessDeniedException' | 'DecryptionFailure';
+    }
   | { type: 'delete'; id: Id }
   | { type: 'recover' }
   | { type: 'refresh'; name: Name | undefined; concurrentRead: boolean }
@@ -58,30 +62,56 @@ type Action =
 
 const idArb = fc.constantFrom<Id>('app/api', 'app/db');
 const actionArb: fc.Arbitrary<Action> = fc.oneof(
-  { weight: 3, arbitrary: fc.record({ type: fc.constant('rotate' as const), id: idArb, kind: fc.constantFrom('good' as const, 'good' as const, 'bad-password' as const, 'no-password' as const) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      type: fc.constant('rotate' as const),
+      id: idArb,
+      kind: fc.constantFrom('good' as const, 'good' as const, 'bad-password' as const, 'no-password' as const),
+    }),
+  },
   {
     weight: 2,
     arbitrary: fc.record({
       type: fc.constant('fail' as const),
       id: fc.constantFrom<Id | '*'>('app/api', 'app/db', '*'),
-      code: fc.constantFrom('InternalServiceError' as const, 'ThrottlingException' as const, 'AccessDeniedException' as const, 'DecryptionFailure' as const),
+      code: fc.constantFrom(
+        'InternalServiceError' as const,
+        'ThrottlingException' as const,
+        'AccessDeniedException' as const,
+        'DecryptionFailure' as const,
+      ),
     }),
   },
   { weight: 1, arbitrary: fc.record({ type: fc.constant('delete' as const), id: idArb }) },
   { weight: 2, arbitrary: fc.constant({ type: 'recover' as const }) },
-  { weight: 4, arbitrary: fc.record({ type: fc.constant('refresh' as const), name: fc.option(fc.constantFrom<Name>(...NAMES), { nil: undefined }), concurrentRead: fc.boolean() }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      type: fc.constant('refresh' as const),
+      name: fc.option(fc.constantFrom<Name>(...NAMES), { nil: undefined }),
+      concurrentRead: fc.boolean(),
+    }),
+  },
   { weight: 2, arbitrary: fc.constant({ type: 'read' as const }) },
-  { weight: 2, arbitrary: fc.record({ type: fc.constant('wait' as const), ms: fc.integer({ min: 0, max: 6 * 60_000 }) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ type: fc.constant('wait' as const), ms: fc.integer({ min: 0, max: 6 * 60_000 }) }),
+  },
 );
-const programArb = fc.tuple(fc.array(actionArb, { minLength: 1, maxLength: 30 }), fc.boolean()).map(([actions, close]) =>
-  close ? [...actions, { type: 'close' as const }] : actions,
-);
+const programArb = fc
+  .tuple(fc.array(actionArb, { minLength: 1, maxLength: 30 }), fc.boolean())
+  .map(([actions, close]) => (close ? [...actions, { type: 'close' as const }] : actions));
 
 /** Tracks every timer created while `fn` runs, so a test can assert none survives close(). */
 function trackTimers(): { timers: NodeJS.Timeout[]; restore: () => void } {
   const timers: NodeJS.Timeout[] = [];
   const original = globalThis.setTimeout;
-  const spy = jest.spyOn(globalThis, 'setTimeout').mockImplementation(((fn: (...a: unknown[]) => void, ms?: number, ...args: unknown[]) => {
+  const spy = jest.spyOn(globalThis, 'setTimeout').mockImplementation(((
+    fn: (...a: unknown[]) => void,
+    ms?: number,
+    ...args: unknown[]
+  ) => {
     const t = original(fn, ms, ...args);
     timers.push(t);
     return t;
@@ -99,10 +129,16 @@ interface SlotModel {
 async function runProgram(actions: readonly Action[]): Promise<void> {
   let now = 1_000_000;
   const clock: Clock = { now: () => now, wallNow: () => Date.now() };
-  const sourceModel: Record<Id, SourceValue | undefined> = { 'app/api': { n: 1, kind: 'good' }, 'app/db': { n: 1, kind: 'good' } };
+  const sourceModel: Record<Id, SourceValue | undefined> = {
+    'app/api': { n: 1, kind: 'good' },
+    'app/db': { n: 1, kind: 'good' },
+  };
   const failing: Partial<Record<Id | '*', string>> = {};
   let nextN = 2;
-  const source: MemorySource = memorySource({ 'app/api': raw('app/api', sourceModel['app/api']!), 'app/db': raw('app/db', sourceModel['app/db']!) });
+  const source: MemorySource = memorySource({
+    'app/api': raw('app/api', sourceModel['app/api']!),
+    'app/db': raw('app/db', sourceModel['app/db']!),
+  });
   const tracked = trackTimers();
   const store = new SecretStore(secrets, {
     source,

@@ -23,7 +23,10 @@ export default class LeakScanEnvironment extends NodeEnvironment {
   override async setup(): Promise<void> {
     await super.setup();
     (this.global as Record<string, unknown>)[RECORDER_KEY] = this.recorder;
-    this.uninstall = installStreamScanners(this.recorder, fs as unknown as { writeSync: (...a: any[]) => any; write: (...a: any[]) => any });
+    this.uninstall = installStreamScanners(
+      this.recorder,
+      fs as unknown as { writeSync: (...a: any[]) => any; write: (...a: any[]) => any },
+    );
   }
 
   handleTestEvent(event: Circus.Event): void {

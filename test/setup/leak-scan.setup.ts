@@ -6,12 +6,15 @@
 import { LeakRecorder, RECORDER_KEY, describeHits, wrapConsole } from './leak-scanner';
 
 const g = globalThis as Record<string, unknown>;
-const recorder = (g[RECORDER_KEY] as LeakRecorder | undefined) ?? new LeakRecorder(expect.getState().testPath ?? 'unknown');
+const recorder =
+  (g[RECORDER_KEY] as LeakRecorder | undefined) ?? new LeakRecorder(expect.getState().testPath ?? 'unknown');
 g[RECORDER_KEY] = recorder;
 wrapConsole(console, recorder);
 
 afterAll(() => {
   if (recorder.hits.length > 0) {
-    throw new Error(`Leak canary found in test output (secret values must never be printed):\n${describeHits(recorder.hits)}`);
+    throw new Error(
+      `Leak canary found in test output (secret values must never be printed):\n${describeHits(recorder.hits)}`,
+    );
   }
 });

@@ -30,7 +30,8 @@ export function maskCanary(text: string): string {
 /** Converts anything written to a stream (string, Buffer, Uint8Array) to text. */
 export function chunkToText(chunk: unknown): string {
   if (typeof chunk === 'string') return chunk;
-  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString('utf8');
+  if (chunk instanceof Uint8Array)
+    return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString('utf8');
   return String(chunk);
 }
 

@@ -1,7 +1,15 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
-import { awsSecretsManager, parseDuration, sourceFromEnv, type Duration, type InferSecrets, type LoggerLike, type Source } from '@hush/core';
+import {
+  awsSecretsManager,
+  parseDuration,
+  sourceFromEnv,
+  type Duration,
+  type InferSecrets,
+  type LoggerLike,
+  type Source,
+} from '@hush/core';
 import { createSecrets, type Hush } from '@hush/express';
 import { startEmulator, type Emulator, type EmulatorClientConfig } from '@hush/emulator';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
@@ -71,7 +79,9 @@ export async function createExpressDemo(options: ExpressDemoOptions = {}): Promi
       ? await startEmulator({ seed: { ...DEMO_SEED } })
       : undefined;
   const emulator = options.emulator ?? owned;
-  const source = options.source ?? awsSecretsManager({ clientConfig: { ...(options.clientConfig ?? emulator!.clientConfig()), maxAttempts: 3 } });
+  const source =
+    options.source ??
+    awsSecretsManager({ clientConfig: { ...(options.clientConfig ?? emulator!.clientConfig()), maxAttempts: 3 } });
   const logger = options.logger ?? consoleLogger;
 
   // Metrics: an OpenTelemetry MeterProvider read by a Prometheus exporter that GET /metrics serves
@@ -117,10 +127,13 @@ export async function createExpressDemo(options: ExpressDemoOptions = {}): Promi
   const rotateEvery = options.rotateEvery ?? '30s';
   if (rotateEvery !== false && emulator) {
     let n = 1;
-    rotation = setInterval(() => {
-      emulator.putSecret('demo/db', demoDbValue(++n));
-      logger && logger.info(`rotated demo/db (rotation ${n}); the store picks it up within its refresh interval`);
-    }, parseDuration(rotateEvery, 'rotateEvery'));
+    rotation = setInterval(
+      () => {
+        emulator.putSecret('demo/db', demoDbValue(++n));
+        logger && logger.info(`rotated demo/db (rotation ${n}); the store picks it up within its refresh interval`);
+      },
+      parseDuration(rotateEvery, 'rotateEvery'),
+    );
     rotation.unref();
   }
 

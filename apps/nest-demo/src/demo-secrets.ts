@@ -26,5 +26,8 @@ export function newDbCredentials(): DbCredentials {
 
 /** The emulator seed for the demo. */
 export function demoSeed(): Record<string, string> {
-  return { [DEMO_DB_ID]: JSON.stringify(newDbCredentials()), [DEMO_API_KEY_ID]: `demo-key-${randomBytes(12).toString('hex')}` };
+  return {
+    [DEMO_DB_ID]: JSON.stringify(newDbCredentials()),
+    [DEMO_API_KEY_ID]: `demo-key-${randomBytes(12).toString('hex')}`,
+  };
 }

@@ -11,7 +11,9 @@ async function main(): Promise<void> {
   const source = process.env.HUSH_SOURCE ? sourceFromEnv() : undefined;
   const demo = await createNestDemo({ emulatorUrl: process.env.HUSH_EMULATOR_URL, ...(source ? { source } : {}) });
   const from = source ? `Secrets from ${source.kind} (HUSH_SOURCE=${process.env.HUSH_SOURCE}); ` : '';
-  const rotation = demo.emulatorUrl ? `emulator on ${demo.emulatorUrl}; demo/db rotates every 30 s.` : 'no emulator, no rotation.';
+  const rotation = demo.emulatorUrl
+    ? `emulator on ${demo.emulatorUrl}; demo/db rotates every 30 s.`
+    : 'no emulator, no rotation.';
   process.stdout.write(
     `\nNest demo on ${demo.url}\n  GET ${demo.url}/whoami   (db user + secret versions, never a password)\n  GET ${demo.url}/health   (terminus)\n  GET ${demo.url}/metrics  (Prometheus: calls, refreshes, rotations, ages)\n` +
       `${from}${rotation} Ctrl-C to stop.\n\n`,

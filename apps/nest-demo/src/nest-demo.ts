@@ -86,7 +86,11 @@ export async function createNestDemo(options: NestDemoOptions = {}): Promise<Nes
   let app: INestApplication;
   try {
     app = await NestFactory.create(
-      AppModule.register({ source, refreshInterval: options.refreshInterval ?? '10s', metrics: { exporter, meterProvider } }),
+      AppModule.register({
+        source,
+        refreshInterval: options.refreshInterval ?? '10s',
+        metrics: { exporter, meterProvider },
+      }),
       {
         abortOnError: false,
         logger: options.logLevels ?? ['log', 'warn', 'error'],
@@ -102,7 +106,10 @@ export async function createNestDemo(options: NestDemoOptions = {}): Promise<Nes
   const url = `http://localhost:${port}`;
 
   const rotate = async (): Promise<string> => {
-    if (emulatorUrl === undefined) throw new Error(`No emulator to rotate ${DEMO_DB_ID} through: pass emulatorUrl, or rotate it where the source reads it.`);
+    if (emulatorUrl === undefined)
+      throw new Error(
+        `No emulator to rotate ${DEMO_DB_ID} through: pass emulatorUrl, or rotate it where the source reads it.`,
+      );
     const res = await fetch(`${emulatorUrl}/_emulator/secrets/${encodeURIComponent(DEMO_DB_ID)}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -110,13 +117,18 @@ export async function createNestDemo(options: NestDemoOptions = {}): Promise<Nes
     });
     if (!res.ok) throw new Error(`The emulator refused the rotation of ${DEMO_DB_ID}: HTTP ${res.status}`);
     const { versionId } = (await res.json()) as { versionId: string };
-    logger.log(`emulator: rotated ${DEMO_DB_ID} to version ${versionId.slice(0, 8)}; the app picks it up on its next refresh`);
+    logger.log(
+      `emulator: rotated ${DEMO_DB_ID} to version ${versionId.slice(0, 8)}; the app picks it up on its next refresh`,
+    );
     return versionId;
   };
   const rotateEveryMs = emulatorUrl === undefined ? 0 : (options.rotateEveryMs ?? 30_000);
   const timer =
     rotateEveryMs > 0
-      ? setInterval(() => void rotate().catch((e: unknown) => logger.warn(`rotation failed: ${(e as Error).message}`)), rotateEveryMs)
+      ? setInterval(
+          () => void rotate().catch((e: unknown) => logger.warn(`rotation failed: ${(e as Error).message}`)),
+          rotateEveryMs,
+        )
       : undefined;
   timer?.unref();
 

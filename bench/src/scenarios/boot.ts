@@ -3,7 +3,18 @@ import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { SecretStore, awsSecretsManager } from '@hush/core';
 import { startEmulator } from '@hush/emulator';
 import { met, type Row } from '../report';
-import { callDelta, check, declarationsFor, fmt, median, nowMs, podClient, secretIds, secretValue, type BenchContext } from '../util';
+import {
+  callDelta,
+  check,
+  declarationsFor,
+  fmt,
+  median,
+  nowMs,
+  podClient,
+  secretIds,
+  secretValue,
+  type BenchContext,
+} from '../util';
 
 type Contender = 'hush' | 'hush-pinned' | 'powertools' | 'naive';
 
@@ -18,7 +29,11 @@ export async function bootScenario(ctx: BenchContext): Promise<Row[]> {
   const maxS = Math.max(...sizes);
   const ids = secretIds('boot', maxS);
   // Each secret has an older version too, so the pinned (AWSPREVIOUS) variant can be loaded.
-  const seed = { secrets: Object.fromEntries(ids.map((id, i) => [id, { value: secretValue(i), versions: [{ value: `old-CANARY-${i}` }] }])) };
+  const seed = {
+    secrets: Object.fromEntries(
+      ids.map((id, i) => [id, { value: secretValue(i), versions: [{ value: `old-CANARY-${i}` }] }]),
+    ),
+  };
   const emu = await startEmulator({ seed });
   const rows: Row[] = [];
   try {
@@ -36,7 +51,10 @@ export async function bootScenario(ctx: BenchContext): Promise<Row[]> {
           if (rep < 0) continue; // warm-up (JIT, module loading)
           times[who].push(ms);
           const prev = calls[who];
-          check(prev === undefined || JSON.stringify(prev) === JSON.stringify(delta), `${who} S=${S}: call count changed between reps`);
+          check(
+            prev === undefined || JSON.stringify(prev) === JSON.stringify(delta),
+            `${who} S=${S}: call count changed between reps`,
+          );
           calls[who] = delta;
         }
       }
@@ -46,8 +64,14 @@ export async function bootScenario(ctx: BenchContext): Promise<Row[]> {
         hushCalls['BatchGetSecretValue'] === expectBatch && hushCalls['total'] === expectBatch,
         `Hush S=${S}: expected exactly ${expectBatch} BatchGetSecretValue calls, got ${JSON.stringify(hushCalls)}`,
       );
-      check(calls['hush-pinned']!['GetSecretValue'] === S && calls['hush-pinned']!['total'] === S, `Hush pinned S=${S}: expected ${S} GetSecretValue calls`);
-      check(calls.powertools!['total'] === S && calls.naive!['total'] === S, `baselines S=${S}: expected ${S} calls each`);
+      check(
+        calls['hush-pinned']!['GetSecretValue'] === S && calls['hush-pinned']!['total'] === S,
+        `Hush pinned S=${S}: expected ${S} GetSecretValue calls`,
+      );
+      check(
+        calls.powertools!['total'] === S && calls.naive!['total'] === S,
+        `baselines S=${S}: expected ${S} calls each`,
+      );
       const h = median(times.hush);
       const p = median(times.powertools);
       const n = median(times.naive);
@@ -79,7 +103,11 @@ export async function bootScenario(ctx: BenchContext): Promise<Row[]> {
   return rows;
 }
 
-async function bootOnce(who: Contender, emu: Awaited<ReturnType<typeof startEmulator>>, names: readonly string[]): Promise<number> {
+async function bootOnce(
+  who: Contender,
+  emu: Awaited<ReturnType<typeof startEmulator>>,
+  names: readonly string[],
+): Promise<number> {
   const client = podClient(emu);
   const t0 = nowMs();
   try {
@@ -88,7 +116,10 @@ async function bootOnce(who: Contender, emu: Awaited<ReturnType<typeof startEmul
       const store = new SecretStore(decls, { source: awsSecretsManager({ client }), refreshInterval: false });
       await store.load();
       const ms = nowMs() - t0;
-      check((store.get('s0') as string).startsWith(who === 'hush' ? 'pw-CANARY-0' : 'old-CANARY-0'), 'wrong value loaded');
+      check(
+        (store.get('s0') as string).startsWith(who === 'hush' ? 'pw-CANARY-0' : 'old-CANARY-0'),
+        'wrong value loaded',
+      );
       await store.close();
       return ms;
     }
@@ -96,7 +127,10 @@ async function bootOnce(who: Contender, emu: Awaited<ReturnType<typeof startEmul
       const provider = new SecretsProvider({ awsSdkV3Client: client });
       const values = await Promise.all(names.map((n) => provider.get(n)));
       const ms = nowMs() - t0;
-      check(values.every((v) => typeof v === 'string'), 'Powertools returned a non-string');
+      check(
+        values.every((v) => typeof v === 'string'),
+        'Powertools returned a non-string',
+      );
       return ms;
     }
     // Naive: one GetSecretValue per secret at boot, all in parallel, cached forever in a Map.

@@ -64,7 +64,10 @@ export async function bootPod(kind: PodKind, target: PodTarget, ids: readonly st
         await store.close();
       }
     }
-    const client = new SecretsManagerClient({ ...baseConfig, requestHandler: { httpAgent, socketAcquisitionWarningTimeout: SOCKET_WARNING_MS } });
+    const client = new SecretsManagerClient({
+      ...baseConfig,
+      requestHandler: { httpAgent, socketAcquisitionWarningTimeout: SOCKET_WARNING_MS },
+    });
     try {
       const boot = async (): Promise<void> => {
         if (kind === 'powertools') {
@@ -72,12 +75,19 @@ export async function bootPod(kind: PodKind, target: PodTarget, ids: readonly st
           await Promise.all(ids.map((id) => provider.get(id)));
         } else {
           const cache = new Map<string, string | undefined>();
-          await Promise.all(ids.map(async (id) => cache.set(id, (await client.send(new GetSecretValueCommand({ SecretId: id }))).SecretString)));
+          await Promise.all(
+            ids.map(async (id) =>
+              cache.set(id, (await client.send(new GetSecretValueCommand({ SecretId: id }))).SecretString),
+            ),
+          );
         }
       };
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(Object.assign(new Error('deadline'), { code: 'Deadline' })), FLEET_BOOT_TIMEOUT_MS);
+        timer = setTimeout(
+          () => reject(Object.assign(new Error('deadline'), { code: 'Deadline' })),
+          FLEET_BOOT_TIMEOUT_MS,
+        );
       });
       try {
         await Promise.race([boot(), deadline]);
@@ -89,7 +99,11 @@ export async function bootPod(kind: PodKind, target: PodTarget, ids: readonly st
       client.destroy();
     }
   } catch (error) {
-    return { ok: false, ms: performance.now() - t0, error: error instanceof Error ? (error as { code?: string }).code ?? error.name : String(error) };
+    return {
+      ok: false,
+      ms: performance.now() - t0,
+      error: error instanceof Error ? ((error as { code?: string }).code ?? error.name) : String(error),
+    };
   } finally {
     httpAgent.destroy();
   }

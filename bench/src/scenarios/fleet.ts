@@ -69,9 +69,12 @@ export async function fleetScenario(ctx: BenchContext): Promise<Row[]> {
     const isHush = run.kind.startsWith('hush');
     const allBooted = booted.length === run.P;
     const p99Ok = p99 <= 1.5 * T;
-    const baselines = runs.filter((r) => r.P === run.P && r.mode === 'in-process' && (r.kind === 'powertools' || r.kind === 'naive'));
+    const baselines = runs.filter(
+      (r) => r.P === run.P && r.mode === 'in-process' && (r.kind === 'powertools' || r.kind === 'naive'),
+    );
     const errors = [...new Set(run.results.filter((r) => !r.ok).map((r) => r.error))].join(', ');
-    if (ctx.quick && run.kind === 'hush') check(allBooted, `fleet quick: ${run.P - booted.length} Hush pods failed (${errors})`);
+    if (ctx.quick && run.kind === 'hush')
+      check(allBooted, `fleet quick: ${run.P - booted.length} Hush pods failed (${errors})`);
     rows.push({
       scenario: '4 Fleet',
       metric: `P=${run.P}, S=${S}, ${label(run)}${run.mode === 'processes' ? ' (separate processes)' : ''}`,
@@ -83,13 +86,17 @@ export async function fleetScenario(ctx: BenchContext): Promise<Row[]> {
         : `${booted.length}/${run.P} ready; p50 ${fmt(p50)} s, p99 ${fmt(p99)} s; ${run.calls} calls, ${run.throttled} throttled${errors ? `; failures: ${errors}` : ''}`,
       ratio: `p99/T* = ${fmt(p99 / T)} (T* = ${fmt(T)} s)`,
       target: run.kind === 'hush' ? '100% ready; p99 ≤ 1.5 × T*' : isHush ? '— (comparison)' : '— (baseline)',
-      met: run.kind === 'hush'
-        ? ctx.quick
-          ? allBooted
-            ? '— (quick)'
-            : met(false, 'pods failed')
-          : met(allBooted && p99Ok, !allBooted ? `${run.P - booted.length} pods failed` : `p99 = ${fmt(p99 / T)} × T*`)
-        : '—',
+      met:
+        run.kind === 'hush'
+          ? ctx.quick
+            ? allBooted
+              ? '— (quick)'
+              : met(false, 'pods failed')
+            : met(
+                allBooted && p99Ok,
+                !allBooted ? `${run.P - booted.length} pods failed` : `p99 = ${fmt(p99 / T)} × T*`,
+              )
+          : '—',
       data: {
         kind: run.kind,
         mode: run.mode,
@@ -126,12 +133,23 @@ function label(run: { kind: PodKind }): string {
 function describeRun(run: FleetRun, S: number): string {
   const ok = run.results.filter((r) => r.ok);
   return (
-    `fleet ${run.mode} ${run.kind} P=${run.P} S=${S}: ${ok.length}/${run.P} ready, p99 ${fmt(percentile(ok.map((r) => r.ms), 99))} ms, ` +
-    `${run.calls} calls, ${run.throttled} throttled, ${fmt(run.wallMs / 1000)} s`
+    `fleet ${run.mode} ${run.kind} P=${run.P} S=${S}: ${ok.length}/${run.P} ready, p99 ${fmt(
+      percentile(
+        ok.map((r) => r.ms),
+        99,
+      ),
+    )} ms, ` + `${run.calls} calls, ${run.throttled} throttled, ${fmt(run.wallMs / 1000)} s`
   );
 }
 
-async function fleetRun(emu: Emulator, kind: PodKind, P: number, ids: readonly string[], target: PodTarget, mode: FleetRun['mode']): Promise<FleetRun> {
+async function fleetRun(
+  emu: Emulator,
+  kind: PodKind,
+  P: number,
+  ids: readonly string[],
+  target: PodTarget,
+  mode: FleetRun['mode'],
+): Promise<FleetRun> {
   // Forked pods load their modules first and start only when told, so all start within the window.
   const children = mode === 'processes' ? await spawnPods(P, kind, ids, target) : [];
   await sleep(200); // let the previous run's sockets drain before the buckets are refilled
@@ -171,7 +189,9 @@ async function spawnPods(P: number, kind: PodKind, ids: readonly string[], targe
     children.map(
       (child) =>
         new Promise<void>((resolve, reject) => {
-          child.once('message', (m) => (m === 'ready' ? resolve() : reject(new Error(`fleet pod said ${JSON.stringify(m)}`))));
+          child.once('message', (m) =>
+            m === 'ready' ? resolve() : reject(new Error(`fleet pod said ${JSON.stringify(m)}`)),
+          );
           child.send({ kind, target, ids });
         }),
     ),

@@ -20,7 +20,11 @@ export async function buildExpressCandidate(
   count: number,
 ): Promise<{ requests: { secrets: Record<string, string> }[]; close: () => Promise<void> }> {
   const client = podClient(emu);
-  const hush = await createSecrets({ secrets: declarationsFor(ids), source: awsSecretsManager({ client }), refreshInterval: false });
+  const hush = await createSecrets({
+    secrets: declarationsFor(ids),
+    source: awsSecretsManager({ client }),
+    refreshInterval: false,
+  });
   const requests: { secrets: Record<string, string> }[] = [];
   const app = express();
   app.use(hush.middleware());
@@ -54,16 +58,29 @@ class HotReadService {
 }
 
 /** A Nest application context with `SecretsModule` and a service with an `@InjectSecret` property. */
-export async function buildNestCandidate(emu: Emulator, ids: readonly string[]): Promise<{ service: { s0: string }; close: () => Promise<void> }> {
+export async function buildNestCandidate(
+  emu: Emulator,
+  ids: readonly string[],
+): Promise<{ service: { s0: string }; close: () => Promise<void> }> {
   const client = podClient(emu);
   @Module({
-    imports: [SecretsModule.forRoot({ secrets: declarationsFor(ids), source: awsSecretsManager({ client }), refreshInterval: false, logger: false })],
+    imports: [
+      SecretsModule.forRoot({
+        secrets: declarationsFor(ids),
+        source: awsSecretsManager({ client }),
+        refreshInterval: false,
+        logger: false,
+      }),
+    ],
     providers: [HotReadService],
   })
   class HotReadModule {}
   const app = await NestFactory.createApplicationContext(HotReadModule, { logger: false });
   const service = app.get(HotReadService);
-  check(typeof service.s0 === 'string' && service.s0.startsWith('pw-CANARY-0'), 'Nest @InjectSecret property not bound');
+  check(
+    typeof service.s0 === 'string' && service.s0.startsWith('pw-CANARY-0'),
+    'Nest @InjectSecret property not bound',
+  );
   return {
     service,
     close: async () => {

@@ -3,7 +3,17 @@ import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { SecretStore, awsSecretsManager, type Secret } from '@hush/core';
 import { startEmulator } from '@hush/emulator';
 import { met, type Row } from '../report';
-import { check, declarationsFor, fmt, median, podClient, secretIds, seedFor, shuffle, type BenchContext } from '../util';
+import {
+  check,
+  declarationsFor,
+  fmt,
+  median,
+  podClient,
+  secretIds,
+  seedFor,
+  shuffle,
+  type BenchContext,
+} from '../util';
 import { buildExpressCandidate, buildNestCandidate } from './hot-read-frameworks';
 
 const KEYS = 8;
@@ -54,23 +64,50 @@ export async function hotReadScenario(ctx: BenchContext): Promise<Row[]> {
       { name: 'Map#get', iterations: n, ns: [], loop: (c) => loopMap(map, keys, c) },
       { name: 'store.get', iterations: n, ns: [], loop: (c) => loopStoreGet(store, keys, c) },
       { name: 'handle.value', iterations: n, ns: [], loop: (c) => loopHandle(handles, c) },
-      { name: 'Powertools getSecret (cached)', iterations: nSlow, ns: [], loop: (c) => loopPowertools(provider, ids, c) },
+      {
+        name: 'Powertools getSecret (cached)',
+        iterations: nSlow,
+        ns: [],
+        loop: (c) => loopPowertools(provider, ids, c),
+      },
     ];
 
     try {
       const express = await buildExpressCandidate(emu, ids, KEYS);
       cleanups.unshift(express.close);
-      candidates.push({ name: 'req.secrets.x (Express)', iterations: n, ns: [], loop: (c) => loopRequest(express.requests, c) });
+      candidates.push({
+        name: 'req.secrets.x (Express)',
+        iterations: n,
+        ns: [],
+        loop: (c) => loopRequest(express.requests, c),
+      });
     } catch (error) {
-      candidates.push({ name: 'req.secrets.x (Express)', iterations: 0, ns: [], loop: () => 0, skipped: `not measured: ${describe(error)}` });
+      candidates.push({
+        name: 'req.secrets.x (Express)',
+        iterations: 0,
+        ns: [],
+        loop: () => 0,
+        skipped: `not measured: ${describe(error)}`,
+      });
     }
     try {
       const nest = await buildNestCandidate(emu, ids);
       cleanups.unshift(nest.close);
       const services = Array.from({ length: KEYS }, () => nest.service);
-      candidates.push({ name: 'Nest @InjectSecret property', iterations: n, ns: [], loop: (c) => loopNest(services, c) });
+      candidates.push({
+        name: 'Nest @InjectSecret property',
+        iterations: n,
+        ns: [],
+        loop: (c) => loopNest(services, c),
+      });
     } catch (error) {
-      candidates.push({ name: 'Nest @InjectSecret property', iterations: 0, ns: [], loop: () => 0, skipped: `not measured: ${describe(error)}` });
+      candidates.push({
+        name: 'Nest @InjectSecret property',
+        iterations: 0,
+        ns: [],
+        loop: () => 0,
+        skipped: `not measured: ${describe(error)}`,
+      });
     }
 
     const live = candidates.filter((c) => !c.skipped);
@@ -81,7 +118,10 @@ export async function hotReadScenario(ctx: BenchContext): Promise<Row[]> {
         const t0 = process.hrtime.bigint();
         const sum = await c.loop(c.iterations);
         const elapsed = Number(process.hrtime.bigint() - t0);
-        check(sum === c.iterations * VALUE_BYTES, `${c.name}: read ${sum} bytes, expected ${c.iterations * VALUE_BYTES}`);
+        check(
+          sum === c.iterations * VALUE_BYTES,
+          `${c.name}: read ${sum} bytes, expected ${c.iterations * VALUE_BYTES}`,
+        );
         ctx.sink += sum;
         if (round >= 0) c.ns.push(elapsed / c.iterations);
       }
@@ -95,7 +135,15 @@ export async function hotReadScenario(ctx: BenchContext): Promise<Row[]> {
     for (const c of candidates) {
       if (c.name === 'Map#get' || c.name === 'plain object property' || c.name.startsWith('Powertools')) continue;
       if (c.skipped) {
-        rows.push({ scenario: '2 Hot read', metric: `${c.name} ns/op`, hush: 'TODO', baseline: '—', ratio: '—', target: '—', met: c.skipped });
+        rows.push({
+          scenario: '2 Hot read',
+          metric: `${c.name} ns/op`,
+          hush: 'TODO',
+          baseline: '—',
+          ratio: '—',
+          target: '—',
+          met: c.skipped,
+        });
         continue;
       }
       const ns = median(c.ns);
@@ -109,8 +157,15 @@ export async function hotReadScenario(ctx: BenchContext): Promise<Row[]> {
         baseline: `Map#get ${fmt(mapNs)}; object ${fmt(objNs)}; Powertools cached ${fmt(ptNs)}`,
         ratio: `${fmt(vsMap)}× Map#get; ${fmt(speedup, 0)}× faster than Powertools`,
         target: core ? '≤ 2× Map#get; ≥ 30× faster than Powertools' : '— (reported)',
-        met: core ? met(vsMap <= 2 && speedup >= 30, vsMap > 2 ? `${fmt(vsMap)}× Map#get` : `only ${fmt(speedup, 0)}×`) : '—',
-        data: { ns: c.ns, mapNs: by('Map#get').ns, objectNs: by('plain object property').ns, powertoolsNs: by('Powertools getSecret (cached)').ns },
+        met: core
+          ? met(vsMap <= 2 && speedup >= 30, vsMap > 2 ? `${fmt(vsMap)}× Map#get` : `only ${fmt(speedup, 0)}×`)
+          : '—',
+        data: {
+          ns: c.ns,
+          mapNs: by('Map#get').ns,
+          objectNs: by('plain object property').ns,
+          powertoolsNs: by('Powertools getSecret (cached)').ns,
+        },
       });
       ctx.log(`hot read ${c.name}: ${fmt(ns)} ns/op (Map#get ${fmt(mapNs)}, Powertools ${fmt(ptNs)})`);
     }

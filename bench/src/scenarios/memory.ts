@@ -50,8 +50,13 @@ export async function memoryScenario(ctx: BenchContext): Promise<Row[]> {
 
 function measure(job: MemoryJob): Promise<MemoryResult> {
   return new Promise((resolve, reject) => {
-    const child = fork(join(__dirname, '..', 'memory-child.js'), [], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    child.once('message', (m: MemoryResult | { error: string }) => ('error' in m ? reject(new Error(`memory child: ${m.error}`)) : resolve(m)));
+    const child = fork(join(__dirname, '..', 'memory-child.js'), [], {
+      execArgv: ['--expose-gc'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    child.once('message', (m: MemoryResult | { error: string }) =>
+      'error' in m ? reject(new Error(`memory child: ${m.error}`)) : resolve(m),
+    );
     child.once('exit', (code) => code !== 0 && reject(new Error(`memory child exited with ${code}`)));
     child.send(job);
   });

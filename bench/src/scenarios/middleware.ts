@@ -22,11 +22,20 @@ export async function middlewareScenario(ctx: BenchContext): Promise<Row[]> {
   const ids = secretIds('mw', 4);
   const emu = await startEmulator({ seed: seedFor(ids, 64) });
   const client = podClient(emu);
-  const hush = await createSecrets({ secrets: declarationsFor(ids), source: awsSecretsManager({ client }), refreshInterval: false });
+  const hush = await createSecrets({
+    secrets: declarationsFor(ids),
+    source: awsSecretsManager({ client }),
+    refreshInterval: false,
+  });
   const servers: Server[] = [];
   const driver = fork(join(__dirname, '..', 'load-driver.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   try {
-    const apps: Record<Variant, express.Express> = { baseline: express(), 'no-op middleware': express(), middleware: express(), 'middleware+2 reads': express() };
+    const apps: Record<Variant, express.Express> = {
+      baseline: express(),
+      'no-op middleware': express(),
+      middleware: express(),
+      'middleware+2 reads': express(),
+    };
     apps.baseline.get('/', (_req, res) => void res.send('hello'));
     // Diagnostic: what one Express middleware layer costs by itself, whatever it does.
     apps['no-op middleware'].use((_req, _res, next) => next());
@@ -46,7 +55,12 @@ export async function middlewareScenario(ctx: BenchContext): Promise<Row[]> {
       servers.push(server);
       urls[name] = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
     }
-    const expectBody: Record<Variant, string> = { baseline: 'hello', 'no-op middleware': 'hello', middleware: 'hello', 'middleware+2 reads': '128' };
+    const expectBody: Record<Variant, string> = {
+      baseline: 'hello',
+      'no-op middleware': 'hello',
+      middleware: 'hello',
+      'middleware+2 reads': '128',
+    };
     await once(driver, 'ready');
 
     const seconds = ctx.loadSeconds ?? (ctx.quick ? 0.3 : 3);
@@ -54,9 +68,15 @@ export async function middlewareScenario(ctx: BenchContext): Promise<Row[]> {
     const connections = 32;
     const variants: Variant[] = ['baseline', 'no-op middleware', 'middleware', 'middleware+2 reads'];
     type Measured = LoadResult & { readonly cpuUs: number };
-    const results: Record<Variant, Measured[]> = { baseline: [], 'no-op middleware': [], middleware: [], 'middleware+2 reads': [] };
+    const results: Record<Variant, Measured[]> = {
+      baseline: [],
+      'no-op middleware': [],
+      middleware: [],
+      'middleware+2 reads': [],
+    };
     // Warm-up: one short run per variant (JIT, sockets), discarded.
-    for (const v of variants) await load(driver, { url: urls[v], seconds: ctx.quick ? 0.2 : 1, connections, expectBody: expectBody[v] });
+    for (const v of variants)
+      await load(driver, { url: urls[v], seconds: ctx.quick ? 0.2 : 1, connections, expectBody: expectBody[v] });
     for (let round = 0; round < rounds; round++) {
       // A/B/C, then B/C/A…: each variant runs at every position once over three rounds.
       const order = variants.map((_, i) => variants[(i + round) % variants.length]!);
@@ -111,7 +131,9 @@ export async function middlewareScenario(ctx: BenchContext): Promise<Row[]> {
         target: '— (diagnostic)',
         met: '—',
       });
-      ctx.log(`middleware ${v}: ${fmt(rps, 0)} req/s vs ${fmt(baseRps, 0)}; p99 ${p99} vs ${baseP99} ms; CPU ${signed} µs/req`);
+      ctx.log(
+        `middleware ${v}: ${fmt(rps, 0)} req/s vs ${fmt(baseRps, 0)}; p99 ${p99} vs ${baseP99} ms; CPU ${signed} µs/req`,
+      );
     }
     return rows;
   } finally {
@@ -128,7 +150,9 @@ export async function middlewareScenario(ctx: BenchContext): Promise<Row[]> {
 
 function once(child: ChildProcess, expected: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    child.once('message', (m) => (m === expected ? resolve() : reject(new Error(`load driver said ${JSON.stringify(m)}`))));
+    child.once('message', (m) =>
+      m === expected ? resolve() : reject(new Error(`load driver said ${JSON.stringify(m)}`)),
+    );
     child.once('exit', (code) => reject(new Error(`load driver exited (${code})`)));
   });
 }

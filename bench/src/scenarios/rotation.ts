@@ -26,7 +26,10 @@ export async function rotationScenario(ctx: BenchContext): Promise<Row[]> {
   };
   try {
     // Forced refresh. minRefreshInterval 0 so back-to-back samples are not coalesced (default 1 s).
-    const forced = new SecretStore({ db: ID }, { source: awsSecretsManager({ client }), refreshInterval: false, minRefreshInterval: 0 });
+    const forced = new SecretStore(
+      { db: ID },
+      { source: awsSecretsManager({ client }), refreshInterval: false, minRefreshInterval: 0 },
+    );
     await forced.load();
     const samples = ctx.quick ? 3 : 30;
     const refreshMs: number[] = [];

@@ -29,7 +29,10 @@ const AGENT_STEP_MS = 1_000;
  * call it would bill is counted. `inRead` marks calls started synchronously inside a read.
  */
 class CountingClient {
-  readonly client = new SecretsManagerClient({ region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  readonly client = new SecretsManagerClient({
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
   readonly calls: Record<string, number> = {};
   total = 0;
   inRead = false;
@@ -67,7 +70,11 @@ class CountingClient {
         case 'GetSecretValue':
           return secret(input.SecretId);
         case 'DescribeSecret':
-          return { ARN: secret(input.SecretId).ARN, Name: input.SecretId, VersionIdsToStages: { [version(input.SecretId)]: ['AWSCURRENT'] } };
+          return {
+            ARN: secret(input.SecretId).ARN,
+            Name: input.SecretId,
+            VersionIdsToStages: { [version(input.SecretId)]: ['AWSCURRENT'] },
+          };
         default:
           throw new Error(`unexpected ${op}`);
       }
@@ -102,7 +109,10 @@ export async function steadyStateScenario(ctx: BenchContext): Promise<Row[]> {
   check(hush.callsInRead === 0, `Hush made ${hush.callsInRead} calls inside reads`);
   const monthly = (s: Sim) => s.perPodHour * FLEET * HOURS_PER_MONTH * PRICE_PER_CALL;
   const money = (n: number) => `$${n.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
-  for (const s of sims) ctx.log(`steady ${s.name}: ${fmt(s.perPodHour)} calls/pod-hour, ${s.callsInRead} in reads, ${JSON.stringify(s.calls)}`);
+  for (const s of sims)
+    ctx.log(
+      `steady ${s.name}: ${fmt(s.perPodHour)} calls/pod-hour, ${s.callsInRead} in reads, ${JSON.stringify(s.calls)}`,
+    );
   // A node holds PODS_PER_NODE pods; a fleet smaller than that is one node holding all of them.
   const agentSims = new Map<number, AgentSim>();
   for (const podsOnNode of new Set(FLEET_SIZES.map((pods) => Math.min(pods, PODS_PER_NODE)))) {
@@ -132,7 +142,13 @@ export async function steadyStateScenario(ctx: BenchContext): Promise<Row[]> {
       ratio: `agent ${fmt(viaAgent / direct)}× direct; CSI ${fmt(csi / direct, 0)}× direct`,
       target: '—',
       met: '—',
-      data: { pods, nodes, podsOnNode, callsPerHour: { direct, agent: viaAgent, csi }, dollarsPerMonth: { direct: perMonth(direct), agent: perMonth(viaAgent), csi: perMonth(csi) } },
+      data: {
+        pods,
+        nodes,
+        podsOnNode,
+        callsPerHour: { direct, agent: viaAgent, csi },
+        dollarsPerMonth: { direct: perMonth(direct), agent: perMonth(viaAgent), csi: perMonth(csi) },
+      },
     };
   });
   return [
@@ -173,13 +189,23 @@ export async function steadyStateScenario(ctx: BenchContext): Promise<Row[]> {
       baseline:
         `agent (measured, ${PODS_PER_NODE} pods on one agent via secretsManagerAgent(), refresh 5 min ±10%, agent TTL ${AGENT_TTL_S} s, ${hours} h simulated): ` +
         `${fmt(agent.perNodeHour)} upstream calls/node-hour (DescribeSecret ${fmt(agent.perHour['DescribeSecret'] ?? 0)}, GetSecretValue ${fmt(agent.perHour['GetSecretValue'] ?? 0)})` +
-        [...agentSims].filter(([n]) => n !== PODS_PER_NODE).map(([n, a]) => `, ${fmt(a.perNodeHour)} with ${n} pods on the node`).join('') +
+        [...agentSims]
+          .filter(([n]) => n !== PODS_PER_NODE)
+          .map(([n, a]) => `, ${fmt(a.perNodeHour)} with ${n} pods on the node`)
+          .join('') +
         '; ' +
         `CSI rotation (model: one GetSecretValue per secret per pod mount per rotationPollInterval ${CSI_POLL_S} s): ${fmt(csiPerPodHour)} calls/pod-hour`,
       ratio: `agent measured / model S×3600/TTL (${fmt(agentModelPerNodeHour)}) = ${fmt(agent.perNodeHour / agentModelPerNodeHour)}`,
       target: '—',
       met: '—',
-      data: { agent: Object.fromEntries(agentSims), agentModelPerNodeHour, csiPerPodHour, podsPerNode: PODS_PER_NODE, agentTtlSeconds: AGENT_TTL_S, csiPollSeconds: CSI_POLL_S },
+      data: {
+        agent: Object.fromEntries(agentSims),
+        agentModelPerNodeHour,
+        csiPerPodHour,
+        podsPerNode: PODS_PER_NODE,
+        agentTtlSeconds: AGENT_TTL_S,
+        csiPollSeconds: CSI_POLL_S,
+      },
     },
     ...fleetRows,
   ];
@@ -207,17 +233,23 @@ interface AgentSim {
  */
 async function simulateAgent(hours: number, ids: readonly string[], pods: number): Promise<AgentSim> {
   const emulator = await startEmulator({ seed: seedFor(ids) });
-  const agent = await startAgent({ emulator, token: AGENT_TOKEN, ttlSeconds: AGENT_TTL_S }).catch(async (error: unknown) => {
-    await emulator.close();
-    throw error;
-  });
+  const agent = await startAgent({ emulator, token: AGENT_TOKEN, ttlSeconds: AGENT_TTL_S }).catch(
+    async (error: unknown) => {
+      await emulator.close();
+      throw error;
+    },
+  );
   const stores: SecretStore[] = [];
   let inflight = 0;
   const settle = async () => {
     while (inflight > 0) await new Promise<void>((resolve) => setImmediate(resolve));
   };
   // Installed before any store exists, so every timestamp (stores and agent cache) is on the fake clock.
-  const clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date', 'performance'], now: Date.UTC(2026, 0, 1), shouldClearNativeTimers: true });
+  const clock = FakeTimers.install({
+    toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date', 'performance'],
+    now: Date.UTC(2026, 0, 1),
+    shouldClearNativeTimers: true,
+  });
   try {
     for (let p = 0; p < pods; p++) {
       const inner = secretsManagerAgent({ url: agent.url, token: AGENT_TOKEN });
@@ -235,7 +267,10 @@ async function simulateAgent(hours: number, ids: readonly string[], pods: number
       await store.load();
     }
     const boot = emulator.calls();
-    check(boot.GetSecretValue === ids.length && boot.total === ids.length, `agent boot made ${JSON.stringify(boot)} upstream calls, expected ${ids.length} GetSecretValue`);
+    check(
+      boot.GetSecretValue === ids.length && boot.total === ids.length,
+      `agent boot made ${JSON.stringify(boot)} upstream calls, expected ${ids.length} GetSecretValue`,
+    );
     emulator.resetCalls();
     agent.resetCalls();
     const end = Date.now() + hours * 3_600_000;
@@ -249,11 +284,27 @@ async function simulateAgent(hours: number, ids: readonly string[], pods: number
     for (const op of ['DescribeSecret', 'GetSecretValue']) if (all[op]) calls[op] = all[op]!;
     const upstream = (calls['DescribeSecret'] ?? 0) + (calls['GetSecretValue'] ?? 0);
     check(upstream === all.total, `agent simulation made unexpected upstream calls: ${JSON.stringify(all)}`);
-    check(upstream === agentCalls.upstream, `agent counted ${agentCalls.upstream} upstream calls, emulator ${upstream}`);
-    check(agentCalls.requests >= pods * ids.length * Math.floor((hours * 3_600_000) / (HUSH_DEFAULT_REFRESH_MS * 1.1)), `pods made only ${agentCalls.requests} agent requests`);
-    stores.forEach((store, p) => ids.forEach((_, i) => check(store.get(`s${i}`) === secretValue(i), `pod ${p} read a wrong value for s${i}`)));
+    check(
+      upstream === agentCalls.upstream,
+      `agent counted ${agentCalls.upstream} upstream calls, emulator ${upstream}`,
+    );
+    check(
+      agentCalls.requests >= pods * ids.length * Math.floor((hours * 3_600_000) / (HUSH_DEFAULT_REFRESH_MS * 1.1)),
+      `pods made only ${agentCalls.requests} agent requests`,
+    );
+    stores.forEach((store, p) =>
+      ids.forEach((_, i) => check(store.get(`s${i}`) === secretValue(i), `pod ${p} read a wrong value for s${i}`)),
+    );
     const perHour = Object.fromEntries(Object.entries(calls).map(([op, n]) => [op, n / hours]));
-    return { hours, pods, perNodeHour: upstream / hours, calls, perHour, agentRequests: agentCalls.requests, cacheHits: agentCalls.cacheHits };
+    return {
+      hours,
+      pods,
+      perNodeHour: upstream / hours,
+      calls,
+      perHour,
+      agentRequests: agentCalls.requests,
+      cacheHits: agentCalls.cacheHits,
+    };
   } finally {
     for (const store of stores) await store.close();
     clock.uninstall();
@@ -262,15 +313,31 @@ async function simulateAgent(hours: number, ids: readonly string[], pods: number
   }
 }
 
-type Body = (counting: CountingClient, ids: readonly string[], clock: ReturnType<typeof FakeTimers.install>, ms: number) => Promise<Record<string, number> | void>;
+type Body = (
+  counting: CountingClient,
+  ids: readonly string[],
+  clock: ReturnType<typeof FakeTimers.install>,
+  ms: number,
+) => Promise<Record<string, number> | void>;
 
 async function simulate(name: string, hours: number, ids: readonly string[], body: Body): Promise<Sim> {
-  const clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date', 'performance'], now: Date.UTC(2026, 0, 1), shouldClearNativeTimers: true });
+  const clock = FakeTimers.install({
+    toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date', 'performance'],
+    now: Date.UTC(2026, 0, 1),
+    shouldClearNativeTimers: true,
+  });
   const counting = new CountingClient(ids);
   try {
     const extra = (await body(counting, ids, clock, hours * 3_600_000)) ?? undefined;
     const refreshCalls = counting.total;
-    return { name, refreshCalls, perPodHour: refreshCalls / hours, callsInRead: counting.callsInRead, calls: { ...counting.calls }, ...(extra ? { extra } : {}) };
+    return {
+      name,
+      refreshCalls,
+      perPodHour: refreshCalls / hours,
+      callsInRead: counting.callsInRead,
+      calls: { ...counting.calls },
+      ...(extra ? { extra } : {}),
+    };
   } finally {
     clock.uninstall();
     counting.client.destroy();

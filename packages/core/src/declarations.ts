@@ -102,7 +102,10 @@ export function defineSecrets<const D extends SecretDeclarations>(declarations: 
 /** Validates and normalises declarations (cached per object). */
 export function normalizeDeclarations(declarations: SecretDeclarations): readonly NormalizedDeclaration[] {
   if (declarations === null || typeof declarations !== 'object' || Array.isArray(declarations)) {
-    throw new SecretsConfigError('secrets', 'expected an object mapping names to declarations, e.g. { db: "prod/app/db" }.');
+    throw new SecretsConfigError(
+      'secrets',
+      'expected an object mapping names to declarations, e.g. { db: "prod/app/db" }.',
+    );
   }
   const cached = normalized.get(declarations);
   if (cached) return cached;
@@ -116,7 +119,10 @@ export function normalizeDeclarations(declarations: SecretDeclarations): readonl
   for (const name of names) {
     const other = seen.get(name.toLowerCase());
     if (other !== undefined) {
-      throw new SecretsConfigError(`secrets.${name}`, `duplicate secret name "${name}": "${other}" is already declared; names must differ by more than letter case.`);
+      throw new SecretsConfigError(
+        `secrets.${name}`,
+        `duplicate secret name "${name}": "${other}" is already declared; names must differ by more than letter case.`,
+      );
     }
     seen.set(name.toLowerCase(), name);
   }

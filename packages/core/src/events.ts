@@ -4,7 +4,12 @@
 export type SecretsEvent =
   | { readonly type: 'loaded'; readonly names: readonly string[]; readonly durationMs: number }
   | { readonly type: 'refreshed'; readonly name: string; readonly version: string }
-  | { readonly type: 'rotated'; readonly name: string; readonly version: string; readonly previousVersion: string | undefined }
+  | {
+      readonly type: 'rotated';
+      readonly name: string;
+      readonly version: string;
+      readonly previousVersion: string | undefined;
+    }
   | {
       readonly type: 'refresh-failed';
       readonly name: string;

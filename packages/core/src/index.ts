@@ -77,5 +77,11 @@ export {
   type SecretsManagerAgentOptions,
 } from './sources/secrets-manager-agent.source';
 export { mountedFiles, MountedFilesSource, type MountedFilesOptions } from './sources/mounted-files.source';
-export { sourceFromEnv, sourceKindFromEnv, SOURCE_KINDS, type SourceKind, type SourceFromEnvOverrides } from './sources/source-from-env';
+export {
+  sourceFromEnv,
+  sourceKindFromEnv,
+  SOURCE_KINDS,
+  type SourceKind,
+  type SourceFromEnvOverrides,
+} from './sources/source-from-env';
 export { HUSH_METRICS, STORE_STATUS_VALUES, type MeterProviderLike } from './metrics';

@@ -23,7 +23,8 @@ export function toLogger(logger: unknown): LoggerLike {
   const target = logger as Record<string, unknown>;
   const pinoLike = typeof target['bindings'] === 'function';
   const call = (level: Level) => (message: string, fields?: Record<string, unknown>) => {
-    const fn = (target[level] ?? (level === 'debug' ? undefined : target['log'])) as ((...args: unknown[]) => void) | undefined;
+    const fn = (target[level] ?? (level === 'debug' ? undefined : target['log'])) as
+      ((...args: unknown[]) => void) | undefined;
     if (typeof fn !== 'function') return;
     try {
       if (pinoLike) fn.call(logger, { component: 'hush', ...fields }, message);

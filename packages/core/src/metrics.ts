@@ -1,4 +1,12 @@
-import type { Attributes, BatchObservableResult, Counter, Histogram, Meter, Observable, ObservableGauge } from '@opentelemetry/api';
+import type {
+  Attributes,
+  BatchObservableResult,
+  Counter,
+  Histogram,
+  Meter,
+  Observable,
+  ObservableGauge,
+} from '@opentelemetry/api';
 import { SecretsConfigError } from './errors';
 import type { SecretsEvent } from './events';
 import type { HealthReport, StoreStats, StoreStatus } from './secret-store';
@@ -33,7 +41,11 @@ export const HUSH_METRICS = Object.freeze({
 } as const);
 
 /** The value of the `hush.store.status` gauge for each store status. */
-export const STORE_STATUS_VALUES: Readonly<Record<StoreStatus, number>> = Object.freeze({ up: 0, degraded: 1, down: 2 });
+export const STORE_STATUS_VALUES: Readonly<Record<StoreStatus, number>> = Object.freeze({
+  up: 0,
+  degraded: 1,
+  down: 2,
+});
 
 /** Histogram buckets in seconds: a call to Secrets Manager takes tens of ms, a throttled load seconds. */
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 30];
@@ -98,9 +110,14 @@ function instrumentsFor(meter: Meter): Instruments {
     description: 'Number of secrets whose last good fetch is older than maxStaleness.',
   });
   const status = meter.createObservableGauge(HUSH_METRICS.storeStatus, {
-    description: 'Secret store status: 0 up, 1 degraded (serving stale values), 2 down (a required secret has no value).',
+    description:
+      'Secret store status: 0 up, 1 degraded (serving stale values), 2 down (a required secret has no value).',
   });
-  meter.addBatchObservableCallback((result) => observe(result, stores, age, stale, status), [age, stale, status] as Observable[]);
+  meter.addBatchObservableCallback((result) => observe(result, stores, age, stale, status), [
+    age,
+    stale,
+    status,
+  ] as Observable[]);
   instruments = {
     calls: meter.createCounter(HUSH_METRICS.sourceCalls, {
       unit: '{call}',
@@ -157,7 +174,10 @@ function observe(
  */
 export function instrumentStore(store: InstrumentedStore, provider?: MeterProviderLike | false): () => void {
   if (provider === false) return () => {};
-  if (provider !== undefined && (provider === null || typeof (provider as Partial<MeterProviderLike>).getMeter !== 'function')) {
+  if (
+    provider !== undefined &&
+    (provider === null || typeof (provider as Partial<MeterProviderLike>).getMeter !== 'function')
+  ) {
     throw new SecretsConfigError(
       'SecretStore.meterProvider',
       'expected an OpenTelemetry MeterProvider (an object with getMeter()), or false to record no metrics.',
@@ -188,14 +208,18 @@ export function instrumentStore(store: InstrumentedStore, provider?: MeterProvid
     switch (event.type) {
       case 'fetched':
         countCalls();
-        duration.record(event.durationMs / 1000, { 'hush.reason': event.reason, 'hush.outcome': event.failed > 0 ? 'error' : 'ok' });
+        duration.record(event.durationMs / 1000, {
+          'hush.reason': event.reason,
+          'hush.outcome': event.failed > 0 ? 'error' : 'ok',
+        });
         break;
       case 'refreshed':
         refreshes.add(1, { 'hush.secret.name': event.name, 'hush.outcome': 'ok' });
         break;
       case 'refresh-failed':
         // The same event reports failed attempts of load(); those are not refreshes.
-        if (store.loaded) refreshes.add(1, { 'hush.secret.name': event.name, 'hush.outcome': 'error', 'error.type': event.code });
+        if (store.loaded)
+          refreshes.add(1, { 'hush.secret.name': event.name, 'hush.outcome': 'error', 'error.type': event.code });
         break;
       case 'rotated':
         rotations.add(1, { 'hush.secret.name': event.name });

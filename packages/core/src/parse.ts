@@ -21,10 +21,13 @@ export async function parseSecret(decl: NormalizedDeclaration, raw: RawSecret): 
 }
 
 function decodeFormat(decl: NormalizedDeclaration, raw: RawSecret): unknown {
-  const fail = (reason: string, detail: string, path?: string) => new SecretParseError(decl.name, decl.id, reason, detail, path);
+  const fail = (reason: string, detail: string, path?: string) =>
+    new SecretParseError(decl.name, decl.id, reason, detail, path);
   if (decl.format === 'binary') {
-    if (raw.binary === undefined) throw fail('STRING_AS_BINARY', 'declared format "binary" but the secret holds a SecretString');
-    if (raw.binary.byteLength > MAX_SECRET_BYTES) throw fail('TOO_LARGE', `binary value is ${raw.binary.byteLength} bytes (max ${MAX_SECRET_BYTES})`);
+    if (raw.binary === undefined)
+      throw fail('STRING_AS_BINARY', 'declared format "binary" but the secret holds a SecretString');
+    if (raw.binary.byteLength > MAX_SECRET_BYTES)
+      throw fail('TOO_LARGE', `binary value is ${raw.binary.byteLength} bytes (max ${MAX_SECRET_BYTES})`);
     if (raw.binary.byteLength === 0) throw fail('EMPTY', 'the binary value is empty');
     const copy = new Uint8Array(raw.binary);
     return copy;
@@ -33,12 +36,16 @@ function decodeFormat(decl: NormalizedDeclaration, raw: RawSecret): unknown {
   if (raw.string !== undefined) {
     text = raw.string;
   } else if (raw.binary !== undefined) {
-    throw fail('BINARY_AS_STRING', `declared format "${decl.format}" but the secret holds a SecretBinary; declare format "binary"`);
+    throw fail(
+      'BINARY_AS_STRING',
+      `declared format "${decl.format}" but the secret holds a SecretBinary; declare format "binary"`,
+    );
   } else {
     throw fail('EMPTY', 'the secret has neither SecretString nor SecretBinary');
   }
   if (text.length === 0) throw fail('EMPTY', 'the value is an empty string');
-  if (Buffer.byteLength(text, 'utf8') > MAX_SECRET_BYTES) throw fail('TOO_LARGE', `value exceeds ${MAX_SECRET_BYTES} bytes`);
+  if (Buffer.byteLength(text, 'utf8') > MAX_SECRET_BYTES)
+    throw fail('TOO_LARGE', `value exceeds ${MAX_SECRET_BYTES} bytes`);
   if (decl.format === 'string') return text;
 
   let parsed: unknown;
@@ -57,11 +64,23 @@ function decodeFormat(decl: NormalizedDeclaration, raw: RawSecret): unknown {
   }
   const path = `$.${decl.key}`;
   if (!Object.prototype.hasOwnProperty.call(parsed, decl.key)) {
-    throw fail('MISSING_KEY', `key "${decl.key}" is missing; present keys: ${Object.keys(parsed).map((k) => `"${k}"`).join(', ') || '(none)'}`, path);
+    throw fail(
+      'MISSING_KEY',
+      `key "${decl.key}" is missing; present keys: ${
+        Object.keys(parsed)
+          .map((k) => `"${k}"`)
+          .join(', ') || '(none)'
+      }`,
+      path,
+    );
   }
   const picked = (parsed as Record<string, unknown>)[decl.key];
   if (!decl.schema && typeof picked !== 'string') {
-    throw fail('KEY_NOT_STRING', `key "${decl.key}" holds ${describe(picked)}, not a string; add a \`schema\` to accept it`, path);
+    throw fail(
+      'KEY_NOT_STRING',
+      `key "${decl.key}" holds ${describe(picked)}, not a string; add a \`schema\` to accept it`,
+      path,
+    );
   }
   if (picked === '') throw fail('EMPTY', `key "${decl.key}" is an empty string`, path);
   return deepFreeze(picked);
@@ -80,7 +99,8 @@ function checkShape(
     return;
   }
   for (const key of Object.keys(value)) {
-    if (UNSAFE_KEYS.has(key)) throw fail('UNSAFE_KEY', `JSON key "${key}" is not allowed (prototype pollution guard)`, `${path}.${key}`);
+    if (UNSAFE_KEYS.has(key))
+      throw fail('UNSAFE_KEY', `JSON key "${key}" is not allowed (prototype pollution guard)`, `${path}.${key}`);
     checkShape((value as Record<string, unknown>)[key], `${path}.${key}`, depth + 1, fail);
   }
 }

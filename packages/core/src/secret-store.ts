@@ -224,12 +224,17 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
     this.#refreshInterval = ri === false ? 0 : parseDuration(ri, 'SecretStore.refreshInterval', { allowZero: true });
     this.#jitter = options.refreshJitter ?? 0.1;
     if (typeof this.#jitter !== 'number' || !(this.#jitter >= 0 && this.#jitter < 1)) {
-      throw new SecretsConfigError('SecretStore.refreshJitter', `expected a fraction in [0, 1), got ${String(this.#jitter)}.`);
+      throw new SecretsConfigError(
+        'SecretStore.refreshJitter',
+        `expected a fraction in [0, 1), got ${String(this.#jitter)}.`,
+      );
     }
     this.#maxStaleness = parseDuration(options.maxStaleness ?? 3_600_000, 'SecretStore.maxStaleness');
     this.#bootTimeout = parseDuration(options.bootTimeout ?? 30_000, 'SecretStore.bootTimeout');
     this.#startupJitter = parseDuration(options.startupJitter ?? 0, 'SecretStore.startupJitter', { allowZero: true });
-    this.#minRefreshInterval = parseDuration(options.minRefreshInterval ?? 1_000, 'SecretStore.minRefreshInterval', { allowZero: true });
+    this.#minRefreshInterval = parseDuration(options.minRefreshInterval ?? 1_000, 'SecretStore.minRefreshInterval', {
+      allowZero: true,
+    });
     this.#fetchTimeout = parseDuration(options.fetchTimeout ?? 30_000, 'SecretStore.fetchTimeout');
     if (options.backoff !== undefined) checkKnownKeys(options.backoff, ['initial', 'max'], 'SecretStore.backoff');
     this.#backoffInitial = parseDuration(options.backoff?.initial ?? 1_000, 'SecretStore.backoff.initial');
@@ -316,7 +321,7 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
     let pending = this.#entries.filter((e) => e.lastSuccessAt === undefined || e.slots.some((s) => !s.loaded));
     // Backoff grows only while rounds make no progress: under a shared quota, a pod that got some
     // of its secrets keeps its place instead of sleeping longer each round (fleet benchmark tail).
-    for (let attempt = 0; pending.length > 0; ) {
+    for (let attempt = 0; pending.length > 0;) {
       const before = pending.length;
       await this.#fetch(pending, { reason: 'load', force: false, deadline });
       if (this.#closed) throw new SecretsStoreClosedError('finish load');
@@ -325,7 +330,11 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
       if (pending.length === 0 || remaining <= 0) break;
       attempt = pending.length < before ? 0 : attempt + 1;
       // No single sleep longer than an eighth of bootTimeout: a starved pod gets several more tries.
-      const cap = Math.min(this.#backoffMax, Math.max(this.#backoffInitial, this.#bootTimeout / 8), this.#backoffInitial * 2 ** attempt);
+      const cap = Math.min(
+        this.#backoffMax,
+        Math.max(this.#backoffInitial, this.#bootTimeout / 8),
+        this.#backoffInitial * 2 ** attempt,
+      );
       await this.#sleep(Math.min(remaining, Math.random() * cap));
     }
     const failures: SecretFailure[] = [];
@@ -339,7 +348,10 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
         message: error ? error.message : `no answer within bootTimeout (${this.#bootTimeout} ms)`,
       };
       if (slot.optional) {
-        this.#log.warn(`Optional secret "${slot.name}" is missing: ${failure.code}`, { secret: slot.name, code: failure.code });
+        this.#log.warn(`Optional secret "${slot.name}" is missing: ${failure.code}`, {
+          secret: slot.name,
+          code: failure.code,
+        });
       } else {
         failures.push(failure);
       }
@@ -508,7 +520,10 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
   #readError(name: string): Error {
     if (!this.#slots.has(name)) return new SecretNotFoundError(name, this.names);
     if (this.#closed) return new SecretsStoreClosedError(`read "${name}"`);
-    return new SecretNotLoadedError(name, this.#loadPromise ? 'loading has not finished; await store.load().' : 'call await store.load() first.');
+    return new SecretNotLoadedError(
+      name,
+      this.#loadPromise ? 'loading has not finished; await store.load().' : 'call await store.load() first.',
+    );
   }
 
   /**
@@ -524,7 +539,12 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
       if (entry.inflight) {
         waits.push(entry.inflight);
         joined.push(entry);
-      } else if (options.force && options.rateLimit !== false && entry.lastAttemptAt !== undefined && now - entry.lastAttemptAt < this.#minRefreshInterval) {
+      } else if (
+        options.force &&
+        options.rateLimit !== false &&
+        entry.lastAttemptAt !== undefined &&
+        now - entry.lastAttemptAt < this.#minRefreshInterval
+      ) {
         waits.push(this.#defer(entry, entry.lastAttemptAt + this.#minRefreshInterval - now));
       } else go.push(entry);
     }
@@ -541,13 +561,19 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
     }
     const entries = new Set([entry]);
     const promise = new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.#timers.delete(timer);
-        this.#deferred = undefined;
-        if (this.#closed) return resolve();
-        // It already waited out the interval: fetch now (or join one in flight), never defer again.
-        void this.#request([...entries], { reason: 'refresh', force: true, rateLimit: false }).then(() => resolve(), () => resolve());
-      }, Math.max(0, waitMs));
+      const timer = setTimeout(
+        () => {
+          this.#timers.delete(timer);
+          this.#deferred = undefined;
+          if (this.#closed) return resolve();
+          // It already waited out the interval: fetch now (or join one in flight), never defer again.
+          void this.#request([...entries], { reason: 'refresh', force: true, rateLimit: false }).then(
+            () => resolve(),
+            () => resolve(),
+          );
+        },
+        Math.max(0, waitMs),
+      );
       timer.unref();
       this.#timers.add(timer);
     });
@@ -572,7 +598,13 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
     // One signal is shared by every SDK call of the round (one per batch of 20, plus spillover and
     // retries): lift Node's 10-listener warning for it.
     setMaxListeners(Infinity, abort.signal);
-    const timer = setTimeout(() => abort.abort(new SecretFetchError('*', 'TimeoutError', `no answer within ${Math.round(timeout)} ms`, { retryable: true })), timeout);
+    const timer = setTimeout(
+      () =>
+        abort.abort(
+          new SecretFetchError('*', 'TimeoutError', `no answer within ${Math.round(timeout)} ms`, { retryable: true }),
+        ),
+      timeout,
+    );
     timer.unref();
     this.#aborts.add(abort);
     let outcomes: readonly FetchOutcome[];
@@ -585,7 +617,10 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
       const code = abort.signal.aborted ? 'TimeoutError' : errorCodeOf(error);
       outcomes = entries.map((e) => ({
         ok: false as const,
-        error: new SecretFetchError(e.request.id, code, `source "${this.#source.kind}" failed`, { retryable: true, cause: error }),
+        error: new SecretFetchError(e.request.id, code, `source "${this.#source.kind}" failed`, {
+          retryable: true,
+          cause: error,
+        }),
       }));
     } finally {
       clearTimeout(timer);
@@ -601,7 +636,10 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
         if (e.error instanceof SecretFetchError && e.error.throttled) return { ok: false as const, error: e.error };
         return {
           ok: false as const,
-          error: new SecretFetchError(e.request.id, 'TimeoutError', `no answer within ${Math.round(timeout)} ms`, { retryable: true, cause: o?.error }),
+          error: new SecretFetchError(e.request.id, 'TimeoutError', `no answer within ${Math.round(timeout)} ms`, {
+            retryable: true,
+            cause: o?.error,
+          }),
         };
       });
     }
@@ -621,7 +659,12 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
       entries.map(async (entry, i) => {
         const outcome = outcomes[i] ?? {
           ok: false as const,
-          error: new SecretFetchError(entry.request.id, 'NoResult', `source "${this.#source.kind}" returned no result`, { retryable: true }),
+          error: new SecretFetchError(
+            entry.request.id,
+            'NoResult',
+            `source "${this.#source.kind}" returned no result`,
+            { retryable: true },
+          ),
         };
         if (!outcome.ok) return { entry, outcome, parsed: [] };
         const parsed = await Promise.all(entry.slots.map((slot) => this.#parseFor(slot, outcome.secret)));
@@ -638,7 +681,8 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
       } else {
         this.#applyFailure(entry, outcome.error, options);
         // Transient failures back off exponentially; permanent ones (deleted, denied) wait a refresh interval.
-        entry.dueAt = now + (outcome.error.retryable || this.#refreshInterval === 0 ? this.#backoff(entry.failures) : interval);
+        entry.dueAt =
+          now + (outcome.error.retryable || this.#refreshInterval === 0 ? this.#backoff(entry.failures) : interval);
       }
     }
     // Phase 3: listeners run after every value is in place.
@@ -651,7 +695,12 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
     try {
       return { value: await parseSecret(slot.decl, raw) };
     } catch (error) {
-      return { error: error instanceof SecretsError ? error : new SecretFetchError(slot.decl.id, 'ParseError', 'parser failed', { retryable: false }) };
+      return {
+        error:
+          error instanceof SecretsError
+            ? error
+            : new SecretFetchError(slot.decl.id, 'ParseError', 'parser failed', { retryable: false }),
+      };
     }
   }
 
@@ -687,7 +736,13 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
         slot.error = result.error;
         slot.failedVersion = raw.versionId;
         parseFailed = true;
-        this.#emit({ type: 'refresh-failed', name: slot.name, code: errorCodeOf(result.error), message: result.error.message, failures: 1 });
+        this.#emit({
+          type: 'refresh-failed',
+          name: slot.name,
+          code: errorCodeOf(result.error),
+          message: result.error.message,
+          failures: 1,
+        });
         return;
       }
       const previousVersion = slot.version;
@@ -711,7 +766,8 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
     if (options.reason === 'refresh') {
       if (parseFailed) this.#counts.refreshFailed++;
       else this.#counts.refreshOk++;
-      for (const slot of entry.slots) if (!slot.error) this.#emit({ type: 'refreshed', name: slot.name, version: raw.versionId });
+      for (const slot of entry.slots)
+        if (!slot.error) this.#emit({ type: 'refreshed', name: slot.name, version: raw.versionId });
     }
     entry.slots.forEach((slot, i) => {
       if (hadError[i] && !slot.error) this.#emit({ type: 'recovered', name: slot.name, version: raw.versionId });
@@ -723,7 +779,13 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
     entry.failures++;
     if (options.reason === 'refresh') this.#counts.refreshFailed++;
     for (const slot of entry.slots) {
-      this.#emit({ type: 'refresh-failed', name: slot.name, code: error.awsCode, message: error.message, failures: entry.failures });
+      this.#emit({
+        type: 'refresh-failed',
+        name: slot.name,
+        code: error.awsCode,
+        message: error.message,
+        failures: entry.failures,
+      });
     }
   }
 
@@ -758,7 +820,8 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
   #onSourceChange(ids: readonly string[]): void {
     if (this.#closed) return;
     const entries = this.#entries.filter((e) => ids.includes(e.request.id));
-    if (entries.length > 0) void this.#request(entries, { reason: 'refresh', force: false }).finally(() => this.#schedule());
+    if (entries.length > 0)
+      void this.#request(entries, { reason: 'refresh', force: false }).finally(() => this.#schedule());
   }
 
   /** One timer per store: wakes at the earliest due refresh or staleness crossing. */
@@ -772,7 +835,8 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
       if (this.#refreshInterval > 0 || entry.error) next = Math.min(next, entry.dueAt);
     }
     for (const slot of this.#slots.values()) {
-      if (slot.loaded && !slot.staleNotified && slot.goodAt !== undefined) next = Math.min(next, slot.goodAt + this.#maxStaleness + 1);
+      if (slot.loaded && !slot.staleNotified && slot.goodAt !== undefined)
+        next = Math.min(next, slot.goodAt + this.#maxStaleness + 1);
     }
     if (next === Infinity) return;
     this.#timer = setTimeout(() => void this.#tick(), Math.max(0, Math.min(next - now, 2_147_483_647)));
@@ -785,7 +849,9 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
     const now = this.#clock.now();
     // Refresh everything due soon together, so a fleet's refresh stays batched.
     const window = Math.min(1_000, this.#refreshInterval * 0.05);
-    const due = this.#entries.filter((e) => !e.inflight && (this.#refreshInterval > 0 || e.error) && e.dueAt <= now + window);
+    const due = this.#entries.filter(
+      (e) => !e.inflight && (this.#refreshInterval > 0 || e.error) && e.dueAt <= now + window,
+    );
     if (due.length > 0) {
       try {
         await this.#request(due, { reason: 'refresh', force: false });
@@ -840,7 +906,11 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
 function logEvent(log: LoggerLike, event: SecretsEvent, loaded: boolean): void {
   switch (event.type) {
     case 'loaded':
-      log.info(`Loaded ${event.names.length} secrets in ${event.durationMs} ms`, { event: event.type, secrets: event.names, durationMs: event.durationMs });
+      log.info(`Loaded ${event.names.length} secrets in ${event.durationMs} ms`, {
+        event: event.type,
+        secrets: event.names,
+        durationMs: event.durationMs,
+      });
       break;
     case 'rotated':
       log.info(`Secret "${event.name}" rotated to version ${event.version.slice(0, 8)}`, {
@@ -875,15 +945,22 @@ function logEvent(log: LoggerLike, event: SecretsEvent, loaded: boolean): void {
       });
       break;
     case 'fetched':
-      log.debug?.(`Fetched ${event.ok + event.failed} secret ids (${event.failed} failed) in ${Math.round(event.durationMs)} ms`, {
-        event: event.type,
-        reason: event.reason,
-        ok: event.ok,
-        failed: event.failed,
-      });
+      log.debug?.(
+        `Fetched ${event.ok + event.failed} secret ids (${event.failed} failed) in ${Math.round(event.durationMs)} ms`,
+        {
+          event: event.type,
+          reason: event.reason,
+          ok: event.ok,
+          failed: event.failed,
+        },
+      );
       break;
     case 'refreshed':
-      log.debug?.(`Secret "${event.name}" refreshed`, { event: event.type, secret: event.name, version: event.version });
+      log.debug?.(`Secret "${event.name}" refreshed`, {
+        event: event.type,
+        secret: event.name,
+        version: event.version,
+      });
       break;
     case 'closed':
       log.debug?.('Secret store closed', { event: event.type });

@@ -17,16 +17,21 @@ export function parseDuration(value: unknown, option: string, opts: { allowZero?
   } else if (typeof value === 'string') {
     const match = DURATION_PATTERN.exec(value.trim());
     if (!match) {
-      throw new SecretsConfigError(option, `cannot parse duration ${JSON.stringify(value)}. Use milliseconds or a string like "30s", "5m", "1h".`);
+      throw new SecretsConfigError(
+        option,
+        `cannot parse duration ${JSON.stringify(value)}. Use milliseconds or a string like "30s", "5m", "1h".`,
+      );
     }
     ms = Number(match[1]) * UNITS[match[2]!]!;
   } else {
     throw new SecretsConfigError(option, `expected a duration (milliseconds or "5m"), got ${typeof value}.`);
   }
-  if (!Number.isFinite(ms)) throw new SecretsConfigError(option, `duration must be a finite number of milliseconds, got ${String(ms)}.`);
+  if (!Number.isFinite(ms))
+    throw new SecretsConfigError(option, `duration must be a finite number of milliseconds, got ${String(ms)}.`);
   if (ms < 0) throw new SecretsConfigError(option, `duration must not be negative, got ${ms}.`);
   if (ms === 0 && !opts.allowZero) throw new SecretsConfigError(option, 'duration must be greater than 0.');
-  if (ms > 2_147_483_647) throw new SecretsConfigError(option, 'duration is longer than the maximum timer delay (~24.8 days).');
+  if (ms > 2_147_483_647)
+    throw new SecretsConfigError(option, 'duration is longer than the maximum timer delay (~24.8 days).');
   return Math.round(ms);
 }
 
@@ -38,7 +43,11 @@ function distance(a: string, b: string): number {
     row[0] = i;
     for (let j = 1; j <= b.length; j++) {
       const tmp = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1));
+      row[j] = Math.min(
+        row[j]! + 1,
+        row[j - 1]! + 1,
+        prev + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1),
+      );
       prev = tmp;
     }
   }

@@ -36,8 +36,18 @@ let agent: Agent;
 let tmp: string;
 const stores: SecretStore[] = [];
 
-function store(source: ReturnType<typeof secretsManagerAgent>, decls: Parameters<typeof defineSecrets>[0] = secrets, extra: object = {}): SecretStore {
-  const s = new SecretStore(defineSecrets(decls), { source, refreshInterval: false, logger, minRefreshInterval: 0, ...extra });
+function store(
+  source: ReturnType<typeof secretsManagerAgent>,
+  decls: Parameters<typeof defineSecrets>[0] = secrets,
+  extra: object = {},
+): SecretStore {
+  const s = new SecretStore(defineSecrets(decls), {
+    source,
+    refreshInterval: false,
+    logger,
+    minRefreshInterval: 0,
+    ...extra,
+  });
   stores.push(s);
   return s;
 }
@@ -72,7 +82,7 @@ afterAll(async () => {
 });
 
 describe('secretsManagerAgent over real HTTP (emulator agent mode)', () => {
-  it('loads string, JSON keys and binary secrets, parsing the agent\'s string CreatedDate', async () => {
+  it("loads string, JSON keys and binary secrets, parsing the agent's string CreatedDate", async () => {
     const source = secretsManagerAgent({ url: agent.url, token: TOKEN });
     const s = store(source);
     await s.load();
@@ -105,14 +115,20 @@ describe('secretsManagerAgent over real HTTP (emulator agent mode)', () => {
   });
 
   it('store.refresh() sends refreshNow=true and gets a rotated value past the agent TTL cache', async () => {
-    const s = store(secretsManagerAgent({ url: agent.url, token: TOKEN }), { apiKey: 'prod/app/api-key', prev: { id: 'prod/app/api-key', versionStage: 'AWSPREVIOUS', optional: true } });
+    const s = store(secretsManagerAgent({ url: agent.url, token: TOKEN }), {
+      apiKey: 'prod/app/api-key',
+      prev: { id: 'prod/app/api-key', versionStage: 'AWSPREVIOUS', optional: true },
+    });
     await s.load();
     const rotations: string[] = [];
     s.subscribe('apiKey', (v) => void rotations.push(v as string));
     emu.putSecret('prod/app/api-key', 'key-CANARY-agent-2');
     try {
       // A non-forced read is served from the agent's 300 s cache: still the old value.
-      const cached = await secretsManagerAgent({ url: agent.url, token: TOKEN }).fetch([{ id: 'prod/app/api-key' }], ctx(false));
+      const cached = await secretsManagerAgent({ url: agent.url, token: TOKEN }).fetch(
+        [{ id: 'prod/app/api-key' }],
+        ctx(false),
+      );
       expect(cached[0]!.ok && cached[0]!.secret.string).toBe('key-CANARY-agent-1');
       await s.refresh();
       expect(s.get('apiKey')).toBe('key-CANARY-agent-2');
@@ -153,9 +169,16 @@ describe('secretsManagerAgent over real HTTP (emulator agent mode)', () => {
   });
 
   it('treats 403 as a configuration error: fails load at once, names AWS_TOKEN, never echoes the token', async () => {
-    const s = store(secretsManagerAgent({ url: agent.url, token: 'wrong-token-CANARY' }), { apiKey: 'prod/app/api-key' }, { bootTimeout: '10s' });
+    const s = store(
+      secretsManagerAgent({ url: agent.url, token: 'wrong-token-CANARY' }),
+      { apiKey: 'prod/app/api-key' },
+      { bootTimeout: '10s' },
+    );
     const started = Date.now();
-    const error = await s.load().then(() => undefined, (e: unknown) => e);
+    const error = await s.load().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(Date.now() - started).toBeLessThan(2_000); // not retried until bootTimeout
     expect(error).toBeInstanceOf(SecretsLoadError);
     const failure = (error as SecretsLoadError).failures[0]!;
@@ -169,14 +192,19 @@ describe('secretsManagerAgent over real HTTP (emulator agent mode)', () => {
     expect(() => secretsManagerAgent({ url: agent.url, env: {} })).toThrow(SecretsConfigError);
     expect(() => secretsManagerAgent({ url: agent.url, env: {} })).toThrow(/AWS_TOKEN/);
     expect(() => secretsManagerAgent({ url: 'ftp://x', token: TOKEN })).toThrow(/http/);
-    expect(() => secretsManagerAgent({ url: agent.url, token: TOKEN, concurency: 2 } as never)).toThrow(/Did you mean `concurrency`/);
+    expect(() => secretsManagerAgent({ url: agent.url, token: TOKEN, concurency: 2 } as never)).toThrow(
+      /Did you mean `concurrency`/,
+    );
     for (const name of ['AWS_TOKEN', 'AWS_SESSION_TOKEN', 'AWS_CONTAINER_AUTHORIZATION_TOKEN']) {
       const env = { [name]: TOKEN, ...(name !== 'AWS_TOKEN' ? { AWS_TOKEN: '' } : {}) };
       const [out] = await secretsManagerAgent({ url: agent.url, env }).fetch([{ id: 'prod/app/api-key' }], ctx());
       expect(out!.ok).toBe(true);
     }
     // AWS_TOKEN wins over AWS_SESSION_TOKEN (the agent's order).
-    const [out] = await secretsManagerAgent({ url: agent.url, env: { AWS_TOKEN: TOKEN, AWS_SESSION_TOKEN: 'other' } }).fetch([{ id: 'prod/app/api-key' }], ctx());
+    const [out] = await secretsManagerAgent({
+      url: agent.url,
+      env: { AWS_TOKEN: TOKEN, AWS_SESSION_TOKEN: 'other' },
+    }).fetch([{ id: 'prod/app/api-key' }], ctx());
     expect(out!.ok).toBe(true);
   });
 
@@ -214,10 +242,16 @@ describe('secretsManagerAgent over real HTTP (emulator agent mode)', () => {
       expect(s.health().secrets.apiKey).toMatchObject({ status: 'error', error: code });
       expect(s.get('apiKey')).toBe('key-CANARY-agent-1');
     }
-    const [out] = await secretsManagerAgent({ url: agent.url, token: TOKEN }).fetch([{ id: 'prod/app/api-key' }], ctx());
+    const [out] = await secretsManagerAgent({ url: agent.url, token: TOKEN }).fetch(
+      [{ id: 'prod/app/api-key' }],
+      ctx(),
+    );
     expect(out!.ok).toBe(true);
     agent.injectFault({ status: 503, times: 1 });
-    const [failed] = await secretsManagerAgent({ url: agent.url, token: TOKEN }).fetch([{ id: 'prod/app/api-key' }], ctx());
+    const [failed] = await secretsManagerAgent({ url: agent.url, token: TOKEN }).fetch(
+      [{ id: 'prod/app/api-key' }],
+      ctx(),
+    );
     expect(failed!.ok).toBe(false);
     expect(!failed!.ok && failed!.error.retryable).toBe(true);
     await s.refresh();
@@ -226,14 +260,22 @@ describe('secretsManagerAgent over real HTTP (emulator agent mode)', () => {
 
   it('retries transient failures during load until the agent answers', async () => {
     agent.injectFault({ status: 502, times: 2 });
-    const s = store(secretsManagerAgent({ url: agent.url, token: TOKEN }), { apiKey: 'prod/app/api-key' }, { backoff: { initial: 10, max: 20 } });
+    const s = store(
+      secretsManagerAgent({ url: agent.url, token: TOKEN }),
+      { apiKey: 'prod/app/api-key' },
+      { backoff: { initial: 10, max: 20 } },
+    );
     await s.load();
     expect(s.get('apiKey')).toBe('key-CANARY-agent-1');
     expect(s.stats().outcomes.AgentGet).toEqual({ ConnectionError: 2, ok: 1 });
   });
 
   it('maps a missing secret (400 ResourceNotFoundException) to a non-retryable error with that code', async () => {
-    const s = store(secretsManagerAgent({ url: agent.url, token: TOKEN }), { gone: 'prod/app/missing', maybe: { id: 'prod/app/also-missing', optional: true } }, { bootTimeout: '10s' });
+    const s = store(
+      secretsManagerAgent({ url: agent.url, token: TOKEN }),
+      { gone: 'prod/app/missing', maybe: { id: 'prod/app/also-missing', optional: true } },
+      { bootTimeout: '10s' },
+    );
     const started = Date.now();
     const error = (await s.load().catch((e: unknown) => e)) as SecretsLoadError;
     expect(Date.now() - started).toBeLessThan(2_000);
@@ -242,7 +284,10 @@ describe('secretsManagerAgent over real HTTP (emulator agent mode)', () => {
 
   it('times out a hung agent (retryable TimeoutError) and reports ECONNREFUSED with a hint', async () => {
     agent.injectFault({ hang: true, times: 1 });
-    const [hung] = await secretsManagerAgent({ url: agent.url, token: TOKEN, requestTimeout: 150 }).fetch([{ id: 'prod/app/api-key' }], ctx());
+    const [hung] = await secretsManagerAgent({ url: agent.url, token: TOKEN, requestTimeout: 150 }).fetch(
+      [{ id: 'prod/app/api-key' }],
+      ctx(),
+    );
     expect(hung!.ok).toBe(false);
     const e = !hung!.ok ? hung!.error : undefined;
     expect(e).toBeInstanceOf(SecretFetchError);
@@ -258,12 +303,23 @@ describe('secretsManagerAgent over real HTTP (emulator agent mode)', () => {
 
   it('maps 429 (connection limit) to a throttled, retryable error and aborts with the store signal', async () => {
     agent.injectFault({ status: 429, error: 'ThrottlingException', times: 1 });
-    const [throttled] = await secretsManagerAgent({ url: agent.url, token: TOKEN }).fetch([{ id: 'prod/app/api-key' }], ctx());
-    expect(!throttled!.ok && throttled!.error).toMatchObject({ awsCode: 'ThrottlingException', retryable: true, throttled: true });
+    const [throttled] = await secretsManagerAgent({ url: agent.url, token: TOKEN }).fetch(
+      [{ id: 'prod/app/api-key' }],
+      ctx(),
+    );
+    expect(!throttled!.ok && throttled!.error).toMatchObject({
+      awsCode: 'ThrottlingException',
+      retryable: true,
+      throttled: true,
+    });
 
     agent.injectFault({ hang: true, times: 1 });
     const abort = new AbortController();
-    const pending = secretsManagerAgent({ url: agent.url, token: TOKEN }).fetch([{ id: 'prod/app/api-key' }], { signal: abort.signal, force: false, reason: 'load' });
+    const pending = secretsManagerAgent({ url: agent.url, token: TOKEN }).fetch([{ id: 'prod/app/api-key' }], {
+      signal: abort.signal,
+      force: false,
+      reason: 'load',
+    });
     setTimeout(() => abort.abort(new SecretFetchError('*', 'TimeoutError', 'deadline', { retryable: true })), 50);
     const [aborted] = await pending;
     expect(!aborted!.ok && aborted!.error).toMatchObject({ awsCode: 'TimeoutError', retryable: true });

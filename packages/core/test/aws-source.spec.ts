@@ -1,6 +1,13 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ConfiguredRetryStrategy } from '@smithy/util-retry';
-import { awsSecretsManager, defineSecrets, SecretsLoadError, SecretStore, type LoggerLike, type SecretDeclarations } from '@hush/core';
+import {
+  awsSecretsManager,
+  defineSecrets,
+  SecretsLoadError,
+  SecretStore,
+  type LoggerLike,
+  type SecretDeclarations,
+} from '@hush/core';
 import { startEmulator, type Emulator } from '@hush/emulator';
 
 const lines: string[] = [];
@@ -51,7 +58,11 @@ afterAll(async () => {
 
 describe('awsSecretsManager source against the emulator (real SDK over HTTP)', () => {
   it('loads 45 secrets in exactly 3 BatchGetSecretValue calls', async () => {
-    const store = new SecretStore(bulk(45), { source: awsSecretsManager({ client: client() }), refreshInterval: false, logger });
+    const store = new SecretStore(bulk(45), {
+      source: awsSecretsManager({ client: client() }),
+      refreshInterval: false,
+      logger,
+    });
     await store.load();
     expect(emu.calls().BatchGetSecretValue).toBe(3);
     expect(emu.calls().GetSecretValue ?? 0).toBe(0);
@@ -69,7 +80,11 @@ describe('awsSecretsManager source against the emulator (real SDK over HTTP)', (
       apiKey: 'prod/app/api-key',
       previousApiKey: { id: 'prod/app/api-key', versionStage: 'AWSPREVIOUS' },
     });
-    const store = new SecretStore(secrets, { source: awsSecretsManager({ client: client() }), refreshInterval: false, logger });
+    const store = new SecretStore(secrets, {
+      source: awsSecretsManager({ client: client() }),
+      refreshInterval: false,
+      logger,
+    });
     await store.load();
     expect(emu.calls().BatchGetSecretValue).toBe(1);
     expect(emu.calls().GetSecretValue).toBe(1);
@@ -82,7 +97,12 @@ describe('awsSecretsManager source against the emulator (real SDK over HTTP)', (
   it('falls back to GetSecretValue when BatchGetSecretValue is denied, warning once', async () => {
     emu.injectFault({ operation: 'BatchGetSecretValue', error: 'AccessDeniedException' });
     lines.length = 0;
-    const store = new SecretStore(bulk(25), { source: awsSecretsManager({ client: client() }), refreshInterval: false, logger, minRefreshInterval: 0 });
+    const store = new SecretStore(bulk(25), {
+      source: awsSecretsManager({ client: client() }),
+      refreshInterval: false,
+      logger,
+      minRefreshInterval: 0,
+    });
     await store.load();
     expect(emu.calls().BatchGetSecretValue).toBe(2);
     expect(emu.calls().GetSecretValue).toBe(25);
@@ -94,8 +114,17 @@ describe('awsSecretsManager source against the emulator (real SDK over HTTP)', (
   });
 
   it('lists every missing secret with its AWS error code', async () => {
-    const secrets = defineSecrets({ apiKey: 'prod/app/api-key', a: 'missing/a', b: 'missing/b', c: { id: 'missing/c', optional: true } });
-    const store = new SecretStore(secrets, { source: awsSecretsManager({ client: client() }), refreshInterval: false, logger });
+    const secrets = defineSecrets({
+      apiKey: 'prod/app/api-key',
+      a: 'missing/a',
+      b: 'missing/b',
+      c: { id: 'missing/c', optional: true },
+    });
+    const store = new SecretStore(secrets, {
+      source: awsSecretsManager({ client: client() }),
+      refreshInterval: false,
+      logger,
+    });
     const error = (await store.load().catch((e: unknown) => e)) as SecretsLoadError;
     expect(error).toBeInstanceOf(SecretsLoadError);
     expect(error.failures.map((f) => [f.name, f.id, f.code])).toEqual([
@@ -151,7 +180,9 @@ describe('awsSecretsManager source against the emulator (real SDK over HTTP)', (
 
   it('picks up a rotation on refresh and keeps the last good value when a refresh hangs', async () => {
     const store = new SecretStore(defineSecrets({ apiKey: 'prod/app/api-key' }), {
-      source: awsSecretsManager({ client: client({ requestHandler: { requestTimeout: 300, throwOnRequestTimeout: true } }) }),
+      source: awsSecretsManager({
+        client: client({ requestHandler: { requestTimeout: 300, throwOnRequestTimeout: true } }),
+      }),
       refreshInterval: false,
       minRefreshInterval: 0,
       fetchTimeout: 10_000,

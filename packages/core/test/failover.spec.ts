@@ -43,8 +43,19 @@ function options(extra: Partial<AwsSecretsManagerOptions> = {}): AwsSecretsManag
   } as AwsSecretsManagerOptions;
 }
 
-function store<D extends SecretDeclarations>(decls: D, source: ReturnType<typeof awsSecretsManager>, extra: object = {}): SecretStore<D> {
-  const s = new SecretStore(decls, { source, refreshInterval: false, logger, minRefreshInterval: 0, backoff: { initial: 10, max: 50 }, ...extra });
+function store<D extends SecretDeclarations>(
+  decls: D,
+  source: ReturnType<typeof awsSecretsManager>,
+  extra: object = {},
+): SecretStore<D> {
+  const s = new SecretStore(decls, {
+    source,
+    refreshInterval: false,
+    logger,
+    minRefreshInterval: 0,
+    backoff: { initial: 10, max: 50 },
+    ...extra,
+  });
   stores.push(s as unknown as SecretStore);
   return s;
 }
@@ -94,7 +105,10 @@ describe('awsSecretsManager multi-Region failover (two emulators)', () => {
     expect(s.get('dbPassword')).toBe('pw-CANARY-region');
     expect(s.health()).toMatchObject({
       status: 'up',
-      secrets: { dbPassword: { status: 'fresh', region: 'us-west-2' }, apiKey: { status: 'fresh', region: 'us-west-2' } },
+      secrets: {
+        dbPassword: { status: 'fresh', region: 'us-west-2' },
+        apiKey: { status: 'fresh', region: 'us-west-2' },
+      },
     });
     expect(west.calls().BatchGetSecretValue).toBe(1);
     expect(lines.some((l) => l.includes('region-failover') && l.includes('us-west-2'))).toBe(true);
@@ -124,26 +138,34 @@ describe('awsSecretsManager multi-Region failover (two emulators)', () => {
   });
 
   it('never fails over on a 4xx: ResourceNotFound in the primary is final', async () => {
-    const s = store(defineSecrets({ westOnly: 'prod/app/west-only' }), awsSecretsManager(options()), { bootTimeout: '5s' });
+    const s = store(defineSecrets({ westOnly: 'prod/app/west-only' }), awsSecretsManager(options()), {
+      bootTimeout: '5s',
+    });
     const error = (await s.load().catch((e: unknown) => e)) as SecretsLoadError;
     expect(error).toBeInstanceOf(SecretsLoadError);
     expect(error.failures[0]).toMatchObject({ code: 'ResourceNotFoundException' });
     expect(west.calls().total).toBe(0);
 
     east.injectFault({ error: 'AccessDeniedException' });
-    const deniedStore = store(defineSecrets({ apiKey: 'prod/app/api-key' }), awsSecretsManager(options()), { bootTimeout: '5s' });
+    const deniedStore = store(defineSecrets({ apiKey: 'prod/app/api-key' }), awsSecretsManager(options()), {
+      bootTimeout: '5s',
+    });
     const denied = (await deniedStore.load().catch((e: unknown) => e)) as SecretsLoadError;
     expect(denied.failures[0]).toMatchObject({ code: 'AccessDeniedException' });
     expect(west.calls().total).toBe(0);
   });
 
-  it('keeps the primary\'s transient error when the replica cannot serve either, and serves the last good value', async () => {
+  it("keeps the primary's transient error when the replica cannot serve either, and serves the last good value", async () => {
     const s = store(secrets, awsSecretsManager(options()));
     await s.load();
     east.injectFault({ error: 'ServiceUnavailable', status: 503 });
     west.injectFault({ error: 'ResourceNotFoundException', operation: 'BatchGetSecretValue' });
     await s.refresh();
-    expect(s.health().secrets.apiKey).toMatchObject({ status: 'error', error: 'ServiceUnavailable', region: 'us-east-1' });
+    expect(s.health().secrets.apiKey).toMatchObject({
+      status: 'error',
+      error: 'ServiceUnavailable',
+      region: 'us-east-1',
+    });
     expect(s.get('apiKey')).toBe('key-CANARY-region');
     expect(west.calls().BatchGetSecretValue).toBe(1);
   });
@@ -165,20 +187,36 @@ describe('awsSecretsManager multi-Region failover (two emulators)', () => {
     const replica = new SecretsManagerClient({ ...west.clientConfig(), maxAttempts: 1 });
     try {
       east.injectFault({ error: 'InternalServiceError', status: 500, times: 1 });
-      const s = store(secrets, awsSecretsManager({ client: primary, failoverRegions: ['us-west-2'], failoverClients: { 'us-west-2': replica } }));
+      const s = store(
+        secrets,
+        awsSecretsManager({
+          client: primary,
+          failoverRegions: ['us-west-2'],
+          failoverClients: { 'us-west-2': replica },
+        }),
+      );
       await s.load();
       expect(s.health().secrets.apiKey).toMatchObject({ region: 'us-west-2' });
     } finally {
       primary.destroy();
       replica.destroy();
     }
-    expect(() => awsSecretsManager({ region: 'us-east-1', failoverRegions: ['us-east-1'] })).toThrow(SecretsConfigError);
-    expect(() => awsSecretsManager({ region: 'us-east-1', failoverRegion: ['us-west-2'] } as never)).toThrow(/Did you mean `failoverRegions`/);
-    expect(() => awsSecretsManager({ region: 'us-east-1', failoverClients: { 'us-west-2': replica } })).toThrow(/failoverRegions/);
+    expect(() => awsSecretsManager({ region: 'us-east-1', failoverRegions: ['us-east-1'] })).toThrow(
+      SecretsConfigError,
+    );
+    expect(() => awsSecretsManager({ region: 'us-east-1', failoverRegion: ['us-west-2'] } as never)).toThrow(
+      /Did you mean `failoverRegions`/,
+    );
+    expect(() => awsSecretsManager({ region: 'us-east-1', failoverClients: { 'us-west-2': replica } })).toThrow(
+      /failoverRegions/,
+    );
   });
 
   it('without failoverRegions, health has no region (unchanged behaviour)', async () => {
-    const s = store(secrets, awsSecretsManager({ region: 'us-east-1', endpoint: east.url, clientConfig: { credentials } }));
+    const s = store(
+      secrets,
+      awsSecretsManager({ region: 'us-east-1', endpoint: east.url, clientConfig: { credentials } }),
+    );
     await s.load();
     expect(s.health().secrets.apiKey).not.toHaveProperty('region');
   });

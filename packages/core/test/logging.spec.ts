@@ -1,12 +1,20 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { defineSecrets, memorySource, SecretStore, type LoggerLike, type SecretsEvent, type SecretStoreOptions } from '@hush/core';
+import {
+  defineSecrets,
+  memorySource,
+  SecretStore,
+  type LoggerLike,
+  type SecretsEvent,
+  type SecretStoreOptions,
+} from '@hush/core';
 
 type Line = { level: string; message: string; fields: Record<string, unknown> };
 
 function capture(): LoggerLike & { lines: Line[]; at(level: string): string[] } {
   const lines: Line[] = [];
-  const push = (level: string) => (message: string, fields?: Record<string, unknown>) => void lines.push({ level, message, fields: fields ?? {} });
+  const push = (level: string) => (message: string, fields?: Record<string, unknown>) =>
+    void lines.push({ level, message, fields: fields ?? {} });
   return {
     lines,
     at: (level) => lines.filter((l) => l.level === level).map((l) => l.message),
@@ -24,9 +32,19 @@ const secrets = defineSecrets({
 });
 
 function setup(options: Partial<SecretStoreOptions> = {}) {
-  const source = memorySource({ 'prod/app/db': { username: 'app', password: 'pw-CANARY-log-1' }, 'prod/app/api-key': 'key-CANARY-log-1' });
+  const source = memorySource({
+    'prod/app/db': { username: 'app', password: 'pw-CANARY-log-1' },
+    'prod/app/api-key': 'key-CANARY-log-1',
+  });
   const logger = capture();
-  const store = new SecretStore(secrets, { source, logger, refreshInterval: false, minRefreshInterval: 0, meterProvider: false, ...options });
+  const store = new SecretStore(secrets, {
+    source,
+    logger,
+    refreshInterval: false,
+    minRefreshInterval: 0,
+    meterProvider: false,
+    ...options,
+  });
   const events: SecretsEvent[] = [];
   store.onEvent((e) => events.push(e));
   return { source, store, logger, events };
@@ -74,20 +92,30 @@ describe('lifecycle events and log lines', () => {
     source.fail('prod/app/api-key', 'InternalServiceError');
     for (let i = 0; i < 3; i++) await store.refresh('apiKey');
 
-    expect(events.filter((e) => e.type === 'refresh-failed')).toEqual([1, 2, 3].map((failures) => ({
-      type: 'refresh-failed',
-      name: 'apiKey',
+    expect(events.filter((e) => e.type === 'refresh-failed')).toEqual(
+      [1, 2, 3].map((failures) => ({
+        type: 'refresh-failed',
+        name: 'apiKey',
+        code: 'InternalServiceError',
+        message: expect.any(String),
+        failures,
+      })),
+    );
+    expect(logger.at('warn')).toEqual([
+      'Refreshing secret "apiKey" failed (InternalServiceError); serving the last good value',
+    ]);
+    expect(logger.lines.find((l) => l.level === 'warn')?.fields).toEqual({
+      event: 'refresh-failed',
+      secret: 'apiKey',
       code: 'InternalServiceError',
-      message: expect.any(String),
-      failures,
-    })));
-    expect(logger.at('warn')).toEqual(['Refreshing secret "apiKey" failed (InternalServiceError); serving the last good value']);
-    expect(logger.lines.find((l) => l.level === 'warn')?.fields).toEqual({ event: 'refresh-failed', secret: 'apiKey', code: 'InternalServiceError' });
+    });
 
     source.recover();
     await store.refresh('apiKey');
     expect(logger.at('info').slice(1)).toEqual(['Secret "apiKey" recovered']);
-    expect(events.filter((e) => e.type === 'recovered')).toEqual([{ type: 'recovered', name: 'apiKey', version: expect.any(String) }]);
+    expect(events.filter((e) => e.type === 'recovered')).toEqual([
+      { type: 'recovered', name: 'apiKey', version: expect.any(String) },
+    ]);
 
     // A new streak warns again, once.
     source.fail('prod/app/api-key', 'ThrottlingException');
@@ -120,7 +148,9 @@ describe('lifecycle events and log lines', () => {
 
   it('warns when a secret becomes stale', async () => {
     const { store, logger, events } = setup({ maxStaleness: 30 });
-    const stale = new Promise<void>((resolve) => store.onEvent((e) => e.type === 'became-stale' && e.name === 'apiKey' && resolve()));
+    const stale = new Promise<void>((resolve) =>
+      store.onEvent((e) => e.type === 'became-stale' && e.name === 'apiKey' && resolve()),
+    );
     await store.load();
     await stale;
     expect(logger.at('warn').sort()).toEqual([
@@ -164,7 +194,8 @@ describe('lifecycle events and log lines', () => {
     const out: Record<string, unknown>[] = [];
     const stream = new Writable({
       write(chunk: Buffer, _encoding, done) {
-        for (const line of chunk.toString().split('\n').filter(Boolean)) out.push(JSON.parse(line) as Record<string, unknown>);
+        for (const line of chunk.toString().split('\n').filter(Boolean))
+          out.push(JSON.parse(line) as Record<string, unknown>);
         done();
       },
     });

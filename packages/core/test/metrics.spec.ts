@@ -47,7 +47,9 @@ async function collect(reader: MetricReader): Promise<{ byName: Record<string, P
 
 /** The data points of one metric, sorted, as `attributes → value`. */
 function points(byName: Record<string, Point[]>, name: string): Point[] {
-  return [...(byName[name] ?? [])].sort((a, b) => JSON.stringify(a.attributes).localeCompare(JSON.stringify(b.attributes)));
+  return [...(byName[name] ?? [])].sort((a, b) =>
+    JSON.stringify(a.attributes).localeCompare(JSON.stringify(b.attributes)),
+  );
 }
 
 const secrets = defineSecrets({
@@ -102,7 +104,10 @@ describe('metrics (OpenTelemetry)', () => {
 
   function makeStore(options: Partial<SecretStoreOptions> = {}) {
     // One SDK attempt per call, so one throttled answer is one throttled call.
-    const client = new SecretsManagerClient({ ...emu.clientConfig(), retryStrategy: new ConfiguredRetryStrategy(1, () => 1) });
+    const client = new SecretsManagerClient({
+      ...emu.clientConfig(),
+      retryStrategy: new ConfiguredRetryStrategy(1, () => 1),
+    });
     open.push({ close: () => client.destroy() });
     const clock = testClock();
     const store = new SecretStore(secrets, {
@@ -139,7 +144,9 @@ describe('metrics (OpenTelemetry)', () => {
     expect(points(byName, HUSH_METRICS.staleSecrets)).toEqual([{ attributes: {}, value: 0 }]);
     expect(points(byName, HUSH_METRICS.storeStatus)).toEqual([{ attributes: {}, value: STORE_STATUS_VALUES.up }]);
     // Units and descriptions as documented.
-    const descriptors = Object.fromEntries(raw.scopeMetrics[0]!.metrics.map((m) => [m.descriptor.name, m.descriptor.unit]));
+    const descriptors = Object.fromEntries(
+      raw.scopeMetrics[0]!.metrics.map((m) => [m.descriptor.name, m.descriptor.unit]),
+    );
     expect(descriptors).toMatchObject({
       'hush.source.calls': '{call}',
       'hush.fetch.duration': 's',
@@ -168,7 +175,12 @@ describe('metrics (OpenTelemetry)', () => {
       { attributes: { 'hush.secret.name': 'db', 'hush.outcome': 'ok' }, value: 1 },
       { attributes: { 'hush.secret.name': 'dbUser', 'hush.outcome': 'ok' }, value: 1 },
     ]);
-    expect(points(byName, HUSH_METRICS.fetchDuration).map((p) => [p.attributes['hush.reason'], (p.value as { count: number }).count])).toEqual([
+    expect(
+      points(byName, HUSH_METRICS.fetchDuration).map((p) => [
+        p.attributes['hush.reason'],
+        (p.value as { count: number }).count,
+      ]),
+    ).toEqual([
       ['load', 1],
       ['refresh', 1],
     ]);
@@ -204,7 +216,10 @@ describe('metrics (OpenTelemetry)', () => {
     ]);
     expect(points(byName, HUSH_METRICS.storeStatus)).toEqual([{ attributes: {}, value: STORE_STATUS_VALUES.up }]);
     // The counter agrees with stats() exactly.
-    expect(store.stats().outcomes).toEqual({ BatchGetSecretValue: { throttled: 2 }, GetSecretValue: { ok: 2, throttled: 2 } });
+    expect(store.stats().outcomes).toEqual({
+      BatchGetSecretValue: { throttled: 2 },
+      GetSecretValue: { ok: 2, throttled: 2 },
+    });
     expect(emu.throttled()).toBe(4);
   });
 
@@ -242,7 +257,11 @@ describe('metrics (OpenTelemetry)', () => {
       { attributes: batch('error', { 'error.type': 'ECONNREFUSED' }), value: 1 },
       { attributes: batch('ok'), value: 2 },
     ]);
-    expect(points(byName, HUSH_METRICS.refreshes).filter((p) => p.attributes['hush.outcome'] === 'ok').map((p) => p.value)).toEqual([1, 1, 1]);
+    expect(
+      points(byName, HUSH_METRICS.refreshes)
+        .filter((p) => p.attributes['hush.outcome'] === 'ok')
+        .map((p) => p.value),
+    ).toEqual([1, 1, 1]);
     expect(points(byName, HUSH_METRICS.secretAge).map((p) => p.value)).toEqual([0, 0, 0]);
     expect(points(byName, HUSH_METRICS.staleSecrets)).toEqual([{ attributes: {}, value: 0 }]);
     expect(points(byName, HUSH_METRICS.storeStatus)).toEqual([{ attributes: {}, value: STORE_STATUS_VALUES.up }]);
@@ -295,11 +314,17 @@ describe('metrics (OpenTelemetry)', () => {
 
   it('uses the global MeterProvider by default, and none with meterProvider: false', async () => {
     metrics.setGlobalMeterProvider(provider);
-    const source = memorySource({ 'prod/app/db': { username: 'u', password: 'pw-CANARY-m-3' }, 'prod/app/api-key': 'key-CANARY-m-3' });
+    const source = memorySource({
+      'prod/app/db': { username: 'u', password: 'pw-CANARY-m-3' },
+      'prod/app/api-key': 'key-CANARY-m-3',
+    });
     const viaGlobal = new SecretStore(secrets, { source, refreshInterval: false });
     open.push(viaGlobal);
     await viaGlobal.load();
-    const off = new SecretStore(secrets, { source: memorySource({ 'prod/app/db': {}, 'prod/app/api-key': 'x-CANARY' }), meterProvider: false });
+    const off = new SecretStore(secrets, {
+      source: memorySource({ 'prod/app/db': {}, 'prod/app/api-key': 'x-CANARY' }),
+      meterProvider: false,
+    });
     open.push(off);
     await off.load().catch(() => undefined);
     const { byName } = await collect(reader);
@@ -317,8 +342,16 @@ describe('metrics (OpenTelemetry)', () => {
   });
 
   it('counts a version that fails to parse as a failed refresh of that secret only', async () => {
-    const source = memorySource({ 'prod/app/db': { username: 'u', password: 'pw-CANARY-m-5' }, 'prod/app/api-key': 'key-CANARY-m-5' });
-    const store = new SecretStore(secrets, { source, refreshInterval: false, minRefreshInterval: 0, meterProvider: provider });
+    const source = memorySource({
+      'prod/app/db': { username: 'u', password: 'pw-CANARY-m-5' },
+      'prod/app/api-key': 'key-CANARY-m-5',
+    });
+    const store = new SecretStore(secrets, {
+      source,
+      refreshInterval: false,
+      minRefreshInterval: 0,
+      meterProvider: provider,
+    });
     open.push(store);
     await store.load();
     source.set('prod/app/db', 'not-json-CANARY');

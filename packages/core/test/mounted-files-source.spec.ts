@@ -30,7 +30,11 @@ async function freshDir(): Promise<string> {
   return dir;
 }
 
-function store<D extends SecretDeclarations>(decls: D, source: ReturnType<typeof mountedFiles>, extra: object = {}): SecretStore<D> {
+function store<D extends SecretDeclarations>(
+  decls: D,
+  source: ReturnType<typeof mountedFiles>,
+  extra: object = {},
+): SecretStore<D> {
   const s = new SecretStore(decls, { source, refreshInterval: false, logger, minRefreshInterval: 0, ...extra });
   stores.push(s as unknown as SecretStore);
   return s;
@@ -167,9 +171,19 @@ describe('mountedFiles: Kubernetes Secret volume (External Secrets Operator, kub
   for (const mode of ['fs.watch', 'polling'] as const) {
     it(`rotates on an atomic ..data symlink swap detected by ${mode}, once, never serving anything else`, async () => {
       const dir = await freshDir();
-      await kubeletWrite(dir, { db: JSON.stringify({ username: 'app', password: 'pw-CANARY-k-1' }), 'api-key': 'key-CANARY-k-1' }, '2026_11_22_10_00_00.000000001');
-      const source = mode === 'fs.watch' ? mountedFiles({ dir, pollInterval: false, settle: 20 }) : mountedFiles({ dir, watch: false, pollInterval: 50, settle: 20 });
-      const s = store(defineSecrets({ db: { id: 'db', format: 'json' }, password: { id: 'db', key: 'password' }, apiKey: 'api-key' }), source);
+      await kubeletWrite(
+        dir,
+        { db: JSON.stringify({ username: 'app', password: 'pw-CANARY-k-1' }), 'api-key': 'key-CANARY-k-1' },
+        '2026_11_22_10_00_00.000000001',
+      );
+      const source =
+        mode === 'fs.watch'
+          ? mountedFiles({ dir, pollInterval: false, settle: 20 })
+          : mountedFiles({ dir, watch: false, pollInterval: 50, settle: 20 });
+      const s = store(
+        defineSecrets({ db: { id: 'db', format: 'json' }, password: { id: 'db', key: 'password' }, apiKey: 'api-key' }),
+        source,
+      );
       await s.load();
       const before = s.health().secrets.password!.version;
       const rotations: unknown[] = [];
@@ -178,7 +192,11 @@ describe('mountedFiles: Kubernetes Secret volume (External Secrets Operator, kub
       s.onEvent((e) => void events.push(e));
       const sampler = sample(() => s.get('password'));
 
-      await kubeletWrite(dir, { db: JSON.stringify({ username: 'app', password: 'pw-CANARY-k-2' }), 'api-key': 'key-CANARY-k-1' }, '2026_11_22_10_05_00.000000002');
+      await kubeletWrite(
+        dir,
+        { db: JSON.stringify({ username: 'app', password: 'pw-CANARY-k-2' }), 'api-key': 'key-CANARY-k-1' },
+        '2026_11_22_10_05_00.000000002',
+      );
       await waitFor(() => s.get('password') === 'pw-CANARY-k-2');
       await sleep(150); // let any further (spurious) scans run
       const seen = sampler.stop();
@@ -187,7 +205,12 @@ describe('mountedFiles: Kubernetes Secret volume (External Secrets Operator, kub
       expect([...seen].sort()).toEqual(['"pw-CANARY-k-1"', '"pw-CANARY-k-2"']);
       expect(s.get('db')).toEqual({ username: 'app', password: 'pw-CANARY-k-2' });
       expect(s.get('apiKey')).toBe('key-CANARY-k-1');
-      expect(events.filter((e) => e.type === 'rotated').map((e) => (e as { name: string }).name).sort()).toEqual(['db', 'password']);
+      expect(
+        events
+          .filter((e) => e.type === 'rotated')
+          .map((e) => (e as { name: string }).name)
+          .sort(),
+      ).toEqual(['db', 'password']);
       const health = s.health();
       expect(health.status).toBe('up');
       expect(health.secrets.password).toMatchObject({ status: 'fresh' });
@@ -210,7 +233,11 @@ describe('mountedFiles: Kubernetes Secret volume (External Secrets Operator, kub
     const direct = (async () => {
       await sleep(5);
       // A second source on the same dir, as another process would read it.
-      return mountedFiles({ dir, settle: 250 }).fetch([{ id: 'token' }], { signal: new AbortController().signal, force: false, reason: 'refresh' });
+      return mountedFiles({ dir, settle: 250 }).fetch([{ id: 'token' }], {
+        signal: new AbortController().signal,
+        force: false,
+        reason: 'refresh',
+      });
     })();
     for (let i = 0; i < full.length; i += 16) {
       await fh.write(full.slice(i, i + 16));
@@ -232,7 +259,10 @@ describe('mountedFiles: Kubernetes Secret volume (External Secrets Operator, kub
     const v1 = JSON.stringify({ username: 'app', password: 'pw-CANARY-hj-1' });
     const v2 = JSON.stringify({ username: 'app', password: 'pw-CANARY-hj-2' });
     await writeFile(join(dir, 'db'), v1);
-    const s = store(defineSecrets({ db: { id: 'db', format: 'json' } }), mountedFiles({ dir, pollInterval: 30, settle: 20 }));
+    const s = store(
+      defineSecrets({ db: { id: 'db', format: 'json' } }),
+      mountedFiles({ dir, pollInterval: 30, settle: 20 }),
+    );
     await s.load();
     const failed: SecretsEvent[] = [];
     s.onEvent((e) => e.type === 'refresh-failed' && failed.push(e));

@@ -27,7 +27,11 @@ function capture(): LoggerLike & { lines: string[] } {
 }
 
 const secrets = defineSecrets({
-  db: { id: 'prod/app/db', format: 'json', schema: z.object({ username: z.string(), password: z.string(), host: z.string() }) },
+  db: {
+    id: 'prod/app/db',
+    format: 'json',
+    schema: z.object({ username: z.string(), password: z.string(), host: z.string() }),
+  },
   dbUser: { id: 'prod/app/db', key: 'username' },
   apiKey: 'prod/app/api-key',
   legacy: { id: 'prod/app/legacy', optional: true },
@@ -89,13 +93,23 @@ describe('SecretStore', () => {
       const error = (await store.load().catch((e: unknown) => e)) as SecretsLoadError;
       expect(Date.now() - started).toBeLessThan(1_000);
       expect(error).toBeInstanceOf(SecretsLoadError);
-      expect(error.failures.map((f) => f.code)).toEqual(['ThrottlingException', 'ThrottlingException', 'ThrottlingException']);
+      expect(error.failures.map((f) => f.code)).toEqual([
+        'ThrottlingException',
+        'ThrottlingException',
+        'ThrottlingException',
+      ]);
       await store.close();
     });
 
     it('does not grow the boot backoff while rounds make progress (a pod under a shared quota keeps its place)', async () => {
       const five = defineSecrets({ a: 'p/a', b: 'p/b', c: 'p/c', d: 'p/d', e: 'p/e' });
-      const source = memorySource({ 'p/a': 'a-CANARY', 'p/b': 'b-CANARY', 'p/c': 'c-CANARY', 'p/d': 'd-CANARY', 'p/e': 'e-CANARY' });
+      const source = memorySource({
+        'p/a': 'a-CANARY',
+        'p/b': 'b-CANARY',
+        'p/c': 'c-CANARY',
+        'p/d': 'd-CANARY',
+        'p/e': 'e-CANARY',
+      });
       // Round k loads exactly one more secret: the others are throttled k times.
       ['p/b', 'p/c', 'p/d', 'p/e'].forEach((id, i) => source.fail(id, 'ThrottlingException', { times: i + 1 }));
       const random = jest.spyOn(Math, 'random').mockReturnValue(0.999); // every sleep = its cap
@@ -120,7 +134,12 @@ describe('SecretStore', () => {
       const random = jest.spyOn(Math, 'random').mockReturnValue(0.999);
       try {
         // Sleeps of 400 and 800 ms, then the deadline, uncapped; capped at 3_200 / 8 = 400 ms each.
-        const store = new SecretStore(one, { source, refreshInterval: false, bootTimeout: 3_200, backoff: { initial: 400 } });
+        const store = new SecretStore(one, {
+          source,
+          refreshInterval: false,
+          bootTimeout: 3_200,
+          backoff: { initial: 400 },
+        });
         const started = performance.now();
         await store.load();
         expect(performance.now() - started).toBeLessThan(1_900);
@@ -140,7 +159,10 @@ describe('SecretStore', () => {
     });
 
     it('reports a schema failure at load without the value', async () => {
-      const source = memorySource({ 'prod/app/db': { username: 'app', password: 12345678 }, 'prod/app/api-key': 'key-CANARY-1' });
+      const source = memorySource({
+        'prod/app/db': { username: 'app', password: 12345678 },
+        'prod/app/api-key': 'key-CANARY-1',
+      });
       const store = new SecretStore(secrets, { source });
       const error = (await store.load().catch((e: unknown) => e)) as SecretsLoadError;
       expect(error.failures.find((f) => f.name === 'db')?.code).toBe('SECRET_VALIDATION_FAILED');
@@ -344,7 +366,11 @@ describe('SecretStore', () => {
 
     it('keeps the last good value through failures, goes degraded after maxStaleness, and recovers', async () => {
       jest.useFakeTimers();
-      const { source, store } = setup({ refreshInterval: 1_000, maxStaleness: 5_000, backoff: { initial: 100, max: 1_000 } });
+      const { source, store } = setup({
+        refreshInterval: 1_000,
+        maxStaleness: 5_000,
+        backoff: { initial: 100, max: 1_000 },
+      });
       const events: SecretsEvent[] = [];
       store.onEvent((e) => events.push(e));
       await store.load();
@@ -374,7 +400,10 @@ describe('SecretStore', () => {
       await store.refresh('db');
       expect(store.get('db')).toEqual(DB);
       expect(store.get('dbUser')).toBe('app');
-      expect(store.health().secrets['db']).toMatchObject({ status: 'error', error: 'SECRET_PARSE_FAILED:INVALID_JSON' });
+      expect(store.health().secrets['db']).toMatchObject({
+        status: 'error',
+        error: 'SECRET_PARSE_FAILED:INVALID_JSON',
+      });
       source.set('prod/app/db', { username: 'app2', password: 'pw-CANARY-db-2', host: 'h' });
       await store.refresh('db');
       expect(store.get('dbUser')).toBe('app2');
@@ -421,7 +450,9 @@ describe('SecretStore', () => {
       await refreshing;
       clearInterval(timer);
       seen.push(`${store.get('slowX')}|${store.get('fastX')}|${store.get('y')}`);
-      expect(seen.every((s) => s === 'x1-CANARY|x1-CANARY|y1-CANARY' || s === 'x2-CANARY|x2-CANARY|y2-CANARY')).toBe(true);
+      expect(seen.every((s) => s === 'x1-CANARY|x1-CANARY|y1-CANARY' || s === 'x2-CANARY|x2-CANARY|y2-CANARY')).toBe(
+        true,
+      );
       expect(seen.at(-1)).toBe('x2-CANARY|x2-CANARY|y2-CANARY');
       await store.close();
     });
@@ -468,7 +499,15 @@ describe('SecretStore', () => {
     });
 
     it('accepts duration strings', () => {
-      expect(() => new SecretStore(secrets, { source: memorySource({}), refreshInterval: '5m', maxStaleness: '1h', bootTimeout: '30s' })).not.toThrow();
+      expect(
+        () =>
+          new SecretStore(secrets, {
+            source: memorySource({}),
+            refreshInterval: '5m',
+            maxStaleness: '1h',
+            bootTimeout: '30s',
+          }),
+      ).not.toThrow();
     });
   });
 });

@@ -22,7 +22,11 @@ const secrets = defineSecrets({
 describe('declaration types', () => {
   it('infers value types from declarations', async () => {
     const store = new SecretStore(secrets, {
-      source: memorySource({ 'prod/app/db': { username: 'u', port: 5432 }, 'prod/app/api-key': 'k-CANARY', 'prod/app/cert': new Uint8Array([1]) }),
+      source: memorySource({
+        'prod/app/db': { username: 'u', port: 5432 },
+        'prod/app/api-key': 'k-CANARY',
+        'prod/app/cert': new Uint8Array([1]),
+      }),
       refreshInterval: false,
     });
     await store.load();

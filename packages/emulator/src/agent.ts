@@ -112,7 +112,16 @@ class HttpError extends Error {
 }
 
 const TOKEN_HEADERS = ['x-aws-parameters-secrets-token', 'x-vault-token'];
-const TRANSIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+const TRANSIENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
 
 /** `"1569534789.046"`: epoch seconds with fraction, as a string, like the agent's `TimestampSecondsWithFrac<String>`. */
 export function formatAgentDate(value: Date | number | string | undefined): string | undefined {
@@ -140,7 +149,14 @@ export class Agent {
   private readonly logger: LoggerLike;
   private faults: ActiveAgentFault[] = [];
   private faultSeq = 0;
-  private counts: AgentCalls = { requests: 0, ping: 0, cacheHits: 0, upstream: 0, upstreamGetSecretValue: 0, upstreamDescribeSecret: 0 };
+  private counts: AgentCalls = {
+    requests: 0,
+    ping: 0,
+    cacheHits: 0,
+    upstream: 0,
+    upstreamGetSecretValue: 0,
+    upstreamDescribeSecret: 0,
+  };
   private boundPort = 0;
   private closing: Promise<void> | undefined;
   /** The token clients must send. */
@@ -153,7 +169,8 @@ export class Agent {
     if (emulator) {
       this.upstream = {
         getSecretValue: (input) => emulator.invoke('GetSecretValue', { ...input }) as Promise<AgentUpstreamValue>,
-        describeSecret: (input) => emulator.invoke('DescribeSecret', { ...input }) as Promise<{ VersionIdsToStages?: Record<string, string[]> }>,
+        describeSecret: (input) =>
+          emulator.invoke('DescribeSecret', { ...input }) as Promise<{ VersionIdsToStages?: Record<string, string[]> }>,
       };
     } else if (upstream && typeof upstream.getSecretValue === 'function') {
       this.upstream = upstream;
@@ -243,7 +260,8 @@ export class Agent {
       }
       if (req.method !== 'GET') throw new HttpError(405, 'Not allowed');
       this.counts.requests += 1;
-      if (this.sockets.size > (this.options.maxConnections ?? 800)) throw new HttpError(429, 'Connection limit exceeded');
+      if (this.sockets.size > (this.options.maxConnections ?? 800))
+        throw new HttpError(429, 'Connection limit exceeded');
       const token = TOKEN_HEADERS.map((h) => req.headers[h]).find((v) => v !== undefined);
       if (token !== this.token) throw new HttpError(403, 'Bad Token');
       if (req.headers['x-forwarded-for'] !== undefined) throw new HttpError(400, 'Forwarded');
@@ -256,7 +274,10 @@ export class Agent {
           Name: value.Name,
           VersionId: value.VersionId,
           SecretString: value.SecretString,
-          SecretBinary: typeof value.SecretBinary === 'string' ? value.SecretBinary : value.SecretBinary && Buffer.from(value.SecretBinary).toString('base64'),
+          SecretBinary:
+            typeof value.SecretBinary === 'string'
+              ? value.SecretBinary
+              : value.SecretBinary && Buffer.from(value.SecretBinary).toString('base64'),
           VersionStages: value.VersionStages && value.VersionStages.length > 0 ? value.VersionStages : undefined,
           CreatedDate: formatAgentDate(value.CreatedDate),
         }),
@@ -279,7 +300,8 @@ export class Agent {
     if (fault.hang) await new Promise<never>(() => undefined); // the socket is destroyed by close()
     if (fault.status !== undefined || (!fault.hang && !fault.latencyMs)) {
       const status = fault.status ?? 500;
-      const type = fault.error ?? (status === 502 ? 'ConnectionError' : status === 504 ? 'TimeoutError' : 'InternalFailure');
+      const type =
+        fault.error ?? (status === 502 ? 'ConnectionError' : status === 504 ? 'TimeoutError' : 'InternalFailure');
       const message = status === 504 ? 'Timeout' : `Injected agent fault (${status})`;
       throw new HttpError(status, { __type: type, message });
     }
@@ -366,7 +388,8 @@ function toAgentError(err: unknown): { status: number; body: Record<string, unkn
   const e = err as { name?: string; code?: string; message?: string };
   if (e?.name === 'TimeoutError') return { status: 504, body: { __type: 'TimeoutError', message: 'Timeout' } };
   const code = typeof e?.code === 'string' ? e.code : undefined;
-  if (code && TRANSIENT_CODES.has(code)) return { status: 502, body: { __type: 'ConnectionError', message: e.message ?? code } };
+  if (code && TRANSIENT_CODES.has(code))
+    return { status: 502, body: { __type: 'ConnectionError', message: e.message ?? code } };
   const status = errorStatus(err);
   if (status !== undefined) {
     const type = typeof e.code === 'string' ? e.code : (e.name ?? 'Unknown');

@@ -42,7 +42,9 @@ function parseArgs(argv: string[]): CliArgs {
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const [flag, inline] = arg.includes('=')
+      ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
+      : [arg, undefined];
     const value = (): string | undefined => inline ?? argv[++i];
     switch (flag) {
       case '--port':
@@ -59,7 +61,8 @@ function parseArgs(argv: string[]): CliArgs {
         break;
       case '--quotas': {
         const q = value();
-        if (q !== 'aws') throw new Error(`--quotas only accepts "aws", got ${q ?? 'nothing'}. Use --quota-scale to scale them.`);
+        if (q !== 'aws')
+          throw new Error(`--quotas only accepts "aws", got ${q ?? 'nothing'}. Use --quota-scale to scale them.`);
         args.quotas = 'aws';
         break;
       }
@@ -114,7 +117,14 @@ async function main(): Promise<void> {
   });
   let agent: Agent | undefined;
   if (args.agentPort !== undefined) {
-    agent = await startAgent({ emulator, port: args.agentPort, host: args.host, token: args.agentToken, ttlSeconds: args.agentTtl, logger });
+    agent = await startAgent({
+      emulator,
+      port: args.agentPort,
+      host: args.host,
+      token: args.agentToken,
+      ttlSeconds: args.agentTtl,
+      logger,
+    });
   }
   const names = emulator.store.list().map((s) => s.name);
   process.stdout.write(
@@ -130,7 +140,10 @@ async function main(): Promise<void> {
       '',
       `Control API: ${emulator.url}/_emulator/health, /_emulator/calls, POST /_emulator/faults ...`,
       ...(agent
-        ? ['', `Agent: curl -H 'X-Aws-Parameters-Secrets-Token: ${agent.token}' '${agent.url}/secretsmanager/get?secretId=${names[0] ?? '<name>'}'`]
+        ? [
+            '',
+            `Agent: curl -H 'X-Aws-Parameters-Secrets-Token: ${agent.token}' '${agent.url}/secretsmanager/get?secretId=${names[0] ?? '<name>'}'`,
+          ]
         : []),
       '',
     ].join('\n'),

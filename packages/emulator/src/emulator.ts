@@ -4,7 +4,14 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { setTimeout as realSetTimeout } from 'node:timers';
 import { ServiceError } from './errors';
-import { FaultRegistry, Throttler, type ActiveFault, type FaultOptions, type QuotaConfig, type ThrottleLimit } from './faults';
+import {
+  FaultRegistry,
+  Throttler,
+  type ActiveFault,
+  type FaultOptions,
+  type QuotaConfig,
+  type ThrottleLimit,
+} from './faults';
 import { AWSCURRENT, SecretStore, type SecretValue, type StoredSecret, type StoredVersion } from './secret-store';
 
 /** Operations the emulator implements (`X-Amz-Target: secretsmanager.<Op>`). */
@@ -140,7 +147,10 @@ function readJsonFile(path: string): Seed {
   try {
     return JSON.parse(readFileSync(path, 'utf8')) as Seed;
   } catch (err) {
-    throw new Error(`Could not read the seed file ${path}: ${(err as Error).message}. It must be JSON: {"secrets": {"name": "value"}}.`, { cause: err });
+    throw new Error(
+      `Could not read the seed file ${path}: ${(err as Error).message}. It must be JSON: {"secrets": {"name": "value"}}.`,
+      { cause: err },
+    );
   }
 }
 
@@ -335,7 +345,9 @@ export class Emulator {
         continue;
       }
       if (typeof entry !== 'object' || entry === null) {
-        throw new TypeError(`Seed: secret ${name} must be a string or an object with value/binary, got ${typeof entry}.`);
+        throw new TypeError(
+          `Seed: secret ${name} must be a string or an object with value/binary, got ${typeof entry}.`,
+        );
       }
       const description = entry.description;
       for (const v of entry.versions ?? []) {
@@ -377,7 +389,9 @@ export class Emulator {
     this.counts[op] = (this.counts[op] ?? 0) + 1;
     this.total += 1;
     if (!(OPERATIONS as readonly string[]).includes(op)) {
-      return errorOutcome(new ServiceError('UnknownOperationException', `Operation ${op} is not supported by @hush/emulator.`));
+      return errorOutcome(
+        new ServiceError('UnknownOperationException', `Operation ${op} is not supported by @hush/emulator.`),
+      );
     }
     if (!this.throttler.allow(op)) {
       this.throttledCount += 1;
@@ -400,7 +414,9 @@ export class Emulator {
     } catch (err) {
       if (err instanceof ServiceError) return errorOutcome(err);
       this.logger.error?.(`${op} failed: ${(err as Error).stack ?? String(err)}`);
-      return errorOutcome(new ServiceError('InternalFailure', 'The request processing has failed because of an unknown error.'));
+      return errorOutcome(
+        new ServiceError('InternalFailure', 'The request processing has failed because of an unknown error.'),
+      );
     }
   }
 
@@ -420,7 +436,10 @@ export class Emulator {
     switch (op) {
       case 'GetSecretValue': {
         const id = requireString(input, 'SecretId');
-        const { secret, version } = this.store.get(id, { versionId: str(input, 'VersionId'), versionStage: str(input, 'VersionStage') });
+        const { secret, version } = this.store.get(id, {
+          versionId: str(input, 'VersionId'),
+          versionStage: str(input, 'VersionStage'),
+        });
         return valueEntry(secret, version);
       }
       case 'BatchGetSecretValue':
@@ -451,7 +470,9 @@ export class Emulator {
       case 'ListSecrets': {
         const filters = parseFilters(input.Filters);
         const includeDeleted = input.IncludePlannedDeletion === true;
-        let secrets = this.store.list().filter((s) => (includeDeleted || s.deletedDate === undefined) && matchesFilters(s, filters));
+        let secrets = this.store
+          .list()
+          .filter((s) => (includeDeleted || s.deletedDate === undefined) && matchesFilters(s, filters));
         if (input.SortOrder === 'desc') secrets = secrets.reverse();
         const page = paginate(secrets, input, 100);
         return compact({
@@ -477,7 +498,8 @@ export class Emulator {
         const tags = Array.isArray(input.Tags) ? (input.Tags as Array<{ Key?: string; Value?: string }>) : undefined;
         const secret = this.store.create(name, { description: str(input, 'Description'), tags });
         let versionId: string | undefined;
-        if (value !== undefined) versionId = this.store.put(name, value, { versionId: str(input, 'ClientRequestToken') }).version.versionId;
+        if (value !== undefined)
+          versionId = this.store.put(name, value, { versionId: str(input, 'ClientRequestToken') }).version.versionId;
         return compact({ ARN: secret.arn, Name: secret.name, VersionId: versionId });
       }
       case 'PutSecretValue': {
@@ -504,10 +526,16 @@ export class Emulator {
         const force = input.ForceDeleteWithoutRecovery === true;
         const window = input.RecoveryWindowInDays;
         if (force && window !== undefined) {
-          throw new ServiceError('InvalidParameterException', "You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays.");
+          throw new ServiceError(
+            'InvalidParameterException',
+            "You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays.",
+          );
         }
         if (window !== undefined && (typeof window !== 'number' || window < 7 || window > 30)) {
-          throw new ServiceError('InvalidParameterException', 'The RecoveryWindowInDays value must be between 7 and 30 days (inclusive).');
+          throw new ServiceError(
+            'InvalidParameterException',
+            'The RecoveryWindowInDays value must be between 7 and 30 days (inclusive).',
+          );
         }
         const { secret, deletionDate } = this.store.delete(requireString(input, 'SecretId'), {
           force,
@@ -526,7 +554,10 @@ export class Emulator {
     const ids = input.SecretIdList;
     const hasFilters = input.Filters !== undefined && input.Filters !== null;
     if (ids !== undefined && ids !== null && hasFilters) {
-      throw new ServiceError('InvalidParameterException', 'Either Filters or SecretIdList must be specified, but not both.');
+      throw new ServiceError(
+        'InvalidParameterException',
+        'Either Filters or SecretIdList must be specified, but not both.',
+      );
     }
     if ((ids === undefined || ids === null) && !hasFilters) {
       throw new ServiceError('InvalidParameterException', 'You must specify either Filters or SecretIdList.');
@@ -536,7 +567,10 @@ export class Emulator {
         throw new ServiceError('InvalidParameterException', 'SecretIdList must be a non-empty list of secret ids.');
       }
       if (ids.length > 20) {
-        throw new ServiceError('InvalidParameterException', `SecretIdList can contain at most 20 ids; got ${ids.length}.`);
+        throw new ServiceError(
+          'InvalidParameterException',
+          `SecretIdList can contain at most 20 ids; got ${ids.length}.`,
+        );
       }
       if (input.MaxResults !== undefined) {
         throw new ServiceError('InvalidParameterException', 'MaxResults can only be used with Filters.');
@@ -546,7 +580,11 @@ export class Emulator {
       for (const id of ids as string[]) {
         const fault = this.faults.match('BatchGetSecretValue', (sid) => this.sameSecret(id, sid), { perSecret: true });
         if (fault?.error) {
-          errors.push({ SecretId: id, ErrorCode: fault.error.code, Message: fault.error.message ?? defaultMessage(fault.error.code) });
+          errors.push({
+            SecretId: id,
+            ErrorCode: fault.error.code,
+            Message: fault.error.message ?? defaultMessage(fault.error.code),
+          });
           continue;
         }
         try {
@@ -589,7 +627,10 @@ export class Emulator {
         return;
       }
       if (req.method !== 'POST') {
-        sendJson(res, { status: 405, body: { __type: 'UnknownOperationException', Message: 'Use POST / with X-Amz-Target.' } });
+        sendJson(res, {
+          status: 405,
+          body: { __type: 'UnknownOperationException', Message: 'Use POST / with X-Amz-Target.' },
+        });
         return;
       }
       const target = String(req.headers['x-amz-target'] ?? '');
@@ -601,7 +642,10 @@ export class Emulator {
       } catch {
         this.counts[op] = (this.counts[op] ?? 0) + 1;
         this.total += 1;
-        sendJson(res, errorOutcome(new ServiceError('SerializationException', 'The request body is not a JSON object.')));
+        sendJson(
+          res,
+          errorOutcome(new ServiceError('SerializationException', 'The request body is not a JSON object.')),
+        );
         return;
       }
       const outcome = await this.process(op, input);
@@ -627,35 +671,47 @@ export class Emulator {
     }
     const ok = (payload: Json = { ok: true }) => sendJson(res, { status: 200, body: payload });
     try {
-      if (route === 'health' && method === 'GET') return ok({ status: 'ok', url: this.url, secrets: this.store.list().length });
+      if (route === 'health' && method === 'GET')
+        return ok({ status: 'ok', url: this.url, secrets: this.store.list().length });
       if (route === 'calls' && method === 'GET') return ok({ ...this.calls(), throttled: this.throttled() });
-      if (route === 'reset-calls' && method === 'POST') return this.resetCalls(), ok();
+      if (route === 'reset-calls' && method === 'POST') return (this.resetCalls(), ok());
       if (route === 'faults' && method === 'POST') return ok({ id: this.injectFault(body as FaultOptions) });
       if (route === 'faults' && method === 'GET') return ok({ faults: this.activeFaults() });
-      if (route === 'faults' && method === 'DELETE') return this.clearFaults(), ok();
+      if (route === 'faults' && method === 'DELETE') return (this.clearFaults(), ok());
       if (route === 'throttle' && method === 'POST') {
         const op = body.operation === undefined ? '*' : (body.operation as string | null);
         if (op === null || body.ratePerSecond === undefined || body.ratePerSecond === null) this.setThrottle(op, null);
-        else this.setThrottle(op, { ratePerSecond: Number(body.ratePerSecond), burst: body.burst === undefined ? undefined : Number(body.burst) });
+        else
+          this.setThrottle(op, {
+            ratePerSecond: Number(body.ratePerSecond),
+            burst: body.burst === undefined ? undefined : Number(body.burst),
+          });
         return ok();
       }
-      if (route === 'throttle' && method === 'DELETE') return this.setThrottle(null), ok();
+      if (route === 'throttle' && method === 'DELETE') return (this.setThrottle(null), ok());
       if (route === 'secrets' && method === 'GET') return ok({ secrets: this.store.list().map((s) => s.name) });
       if (route.startsWith('secrets/')) {
         const id = decodeURIComponent(route.slice('secrets/'.length));
         if (method === 'POST') {
           const value =
-            typeof body.binary === 'string' ? Buffer.from(body.binary, 'base64') : typeof body.value === 'string' ? body.value : undefined;
+            typeof body.binary === 'string'
+              ? Buffer.from(body.binary, 'base64')
+              : typeof body.value === 'string'
+                ? body.value
+                : undefined;
           return ok(value === undefined ? this.rotate(id) : this.putSecret(id, value));
         }
         if (method === 'DELETE') {
           const force = new URL(req.url ?? '/', 'http://x').searchParams.get('force') === 'true' || body.force === true;
-          return this.deleteSecret(id, { force }), ok();
+          return (this.deleteSecret(id, { force }), ok());
         }
       }
       sendJson(res, { status: 404, body: { error: `No control route ${method} /_emulator/${route}.` } });
     } catch (err) {
-      sendJson(res, { status: 400, body: { error: (err as Error).message, ...(err instanceof ServiceError ? { __type: err.code } : {}) } });
+      sendJson(res, {
+        status: 400,
+        body: { error: (err as Error).message, ...(err instanceof ServiceError ? { __type: err.code } : {}) },
+      });
     }
   }
 }
@@ -721,13 +777,17 @@ type Filter = { Key: string; Values: string[] };
 
 function parseFilters(raw: unknown): Filter[] {
   if (raw === undefined || raw === null) return [];
-  if (!Array.isArray(raw) || raw.length > 10) throw new ServiceError('InvalidParameterException', 'Filters must be a list of at most 10 filters.');
+  if (!Array.isArray(raw) || raw.length > 10)
+    throw new ServiceError('InvalidParameterException', 'Filters must be a list of at most 10 filters.');
   return raw.map((f: { Key?: unknown; Values?: unknown }) => {
     if (typeof f?.Key !== 'string' || !Array.isArray(f.Values)) {
       throw new ServiceError('InvalidParameterException', 'Each filter needs a Key and a list of Values.');
     }
     if (!['name', 'description', 'all', 'tag-key', 'tag-value'].includes(f.Key)) {
-      throw new ServiceError('InvalidParameterException', `Filter key ${f.Key} is not supported by @hush/emulator (name, description, tag-key, tag-value, all).`);
+      throw new ServiceError(
+        'InvalidParameterException',
+        `Filter key ${f.Key} is not supported by @hush/emulator (name, description, tag-key, tag-value, all).`,
+      );
     }
     return { Key: f.Key, Values: f.Values.map(String) };
   });
@@ -764,8 +824,13 @@ function paginate<T>(items: T[], input: Json, defaultMax: number): { items: T[];
   const max = typeof input.MaxResults === 'number' ? input.MaxResults : defaultMax;
   let start = 0;
   if (typeof input.NextToken === 'string') {
-    const decoded = Number(Buffer.from(input.NextToken, 'base64').toString('utf8').replace(/^offset:/, ''));
-    if (!Number.isInteger(decoded) || decoded < 0) throw new ServiceError('InvalidNextTokenException', 'The NextToken value is invalid.');
+    const decoded = Number(
+      Buffer.from(input.NextToken, 'base64')
+        .toString('utf8')
+        .replace(/^offset:/, ''),
+    );
+    if (!Number.isInteger(decoded) || decoded < 0)
+      throw new ServiceError('InvalidNextTokenException', 'The NextToken value is invalid.');
     start = decoded;
   }
   const page = items.slice(start, start + max);

@@ -91,7 +91,11 @@ export class FaultRegistry {
    * Finds the fault for a request and consumes one use of it.
    * @param touches returns whether the request touches the fault's `secretId`
    */
-  match(operation: string, touches: (secretId: string) => boolean, opts: { perSecret: boolean }): FaultAction | undefined {
+  match(
+    operation: string,
+    touches: (secretId: string) => boolean,
+    opts: { perSecret: boolean },
+  ): FaultAction | undefined {
     for (const fault of this.faults) {
       if (fault.remaining <= 0) continue;
       if (fault.operation !== undefined && fault.operation !== operation) continue;
@@ -106,7 +110,9 @@ export class FaultRegistry {
         hang: Boolean(fault.hang),
         perSecret: Boolean(fault.perSecret),
         ...(fault.error
-          ? { error: { code: fault.error, message: fault.message, status: fault.status ?? statusForError(fault.error) } }
+          ? {
+              error: { code: fault.error, message: fault.message, status: fault.status ?? statusForError(fault.error) },
+            }
           : {}),
       };
       return action;

@@ -12,7 +12,14 @@ export type {
   SeedVersion,
 } from './emulator';
 export { startAgent, Agent, formatAgentDate } from './agent';
-export type { AgentCalls, AgentFaultOptions, AgentOptions, AgentUpstream, AgentUpstreamInput, AgentUpstreamValue } from './agent';
+export type {
+  AgentCalls,
+  AgentFaultOptions,
+  AgentOptions,
+  AgentUpstream,
+  AgentUpstreamInput,
+  AgentUpstreamValue,
+} from './agent';
 export { AWS_QUOTAS, FaultRegistry, Throttler, TokenBucket } from './faults';
 export type { ActiveFault, FaultOptions, QuotaConfig, ThrottleLimit } from './faults';
 /** The emulator's in-memory model (not `@hush/core`'s SecretStore). */

@@ -123,7 +123,10 @@ export class SecretStore {
   }
 
   /** Creates an empty secret (no versions). Throws ResourceExistsException if the name is taken. */
-  create(name: string, opts: { description?: string; tags?: Array<{ Key?: string; Value?: string }> } = {}): StoredSecret {
+  create(
+    name: string,
+    opts: { description?: string; tags?: Array<{ Key?: string; Value?: string }> } = {},
+  ): StoredSecret {
     const existing = this.secrets.get(name);
     if (existing) {
       if (existing.deletedDate !== undefined) {
@@ -132,7 +135,10 @@ export class SecretStore {
           "You can't create this secret because a secret with this name is already scheduled for deletion.",
         );
       }
-      throw new ServiceError('ResourceExistsException', `The operation failed because the secret ${name} already exists.`);
+      throw new ServiceError(
+        'ResourceExistsException',
+        `The operation failed because the secret ${name} already exists.`,
+      );
     }
     const now = Date.now();
     const secret: StoredSecret = {
@@ -192,7 +198,10 @@ export class SecretStore {
     const secret = this.requireActive(id);
     const holder = this.versionWithStage(secret, stage);
     if (moveTo !== undefined && !secret.versions.has(moveTo)) {
-      throw new ServiceError('ResourceNotFoundException', `Secrets Manager can't find the specified secret value for VersionId: ${moveTo}`);
+      throw new ServiceError(
+        'ResourceNotFoundException',
+        `Secrets Manager can't find the specified secret value for VersionId: ${moveTo}`,
+      );
     }
     if (holder && holder.versionId !== moveTo && holder.versionId !== removeFrom) {
       throw new ServiceError(
@@ -201,13 +210,19 @@ export class SecretStore {
       );
     }
     if (removeFrom !== undefined && (!holder || holder.versionId !== removeFrom)) {
-      throw new ServiceError('InvalidParameterException', `The parameter RemoveFromVersionId doesn't match the current version of the staging label ${stage}.`);
+      throw new ServiceError(
+        'InvalidParameterException',
+        `The parameter RemoveFromVersionId doesn't match the current version of the staging label ${stage}.`,
+      );
     }
     if (moveTo !== undefined) {
       this.attachStage(secret, stage, moveTo);
     } else if (holder) {
       if (stage === AWSCURRENT) {
-        throw new ServiceError('InvalidParameterException', 'You can only move the AWSCURRENT staging label, not remove it.');
+        throw new ServiceError(
+          'InvalidParameterException',
+          'You can only move the AWSCURRENT staging label, not remove it.',
+        );
       }
       holder.stages.delete(stage);
     }
@@ -225,16 +240,25 @@ export class SecretStore {
     if (opts.versionId !== undefined) {
       version = secret.versions.get(opts.versionId);
       if (!version) {
-        throw new ServiceError('ResourceNotFoundException', `Secrets Manager can't find the specified secret value for VersionId: ${opts.versionId}`);
+        throw new ServiceError(
+          'ResourceNotFoundException',
+          `Secrets Manager can't find the specified secret value for VersionId: ${opts.versionId}`,
+        );
       }
       if (opts.versionStage !== undefined && !version.stages.has(opts.versionStage)) {
-        throw new ServiceError('InvalidRequestException', 'You provided a VersionStage that is not associated to the provided VersionId.');
+        throw new ServiceError(
+          'InvalidRequestException',
+          'You provided a VersionStage that is not associated to the provided VersionId.',
+        );
       }
     } else {
       const stage = opts.versionStage ?? AWSCURRENT;
       version = this.versionWithStage(secret, stage);
       if (!version) {
-        throw new ServiceError('ResourceNotFoundException', `Secrets Manager can't find the specified secret value for staging label: ${stage}`);
+        throw new ServiceError(
+          'ResourceNotFoundException',
+          `Secrets Manager can't find the specified secret value for staging label: ${stage}`,
+        );
       }
     }
     secret.lastAccessedDate = Date.now();
@@ -245,7 +269,10 @@ export class SecretStore {
    * Schedules a secret for deletion, or removes it at once with `force`.
    * @returns the planned deletion date (epoch ms).
    */
-  delete(id: string, opts: { force?: boolean; recoveryWindowInDays?: number } = {}): { secret: StoredSecret; deletionDate: number } {
+  delete(
+    id: string,
+    opts: { force?: boolean; recoveryWindowInDays?: number } = {},
+  ): { secret: StoredSecret; deletionDate: number } {
     const secret = this.require(id);
     const now = Date.now();
     if (opts.force) {

@@ -49,7 +49,12 @@ describe('Agent', () => {
     const res = await get('secretId=db');
     expect(res.status).toBe(200);
     const body = (await res.json()) as Record<string, unknown>;
-    expect(body).toMatchObject({ Name: 'db', SecretString: '{"password":"p1"}', VersionStages: ['AWSCURRENT'], ResultMetadata: {} });
+    expect(body).toMatchObject({
+      Name: 'db',
+      SecretString: '{"password":"p1"}',
+      VersionStages: ['AWSCURRENT'],
+      ResultMetadata: {},
+    });
     expect(body.ARN).toMatch(/^arn:aws:secretsmanager:us-east-1:123456789012:secret:db-/);
     expect(typeof body.CreatedDate).toBe('string');
     expect(body.CreatedDate).toMatch(/^\d+(\.\d{1,3})?$/);
@@ -73,7 +78,10 @@ describe('Agent', () => {
   it('proxies a missing secret as 400 ResourceNotFoundException', async () => {
     const res = await get('secretId=missing');
     expect(res.status).toBe(400);
-    expect(await res.json()).toEqual({ __type: 'ResourceNotFoundException', message: "Secrets Manager can't find the specified secret." });
+    expect(await res.json()).toEqual({
+      __type: 'ResourceNotFoundException',
+      message: "Secrets Manager can't find the specified secret.",
+    });
   });
 
   it('rejects bad queries like the agent', async () => {
@@ -81,7 +89,9 @@ describe('Agent', () => {
     const unknown = await get('secretId=db&foo=1');
     expect([unknown.status, await unknown.text()]).toEqual([400, 'unknown parameter: foo']);
     expect((await get('secretId=db&refreshNow=maybe')).status).toBe(400);
-    expect((await fetch(`${agent.url}/nope`, { headers: { 'X-Aws-Parameters-Secrets-Token': TOKEN } })).status).toBe(404);
+    expect((await fetch(`${agent.url}/nope`, { headers: { 'X-Aws-Parameters-Secrets-Token': TOKEN } })).status).toBe(
+      404,
+    );
     expect((await fetch(`${agent.url}/secretsmanager/get?secretId=db`, { method: 'POST' })).status).toBe(405);
   });
 
@@ -146,11 +156,15 @@ describe('Agent', () => {
     const sdk = new SecretsManager(emu.clientConfig());
     const viaSdk = await startAgent({ upstream: sdk, token: TOKEN });
     try {
-      const res = await fetch(`${viaSdk.url}/secretsmanager/get?secretId=db`, { headers: { 'X-Aws-Parameters-Secrets-Token': TOKEN } });
+      const res = await fetch(`${viaSdk.url}/secretsmanager/get?secretId=db`, {
+        headers: { 'X-Aws-Parameters-Secrets-Token': TOKEN },
+      });
       const body = (await res.json()) as Record<string, unknown>;
       expect(body).toMatchObject({ Name: 'db', VersionStages: ['AWSCURRENT'] });
       expect(typeof body.CreatedDate).toBe('string');
-      const missing = await fetch(`${viaSdk.url}/secretsmanager/get?secretId=missing`, { headers: { 'X-Aws-Parameters-Secrets-Token': TOKEN } });
+      const missing = await fetch(`${viaSdk.url}/secretsmanager/get?secretId=missing`, {
+        headers: { 'X-Aws-Parameters-Secrets-Token': TOKEN },
+      });
       expect(missing.status).toBe(400);
       expect(await missing.json()).toMatchObject({ __type: 'ResourceNotFoundException' });
     } finally {

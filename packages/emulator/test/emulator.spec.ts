@@ -70,7 +70,11 @@ describe('Emulator', () => {
     });
 
     it('answers an unknown operation with 400 UnknownOperationException', async () => {
-      const res = await fetch(`${emu.url}/`, { method: 'POST', headers: { 'x-amz-target': 'secretsmanager.Nope' }, body: '{}' });
+      const res = await fetch(`${emu.url}/`, {
+        method: 'POST',
+        headers: { 'x-amz-target': 'secretsmanager.Nope' },
+        body: '{}',
+      });
       expect(res.status).toBe(400);
       expect(await res.json()).toMatchObject({ __type: 'UnknownOperationException' });
     });
@@ -94,9 +98,13 @@ describe('Emulator', () => {
     });
 
     it('reads by VersionStage and VersionId', async () => {
-      const previous = await client.send(new GetSecretValueCommand({ SecretId: 'versioned', VersionStage: 'AWSPREVIOUS' }));
+      const previous = await client.send(
+        new GetSecretValueCommand({ SecretId: 'versioned', VersionStage: 'AWSPREVIOUS' }),
+      );
       expect(previous.SecretString).toBe('v2');
-      const byId = await client.send(new GetSecretValueCommand({ SecretId: 'versioned', VersionId: previous.VersionId }));
+      const byId = await client.send(
+        new GetSecretValueCommand({ SecretId: 'versioned', VersionId: previous.VersionId }),
+      );
       expect(byId.SecretString).toBe('v2');
       expect(byId.VersionStages).toEqual(['AWSPREVIOUS']);
     });
@@ -107,7 +115,9 @@ describe('Emulator', () => {
         message: "Secrets Manager can't find the specified secret.",
         $metadata: { httpStatusCode: 400, attempts: 1 },
       });
-      await expect(client.send(new GetSecretValueCommand({ SecretId: 'prod/app/db', VersionStage: 'AWSPENDING' }))).rejects.toMatchObject({
+      await expect(
+        client.send(new GetSecretValueCommand({ SecretId: 'prod/app/db', VersionStage: 'AWSPENDING' })),
+      ).rejects.toMatchObject({
         name: 'ResourceNotFoundException',
         message: "Secrets Manager can't find the specified secret value for staging label: AWSPENDING",
       });
@@ -120,9 +130,17 @@ describe('Emulator', () => {
       const ids = [...Array.from({ length: 19 }, (_, i) => `batch/${i}`), 'batch/missing'];
       const out = await client.send(new BatchGetSecretValueCommand({ SecretIdList: ids }));
       expect(out.SecretValues).toHaveLength(19);
-      expect(out.SecretValues![3]).toMatchObject({ Name: 'batch/3', SecretString: 'value-3', VersionStages: ['AWSCURRENT'] });
+      expect(out.SecretValues![3]).toMatchObject({
+        Name: 'batch/3',
+        SecretString: 'value-3',
+        VersionStages: ['AWSCURRENT'],
+      });
       expect(out.Errors).toEqual([
-        { SecretId: 'batch/missing', ErrorCode: 'ResourceNotFoundException', Message: "Secrets Manager can't find the specified secret." },
+        {
+          SecretId: 'batch/missing',
+          ErrorCode: 'ResourceNotFoundException',
+          Message: "Secrets Manager can't find the specified secret.",
+        },
       ]);
     });
 
@@ -134,37 +152,63 @@ describe('Emulator', () => {
     });
 
     it('supports name filters', async () => {
-      const out = await client.send(new BatchGetSecretValueCommand({ Filters: [{ Key: 'name', Values: ['prod/app/'] }] }));
+      const out = await client.send(
+        new BatchGetSecretValueCommand({ Filters: [{ Key: 'name', Values: ['prod/app/'] }] }),
+      );
       expect(out.SecretValues!.map((v) => v.Name).sort()).toEqual(['prod/app/bin', 'prod/app/db']);
     });
 
     it('reports a per-secret fault in Errors', async () => {
-      emu.injectFault({ operation: 'BatchGetSecretValue', secretId: 'prod/app/db', error: 'DecryptionFailure', perSecret: true });
+      emu.injectFault({
+        operation: 'BatchGetSecretValue',
+        secretId: 'prod/app/db',
+        error: 'DecryptionFailure',
+        perSecret: true,
+      });
       const out = await client.send(new BatchGetSecretValueCommand({ SecretIdList: ['prod/app/db', 'versioned'] }));
       expect(out.SecretValues!.map((v) => v.Name)).toEqual(['versioned']);
-      expect(out.Errors).toEqual([expect.objectContaining({ SecretId: 'prod/app/db', ErrorCode: 'DecryptionFailure' })]);
+      expect(out.Errors).toEqual([
+        expect.objectContaining({ SecretId: 'prod/app/db', ErrorCode: 'DecryptionFailure' }),
+      ]);
     });
   });
 
   describe('writes and versions', () => {
     it('creates, puts, moves stages, describes and lists versions', async () => {
-      const created = await client.send(new CreateSecretCommand({ Name: 'rw', SecretString: 'one', Description: 'rw secret' }));
+      const created = await client.send(
+        new CreateSecretCommand({ Name: 'rw', SecretString: 'one', Description: 'rw secret' }),
+      );
       expect(created.VersionId).toBeDefined();
       const put = await client.send(new PutSecretValueCommand({ SecretId: 'rw', SecretString: 'two' }));
       expect(put.VersionStages).toEqual(['AWSCURRENT']);
 
       let described = await client.send(new DescribeSecretCommand({ SecretId: 'rw' }));
-      expect(described.VersionIdsToStages).toEqual({ [created.VersionId!]: ['AWSPREVIOUS'], [put.VersionId!]: ['AWSCURRENT'] });
+      expect(described.VersionIdsToStages).toEqual({
+        [created.VersionId!]: ['AWSPREVIOUS'],
+        [put.VersionId!]: ['AWSCURRENT'],
+      });
       expect(described.Description).toBe('rw secret');
       expect(described.ARN).toBe(created.ARN);
       expect(described.LastChangedDate).toBeInstanceOf(Date);
       expect(described.CreatedDate).toBeInstanceOf(Date);
 
       const pendingId = '11111111-2222-3333-4444-555555555555';
-      await client.send(new PutSecretValueCommand({ SecretId: 'rw', SecretString: 'three', VersionStages: ['AWSPENDING'], ClientRequestToken: pendingId }));
+      await client.send(
+        new PutSecretValueCommand({
+          SecretId: 'rw',
+          SecretString: 'three',
+          VersionStages: ['AWSPENDING'],
+          ClientRequestToken: pendingId,
+        }),
+      );
       expect((await client.send(new GetSecretValueCommand({ SecretId: 'rw' }))).SecretString).toBe('two');
       await client.send(
-        new UpdateSecretVersionStageCommand({ SecretId: 'rw', VersionStage: 'AWSCURRENT', MoveToVersionId: pendingId, RemoveFromVersionId: put.VersionId }),
+        new UpdateSecretVersionStageCommand({
+          SecretId: 'rw',
+          VersionStage: 'AWSCURRENT',
+          MoveToVersionId: pendingId,
+          RemoveFromVersionId: put.VersionId,
+        }),
       );
       expect((await client.send(new GetSecretValueCommand({ SecretId: 'rw' }))).SecretString).toBe('three');
       described = await client.send(new DescribeSecretCommand({ SecretId: 'rw' }));
@@ -205,17 +249,23 @@ describe('Emulator', () => {
       });
       expect((await client.send(new DescribeSecretCommand({ SecretId: 'del' }))).DeletedDate).toBeInstanceOf(Date);
       const batch = await client.send(new BatchGetSecretValueCommand({ SecretIdList: ['del'] }));
-      expect(batch.Errors).toEqual([expect.objectContaining({ SecretId: 'del', ErrorCode: 'InvalidRequestException' })]);
+      expect(batch.Errors).toEqual([
+        expect.objectContaining({ SecretId: 'del', ErrorCode: 'InvalidRequestException' }),
+      ]);
 
       await client.send(new RestoreSecretCommand({ SecretId: 'del' }));
       expect((await client.send(new GetSecretValueCommand({ SecretId: 'del' }))).SecretString).toBe('x');
 
       await client.send(new DeleteSecretCommand({ SecretId: 'del', ForceDeleteWithoutRecovery: true }));
-      await expect(client.send(new GetSecretValueCommand({ SecretId: 'del' }))).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+      await expect(client.send(new GetSecretValueCommand({ SecretId: 'del' }))).rejects.toMatchObject({
+        name: 'ResourceNotFoundException',
+      });
     });
 
     it('rejects creating an existing secret', async () => {
-      await expect(client.send(new CreateSecretCommand({ Name: 'prod/app/db', SecretString: 'x' }))).rejects.toMatchObject({
+      await expect(
+        client.send(new CreateSecretCommand({ Name: 'prod/app/db', SecretString: 'x' })),
+      ).rejects.toMatchObject({
         name: 'ResourceExistsException',
       });
     });
@@ -244,14 +294,22 @@ describe('Emulator', () => {
         name: 'AccessDeniedException',
         $metadata: { attempts: 1 },
       });
-      await expect(client.send(new GetSecretValueCommand({ SecretId: 'versioned' }))).resolves.toMatchObject({ SecretString: 'v3' });
+      await expect(client.send(new GetSecretValueCommand({ SecretId: 'versioned' }))).resolves.toMatchObject({
+        SecretString: 'v3',
+      });
     });
 
     it('a hung request times out on the client', async () => {
       emu.injectFault({ operation: 'DescribeSecret', hang: true, times: 1 });
-      const c = makeClient({ maxAttempts: 1, retryStrategy: undefined, requestHandler: { requestTimeout: 200, throwOnRequestTimeout: true } });
+      const c = makeClient({
+        maxAttempts: 1,
+        retryStrategy: undefined,
+        requestHandler: { requestTimeout: 200, throwOnRequestTimeout: true },
+      });
       const started = Date.now();
-      await expect(c.send(new DescribeSecretCommand({ SecretId: 'prod/app/db' }))).rejects.toMatchObject({ name: 'TimeoutError' });
+      await expect(c.send(new DescribeSecretCommand({ SecretId: 'prod/app/db' }))).rejects.toMatchObject({
+        name: 'TimeoutError',
+      });
       expect(Date.now() - started).toBeLessThan(2000);
     });
 
@@ -271,7 +329,11 @@ describe('Emulator', () => {
       );
       expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(2);
       const rejected = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-      expect(rejected.map((r) => (r.reason as Error).name)).toEqual(['ThrottlingException', 'ThrottlingException', 'ThrottlingException']);
+      expect(rejected.map((r) => (r.reason as Error).name)).toEqual([
+        'ThrottlingException',
+        'ThrottlingException',
+        'ThrottlingException',
+      ]);
       expect(emu.throttled()).toBe(3);
       expect(emu.calls()).toMatchObject({ GetSecretValue: 5, total: 5 });
     });
@@ -280,7 +342,9 @@ describe('Emulator', () => {
       emu.setQuotas({ scale: 0.01 }); // BatchGetSecretValue: 1/s, GetSecretValue: 100/s
       const c = makeClient({ maxAttempts: 1, retryStrategy: undefined });
       await c.send(new BatchGetSecretValueCommand({ SecretIdList: ['prod/app/db'] }));
-      await expect(c.send(new BatchGetSecretValueCommand({ SecretIdList: ['prod/app/db'] }))).rejects.toMatchObject({ name: 'ThrottlingException' });
+      await expect(c.send(new BatchGetSecretValueCommand({ SecretIdList: ['prod/app/db'] }))).rejects.toMatchObject({
+        name: 'ThrottlingException',
+      });
       await expect(c.send(new GetSecretValueCommand({ SecretId: 'prod/app/db' }))).resolves.toBeDefined();
     });
   });
@@ -328,7 +392,9 @@ describe('Emulator', () => {
       await expect(c.send(new GetSecretValueCommand({ SecretId: 'prod/app/db' }))).rejects.toThrow(/ECONNREFUSED/);
       await emu.resume();
       expect(emu.port).toBe(port);
-      await expect(c.send(new GetSecretValueCommand({ SecretId: 'prod/app/db' }))).resolves.toMatchObject({ Name: 'prod/app/db' });
+      await expect(c.send(new GetSecretValueCommand({ SecretId: 'prod/app/db' }))).resolves.toMatchObject({
+        Name: 'prod/app/db',
+      });
     });
   });
 });

@@ -11,7 +11,12 @@ import {
   type SecretValueOf,
 } from '@hush/core';
 import { looksLikeHandlerCall, type NextFunction } from './misuse';
-import { createMiddleware, type MiddlewareOptions, type SecretsMiddleware, type ViewRegistry } from './secrets.middleware';
+import {
+  createMiddleware,
+  type MiddlewareOptions,
+  type SecretsMiddleware,
+  type ViewRegistry,
+} from './secrets.middleware';
 import {
   HEALTH_OPTION_KEYS,
   READINESS_OPTION_KEYS,
@@ -113,14 +118,22 @@ export interface Hush<D extends SecretDeclarations = SecretDeclarations> {
  * @throws SecretsConfigError for an invalid declaration or option (with a "did you mean" hint).
  * @throws SecretsLoadError listing every required secret that could not be loaded.
  */
-export async function createSecrets<const D extends SecretDeclarations>(options: CreateSecretsOptions<D>): Promise<Hush<D>> {
+export async function createSecrets<const D extends SecretDeclarations>(
+  options: CreateSecretsOptions<D>,
+): Promise<Hush<D>> {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new SecretsConfigError('createSecrets', 'options are required, e.g. createSecrets({ secrets, source: awsSecretsManager() }).');
+    throw new SecretsConfigError(
+      'createSecrets',
+      'options are required, e.g. createSecrets({ secrets, source: awsSecretsManager() }).',
+    );
   }
   checkKnownKeys(options, OPTION_KEYS, 'createSecrets');
   const { secrets, load = true, ...storeOptions } = options;
   if (secrets === undefined) {
-    throw new SecretsConfigError('createSecrets.secrets', 'declare your secrets, e.g. createSecrets({ secrets: defineSecrets({ db: "prod/app/db" }), source }).');
+    throw new SecretsConfigError(
+      'createSecrets.secrets',
+      'declare your secrets, e.g. createSecrets({ secrets: defineSecrets({ db: "prod/app/db" }), source }).',
+    );
   }
   if (typeof load !== 'boolean') throw new SecretsConfigError('createSecrets.load', 'load must be true or false.');
   const store = new SecretStore(secrets, storeOptions);
@@ -167,7 +180,8 @@ function createHush<D extends SecretDeclarations>(store: SecretStore<D>): Hush<D
     }
     checkKnownKeys(options ?? {}, known, method);
     const key = options?.key ?? 'secrets';
-    if (typeof key !== 'string' || key === '') throw new SecretsConfigError(`${method}.key`, 'key must be a non-empty string.');
+    if (typeof key !== 'string' || key === '')
+      throw new SecretsConfigError(`${method}.key`, 'key must be a non-empty string.');
     const failOnStale = method === 'readiness' || (options as HealthOptions | undefined)?.failOnStale === true;
     const readiness = method === 'readiness';
     const handler = (_req: IncomingMessage, res: ServerResponse): void => {
@@ -204,7 +218,10 @@ function createHush<D extends SecretDeclarations>(store: SecretStore<D>): Hush<D
   // `process.on('SIGTERM', hush.close)` both work without `this`.
   Object.defineProperties(hush, {
     toJSON: { value: () => ({ names: store.names, loaded: store.loaded, values: REDACTED }), enumerable: false },
-    [inspect.custom]: { value: () => `Hush { names: [${store.names.join(', ')}], values: ${REDACTED} }`, enumerable: false },
+    [inspect.custom]: {
+      value: () => `Hush { names: [${store.names.join(', ')}], values: ${REDACTED} }`,
+      enumerable: false,
+    },
   });
   return Object.freeze(hush);
 }

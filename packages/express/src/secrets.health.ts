@@ -74,7 +74,9 @@ export function toHealthCheckResult(
   options: { key?: string; failOnStale?: boolean; loaded?: boolean; closed?: boolean } = {},
 ): HealthCheckResult {
   const failing = Object.entries(report.secrets)
-    .filter(([, s]) => !s.optional && (s.status === 'missing' || (options.failOnStale === true && s.status === 'stale')))
+    .filter(
+      ([, s]) => !s.optional && (s.status === 'missing' || (options.failOnStale === true && s.status === 'stale')),
+    )
     .map(([name]) => name);
   const down = failing.length > 0 || options.loaded === false || options.closed === true;
   const indicator: SecretsIndicator = { status: down ? 'down' : 'up', store: report.status, secrets: report.secrets };

@@ -75,7 +75,10 @@ export function createMiddleware(
     let pinned = views.get(snapshot);
     if (pinned === undefined) {
       const view = buildView(snapshot, spec);
-      pinned = { view, descriptor: Object.freeze({ value: view, enumerable: false, configurable: true, writable: false }) };
+      pinned = {
+        view,
+        descriptor: Object.freeze({ value: view, enumerable: false, configurable: true, writable: false }),
+      };
       views.set(snapshot, pinned);
       registry.set(view, snapshot);
     }
@@ -172,13 +175,22 @@ function sharedAccessorUsable(proto: object | null): boolean {
   const known = usable.get(proto);
   if (known !== undefined) return known;
   let result = false;
-  for (let p: object | null = proto; p !== null && p !== IncomingMessage.prototype; p = Object.getPrototypeOf(p) as object | null) {
+  for (
+    let p: object | null = proto;
+    p !== null && p !== IncomingMessage.prototype;
+    p = Object.getPrototypeOf(p) as object | null
+  ) {
     const own = Object.getOwnPropertyDescriptor(p, 'secrets');
     if (own !== undefined && own.get !== getSecrets) break;
     if (Object.getPrototypeOf(p) === IncomingMessage.prototype) {
       // p is Express's `request` object: install once (configurable, non-enumerable).
       if (own === undefined) {
-        Object.defineProperty(p, 'secrets', { get: getSecrets, set: setSecrets, enumerable: false, configurable: true });
+        Object.defineProperty(p, 'secrets', {
+          get: getSecrets,
+          set: setSecrets,
+          enumerable: false,
+          configurable: true,
+        });
       }
       result = true;
     }

@@ -10,7 +10,14 @@ const hushes: Hush<any>[] = [];
 const logger = recordingLogger();
 
 async function boot(extra: Partial<CreateSecretsOptions<typeof secrets>> = {}): Promise<Hush<typeof secrets>> {
-  const hush = await createSecrets({ secrets, source: source(emu), refreshInterval: false, minRefreshInterval: 0, logger, ...extra });
+  const hush = await createSecrets({
+    secrets,
+    source: source(emu),
+    refreshInterval: false,
+    minRefreshInterval: 0,
+    logger,
+    ...extra,
+  });
   hushes.push(hush);
   return hush;
 }
@@ -29,8 +36,18 @@ afterAll(() => {
 describe.each(frameworks)('@hush/express on %s', (_label, express) => {
   describe('createSecrets', () => {
     it('rejects with the aggregate SecretsLoadError naming every missing required secret', async () => {
-      const declarations = defineSecrets({ db: 'app/db', gone: 'app/gone', alsoGone: 'app/also-gone', legacy: { id: 'app/nope', optional: true } });
-      const error = await createSecrets({ secrets: declarations, source: source(emu), refreshInterval: false, bootTimeout: '2s' }).catch((e: unknown) => e);
+      const declarations = defineSecrets({
+        db: 'app/db',
+        gone: 'app/gone',
+        alsoGone: 'app/also-gone',
+        legacy: { id: 'app/nope', optional: true },
+      });
+      const error = await createSecrets({
+        secrets: declarations,
+        source: source(emu),
+        refreshInterval: false,
+        bootTimeout: '2s',
+      }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(SecretsLoadError);
       const load = error as SecretsLoadError;
       expect(load.failures.map((f) => [f.name, f.id, f.code])).toEqual([
@@ -111,7 +128,9 @@ describe.each(frameworks)('@hush/express on %s', (_label, express) => {
       });
       app.get('/fast', (req, res) => res.json({ password: req.secrets.db.password, apiKey: req.secrets.apiKey }));
 
-      const slow = request(app).get('/slow').then((r) => r);
+      const slow = request(app)
+        .get('/slow')
+        .then((r) => r);
       await inside;
       emu.putSecret('app/db', JSON.stringify(dbValue(2)));
       emu.putSecret('app/api-key', 'key-CANARY-2');
@@ -121,7 +140,12 @@ describe.each(frameworks)('@hush/express on %s', (_label, express) => {
       release();
       // ...while the one in flight still sees the generation it started with, for every name.
       const res = await slow;
-      expect(res.body).toEqual({ first: 'pw-CANARY-1', second: 'pw-CANARY-1', user: 'user-CANARY-1', apiKey: 'key-CANARY-1' });
+      expect(res.body).toEqual({
+        first: 'pw-CANARY-1',
+        second: 'pw-CANARY-1',
+        user: 'user-CANARY-1',
+        apiKey: 'key-CANARY-1',
+      });
     });
 
     it('hands every request of one generation the same cached view, and a new one after a change', async () => {
@@ -155,7 +179,9 @@ describe.each(frameworks)('@hush/express on %s', (_label, express) => {
       app.get('/public', hush.middleware(), (req, res) => res.json({ keys: Object.keys(req.secrets) }));
       app.use(errorHandler);
 
-      await request(app).get('/admin/token').expect(200, { token: 'admin-CANARY-1', keys: ['adminToken'] });
+      await request(app)
+        .get('/admin/token')
+        .expect(200, { token: 'admin-CANARY-1', keys: ['adminToken'] });
       const leak = await request(app).get('/admin/leak').expect(500);
       expect(leak.body.name).toBe('SecretNotVisibleError');
       expect(leak.body.message).toContain('"apiKey" is declared but hidden from this route');
@@ -182,7 +208,9 @@ describe.each(frameworks)('@hush/express on %s', (_label, express) => {
       app.use('/admin', hush.middleware({ only: ['adminToken'] }));
       app.get('/admin/token', (req, res) => res.json({ token: req.secrets.adminToken }));
 
-      const pending = request(app).get('/admin/token').then((r) => r);
+      const pending = request(app)
+        .get('/admin/token')
+        .then((r) => r);
       await inside;
       emu.putSecret('app/admin-token', 'admin-CANARY-2');
       await hush.refresh();
@@ -211,7 +239,11 @@ describe.each(frameworks)('@hush/express on %s', (_label, express) => {
 
   describe('health and readiness', () => {
     it('follow load → outage past maxStaleness → recovery', async () => {
-      const hush = await boot({ maxStaleness: '400ms', refreshInterval: '100ms', backoff: { initial: '50ms', max: '100ms' } });
+      const hush = await boot({
+        maxStaleness: '400ms',
+        refreshInterval: '100ms',
+        backoff: { initial: '50ms', max: '100ms' },
+      });
       const app = express();
       app.get('/healthz', hush.health());
       app.get('/healthz-strict', hush.health({ failOnStale: true }));
@@ -226,8 +258,16 @@ describe.each(frameworks)('@hush/express on %s', (_label, express) => {
         error: {},
         details: { secrets: expect.objectContaining({ status: 'up', store: 'up' }) },
       });
-      expect(ok.body.details.secrets.secrets.db).toEqual({ status: 'fresh', version: expect.stringMatching(/^.{8}$/), ageSeconds: 0 });
-      expect(ok.body.details.secrets.secrets.legacy).toEqual({ status: 'missing', optional: true, error: 'ResourceNotFoundException' });
+      expect(ok.body.details.secrets.secrets.db).toEqual({
+        status: 'fresh',
+        version: expect.stringMatching(/^.{8}$/),
+        ageSeconds: 0,
+      });
+      expect(ok.body.details.secrets.secrets.legacy).toEqual({
+        status: 'missing',
+        optional: true,
+        error: 'ResourceNotFoundException',
+      });
       await request(app).get('/healthz').expect(200);
 
       await emu.pause();
@@ -235,7 +275,11 @@ describe.each(frameworks)('@hush/express on %s', (_label, express) => {
       const stale = await request(app).get('/readyz').expect(503);
       expect(stale.body.status).toBe('error');
       expect(stale.body.info).toEqual({});
-      expect(stale.body.error.secrets).toMatchObject({ status: 'down', store: 'degraded', failing: ['db', 'dbUser', 'apiKey', 'adminToken'] });
+      expect(stale.body.error.secrets).toMatchObject({
+        status: 'down',
+        store: 'degraded',
+        failing: ['db', 'dbUser', 'apiKey', 'adminToken'],
+      });
       expect(stale.body.error.secrets.secrets.db).toMatchObject({ status: 'stale', error: expect.any(String) });
       expect(stale.body.details).toEqual(stale.body.error);
       // Liveness: the service still serves the last good values, so it stays 200 unless told otherwise.
@@ -248,7 +292,8 @@ describe.each(frameworks)('@hush/express on %s', (_label, express) => {
       const recovered = await request(app).get('/readyz').expect(200);
       expect(recovered.body.details.secrets).toMatchObject({ status: 'up', store: 'up' });
       expect(recovered.body.details.secrets.secrets.db.status).toBe('fresh');
-      for (const body of [ok.body, stale.body, live.body, recovered.body]) expect(JSON.stringify(body)).not.toContain('CANARY');
+      for (const body of [ok.body, stale.body, live.body, recovered.body])
+        expect(JSON.stringify(body)).not.toContain('CANARY');
     });
 
     it('answers 503 until loaded when created with load: false, and 503 shutting_down after close', async () => {
@@ -260,11 +305,18 @@ describe.each(frameworks)('@hush/express on %s', (_label, express) => {
       app.use(errorHandler);
 
       const loading = await request(app).get('/readyz').expect(503);
-      expect(loading.body).toMatchObject({ status: 'error', info: {}, error: { secrets: { status: 'down', store: 'down' } } });
+      expect(loading.body).toMatchObject({
+        status: 'error',
+        info: {},
+        error: { secrets: { status: 'down', store: 'down' } },
+      });
       expect(loading.body.error.secrets.secrets.db).toEqual({ status: 'missing' });
       await request(app).get('/healthz').expect(503);
       const early = await request(app).get('/').expect(500);
-      expect(early.body).toMatchObject({ name: 'SecretNotLoadedError', message: expect.stringContaining('await hush.load()') });
+      expect(early.body).toMatchObject({
+        name: 'SecretNotLoadedError',
+        message: expect.stringContaining('await hush.load()'),
+      });
 
       await hush.load();
       await request(app).get('/readyz').expect(200);

@@ -15,7 +15,11 @@ export const secrets = defineSecrets({
   legacy: { id: 'app/legacy', optional: true },
 });
 
-export const dbValue = (n: number) => ({ username: `user-CANARY-${n}`, password: `pw-CANARY-${n}`, host: `db-CANARY-${n}.internal` });
+export const dbValue = (n: number) => ({
+  username: `user-CANARY-${n}`,
+  password: `pw-CANARY-${n}`,
+  host: `db-CANARY-${n}.internal`,
+});
 
 export const seed = (): Record<string, string> => ({
   'app/db': JSON.stringify(dbValue(1)),
@@ -30,14 +34,19 @@ export async function emulator(): Promise<Emulator> {
 /** The real SDK client over HTTP to the emulator; one attempt, so an outage fails fast. */
 export function source(emu: Emulator) {
   return awsSecretsManager({
-    clientConfig: { ...emu.clientConfig(), maxAttempts: 1, requestHandler: { requestTimeout: 1_000, connectionTimeout: 500 } },
+    clientConfig: {
+      ...emu.clientConfig(),
+      maxAttempts: 1,
+      requestHandler: { requestTimeout: 1_000, connectionTimeout: 500 },
+    },
   });
 }
 
 /** A logger that records every line, to prove no value reaches it. */
 export function recordingLogger(): LoggerLike & { lines: string[] } {
   const lines: string[] = [];
-  const at = (level: string) => (m: string, f?: Record<string, unknown>) => void lines.push(`${level} ${m} ${JSON.stringify(f ?? {})}`);
+  const at = (level: string) => (m: string, f?: Record<string, unknown>) =>
+    void lines.push(`${level} ${m} ${JSON.stringify(f ?? {})}`);
   return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 
@@ -48,7 +57,12 @@ export const frameworks: [string, typeof express5][] = [
 ];
 
 /** An error handler that answers with the error's name and message (never a stack). */
-export function errorHandler(err: Error, _req: express5.Request, res: express5.Response, _next: express5.NextFunction): void {
+export function errorHandler(
+  err: Error,
+  _req: express5.Request,
+  res: express5.Response,
+  _next: express5.NextFunction,
+): void {
   res.status(500).json({ name: err.name, message: err.message });
 }
 

@@ -11,7 +11,9 @@ class TestReader extends MetricReader {
 }
 
 /** The Hush metrics collected from `reader`, as `name → [attributes, value]` (counters and gauges only). */
-async function collect(reader: MetricReader): Promise<{ points: Record<string, [Record<string, unknown>, number][]>; text: string }> {
+async function collect(
+  reader: MetricReader,
+): Promise<{ points: Record<string, [Record<string, unknown>, number][]>; text: string }> {
   const { resourceMetrics, errors } = await reader.collect();
   expect(errors).toEqual([]);
   const points: Record<string, [Record<string, unknown>, number][]> = {};
@@ -47,7 +49,14 @@ afterAll(() => {
 
 describe('createSecrets({ meterProvider })', () => {
   it('passes the MeterProvider to the store, which records its source calls and rotations on it', async () => {
-    const hush = await createSecrets({ secrets, source: source(emu), refreshInterval: false, minRefreshInterval: 0, logger, meterProvider: provider });
+    const hush = await createSecrets({
+      secrets,
+      source: source(emu),
+      refreshInterval: false,
+      minRefreshInterval: 0,
+      logger,
+      meterProvider: provider,
+    });
     hushes.push(hush);
 
     const loaded = await collect(reader);
@@ -63,24 +72,36 @@ describe('createSecrets({ meterProvider })', () => {
     expect(rotated.points[HUSH_METRICS.sourceCalls]).toEqual([
       [{ 'hush.source': 'aws-secrets-manager', 'hush.operation': 'BatchGetSecretValue', 'hush.outcome': 'ok' }, 2],
     ]);
-    expect(Object.fromEntries(rotated.points[HUSH_METRICS.rotations]!.map(([a, v]) => [a['hush.secret.name'], v]))).toEqual({ db: 1, dbUser: 1 });
+    expect(
+      Object.fromEntries(rotated.points[HUSH_METRICS.rotations]!.map(([a, v]) => [a['hush.secret.name'], v])),
+    ).toEqual({ db: 1, dbUser: 1 });
     // Names, versions and codes only.
     expect(rotated.text).not.toContain('CANARY');
   });
 
   it('records nothing with meterProvider: false, and hints at the key for a typo', async () => {
-    const hush = await createSecrets({ secrets, source: source(emu), refreshInterval: false, logger, meterProvider: false });
+    const hush = await createSecrets({
+      secrets,
+      source: source(emu),
+      refreshInterval: false,
+      logger,
+      meterProvider: false,
+    });
     hushes.push(hush);
     expect(hush.loaded).toBe(true);
     expect((await collect(reader)).points).toEqual({});
 
-    const typo = await createSecrets({ secrets, source: source(emu), meterProvidr: provider } as never).catch((e: unknown) => e);
+    const typo = await createSecrets({ secrets, source: source(emu), meterProvidr: provider } as never).catch(
+      (e: unknown) => e,
+    );
     expect(typo).toBeInstanceOf(SecretsConfigError);
     expect((typo as Error).message).toContain('unknown option "meterProvidr". Did you mean `meterProvider`?');
   });
 
   it('rejects a meterProvider that is not one, before any call to the source', async () => {
-    const error = await createSecrets({ secrets, source: source(emu), meterProvider: {} as never }).catch((e: unknown) => e);
+    const error = await createSecrets({ secrets, source: source(emu), meterProvider: {} as never }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(SecretsConfigError);
     expect((error as Error).message).toMatch(/meterProvider.*getMeter/);
     expect(emu.calls().BatchGetSecretValue ?? 0).toBe(0);

@@ -150,7 +150,16 @@ describe.each(frameworks)('redaction on %s', (_label, express) => {
     });
     await request(app).get('/').expect(200, { same: true });
     const v = view!;
-    for (const probe of ['then', 'asymmetricMatch', '$$typeof', 'nodeType', '@@__IMMUTABLE_ITERABLE__@@', '__esModule', 'constructor', 'toJSON']) {
+    for (const probe of [
+      'then',
+      'asymmetricMatch',
+      '$$typeof',
+      'nodeType',
+      '@@__IMMUTABLE_ITERABLE__@@',
+      '__esModule',
+      'constructor',
+      'toJSON',
+    ]) {
       expect(() => v[probe]).not.toThrow();
     }
     expect(() => v[Symbol.iterator]).not.toThrow();

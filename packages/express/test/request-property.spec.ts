@@ -131,13 +131,17 @@ describe.each(frameworks)('req.secrets on %s', (_label, express) => {
     admin.get('/token', (req, res) => res.json({ token: req.secrets.adminToken, keys: Object.keys(req.secrets) }));
     app.use('/admin', admin);
 
-    const pending = request(app).get('/admin/token').then((r) => r);
+    const pending = request(app)
+      .get('/admin/token')
+      .then((r) => r);
     await inside;
     emu.putSecret('app/admin-token', 'admin-CANARY-2');
     await hush.refresh();
     release();
     expect((await pending).body).toEqual({ token: 'admin-CANARY-1', keys: ['adminToken'] });
-    await request(app).get('/admin/token').expect(200, { token: 'admin-CANARY-2', keys: ['adminToken'] });
+    await request(app)
+      .get('/admin/token')
+      .expect(200, { token: 'admin-CANARY-2', keys: ['adminToken'] });
   });
 
   it('leaves requests that never ran the middleware alone: undefined, and assignable as before', async () => {
@@ -159,7 +163,9 @@ describe.each(frameworks)('req.secrets on %s', (_label, express) => {
       res.json({ secrets: (req as Loose).secrets });
     });
     await request(app).get('/with').expect(200, { apiKey: 'key-CANARY-1' });
-    await request(app).get('/without').expect(200, { before: 'undefined', after: { mine: true }, enumerable: true });
+    await request(app)
+      .get('/without')
+      .expect(200, { before: 'undefined', after: { mine: true }, enumerable: true });
     await request(other).get('/').expect(200, { secrets: 'theirs' });
   });
 
@@ -177,7 +183,11 @@ describe.each(frameworks)('req.secrets on %s', (_label, express) => {
       } catch (error) {
         assign = (error as Error).constructor.name;
       }
-      res.json({ apiKey: req.secrets.apiKey, enumerable: Object.prototype.propertyIsEnumerable.call(req, 'secrets'), assign });
+      res.json({
+        apiKey: req.secrets.apiKey,
+        enumerable: Object.prototype.propertyIsEnumerable.call(req, 'secrets'),
+        assign,
+      });
     });
     await request(app).get('/').expect(200, { apiKey: 'key-CANARY-1', enumerable: false, assign: 'TypeError' });
   });
@@ -196,7 +206,11 @@ describe.each(frameworks)('req.secrets on %s', (_label, express) => {
       }
     });
     const res = await request(app).get('/').expect(200);
-    expect(res.body).toEqual({ thrown: true, name: 'TypeError', message: expect.stringContaining('req.secrets is read-only') });
+    expect(res.body).toEqual({
+      thrown: true,
+      name: 'TypeError',
+      message: expect.stringContaining('req.secrets is read-only'),
+    });
   });
 });
 
@@ -228,6 +242,13 @@ describe('outside Express (plain node:http)', () => {
     });
     await request(server)
       .get('/')
-      .expect(200, { apiKey: 'key-CANARY-1', enumerable: false, writable: false, keys: false, printed: true, assign: 'TypeError' });
+      .expect(200, {
+        apiKey: 'key-CANARY-1',
+        enumerable: false,
+        writable: false,
+        keys: false,
+        printed: true,
+        assign: 'TypeError',
+      });
   });
 });

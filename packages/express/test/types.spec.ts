@@ -26,7 +26,9 @@ describe('types', () => {
     expectType<Equal<typeof hush, Hush<typeof secrets>>>(true);
     expectType<Equal<typeof hush.store, SecretStore<typeof secrets>>>(true);
     expectType<Equal<ReturnType<typeof hush.get<'apiKey'>>, string>>(true);
-    expectType<Equal<ReturnType<typeof hush.store.handle<'db'>>, Secret<{ username: string; password: string; host: string }>>>(true);
+    expectType<
+      Equal<ReturnType<typeof hush.store.handle<'db'>>, Secret<{ username: string; password: string; host: string }>>
+    >(true);
     expectType<Equal<Request['secrets'], HushSecrets>>(true);
     expectType<Equal<HushSecrets['db'], { username: string; password: string; host: string }>>(true);
     expectType<Equal<HushSecrets['dbUser'], string>>(true);
@@ -36,7 +38,9 @@ describe('types', () => {
     const mw: SecretsMiddleware = hush.middleware();
     app.use(mw);
     // The same handlers fit Express 4's types.
-    express4().use(hush.middleware(), hush.middleware({ only: ['db'] })).get('/healthz', hush.health());
+    express4()
+      .use(hush.middleware(), hush.middleware({ only: ['db'] }))
+      .get('/healthz', hush.health());
     app.get('/', (req, res) => {
       expectType<Equal<typeof req.secrets.db.password, string>>(true);
       expectType<Equal<typeof req.secrets.apiKey, string>>(true);

@@ -1,4 +1,9 @@
-export { SecretsModule, type SecretsModuleRootOptions, type SecretsModuleAsyncOptions, type SecretsTestingOptions } from './secrets.module';
+export {
+  SecretsModule,
+  type SecretsModuleRootOptions,
+  type SecretsModuleAsyncOptions,
+  type SecretsTestingOptions,
+} from './secrets.module';
 export {
   MODULE_OPTIONS_TOKEN,
   type SecretsModuleOptions,

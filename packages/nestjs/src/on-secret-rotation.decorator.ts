@@ -19,7 +19,10 @@ import type { SecretKey } from './secrets.registry';
  */
 export function OnSecretRotation(name: SecretKey): MethodDecorator {
   if (typeof name !== 'string' || name === '') {
-    throw new SecretsConfigError('@OnSecretRotation', "expected the declared name of a secret, e.g. @OnSecretRotation('db').");
+    throw new SecretsConfigError(
+      '@OnSecretRotation',
+      "expected the declared name of a secret, e.g. @OnSecretRotation('db').",
+    );
   }
   return (target: object, key: string | symbol, descriptor: PropertyDescriptor): void => {
     if (typeof target === 'function' || typeof descriptor.value !== 'function') {

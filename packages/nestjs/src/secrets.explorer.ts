@@ -67,7 +67,9 @@ export class SecretsExplorer implements OnModuleInit, OnApplicationShutdown {
       enumerable: false,
       get: () => store.get(name),
       set: () => {
-        throw new TypeError(`${instance.constructor.name}.${String(property)} is bound to secret "${name}" by @InjectSecret and is read-only.`);
+        throw new TypeError(
+          `${instance.constructor.name}.${String(property)} is bound to secret "${name}" by @InjectSecret and is read-only.`,
+        );
       },
     });
   }
@@ -97,7 +99,8 @@ export class SecretsExplorer implements OnModuleInit, OnApplicationShutdown {
 
 /** `Name: message` of a thrown value, with any string of the secret value that appears in it redacted. */
 export function describeError(error: unknown, value: unknown): string {
-  let text = error instanceof Error ? `${error.name}: ${error.message}` : `a non-Error value was thrown (${typeof error})`;
+  let text =
+    error instanceof Error ? `${error.name}: ${error.message}` : `a non-Error value was thrown (${typeof error})`;
   for (const leaf of stringLeaves(value)) text = text.split(leaf).join(REDACTED);
   return text;
 }

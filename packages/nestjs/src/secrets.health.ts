@@ -68,7 +68,9 @@ export class SecretsHealthIndicator {
     const session = this.indicators.check(key);
     const report = this.store.health();
     const failing = Object.entries(report.secrets)
-      .filter(([, s]) => !s.optional && (s.status === 'missing' || (options.failOnStale === true && s.status === 'stale')))
+      .filter(
+        ([, s]) => !s.optional && (s.status === 'missing' || (options.failOnStale === true && s.status === 'stale')),
+      )
       .map(([name]) => name);
     const data: SecretsHealthData = { store: report.status, secrets: report.secrets };
     if (failing.length > 0) return session.down({ ...data, failing });

@@ -13,7 +13,10 @@ import { SECRETS_MODULE_OPTIONS } from './secrets.constants';
  *   isGlobal: true,
  * })
  */
-export interface SecretsModuleOptions<D extends SecretDeclarations = SecretDeclarations> extends Omit<SecretStoreOptions, 'logger' | 'clock'> {
+export interface SecretsModuleOptions<D extends SecretDeclarations = SecretDeclarations> extends Omit<
+  SecretStoreOptions,
+  'logger' | 'clock'
+> {
   /** What to load: `defineSecrets({ db: { id: 'prod/app/db', format: 'json' }, apiKey: 'prod/app/api-key' })`. */
   secrets: D;
   /**
@@ -29,7 +32,10 @@ export interface SecretsModuleOptions<D extends SecretDeclarations = SecretDecla
  * What a `forRootAsync` factory returns. `secrets` may be omitted when it is given statically to
  * `forRootAsync({ secrets, useFactory })`.
  */
-export type SecretsModuleFactoryOptions<D extends SecretDeclarations = SecretDeclarations> = Omit<SecretsModuleOptions<D>, 'secrets'> & {
+export type SecretsModuleFactoryOptions<D extends SecretDeclarations = SecretDeclarations> = Omit<
+  SecretsModuleOptions<D>,
+  'secrets'
+> & {
   secrets?: D;
 };
 
@@ -70,7 +76,10 @@ const {
 })
   .setClassMethodName('forRoot')
   .setFactoryMethodName('createSecretsOptions')
-  .setExtras<SecretsModuleExtras>({ isGlobal: false }, (definition, extras) => ({ ...definition, global: extras.isGlobal }))
+  .setExtras<SecretsModuleExtras>({ isGlobal: false }, (definition, extras) => ({
+    ...definition,
+    global: extras.isGlobal,
+  }))
   .build();
 
 export { MODULE_OPTIONS_TOKEN, OPTIONS_TYPE, ASYNC_OPTIONS_TYPE };
@@ -79,7 +88,10 @@ export { MODULE_OPTIONS_TOKEN, OPTIONS_TYPE, ASYNC_OPTIONS_TYPE };
 interface SecretsConfigurableModule {
   new (): object;
   forRoot(options: SecretsModuleOptions & Partial<SecretsModuleExtras>): DynamicModule;
-  forRootAsync(options: ConfigurableModuleAsyncOptions<SecretsModuleFactoryOptions, 'createSecretsOptions'> & Partial<SecretsModuleExtras>): DynamicModule;
+  forRootAsync(
+    options: ConfigurableModuleAsyncOptions<SecretsModuleFactoryOptions, 'createSecretsOptions'> &
+      Partial<SecretsModuleExtras>,
+  ): DynamicModule;
 }
 
 export const ConfigurableModuleClass = BuiltModuleClass as unknown as SecretsConfigurableModule;

@@ -1,7 +1,13 @@
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import type { ConfigurableModuleAsyncOptions } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
-import { SecretStore, memorySource, type MemoryValue, type SecretDeclarationObject, type SecretDeclarations } from '@hush/core';
+import {
+  SecretStore,
+  memorySource,
+  type MemoryValue,
+  type SecretDeclarationObject,
+  type SecretDeclarations,
+} from '@hush/core';
 import { SECRETS_MODULE_OPTIONS, SECRETS_TESTING_SOURCE } from './secrets.constants';
 import {
   ConfigurableModuleClass,
@@ -15,24 +21,24 @@ import { SecretsExplorer } from './secrets.explorer';
 import { SecretsService } from './secrets.service';
 
 /** Options of `SecretsModule.forRoot()`, including `isGlobal`. */
-export type SecretsModuleRootOptions<D extends SecretDeclarations = SecretDeclarations> = SecretsModuleOptions<D> & Partial<SecretsModuleExtras>;
+export type SecretsModuleRootOptions<D extends SecretDeclarations = SecretDeclarations> = SecretsModuleOptions<D> &
+  Partial<SecretsModuleExtras>;
 
 /**
  * Options of `SecretsModule.forRootAsync()`: `useFactory` + `inject`, `useClass` or `useExisting`
  * (a class with `createSecretsOptions()`), `imports`, `isGlobal`, and optionally the declarations
  * themselves (`secrets`) when they are static.
  */
-export type SecretsModuleAsyncOptions<D extends SecretDeclarations = SecretDeclarations> = ConfigurableModuleAsyncOptions<
-  SecretsModuleFactoryOptions<D>,
-  'createSecretsOptions'
-> &
-  Partial<SecretsModuleExtras> & {
-    /** Declarations known statically; the factory may then omit `secrets`. */
-    secrets?: D;
-  };
+export type SecretsModuleAsyncOptions<D extends SecretDeclarations = SecretDeclarations> =
+  ConfigurableModuleAsyncOptions<SecretsModuleFactoryOptions<D>, 'createSecretsOptions'> &
+    Partial<SecretsModuleExtras> & {
+      /** Declarations known statically; the factory may then omit `secrets`. */
+      secrets?: D;
+    };
 
 /** Options of `SecretsModule.forTesting()`. */
-export interface SecretsTestingOptions extends Partial<SecretsModuleExtras>, Pick<SecretsModuleOptions, 'logger' | 'maxStaleness'> {}
+export interface SecretsTestingOptions
+  extends Partial<SecretsModuleExtras>, Pick<SecretsModuleOptions, 'logger' | 'maxStaleness'> {}
 
 /**
  * Loads every declared secret before the app finishes bootstrapping, keeps them fresh in the
@@ -71,7 +77,9 @@ export class SecretsModule extends ConfigurableModuleClass {
    *   }),
    * })
    */
-  static override forRootAsync<const D extends SecretDeclarations>(options: SecretsModuleAsyncOptions<D>): DynamicModule {
+  static override forRootAsync<const D extends SecretDeclarations>(
+    options: SecretsModuleAsyncOptions<D>,
+  ): DynamicModule {
     const { secrets, ...asyncOptions } = options ?? {};
     return withSecretProviders(super.forRootAsync(asyncOptions), secrets);
   }
@@ -88,7 +96,10 @@ export class SecretsModule extends ConfigurableModuleClass {
    * }).compile();
    * await moduleRef.init();
    */
-  static forTesting<const V extends Record<string, MemoryValue>>(values: V, options: SecretsTestingOptions = {}): DynamicModule {
+  static forTesting<const V extends Record<string, MemoryValue>>(
+    values: V,
+    options: SecretsTestingOptions = {},
+  ): DynamicModule {
     const secrets: Record<string, SecretDeclarationObject> = {};
     const initial: Record<string, MemoryValue> = {};
     for (const [name, value] of Object.entries(values ?? {})) {
@@ -119,7 +130,13 @@ function withSecretProviders(definition: DynamicModule, staticSecrets: SecretDec
   // Names used by @InjectSecret constructor parameters anywhere: with forRootAsync the declarations are
   // only known once the factory resolves, but the tokens must exist when Nest scans the module.
   const tokens = secretTokenProviders([...declared, ...injectedSecretNames]);
-  const providers: Provider[] = [...(definition.providers ?? []), ...coreProviders(staticSecrets), SecretsService, SecretsExplorer, ...tokens];
+  const providers: Provider[] = [
+    ...(definition.providers ?? []),
+    ...coreProviders(staticSecrets),
+    SecretsService,
+    SecretsExplorer,
+    ...tokens,
+  ];
   return {
     ...definition,
     imports: [...(definition.imports ?? []), DiscoveryModule],

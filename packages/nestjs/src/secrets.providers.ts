@@ -1,15 +1,14 @@
 import type { FactoryProvider } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
-import {
-  SecretStore,
-  SecretsConfigError,
-  checkKnownKeys,
-  type LoggerLike,
-  type SecretDeclarations,
-} from '@hush/core';
+import { SecretStore, SecretsConfigError, checkKnownKeys, type LoggerLike, type SecretDeclarations } from '@hush/core';
 import { UndeclaredSecretError, type SecretInjectionProblem } from './errors';
 import { MODULE_OPTION_KEYS, type SecretsModuleFactoryOptions } from './secrets.module-definition';
-import { SECRETS_LOGGER, SECRETS_MODULE_OPTIONS, SECRETS_STATIC_DECLARATIONS, getSecretToken } from './secrets.constants';
+import {
+  SECRETS_LOGGER,
+  SECRETS_MODULE_OPTIONS,
+  SECRETS_STATIC_DECLARATIONS,
+  getSecretToken,
+} from './secrets.constants';
 import { describeUsage, getSecretUsages } from './secret-usage.metadata';
 import { resolveLogger } from './secrets.logger';
 
@@ -69,7 +68,8 @@ export function checkUsages(discovery: DiscoveryService, declared: readonly stri
       if (typeof type !== 'function' || seen.has(type)) continue;
       seen.add(type);
       for (const usage of getSecretUsages(type)) {
-        if (!known.has(usage.name)) problems.push({ provider: type.name || 'anonymous class', member: describeUsage(usage), name: usage.name });
+        if (!known.has(usage.name))
+          problems.push({ provider: type.name || 'anonymous class', member: describeUsage(usage), name: usage.name });
       }
     }
   }

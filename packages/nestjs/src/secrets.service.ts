@@ -1,12 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Observable, filter } from 'rxjs';
-import {
-  SecretStore,
-  type HealthReport,
-  type Secret,
-  type SecretsEvent,
-  type StoreStats,
-} from '@hush/core';
+import { SecretStore, type HealthReport, type Secret, type SecretsEvent, type StoreStats } from '@hush/core';
 
 /** A `rotated` lifecycle event: a secret's version changed. */
 export type SecretRotatedEvent = Extract<SecretsEvent, { type: 'rotated' }>;
@@ -36,7 +30,9 @@ export class SecretsService {
 
   /** Version changes, optionally of one secret only. */
   rotations$(name?: string): Observable<SecretRotatedEvent> {
-    return this.events$.pipe(filter((e): e is SecretRotatedEvent => e.type === 'rotated' && (name === undefined || e.name === name)));
+    return this.events$.pipe(
+      filter((e): e is SecretRotatedEvent => e.type === 'rotated' && (name === undefined || e.name === name)),
+    );
   }
 
   /** The current value of a declared secret (sync, no I/O). */

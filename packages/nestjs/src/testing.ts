@@ -54,7 +54,8 @@ function idOf(app: INestApplicationContext, name: string, store: SecretStore): s
     tryGet<{ secrets?: SecretDeclarations }>(app, SECRETS_MODULE_OPTIONS)?.secrets ??
     tryGet<StaticDeclarations>(app, SECRETS_STATIC_DECLARATIONS)?.secrets;
   const decl = secrets ? normalizeDeclarations(secrets).find((d) => d.name === name) : undefined;
-  if (!decl) throw new SecretsConfigError('rotateSecret', `cannot find the declaration of "${name}" in the module options.`);
+  if (!decl)
+    throw new SecretsConfigError('rotateSecret', `cannot find the declaration of "${name}" in the module options.`);
   return decl.id;
 }
 

@@ -12,7 +12,9 @@ describe('SecretsService.events$ and Nest log lines', () => {
   it('streams every lifecycle event, logs through context Secrets once per failure streak, and completes on close', async () => {
     const source = memorySource({ 'ev/api-key': 'key-CANARY-ev-1', 'ev/db': { password: 'pw-CANARY-ev-1' } });
     const moduleRef = await Test.createTestingModule({
-      imports: [SecretsModule.forRoot({ secrets, source, refreshInterval: false, minRefreshInterval: 0, meterProvider: false })],
+      imports: [
+        SecretsModule.forRoot({ secrets, source, refreshInterval: false, minRefreshInterval: 0, meterProvider: false }),
+      ],
     })
       .setLogger(logs)
       .compile();

@@ -38,7 +38,10 @@ let app: INestApplication;
 
 beforeAll(async () => {
   emu = await startEmulator({
-    seed: { 'health/db': JSON.stringify({ username: 'u', password: 'pw-CANARY-health' }), 'health/api-key': 'key-CANARY-health' },
+    seed: {
+      'health/db': JSON.stringify({ username: 'u', password: 'pw-CANARY-health' }),
+      'health/api-key': 'key-CANARY-health',
+    },
   });
   @Module({
     imports: [
@@ -56,7 +59,9 @@ beforeAll(async () => {
     providers: [SecretsHealthIndicator],
   })
   class AppModule {}
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).setLogger(logs).compile();
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
+    .setLogger(logs)
+    .compile();
   app = moduleRef.createNestApplication();
   await app.init();
 });
@@ -92,12 +97,18 @@ describe('SecretsHealthIndicator', () => {
 
   it('turns 503 when the source fails past maxStaleness with failOnStale, and 200 again on recovery', async () => {
     await emu.pause();
-    let last = await pollUntil(() => status('/health'), (r) => r.status === 503, 4_000);
+    let last = await pollUntil(
+      () => status('/health'),
+      (r) => r.status === 503,
+      4_000,
+    );
     expect(last.status).toBe(503);
     expect(last.body.status).toBe('error');
     expect(last.body.error.secrets.status).toBe('down');
     expect(last.body.error.secrets.failing.sort()).toEqual(['apiKey', 'db']);
-    expect(last.body.error.secrets.secrets.db).toEqual(expect.objectContaining({ status: 'stale', error: expect.any(String) }));
+    expect(last.body.error.secrets.secrets.db).toEqual(
+      expect.objectContaining({ status: 'stale', error: expect.any(String) }),
+    );
     expect(last.text).not.toContain('CANARY');
 
     // Without failOnStale, stale secrets are reported but the app stays in rotation.
@@ -106,7 +117,11 @@ describe('SecretsHealthIndicator', () => {
     expect(lenient.body.info.secrets.secrets.db.status).toBe('stale');
 
     await emu.resume();
-    last = await pollUntil(() => status('/health'), (r) => r.status === 200, 4_000);
+    last = await pollUntil(
+      () => status('/health'),
+      (r) => r.status === 200,
+      4_000,
+    );
     expect(last.status).toBe(200);
     expect(last.body.info.secrets.secrets.db.status).toBe('fresh');
   });

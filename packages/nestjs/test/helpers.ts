@@ -46,7 +46,11 @@ export function captureAllLogs(): CaptureLogger {
   beforeAll(() => {
     Logger.overrideLogger(capture);
     for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const) {
-      const spy = jest.spyOn(console, method).mockImplementation((...args: unknown[]) => capture.lines.push(`console.${method} ${args.map(String).join(' ')}`));
+      const spy = jest
+        .spyOn(console, method)
+        .mockImplementation((...args: unknown[]) =>
+          capture.lines.push(`console.${method} ${args.map(String).join(' ')}`),
+        );
       restore.push(() => spy.mockRestore());
     }
     for (const stream of [process.stdout, process.stderr]) {
@@ -86,7 +90,11 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Calls `probe` every 50 ms until `done(result)` holds or `timeoutMs` passes; returns the last result. */
-export async function pollUntil<T>(probe: () => Promise<T>, done: (result: T) => boolean, timeoutMs = 5_000): Promise<T> {
+export async function pollUntil<T>(
+  probe: () => Promise<T>,
+  done: (result: T) => boolean,
+  timeoutMs = 5_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let result = await probe();
   while (!done(result) && Date.now() < deadline) {

@@ -2,7 +2,16 @@ import 'reflect-metadata';
 import { Injectable, type INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { startEmulator, type Emulator } from '@hush/emulator';
-import { InjectSecret, OnSecretRotation, Secret, SecretStore, SecretsModule, SecretsService, defineSecrets, type SecretRotatedEvent } from '@hush/nestjs';
+import {
+  InjectSecret,
+  OnSecretRotation,
+  Secret,
+  SecretStore,
+  SecretsModule,
+  SecretsService,
+  defineSecrets,
+  type SecretRotatedEvent,
+} from '@hush/nestjs';
 import type { RotationInfo } from '@hush/core';
 import { captureAllLogs, emulatorSource, sleep, waitFor } from './helpers';
 
@@ -68,7 +77,10 @@ beforeAll(async () => {
   app = moduleRef.createNestApplication();
   await app.init();
   service = app.get(DbService);
-  app.get(SecretsService).rotations$('db').subscribe((e) => rotations.push(e));
+  app
+    .get(SecretsService)
+    .rotations$('db')
+    .subscribe((e) => rotations.push(e));
 });
 
 afterAll(async () => {
@@ -99,7 +111,10 @@ describe('re-injection after a background refresh', () => {
     expect(service.db.value).toEqual(db(2));
     expect(service.password).toBe(db(2).password);
     expect(service.reconnects).toHaveLength(1);
-    expect(service.reconnects[0]).toEqual({ next: db(2), info: { name: 'db', version: versionId, previousVersion: before } });
+    expect(service.reconnects[0]).toEqual({
+      next: db(2),
+      info: { name: 'db', version: versionId, previousVersion: before },
+    });
     expect(rotations.map((r) => r.version)).toEqual([versionId]);
 
     await refreshes(5);
@@ -120,7 +135,9 @@ describe('re-injection after a background refresh', () => {
     await waitFor(() => /BrokenHook\.explode\(\)/.test(logs.text()), 1_000, 'the hook failure log line');
 
     const line = logs.lines.find((l) => l.includes('BrokenHook.explode()'))!;
-    expect(line).toMatch(/^error @OnSecretRotation hook BrokenHook\.explode\(\) for secret "apiKey" \(version \w{8}\) failed: Error: cannot use api key \[redacted\]\./);
+    expect(line).toMatch(
+      /^error @OnSecretRotation hook BrokenHook\.explode\(\) for secret "apiKey" \(version \w{8}\) failed: Error: cannot use api key \[redacted\]\./,
+    );
     expect(line).toMatch(/Secrets$/);
 
     // The refresh loop carries on and later rotations still reach every hook.

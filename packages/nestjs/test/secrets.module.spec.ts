@@ -59,7 +59,11 @@ class WhoamiController {
   constructor(private readonly dbService: DbService) {}
   @Get('whoami')
   whoami() {
-    return { user: this.dbService.db.value.username, version: this.dbService.db.version, apiKeyLength: this.dbService.apiKey.length };
+    return {
+      user: this.dbService.db.value.username,
+      version: this.dbService.db.version,
+      apiKeyLength: this.dbService.apiKey.length,
+    };
   }
 }
 
@@ -122,7 +126,9 @@ describe('SecretsModule', () => {
     it('injects properties as read-only accessors on the instance, even with [[Define]] class fields', () => {
       // The compiler under test emits real class fields: a plain instance owns an `apiKey` data property.
       const plain = new PlainFields();
-      expect(Object.getOwnPropertyDescriptor(plain, 'apiKey')).toEqual(expect.objectContaining({ value: undefined, writable: true }));
+      expect(Object.getOwnPropertyDescriptor(plain, 'apiKey')).toEqual(
+        expect.objectContaining({ value: undefined, writable: true }),
+      );
 
       const service = app.get(DbService);
       const descriptor = Object.getOwnPropertyDescriptor(service, 'apiKey');
@@ -198,7 +204,11 @@ describe('SecretsModule', () => {
 
     it('rejects a factory that declares nothing, naming the option', async () => {
       const module = SecretsModule.forRootAsync({ useFactory: () => ({ source: emulatorSource(emu) }) });
-      await expect(Test.createTestingModule({ imports: [module] }).setLogger(logs).compile()).rejects.toThrow(/SecretsModule\.secrets.*no secrets declared/s);
+      await expect(
+        Test.createTestingModule({ imports: [module] })
+          .setLogger(logs)
+          .compile(),
+      ).rejects.toThrow(/SecretsModule\.secrets.*no secrets declared/s);
     });
   });
 
@@ -212,7 +222,10 @@ describe('SecretsModule', () => {
 
     it('lets modules that do not import SecretsModule inject secrets when true', async () => {
       const app = await boot({
-        imports: [SecretsModule.forRoot({ secrets, source: emulatorSource(emu), refreshInterval: false, isGlobal: true }), FeatureModule],
+        imports: [
+          SecretsModule.forRoot({ secrets, source: emulatorSource(emu), refreshInterval: false, isGlobal: true }),
+          FeatureModule,
+        ],
       });
       expect(app.get(FeatureService).apiKey.value).toBe(API_KEY);
       await app.close();
@@ -220,7 +233,12 @@ describe('SecretsModule', () => {
 
     it('is opt-in: without it a feature module cannot resolve the secret token', async () => {
       await expect(
-        Test.createTestingModule({ imports: [SecretsModule.forRoot({ secrets, source: emulatorSource(emu), refreshInterval: false }), FeatureModule] })
+        Test.createTestingModule({
+          imports: [
+            SecretsModule.forRoot({ secrets, source: emulatorSource(emu), refreshInterval: false }),
+            FeatureModule,
+          ],
+        })
           .setLogger(logs)
           .compile(),
       ).rejects.toThrow(/SECRETS:SECRET\(apiKey\)/);
@@ -239,7 +257,10 @@ describe('SecretsModule', () => {
       class UsesDb {
         constructor(@InjectSecret('db') readonly db: Secret<DbCredentials>) {}
       }
-      @Module({ imports: [SecretsModule.forRoot({ secrets: withMissing, source: emulatorSource(emu), bootTimeout: '2s' })], providers: [UsesDb] })
+      @Module({
+        imports: [SecretsModule.forRoot({ secrets: withMissing, source: emulatorSource(emu), bootTimeout: '2s' })],
+        providers: [UsesDb],
+      })
       class AppModule {}
 
       const error: unknown = await NestFactory.create(AppModule, { abortOnError: false, logger: logs }).then(
@@ -285,14 +306,20 @@ describe('SecretsModule', () => {
 
     it('rejects unknown options with a did-you-mean hint', async () => {
       const module = SecretsModule.forRoot({ secrets, source: emulatorSource(emu), refreshIntervl: '5m' } as never);
-      await expect(Test.createTestingModule({ imports: [module] }).setLogger(logs).compile()).rejects.toThrow(/Did you mean `refreshInterval`/);
+      await expect(
+        Test.createTestingModule({ imports: [module] })
+          .setLogger(logs)
+          .compile(),
+      ).rejects.toThrow(/Did you mean `refreshInterval`/);
     });
   });
 
   describe('shutdown', () => {
     it('app.close() closes the store and stops the refresh loop', async () => {
       const app = await boot({
-        imports: [SecretsModule.forRoot({ secrets, source: emulatorSource(emu), refreshInterval: 50, refreshJitter: 0 })],
+        imports: [
+          SecretsModule.forRoot({ secrets, source: emulatorSource(emu), refreshInterval: 50, refreshJitter: 0 }),
+        ],
         providers: [DbService],
       });
       const store = app.get(SecretStore);

@@ -18,10 +18,15 @@ describe('@nestjs/terminus is an optional peer', () => {
     expect(typeof entry.SecretsModule.forRoot).toBe('function');
     expect(typeof entry.SecretsHealthIndicator).toBe('function');
     // Without terminus the indicator's dependency is a descriptive placeholder token, not a crash at import.
-    const deps = Reflect.getMetadata('self:paramtypes', entry.SecretsHealthIndicator) as Array<{ index: number; param: unknown }>;
+    const deps = Reflect.getMetadata('self:paramtypes', entry.SecretsHealthIndicator) as Array<{
+      index: number;
+      param: unknown;
+    }>;
     expect(String(deps.find((d) => d.index === 1)?.param)).toMatch(/install @nestjs\/terminus/);
 
-    const moduleRef = await Test.createTestingModule({ imports: [entry.SecretsModule.forTesting({ apiKey: 'k-CANARY-optional' }, { logger: false })] })
+    const moduleRef = await Test.createTestingModule({
+      imports: [entry.SecretsModule.forTesting({ apiKey: 'k-CANARY-optional' }, { logger: false })],
+    })
       .setLogger(new nest.ConsoleLogger({ logLevels: [] }))
       .compile();
     expect(moduleRef.get(entry.SecretStore, { strict: false }).get('apiKey')).toBe('k-CANARY-optional');

@@ -35,15 +35,24 @@ class DbService {
 
 const logs = captureAllLogs();
 
-async function testingApp(imports: Parameters<typeof Test.createTestingModule>[0]['imports']): Promise<INestApplicationContext> {
-  const moduleRef = await Test.createTestingModule({ imports, providers: [DbService] }).setLogger(logs).compile();
+async function testingApp(
+  imports: Parameters<typeof Test.createTestingModule>[0]['imports'],
+): Promise<INestApplicationContext> {
+  const moduleRef = await Test.createTestingModule({ imports, providers: [DbService] })
+    .setLogger(logs)
+    .compile();
   return moduleRef.init();
 }
 
 describe('SecretsModule.forTesting', () => {
   let app: INestApplicationContext;
   beforeEach(async () => {
-    app = await testingApp([SecretsModule.forTesting({ db: { username: 'test_user', password: 'pw-CANARY-test-1' }, apiKey: 'key-CANARY-test-1' })]);
+    app = await testingApp([
+      SecretsModule.forTesting({
+        db: { username: 'test_user', password: 'pw-CANARY-test-1' },
+        apiKey: 'key-CANARY-test-1',
+      }),
+    ]);
   });
   afterEach(() => app.close());
 
@@ -68,14 +77,18 @@ describe('SecretsModule.forTesting', () => {
   });
 
   it('rotateSecret names the declared secrets when given an unknown name', async () => {
-    await expect(rotateSecret(app, 'dbb', 'x')).rejects.toThrow(/"dbb" is not declared\. Declared secrets: "db", "apiKey"/);
+    await expect(rotateSecret(app, 'dbb', 'x')).rejects.toThrow(
+      /"dbb" is not declared\. Declared secrets: "db", "apiKey"/,
+    );
   });
 
   it('getTestingSource injects source failures: values stay, health reports the error', async () => {
     getTestingSource(app).fail('*', 'InternalServiceError');
     await app.get(SecretStore).refresh();
     expect(app.get(DbService).db.value.password).toBe('pw-CANARY-test-1');
-    expect(app.get(SecretStore).health().secrets.db).toEqual(expect.objectContaining({ status: 'error', error: 'InternalServiceError' }));
+    expect(app.get(SecretStore).health().secrets.db).toEqual(
+      expect.objectContaining({ status: 'error', error: 'InternalServiceError' }),
+    );
   });
 
   it('lets a test replace one secret with overrideProvider(getSecretToken(name))', async () => {
@@ -95,8 +108,13 @@ describe('SecretsModule.forTesting', () => {
 describe('rotateSecret with forRoot and a memorySource', () => {
   it('maps the name to its declared id', async () => {
     const secrets = defineSecrets({ db: { id: 'prod/app/db', format: 'json' }, apiKey: 'prod/app/api-key' });
-    const source = memorySource({ 'prod/app/db': { username: 'a', password: 'pw-CANARY-mem-1' }, 'prod/app/api-key': 'key-CANARY-mem-1' });
-    const app = await testingApp([SecretsModule.forRoot({ secrets, source, refreshInterval: false, minRefreshInterval: 0 })]);
+    const source = memorySource({
+      'prod/app/db': { username: 'a', password: 'pw-CANARY-mem-1' },
+      'prod/app/api-key': 'key-CANARY-mem-1',
+    });
+    const app = await testingApp([
+      SecretsModule.forRoot({ secrets, source, refreshInterval: false, minRefreshInterval: 0 }),
+    ]);
     await rotateSecret(app, 'db', { username: 'b', password: 'pw-CANARY-mem-2' });
     expect(app.get(DbService).reconnects).toEqual([{ username: 'b', password: 'pw-CANARY-mem-2' }]);
     await app.close();
@@ -106,7 +124,13 @@ describe('rotateSecret with forRoot and a memorySource', () => {
     const app = await testingApp([
       SecretsModule.forRoot({
         secrets: { db: { id: 'x', format: 'json' }, apiKey: 'y' },
-        source: { kind: 'custom', fetch: async () => [{ ok: true, secret: { versionId: 'v1', string: '{"username":"u","password":"pw-CANARY"}' } }, { ok: true, secret: { versionId: 'v1', string: 'k' } }] },
+        source: {
+          kind: 'custom',
+          fetch: async () => [
+            { ok: true, secret: { versionId: 'v1', string: '{"username":"u","password":"pw-CANARY"}' } },
+            { ok: true, secret: { versionId: 'v1', string: 'k' } },
+          ],
+        },
         refreshInterval: false,
       }),
     ]);
@@ -138,9 +162,14 @@ describe('decorator misuse', () => {
     class PerRequest {
       @InjectSecret('apiKey') apiKey!: string;
     }
-    @Module({ imports: [SecretsModule.forTesting({ db: { username: 'u', password: 'pw-CANARY' }, apiKey: 'k-CANARY' })], providers: [PerRequest] })
+    @Module({
+      imports: [SecretsModule.forTesting({ db: { username: 'u', password: 'pw-CANARY' }, apiKey: 'k-CANARY' })],
+      providers: [PerRequest],
+    })
     class M {}
-    const moduleRef = await Test.createTestingModule({ imports: [M] }).setLogger(logs).compile();
+    const moduleRef = await Test.createTestingModule({ imports: [M] })
+      .setLogger(logs)
+      .compile();
     await moduleRef.init();
     expect(logs.text()).toMatch(/PerRequest is request-scoped or transient/);
     await moduleRef.close();

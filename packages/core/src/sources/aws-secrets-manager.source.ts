@@ -180,7 +180,10 @@ export class AwsSecretsManagerSource implements Source {
     this.logger = options.logger;
     if (options.client) {
       if (typeof options.client.send !== 'function') {
-        throw new SecretsConfigError('awsSecretsManager.client', 'expected a SecretsManagerClient (an object with a send() method).');
+        throw new SecretsConfigError(
+          'awsSecretsManager.client',
+          'expected a SecretsManagerClient (an object with a send() method).',
+        );
       }
       this.client = options.client;
       this.ownsClient = false;
@@ -203,20 +206,35 @@ export class AwsSecretsManagerSource implements Source {
       });
       this.ownsClient = true;
     }
-    this.region = internal?.region ?? options.region ?? (options.client ? undefined : (options.clientConfig?.region as string | undefined) ?? process.env.AWS_REGION);
-    this.failoverTimeout = parseDuration(options.failoverTimeout ?? DEFAULT_FAILOVER_TIMEOUT_MS, 'awsSecretsManager.failoverTimeout');
+    this.region =
+      internal?.region ??
+      options.region ??
+      (options.client ? undefined : ((options.clientConfig?.region as string | undefined) ?? process.env.AWS_REGION));
+    this.failoverTimeout = parseDuration(
+      options.failoverTimeout ?? DEFAULT_FAILOVER_TIMEOUT_MS,
+      'awsSecretsManager.failoverTimeout',
+    );
     const failoverRegions = options.failoverRegions ?? [];
     if (!Array.isArray(failoverRegions) || failoverRegions.some((r) => typeof r !== 'string' || r.trim() === '')) {
-      throw new SecretsConfigError('awsSecretsManager.failoverRegions', "expected an array of Region names, e.g. ['us-west-2'].");
+      throw new SecretsConfigError(
+        'awsSecretsManager.failoverRegions',
+        "expected an array of Region names, e.g. ['us-west-2'].",
+      );
     }
     if (failoverRegions.length > 0 && !internal) {
       for (const region of failoverRegions) {
         if (region === this.region) {
-          throw new SecretsConfigError('awsSecretsManager.failoverRegions', `"${region}" is the primary Region; list only replica Regions.`);
+          throw new SecretsConfigError(
+            'awsSecretsManager.failoverRegions',
+            `"${region}" is the primary Region; list only replica Regions.`,
+          );
         }
         const client = options.failoverClients?.[region];
         if (client !== undefined && typeof client.send !== 'function') {
-          throw new SecretsConfigError(`awsSecretsManager.failoverClients.${region}`, 'expected a SecretsManagerClient (an object with a send() method).');
+          throw new SecretsConfigError(
+            `awsSecretsManager.failoverClients.${region}`,
+            'expected a SecretsManagerClient (an object with a send() method).',
+          );
         }
         const common = {
           batch: this.batch,
@@ -238,7 +256,10 @@ export class AwsSecretsManagerSource implements Source {
         this.failovers.push(sub);
       }
     } else if (options.failoverClients && Object.keys(options.failoverClients).length > 0 && !internal) {
-      throw new SecretsConfigError('awsSecretsManager.failoverClients', 'failoverClients needs failoverRegions listing those Regions in order.');
+      throw new SecretsConfigError(
+        'awsSecretsManager.failoverClients',
+        'failoverClients needs failoverRegions listing those Regions in order.',
+      );
     }
   }
 
@@ -265,23 +286,35 @@ export class AwsSecretsManagerSource implements Source {
       });
       const served = replica.filter((o) => o?.ok).length;
       if (served > 0) {
-        this.logger?.warn(`Read ${served} secret(s) from failover Region ${region} after transient errors in ${this.region ?? 'the primary Region'}`, {
-          event: 'region-failover',
-          region,
-          count: served,
-        });
+        this.logger?.warn(
+          `Read ${served} secret(s) from failover Region ${region} after transient errors in ${this.region ?? 'the primary Region'}`,
+          {
+            event: 'region-failover',
+            region,
+            count: served,
+          },
+        );
       }
     }
     return outcomes;
   }
 
-  private async fetchWithin(source: AwsSecretsManagerSource, requests: readonly SecretRequest[], context: FetchContext): Promise<readonly FetchOutcome[]> {
+  private async fetchWithin(
+    source: AwsSecretsManagerSource,
+    requests: readonly SecretRequest[],
+    context: FetchContext,
+  ): Promise<readonly FetchOutcome[]> {
     const abort = new AbortController();
     const onAbort = () => abort.abort(context.signal.reason);
     if (context.signal.aborted) onAbort();
     else context.signal.addEventListener('abort', onAbort, { once: true });
     const timer = setTimeout(
-      () => abort.abort(new SecretFetchError('*', 'TimeoutError', `no answer within failoverTimeout (${this.failoverTimeout} ms)`, { retryable: true })),
+      () =>
+        abort.abort(
+          new SecretFetchError('*', 'TimeoutError', `no answer within failoverTimeout (${this.failoverTimeout} ms)`, {
+            retryable: true,
+          }),
+        ),
       this.failoverTimeout,
     );
     timer.unref();
@@ -292,7 +325,15 @@ export class AwsSecretsManagerSource implements Source {
       return outcomes.map((o, i) =>
         o.ok || o.error.retryable
           ? o
-          : { ok: false, error: new SecretFetchError(requests[i]!.id, 'TimeoutError', `no answer within failoverTimeout (${this.failoverTimeout} ms)`, { retryable: true, cause: o.error }) },
+          : {
+              ok: false,
+              error: new SecretFetchError(
+                requests[i]!.id,
+                'TimeoutError',
+                `no answer within failoverTimeout (${this.failoverTimeout} ms)`,
+                { retryable: true, cause: o.error },
+              ),
+            },
       );
     } finally {
       clearTimeout(timer);
@@ -304,7 +345,10 @@ export class AwsSecretsManagerSource implements Source {
     return outcome.ok && region ? { ok: true, secret: { ...outcome.secret, region } } : outcome;
   }
 
-  private async fetchRegion(requests: readonly SecretRequest[], context: FetchContext): Promise<readonly FetchOutcome[]> {
+  private async fetchRegion(
+    requests: readonly SecretRequest[],
+    context: FetchContext,
+  ): Promise<readonly FetchOutcome[]> {
     const outcomes = new Array<FetchOutcome>(requests.length);
     const batchable: number[] = [];
     const single: number[] = [];
@@ -344,7 +388,14 @@ export class AwsSecretsManagerSource implements Source {
           new BatchGetSecretValueCommand({ SecretIdList: [...ids], ...(nextToken ? { NextToken: nextToken } : {}) }),
           { abortSignal: context.signal },
         )) as {
-          SecretValues?: { ARN?: string; Name?: string; VersionId?: string; SecretString?: string; SecretBinary?: Uint8Array; CreatedDate?: Date }[];
+          SecretValues?: {
+            ARN?: string;
+            Name?: string;
+            VersionId?: string;
+            SecretString?: string;
+            SecretBinary?: Uint8Array;
+            CreatedDate?: Date;
+          }[];
           Errors?: { SecretId?: string; ErrorCode?: string; Message?: string }[];
           NextToken?: string;
           $metadata?: { attempts?: number };
@@ -383,7 +434,10 @@ export class AwsSecretsManagerSource implements Source {
         return ids.map(() => undefined);
       }
       if (info.throttled && this.spillover && !context.signal.aborted) return ids.map(() => undefined);
-      return ids.map((id) => ({ ok: false, error: new SecretFetchError(id, info.code, info.message, { ...info, cause: error }) }));
+      return ids.map((id) => ({
+        ok: false,
+        error: new SecretFetchError(id, info.code, info.message, { ...info, cause: error }),
+      }));
     }
     // Ids the batch neither returned nor reported (e.g. partial ARNs) are retried individually.
     return ids.map((id) => found.get(id));
@@ -398,7 +452,14 @@ export class AwsSecretsManagerSource implements Source {
           ...(request.versionStage ? { VersionStage: request.versionStage } : {}),
         }),
         { abortSignal: context.signal },
-      )) as { ARN?: string; VersionId?: string; SecretString?: string; SecretBinary?: Uint8Array; CreatedDate?: Date; $metadata?: { attempts?: number } };
+      )) as {
+        ARN?: string;
+        VersionId?: string;
+        SecretString?: string;
+        SecretBinary?: Uint8Array;
+        CreatedDate?: Date;
+        $metadata?: { attempts?: number };
+      };
       this.counters.record('GetSecretValue', response.$metadata?.attempts ?? 1, 'ok');
       return { ok: true, secret: toRaw(response) };
     } catch (error) {
@@ -414,7 +475,13 @@ export class AwsSecretsManagerSource implements Source {
   }
 }
 
-function toRaw(entry: { ARN?: string; VersionId?: string; SecretString?: string; SecretBinary?: Uint8Array; CreatedDate?: Date }): RawSecret {
+function toRaw(entry: {
+  ARN?: string;
+  VersionId?: string;
+  SecretString?: string;
+  SecretBinary?: Uint8Array;
+  CreatedDate?: Date;
+}): RawSecret {
   return {
     versionId: entry.VersionId ?? 'unknown',
     string: entry.SecretString,
@@ -446,7 +513,13 @@ function attemptsOf(error: unknown): number {
 
 /** Classifies an SDK or network error into a code and retry flags. Messages from AWS never carry values. */
 export function classify(error: unknown): { code: string; message: string; retryable: boolean; throttled: boolean } {
-  const e = error as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number }; $fault?: string };
+  const e = error as {
+    name?: string;
+    code?: string;
+    message?: string;
+    $metadata?: { httpStatusCode?: number };
+    $fault?: string;
+  };
   let code = e?.name !== 'TimeoutError' && e?.code && /^E[A-Z]+$/.test(e.code) ? e.code : (e?.name ?? 'UnknownError');
   if (code === 'Error' || code === 'SyntaxError') {
     // The SDK wraps non-Error throwables (e.g. a network error from another realm) as
@@ -455,12 +528,14 @@ export function classify(error: unknown): { code: string; message: string; retry
   }
   const status = e?.$metadata?.httpStatusCode;
   const throttled = THROTTLING_CODES.has(code) || status === 429;
-  const retryable = throttled || TRANSIENT_CODES.has(code) || (status !== undefined && status >= 500) || e?.$fault === 'server';
+  const retryable =
+    throttled || TRANSIENT_CODES.has(code) || (status !== undefined && status >= 500) || e?.$fault === 'server';
   const message = typeof e?.message === 'string' && e.message.length < 500 ? e.message : code;
   return { code, message, retryable, throttled };
 }
 
 function positiveInt(value: number, option: string): number {
-  if (!Number.isInteger(value) || value < 1) throw new SecretsConfigError(option, `expected a positive integer, got ${String(value)}.`);
+  if (!Number.isInteger(value) || value < 1)
+    throw new SecretsConfigError(option, `expected a positive integer, got ${String(value)}.`);
   return value;
 }

@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { SecretFetchError } from '../errors';
-import { SourceCounters, type FetchOutcome, type RawSecret, type SecretRequest, type Source, type SourceStats } from './source';
+import {
+  SourceCounters,
+  type FetchOutcome,
+  type RawSecret,
+  type SecretRequest,
+  type Source,
+  type SourceStats,
+} from './source';
 
 /** A value for {@link memorySource}: a string, bytes, or any JSON-serialisable object. */
 export type MemoryValue = string | Uint8Array | Record<string, unknown> | unknown[];
@@ -91,7 +98,11 @@ export class MemorySource implements Source {
     await Promise.resolve();
     return requests.map((request) => {
       const outcome = this.fetchOne(request);
-      this.counters.record('GetSecretValue', 1, outcome.ok ? 'ok' : outcome.error.throttled ? 'throttled' : outcome.error.awsCode);
+      this.counters.record(
+        'GetSecretValue',
+        1,
+        outcome.ok ? 'ok' : outcome.error.throttled ? 'throttled' : outcome.error.awsCode,
+      );
       return outcome;
     });
   }
@@ -104,11 +115,18 @@ export class MemorySource implements Source {
     }
     const versions = this.secrets.get(request.id);
     const stage = request.versionStage ?? (request.versionId ? undefined : 'AWSCURRENT');
-    const version = versions?.find((v) => (request.versionId ? v.raw.versionId === request.versionId : true) && (stage ? v.stages.has(stage) : true));
+    const version = versions?.find(
+      (v) => (request.versionId ? v.raw.versionId === request.versionId : true) && (stage ? v.stages.has(stage) : true),
+    );
     if (!version) {
       return {
         ok: false,
-        error: new SecretFetchError(request.id, 'ResourceNotFoundException', "Secrets Manager can't find the specified secret.", { retryable: false }),
+        error: new SecretFetchError(
+          request.id,
+          'ResourceNotFoundException',
+          "Secrets Manager can't find the specified secret.",
+          { retryable: false },
+        ),
       };
     }
     return { ok: true, secret: version.raw };

@@ -89,7 +89,10 @@ export class MountedFilesSource implements Source {
 
   constructor(options: MountedFilesOptions) {
     if (!options || typeof options !== 'object' || typeof options.dir !== 'string' || options.dir.trim() === '') {
-      throw new SecretsConfigError('mountedFiles.dir', 'a directory is required, e.g. mountedFiles({ dir: "/mnt/secrets-store" }).');
+      throw new SecretsConfigError(
+        'mountedFiles.dir',
+        'a directory is required, e.g. mountedFiles({ dir: "/mnt/secrets-store" }).',
+      );
     }
     checkKnownKeys(options, OPTION_KEYS, 'mountedFiles');
     this.dir = path.resolve(options.dir);
@@ -139,7 +142,8 @@ export class MountedFilesSource implements Source {
         return { ok: true, secret };
       } catch (error) {
         const code = (error as { code?: string }).code ?? 'UnknownError';
-        const retryable = code === 'FileUnstable' || code === 'EMFILE' || code === 'ENFILE' || code === 'EAGAIN' || code === 'EIO';
+        const retryable =
+          code === 'FileUnstable' || code === 'EMFILE' || code === 'ENFILE' || code === 'EAGAIN' || code === 'EIO';
         this.counters.record('ReadFile', 1, code);
         const why =
           code === 'FileUnstable'
@@ -151,7 +155,13 @@ export class MountedFilesSource implements Source {
                 : code === 'EISDIR'
                   ? 'the path is a directory, not a file'
                   : 'the file could not be read';
-        return failure(id, code, `${why} (${path.relative(this.dir, candidates[0]!)} in ${this.dir}).`, retryable, error);
+        return failure(
+          id,
+          code,
+          `${why} (${path.relative(this.dir, candidates[0]!)} in ${this.dir}).`,
+          retryable,
+          error,
+        );
       }
     });
   }
@@ -290,7 +300,12 @@ export class MountedFilesSource implements Source {
         if ((error as { code?: string }).code === 'ENOENT') continue;
         throw error;
       }
-      if (before.ino === after.ino && before.size === after.size && before.mtimeMs === after.mtimeMs && bytes.length === after.size) {
+      if (
+        before.ino === after.ino &&
+        before.size === after.size &&
+        before.mtimeMs === after.mtimeMs &&
+        bytes.length === after.size
+      ) {
         return { bytes, mtimeMs: after.mtimeMs, file };
       }
       await sleep(Math.max(5, Math.min(this.settle, 50)));
@@ -308,7 +323,8 @@ export class MountedFilesSource implements Source {
         if (st.size > MAX_FILE_BYTES || st.isDirectory()) return `invalid:${st.size}:${st.mtimeMs}`;
         return versionOf(await readFile(file));
       } catch (error) {
-        if ((error as { code?: string }).code !== 'ENOENT') return `error:${(error as { code?: string }).code ?? 'unknown'}`;
+        if ((error as { code?: string }).code !== 'ENOENT')
+          return `error:${(error as { code?: string }).code ?? 'unknown'}`;
       }
     }
     return 'missing';

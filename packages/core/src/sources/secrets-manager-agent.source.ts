@@ -21,8 +21,23 @@ export const AGENT_TOKEN_HEADER = 'X-Aws-Parameters-Secrets-Token';
 /** Environment variables read for the SSRF token, in order (the agent's `ssrf_env_variables` default). */
 export const AGENT_TOKEN_ENV = ['AWS_TOKEN', 'AWS_SESSION_TOKEN', 'AWS_CONTAINER_AUTHORIZATION_TOKEN'] as const;
 
-const THROTTLING_CODES = new Set(['ThrottlingException', 'LimitExceededException', 'TooManyRequestsException', 'Throttling']);
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_SOCKET']);
+const THROTTLING_CODES = new Set([
+  'ThrottlingException',
+  'LimitExceededException',
+  'TooManyRequestsException',
+  'Throttling',
+]);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+]);
 const MAX_BODY_BYTES = 1024 * 1024;
 
 /** Options of {@link secretsManagerAgent}. */
@@ -75,21 +90,31 @@ export class SecretsManagerAgentSource implements Source {
   private readonly httpAgent: http.Agent;
 
   constructor(options: SecretsManagerAgentOptions) {
-    if (!options || typeof options !== 'object') throw new SecretsConfigError('secretsManagerAgent', 'expected an options object.');
+    if (!options || typeof options !== 'object')
+      throw new SecretsConfigError('secretsManagerAgent', 'expected an options object.');
     checkKnownKeys(options, OPTION_KEYS, 'secretsManagerAgent');
     const rawUrl = options.url ?? DEFAULT_AGENT_URL;
     try {
       this.base = new URL(rawUrl);
     } catch {
-      throw new SecretsConfigError('secretsManagerAgent.url', `cannot parse ${JSON.stringify(rawUrl)} as a URL, e.g. "http://localhost:2773".`);
+      throw new SecretsConfigError(
+        'secretsManagerAgent.url',
+        `cannot parse ${JSON.stringify(rawUrl)} as a URL, e.g. "http://localhost:2773".`,
+      );
     }
     if (this.base.protocol !== 'http:' && this.base.protocol !== 'https:') {
-      throw new SecretsConfigError('secretsManagerAgent.url', `expected an http:// or https:// URL, got protocol "${this.base.protocol}".`);
+      throw new SecretsConfigError(
+        'secretsManagerAgent.url',
+        `expected an http:// or https:// URL, got protocol "${this.base.protocol}".`,
+      );
     }
     this.url = this.base.href.replace(/\/+$/, '');
     const concurrency = options.concurrency ?? 8;
     if (!Number.isInteger(concurrency) || concurrency < 1) {
-      throw new SecretsConfigError('secretsManagerAgent.concurrency', `expected a positive integer, got ${String(concurrency)}.`);
+      throw new SecretsConfigError(
+        'secretsManagerAgent.concurrency',
+        `expected a positive integer, got ${String(concurrency)}.`,
+      );
     }
     this.concurrency = concurrency;
     this.requestTimeout = parseDuration(options.requestTimeout ?? 10_000, 'secretsManagerAgent.requestTimeout');
@@ -173,7 +198,14 @@ export class SecretsManagerAgentSource implements Source {
         const code = (error as { code?: string }).code ?? 'UnknownError';
         this.counters.record('AgentGet', attempts, 'AgentTokenUnavailable');
         // Retryable: the agent writes its token file when it starts, which may be after us.
-        return fail(id, 'AgentTokenUnavailable', `cannot read the agent token file ${file} (${code}; from ${this.tokenSourceName}).`, true, false, error);
+        return fail(
+          id,
+          'AgentTokenUnavailable',
+          `cannot read the agent token file ${file} (${code}; from ${this.tokenSourceName}).`,
+          true,
+          false,
+          error,
+        );
       }
       let response: { status: number; body: string };
       try {
@@ -183,7 +215,10 @@ export class SecretsManagerAgentSource implements Source {
         // A keep-alive socket the agent closed while idle fails once with ECONNRESET; retry that once.
         if ((code === 'ECONNRESET' || code === 'EPIPE') && attempts === 1 && !context.signal.aborted) continue;
         this.counters.record('AgentGet', attempts, code);
-        const hint = code === 'ECONNREFUSED' ? ` Is the Secrets Manager Agent (or the Lambda extension) running at ${this.url}?` : '';
+        const hint =
+          code === 'ECONNREFUSED'
+            ? ` Is the Secrets Manager Agent (or the Lambda extension) running at ${this.url}?`
+            : '';
         return fail(id, code, `request to the agent at ${this.url} failed (${code}).${hint}`, true, false, error);
       }
       if (response.status === 200) {
@@ -193,7 +228,13 @@ export class SecretsManagerAgentSource implements Source {
           return { ok: true, secret };
         } catch {
           this.counters.record('AgentGet', attempts, 'InvalidAgentResponse');
-          return fail(id, 'InvalidAgentResponse', `the agent at ${this.url} answered 200 with a body that is not a GetSecretValue result.`, true, false);
+          return fail(
+            id,
+            'InvalidAgentResponse',
+            `the agent at ${this.url} answered 200 with a body that is not a GetSecretValue result.`,
+            true,
+            false,
+          );
         }
       }
       if (response.status === 403) {
@@ -222,17 +263,22 @@ export class SecretsManagerAgentSource implements Source {
       if (signal.aborted) return reject(signal.reason);
       const lib = url.protocol === 'https:' ? https : http;
       let timedOut = false;
-      const req = lib.request(url, { method: 'GET', agent: this.httpAgent, headers: { [AGENT_TOKEN_HEADER]: token, Accept: 'application/json' } }, (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > MAX_BODY_BYTES) req.destroy(Object.assign(new Error('agent response too large'), { code: 'InvalidAgentResponse' }));
-          else chunks.push(chunk);
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
-      });
+      const req = lib.request(
+        url,
+        { method: 'GET', agent: this.httpAgent, headers: { [AGENT_TOKEN_HEADER]: token, Accept: 'application/json' } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (chunk: Buffer) => {
+            size += chunk.length;
+            if (size > MAX_BODY_BYTES)
+              req.destroy(Object.assign(new Error('agent response too large'), { code: 'InvalidAgentResponse' }));
+            else chunks.push(chunk);
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+          res.on('error', reject);
+        },
+      );
       const timer = setTimeout(() => {
         timedOut = true;
         req.destroy(Object.assign(new Error(`no answer within ${this.requestTimeout} ms`), { code: 'TimeoutError' }));
@@ -244,7 +290,9 @@ export class SecretsManagerAgentSource implements Source {
         clearTimeout(timer);
         signal.removeEventListener('abort', onAbort);
       });
-      req.on('error', (error) => reject(timedOut ? Object.assign(new Error('timeout'), { code: 'TimeoutError' }) : error));
+      req.on('error', (error) =>
+        reject(timedOut ? Object.assign(new Error('timeout'), { code: 'TimeoutError' }) : error),
+      );
       req.end();
     });
   }
@@ -266,7 +314,10 @@ function toRaw(body: AgentBody): RawSecret {
   return {
     versionId: body.VersionId ?? 'unknown',
     string: typeof body.SecretString === 'string' ? body.SecretString : undefined,
-    binary: body.SecretString === undefined && typeof body.SecretBinary === 'string' ? new Uint8Array(Buffer.from(body.SecretBinary, 'base64')) : undefined,
+    binary:
+      body.SecretString === undefined && typeof body.SecretBinary === 'string'
+        ? new Uint8Array(Buffer.from(body.SecretBinary, 'base64'))
+        : undefined,
     createdDate: parseAgentDate(body.CreatedDate),
     arn: body.ARN,
   };
@@ -284,7 +335,11 @@ export function parseAgentDate(value: unknown): Date | undefined {
   return undefined;
 }
 
-function mapError(status: number, body: string, url: string): { code: string; message: string; retryable: boolean; throttled: boolean } {
+function mapError(
+  status: number,
+  body: string,
+  url: string,
+): { code: string; message: string; retryable: boolean; throttled: boolean } {
   let code: string | undefined;
   let message: string | undefined;
   try {
@@ -298,16 +353,36 @@ function mapError(status: number, body: string, url: string): { code: string; me
   const text = (message ?? body).replace(/\s+/g, ' ').trim().slice(0, 200);
   const throttled = status === 429 || (code !== undefined && THROTTLING_CODES.has(code));
   if (status === 429) {
-    return { code: code ?? 'AgentConnectionLimitExceeded', message: `the agent at ${url} is at its connection limit (429): ${text}`, retryable: true, throttled };
+    return {
+      code: code ?? 'AgentConnectionLimitExceeded',
+      message: `the agent at ${url} is at its connection limit (429): ${text}`,
+      retryable: true,
+      throttled,
+    };
   }
   if (status >= 500) {
-    return { code: code ?? `AgentHttp${status}`, message: `the agent at ${url} answered ${status}: ${text || 'no detail'}`, retryable: true, throttled };
+    return {
+      code: code ?? `AgentHttp${status}`,
+      message: `the agent at ${url} answered ${status}: ${text || 'no detail'}`,
+      retryable: true,
+      throttled,
+    };
   }
   if (code !== undefined) return { code, message: text || code, retryable: throttled, throttled };
   if (status === 404) {
-    return { code: 'AgentNotFound', message: `${url} answered 404 "${text}" for /secretsmanager/get; is the url the Secrets Manager Agent?`, retryable: false, throttled: false };
+    return {
+      code: 'AgentNotFound',
+      message: `${url} answered 404 "${text}" for /secretsmanager/get; is the url the Secrets Manager Agent?`,
+      retryable: false,
+      throttled: false,
+    };
   }
-  return { code: `AgentHttp${status}`, message: `the agent at ${url} answered ${status}: ${text || 'no detail'}`, retryable: false, throttled: false };
+  return {
+    code: `AgentHttp${status}`,
+    message: `the agent at ${url} answered ${status}: ${text || 'no detail'}`,
+    retryable: false,
+    throttled: false,
+  };
 }
 
 function errorCode(error: unknown, signal: AbortSignal): string {
@@ -316,10 +391,21 @@ function errorCode(error: unknown, signal: AbortSignal): string {
     return reason?.awsCode ?? (reason?.name === 'TimeoutError' ? 'TimeoutError' : 'AbortError');
   }
   const code = (error as { code?: string })?.code;
-  if (typeof code === 'string' && (NETWORK_CODES.has(code) || code === 'TimeoutError' || code === 'InvalidAgentResponse')) return code;
+  if (
+    typeof code === 'string' &&
+    (NETWORK_CODES.has(code) || code === 'TimeoutError' || code === 'InvalidAgentResponse')
+  )
+    return code;
   return typeof code === 'string' && /^E[A-Z]+$/.test(code) ? code : 'NetworkError';
 }
 
-function fail(id: string, code: string, message: string, retryable: boolean, throttled: boolean, cause?: unknown): FetchOutcome {
+function fail(
+  id: string,
+  code: string,
+  message: string,
+  retryable: boolean,
+  throttled: boolean,
+  cause?: unknown,
+): FetchOutcome {
   return { ok: false, error: new SecretFetchError(id, code, message, { retryable, throttled, cause }) };
 }

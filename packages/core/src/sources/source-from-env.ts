@@ -2,7 +2,11 @@ import { SecretsConfigError } from '../errors';
 import { suggest, type Duration } from '../validation';
 import { awsSecretsManager, type AwsSecretsManagerOptions } from './aws-secrets-manager.source';
 import { mountedFiles, type MountedFilesOptions } from './mounted-files.source';
-import { DEFAULT_AGENT_URL, secretsManagerAgent, type SecretsManagerAgentOptions } from './secrets-manager-agent.source';
+import {
+  DEFAULT_AGENT_URL,
+  secretsManagerAgent,
+  type SecretsManagerAgentOptions,
+} from './secrets-manager-agent.source';
 import type { Source } from './source';
 
 /** Values of `HUSH_SOURCE`. */
@@ -55,10 +59,17 @@ export function sourceFromEnv(env: Env = process.env, overrides: SourceFromEnvOv
     case 'files': {
       const dir = overrides.files?.dir ?? blank(env.HUSH_SECRETS_DIR);
       if (!dir) {
-        throw new SecretsConfigError('HUSH_SECRETS_DIR', 'HUSH_SOURCE=files needs HUSH_SECRETS_DIR, the directory the secrets are mounted in (e.g. /mnt/secrets-store).');
+        throw new SecretsConfigError(
+          'HUSH_SECRETS_DIR',
+          'HUSH_SOURCE=files needs HUSH_SECRETS_DIR, the directory the secrets are mounted in (e.g. /mnt/secrets-store).',
+        );
       }
       const poll = blank(env.HUSH_FILES_POLL_INTERVAL);
-      return mountedFiles({ ...(poll ? { pollInterval: (/^\d+$/.test(poll) ? Number(poll) : poll) as Duration } : {}), ...overrides.files, dir });
+      return mountedFiles({
+        ...(poll ? { pollInterval: (/^\d+$/.test(poll) ? Number(poll) : poll) as Duration } : {}),
+        ...overrides.files,
+        dir,
+      });
     }
   }
 }

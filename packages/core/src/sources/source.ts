@@ -23,7 +23,8 @@ export interface RawSecret {
 }
 
 /** One request's outcome, aligned by index with the requests passed to `fetch`. */
-export type FetchOutcome = { readonly ok: true; readonly secret: RawSecret } | { readonly ok: false; readonly error: SecretFetchError };
+export type FetchOutcome =
+  { readonly ok: true; readonly secret: RawSecret } | { readonly ok: false; readonly error: SecretFetchError };
 
 export interface FetchContext {
   /** Aborted at the boot deadline, the request timeout, or `close()`. */
@@ -90,12 +91,22 @@ export class SourceCounters {
   snapshot(): SourceStats {
     const outcomes: Record<string, Record<string, number>> = {};
     for (const [op, counts] of Object.entries(this.outcomes)) outcomes[op] = { ...counts };
-    return { calls: { ...this.calls }, attempts: { ...this.attempts }, throttles: this.throttles, failures: this.failures, outcomes };
+    return {
+      calls: { ...this.calls },
+      attempts: { ...this.attempts },
+      throttles: this.throttles,
+      failures: this.failures,
+      outcomes,
+    };
   }
 }
 
 /** Runs `task` over `items` with at most `limit` in flight. */
-export async function mapConcurrent<T, R>(items: readonly T[], limit: number, task: (item: T, index: number) => Promise<R>): Promise<R[]> {
+export async function mapConcurrent<T, R>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   const worker = async (): Promise<void> => {
