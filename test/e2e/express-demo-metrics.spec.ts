@@ -2,19 +2,15 @@ import request from 'supertest';
 import type { LoggerLike } from '@hush/core';
 import { createExpressDemo, demoDbValue, type ExpressDemo } from '@hush/express-demo';
 import { sample, sampleLines } from './helpers';
+import { recordingLogger } from '../support';
 
 const NAMES = ['dbUser', 'dbPassword', 'dbHost', 'apiKey'];
 const BATCH_OK = { hush_source: 'aws-secrets-manager', hush_operation: 'BatchGetSecretValue', hush_outcome: 'ok' };
 // A demo password or api key, whatever its rotation number.
 const VALUE = /CANARY|demo-pw-|demo-api-key-|password/;
 
-const logged: string[] = [];
-const logger: LoggerLike = {
-  debug: (m, f) => void logged.push(`${m} ${JSON.stringify(f ?? {})}`),
-  info: (m, f) => void logged.push(`${m} ${JSON.stringify(f ?? {})}`),
-  warn: (m, f) => void logged.push(`${m} ${JSON.stringify(f ?? {})}`),
-  error: (m, f) => void logged.push(`${m} ${JSON.stringify(f ?? {})}`),
-};
+const logger = recordingLogger();
+const { lines: logged } = logger;
 
 describe('apps/express-demo GET /metrics', () => {
   let demo: ExpressDemo;

@@ -1,14 +1,10 @@
 import { createExpressDemo, demoDbValue, type ExpressDemo } from '@hush/express-demo';
 import type { LoggerLike } from '@hush/core';
 import { startEmulator } from '@hush/emulator';
+import { recordingLogger } from '../support';
 
-const lines: string[] = [];
-const logger: LoggerLike = {
-  debug: (m, f) => void lines.push(`${m} ${JSON.stringify(f ?? {})}`),
-  info: (m, f) => void lines.push(`${m} ${JSON.stringify(f ?? {})}`),
-  warn: (m, f) => void lines.push(`${m} ${JSON.stringify(f ?? {})}`),
-  error: (m, f) => void lines.push(`${m} ${JSON.stringify(f ?? {})}`),
-};
+const logger = recordingLogger();
+const { lines } = logger;
 
 async function get(demo: ExpressDemo, path: string): Promise<{ status: number; body: any; text: string }> {
   const res = await fetch(`${demo.url}${path}`);

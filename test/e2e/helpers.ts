@@ -1,15 +1,6 @@
 /** Shared by the end-to-end specs: polling and reading Prometheus text from the demos' `/metrics`. */
 
-/** Calls `probe` every 50 ms until `done(value)` or `timeoutMs`; returns the last value either way. */
-export async function until<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let value = await probe();
-  while (!done(value) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 50));
-    value = await probe();
-  }
-  return value;
-}
+export { until } from '../support';
 
 /** The value of one Prometheus sample, e.g. `hush_rotations_total{hush_secret_name="db"}`; 0 when absent. */
 export function sample(text: string, name: string, labels: Record<string, string> = {}): number {

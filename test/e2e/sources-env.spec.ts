@@ -14,6 +14,7 @@ import { startAgent, startEmulator, type Agent, type Emulator } from '@hush/emul
 import { createExpressDemo, DEMO_SEED } from '@hush/express-demo';
 import { createNestDemo } from '@hush/nest-demo';
 import { sampleLines } from './helpers';
+import { recordingLogger } from '../support';
 
 /** The same declarations run on every source; only the environment changes. */
 const secrets = defineSecrets({
@@ -31,13 +32,8 @@ const values = {
 };
 
 const TOKEN = 'e2e-agent-token';
-const lines: string[] = [];
-const logger: LoggerLike = {
-  debug: (m, f) => void lines.push(`debug ${m} ${JSON.stringify(f ?? {})}`),
-  info: (m, f) => void lines.push(`info ${m} ${JSON.stringify(f ?? {})}`),
-  warn: (m, f) => void lines.push(`warn ${m} ${JSON.stringify(f ?? {})}`),
-  error: (m, f) => void lines.push(`error ${m} ${JSON.stringify(f ?? {})}`),
-};
+const logger = recordingLogger();
+const { lines } = logger;
 
 let emu: Emulator;
 let agent: Agent;

@@ -40,7 +40,7 @@ function store(options: Partial<SecretStoreOptions> = {}): SecretStore<typeof se
     source: awsSecretsManager({ client: emulatorClient(emu) }),
     refreshInterval: false,
     backoff: { initial: 50, max: 250 },
-    logger: log.logger,
+    logger: log,
     ...options,
   });
   stores.push(s);

@@ -36,26 +36,10 @@ export function destroyClients(): void {
   clients.clear();
 }
 
-/** A logger that records every line and its fields as text (the leak canary scan checks them). */
-export function recordingLogger(): { logger: LoggerLike; lines: string[] } {
-  const lines: string[] = [];
-  const rec = (level: string) => (message: string, fields?: Record<string, unknown>) =>
-    void lines.push(`${level} ${message} ${fields ? JSON.stringify(fields) : ''}`);
-  return { logger: { debug: rec('debug'), info: rec('info'), warn: rec('warn'), error: rec('error') }, lines };
-}
+export { recordingLogger, sleep, waitFor } from '../support';
 
 // Unhandled rejections: Jest 30 (jest-circus) fails the running test on any unhandledRejection or
 // uncaughtException; leak-canary.spec.ts proves it with a child Jest run.
-
-/** Polls `predicate` every `stepMs` until it is true; throws with `what` after `timeoutMs`. */
-export async function waitFor(predicate: () => boolean, timeoutMs: number, what: string, stepMs = 5): Promise<number> {
-  const started = performance.now();
-  while (!predicate()) {
-    if (performance.now() - started > timeoutMs) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, stepMs));
-  }
-  return performance.now() - started;
-}
 
 /** Milliseconds taken by `fn` (resolved or rejected), with its outcome. */
 export async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value?: T; error?: unknown }> {
@@ -67,8 +51,6 @@ export async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; valu
     return { ms: performance.now() - started, error };
   }
 }
-
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Text of anything a user might print: JSON.stringify, util.inspect, String(). */
 export function allRenderings(value: unknown): string {

@@ -157,7 +157,7 @@ describe('no rendering of a Hush object contains a value', () => {
         maxStaleness: 60,
         minRefreshInterval: 0,
         backoff: { initial: 10, max: 20 },
-        logger: rec.logger,
+        logger: rec,
       }),
     ];
     for (const s of stores) s.onEvent((e) => void events.push(e));

@@ -33,7 +33,7 @@ beforeAll(async () => {
     source: awsSecretsManager({ client: emulatorClient(emu) }),
     refreshInterval: 20,
     refreshJitter: 0,
-    logger: log.logger,
+    logger: log,
   });
   const app = express();
   app.use(hush.middleware());

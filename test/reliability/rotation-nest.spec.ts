@@ -67,7 +67,7 @@ beforeAll(async () => {
         source: awsSecretsManager({ client: emulatorClient(emu) }),
         refreshInterval: 20,
         refreshJitter: 0,
-        logger: log.logger,
+        logger: log,
         meterProvider: false,
       }),
     ],

@@ -12,15 +12,11 @@ import {
   type LoggerLike,
 } from '@hush/core';
 import { startAgent, startEmulator, type Agent, type AgentUpstream, type Emulator } from '@hush/emulator';
+import { recordingLogger } from '../../../test/support';
 
 const TOKEN = 'agent-token-7f3a';
-const lines: string[] = [];
-const logger: LoggerLike = {
-  debug: (m, f) => void lines.push(`debug ${m} ${JSON.stringify(f ?? {})}`),
-  info: (m, f) => void lines.push(`info ${m} ${JSON.stringify(f ?? {})}`),
-  warn: (m, f) => void lines.push(`warn ${m} ${JSON.stringify(f ?? {})}`),
-  error: (m, f) => void lines.push(`error ${m} ${JSON.stringify(f ?? {})}`),
-};
+const logger = recordingLogger();
+const { lines } = logger;
 
 const secrets = defineSecrets({
   db: { id: 'prod/app/db', format: 'json' },

@@ -10,14 +10,10 @@ import {
   type SecretDeclarations,
 } from '@hush/core';
 import { startEmulator, type Emulator } from '@hush/emulator';
+import { recordingLogger } from '../../../test/support';
 
-const lines: string[] = [];
-const logger: LoggerLike = {
-  debug: (m, f) => void lines.push(`debug ${m} ${JSON.stringify(f ?? {})}`),
-  info: (m, f) => void lines.push(`info ${m} ${JSON.stringify(f ?? {})}`),
-  warn: (m, f) => void lines.push(`warn ${m} ${JSON.stringify(f ?? {})}`),
-  error: (m, f) => void lines.push(`error ${m} ${JSON.stringify(f ?? {})}`),
-};
+const logger = recordingLogger();
+const { lines } = logger;
 
 const replicated: Record<string, string> = {
   'prod/app/db': JSON.stringify({ username: 'app', password: 'pw-CANARY-region' }),

@@ -1,29 +1,7 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import {
-  defineSecrets,
-  memorySource,
-  SecretStore,
-  type LoggerLike,
-  type SecretsEvent,
-  type SecretStoreOptions,
-} from '@hush/core';
-
-type Line = { level: string; message: string; fields: Record<string, unknown> };
-
-function capture(): LoggerLike & { lines: Line[]; at(level: string): string[] } {
-  const lines: Line[] = [];
-  const push = (level: string) => (message: string, fields?: Record<string, unknown>) =>
-    void lines.push({ level, message, fields: fields ?? {} });
-  return {
-    lines,
-    at: (level) => lines.filter((l) => l.level === level).map((l) => l.message),
-    debug: push('debug'),
-    info: push('info'),
-    warn: push('warn'),
-    error: push('error'),
-  };
-}
+import { defineSecrets, memorySource, SecretStore, type SecretsEvent, type SecretStoreOptions } from '@hush/core';
+import { recordingLogger } from '../../../test/support';
 
 const secrets = defineSecrets({
   db: { id: 'prod/app/db', format: 'json' },
@@ -36,7 +14,7 @@ function setup(options: Partial<SecretStoreOptions> = {}) {
     'prod/app/db': { username: 'app', password: 'pw-CANARY-log-1' },
     'prod/app/api-key': 'key-CANARY-log-1',
   });
-  const logger = capture();
+  const logger = recordingLogger();
   const store = new SecretStore(secrets, {
     source,
     logger,
@@ -68,7 +46,7 @@ describe('lifecycle events and log lines', () => {
       `Secret "dbUser" rotated to version ${v2.slice(0, 8)}`,
     ]);
     expect(logger.at('warn')).toEqual([]);
-    expect(logger.lines.find((l) => l.message.startsWith('Secret "db" rotated'))?.fields).toEqual({
+    expect(logger.records.find((l) => l.message.startsWith('Secret "db" rotated'))?.fields).toEqual({
       event: 'rotated',
       secret: 'db',
       version: v2,
@@ -83,7 +61,7 @@ describe('lifecycle events and log lines', () => {
     ]);
     await store.close();
     expect(events.at(-1)).toEqual({ type: 'closed' });
-    expectNoValues(logger.lines, events);
+    expectNoValues(logger.records, events);
   });
 
   it('warns once per failure streak, not once per retry, and logs the recovery at info', async () => {
@@ -104,7 +82,7 @@ describe('lifecycle events and log lines', () => {
     expect(logger.at('warn')).toEqual([
       'Refreshing secret "apiKey" failed (InternalServiceError); serving the last good value',
     ]);
-    expect(logger.lines.find((l) => l.level === 'warn')?.fields).toEqual({
+    expect(logger.records.find((l) => l.level === 'warn')?.fields).toEqual({
       event: 'refresh-failed',
       secret: 'apiKey',
       code: 'InternalServiceError',
@@ -126,7 +104,7 @@ describe('lifecycle events and log lines', () => {
       'Refreshing secret "apiKey" failed (ThrottlingException); serving the last good value',
     ]);
     await store.close();
-    expectNoValues(logger.lines, events);
+    expectNoValues(logger.records, events);
   });
 
   it('warns once per secret when load() retries through throttling, without claiming a last good value', async () => {
@@ -143,7 +121,7 @@ describe('lifecycle events and log lines', () => {
     // A successful load after failures is the load itself, not a recovery.
     expect(logger.at('info')).toEqual([expect.stringMatching(/^Loaded 3 secrets in \d+ ms$/)]);
     await store.close();
-    expectNoValues(logger.lines, events);
+    expectNoValues(logger.records, events);
   });
 
   it('warns when a secret becomes stale', async () => {
@@ -160,7 +138,7 @@ describe('lifecycle events and log lines', () => {
     ]);
     expect(store.health().status).toBe('degraded');
     await store.close();
-    expectNoValues(logger.lines, events);
+    expectNoValues(logger.records, events);
   });
 
   it('warns once for a version that fails to parse, and logs the rotation and recovery when a good one lands', async () => {
@@ -187,7 +165,7 @@ describe('lifecycle events and log lines', () => {
     ]);
     expect(store.health().secrets['db']?.status).toBe('fresh');
     await store.close();
-    expectNoValues(logger.lines, events);
+    expectNoValues(logger.records, events);
   });
 
   it('writes structured pino lines (fields first, component hush) at the same levels', async () => {

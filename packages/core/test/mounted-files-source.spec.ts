@@ -11,14 +11,10 @@ import {
   type SecretDeclarations,
   type SecretsEvent,
 } from '@hush/core';
+import { recordingLogger, sleep, waitFor } from '../../../test/support';
 
-const lines: string[] = [];
-const logger: LoggerLike = {
-  debug: (m, f) => void lines.push(`debug ${m} ${JSON.stringify(f ?? {})}`),
-  info: (m, f) => void lines.push(`info ${m} ${JSON.stringify(f ?? {})}`),
-  warn: (m, f) => void lines.push(`warn ${m} ${JSON.stringify(f ?? {})}`),
-  error: (m, f) => void lines.push(`error ${m} ${JSON.stringify(f ?? {})}`),
-};
+const logger = recordingLogger();
+const { lines } = logger;
 
 let root: string;
 let n = 0;
@@ -60,16 +56,6 @@ async function kubeletWrite(dir: string, files: Record<string, string>, stamp: s
   }
   if (old) await rm(join(dir, old), { recursive: true, force: true });
 }
-
-async function waitFor(check: () => boolean, timeoutMs = 3_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Samples `read()` every millisecond until stopped; returns the distinct values seen. */
 function sample(read: () => unknown): { stop: () => Set<string> } {

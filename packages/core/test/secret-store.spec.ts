@@ -11,20 +11,12 @@ import {
   SecretsLoadError,
   SecretStore,
   SecretsStoreClosedError,
-  type LoggerLike,
   type SecretsEvent,
   type Source,
 } from '@hush/core';
+import { recordingLogger } from '../../../test/support';
 
 const DB = { username: 'app', password: 'pw-CANARY-db-1', host: 'db.internal' };
-
-function capture(): LoggerLike & { lines: string[] } {
-  const lines: string[] = [];
-  const push = (level: string) => (message: string, fields?: Record<string, unknown>) => {
-    lines.push(`${level} ${message} ${JSON.stringify(fields ?? {})}`);
-  };
-  return { lines, debug: push('debug'), info: push('info'), warn: push('warn'), error: push('error') };
-}
 
 const secrets = defineSecrets({
   db: {
@@ -39,7 +31,7 @@ const secrets = defineSecrets({
 
 function setup(options: Partial<ConstructorParameters<typeof SecretStore>[1]> = {}) {
   const source = memorySource({ 'prod/app/db': DB, 'prod/app/api-key': 'key-CANARY-1' });
-  const logger = capture();
+  const logger = recordingLogger();
   const store = new SecretStore(secrets, { source, refreshInterval: 60_000, logger, ...options });
   return { source, store, logger };
 }

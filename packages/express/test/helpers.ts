@@ -42,14 +42,6 @@ export function source(emu: Emulator) {
   });
 }
 
-/** A logger that records every line, to prove no value reaches it. */
-export function recordingLogger(): LoggerLike & { lines: string[] } {
-  const lines: string[] = [];
-  const at = (level: string) => (m: string, f?: Record<string, unknown>) =>
-    void lines.push(`${level} ${m} ${JSON.stringify(f ?? {})}`);
-  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
-}
-
 /** Express 5 and Express 4 (installed as the `express4` alias), run through the same suites. */
 export const frameworks: [string, typeof express5][] = [
   ['express 5', express5],
@@ -66,16 +58,7 @@ export function errorHandler(
   res.status(500).json({ name: err.name, message: err.message });
 }
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls `check` until it returns true or `timeoutMs` passes. */
-export async function until(check: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(20);
-  }
-}
+export { recordingLogger, sleep, waitFor as until } from '../../../test/support';
 
 // The registry `req.secrets` is typed from, exactly as an application augments it.
 declare module '@hush/express' {

@@ -240,15 +240,13 @@ describe('outside Express (plain node:http)', () => {
         );
       });
     });
-    await request(server)
-      .get('/')
-      .expect(200, {
-        apiKey: 'key-CANARY-1',
-        enumerable: false,
-        writable: false,
-        keys: false,
-        printed: true,
-        assign: 'TypeError',
-      });
+    await request(server).get('/').expect(200, {
+      apiKey: 'key-CANARY-1',
+      enumerable: false,
+      writable: false,
+      keys: false,
+      printed: true,
+      assign: 'TypeError',
+    });
   });
 });

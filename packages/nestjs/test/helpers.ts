@@ -76,30 +76,4 @@ export function emulatorSource(emu: Emulator) {
   return awsSecretsManager({ region, endpoint, clientConfig: { credentials, maxAttempts: 1 } });
 }
 
-/** Polls `predicate` every 20 ms until it holds or `timeoutMs` passes. */
-export async function waitFor(predicate: () => boolean, timeoutMs = 5_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Calls `probe` every 50 ms until `done(result)` holds or `timeoutMs` passes; returns the last result. */
-export async function pollUntil<T>(
-  probe: () => Promise<T>,
-  done: (result: T) => boolean,
-  timeoutMs = 5_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let result = await probe();
-  while (!done(result) && Date.now() < deadline) {
-    await sleep(50);
-    result = await probe();
-  }
-  return result;
-}
+export { sleep, until as pollUntil, waitFor } from '../../../test/support';
