@@ -4,7 +4,7 @@
  * expectBody }` messages and answers each with the autocannon summary.
  */
 // autocannon ships no types; only the summary fields used below are read.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+
 const autocannon = require('autocannon') as (opts: Record<string, unknown>) => Promise<AutocannonResult>;
 
 interface AutocannonResult {

@@ -99,7 +99,10 @@ async function main(): Promise<void> {
   const iso: Record<string, number[]> = {};
   const delta: Record<string, number[]> = {};
   const base: number[] = [];
-  for (const name of names) ((iso[name] = []), (delta[name] = []));
+  for (const name of names) {
+    iso[name] = [];
+    delta[name] = [];
+  }
   for (let round = -2; round < rounds; round++) {
     for (const name of names.map((_, i) => names[(i + Math.max(round, 0)) % names.length]!)) {
       const first = round % 2 === 0;

@@ -1,5 +1,5 @@
 import request from 'supertest';
-import type { LoggerLike } from '@hush/core';
+
 import { createExpressDemo, demoDbValue, type ExpressDemo } from '@hush/express-demo';
 import { sample, sampleLines } from './helpers';
 import { recordingLogger } from '../support';

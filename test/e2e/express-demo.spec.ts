@@ -1,5 +1,5 @@
 import { createExpressDemo, demoDbValue, type ExpressDemo } from '@hush/express-demo';
-import type { LoggerLike } from '@hush/core';
+
 import { startEmulator } from '@hush/emulator';
 import { recordingLogger } from '../support';
 

@@ -7,7 +7,6 @@ import {
   SecretStore,
   sourceFromEnv,
   sourceKindFromEnv,
-  type LoggerLike,
   type Source,
 } from '@hush/core';
 import { startAgent, startEmulator, type Agent, type Emulator } from '@hush/emulator';

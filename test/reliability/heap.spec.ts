@@ -43,7 +43,7 @@ async function cycle(i: number, refs: WeakRef<object>[] | undefined): Promise<vo
   if (store.get('dbPassword') !== `pw-CANARY-${i}`) throw new Error('wrong value');
   store.snapshot();
   store.health();
-  store.handle('db').value;
+  void store.handle('db').value;
   if (i % 10 === 0) {
     source.set('app/api', `api-CANARY-${i}-b`);
     await store.refresh('api');

@@ -1,6 +1,6 @@
 import { SecretsManagerClient, type SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
 import { ConfiguredRetryStrategy } from '@smithy/util-retry';
-import type { LoggerLike } from '@hush/core';
+
 import type { Emulator } from '@hush/emulator';
 
 /** Fast, bounded SDK settings for tests: 3 attempts 10 ms apart, 500 ms request / 300 ms connect timeouts. */
@@ -54,7 +54,6 @@ export async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; valu
 
 /** Text of anything a user might print: JSON.stringify, util.inspect, String(). */
 export function allRenderings(value: unknown): string {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { inspect } = require('node:util') as typeof import('node:util');
   let json: string;
   try {

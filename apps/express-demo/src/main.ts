@@ -130,7 +130,7 @@ export async function createExpressDemo(options: ExpressDemoOptions = {}): Promi
     rotation = setInterval(
       () => {
         emulator.putSecret('demo/db', demoDbValue(++n));
-        logger && logger.info(`rotated demo/db (rotation ${n}); the store picks it up within its refresh interval`);
+        if (logger) logger.info(`rotated demo/db (rotation ${n}); the store picks it up within its refresh interval`);
       },
       parseDuration(rotateEvery, 'rotateEvery'),
     );

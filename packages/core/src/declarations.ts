@@ -44,7 +44,7 @@ export type SecretDeclarations = { readonly [name: string]: SecretDeclaration };
 
 type BaseValue<D> = D extends string
   ? string
-  : D extends { readonly schema: StandardSchemaV1<any, infer O> }
+  : D extends { readonly schema: StandardSchemaV1<unknown, infer O> }
     ? O
     : D extends { readonly key: string }
       ? string

@@ -78,6 +78,7 @@ function globalMeterProvider(): MeterProviderLike | undefined {
   if (otelApi === undefined) {
     try {
       // Optional peer: loaded lazily so Hush works (without metrics) when it is absent.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- an import would make the optional peer required
       otelApi = require('@opentelemetry/api') as { metrics: MeterProviderLike };
     } catch {
       otelApi = null;
@@ -89,6 +90,7 @@ function globalMeterProvider(): MeterProviderLike | undefined {
 function packageVersion(): string | undefined {
   if (version === undefined) {
     try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- read at run time, outside the compiled rootDir
       version = (require('../package.json') as { version: string }).version;
     } catch {
       version = '';

@@ -9,7 +9,6 @@ import {
   SecretStore,
   secretsManagerAgent,
   type FetchContext,
-  type LoggerLike,
 } from '@hush/core';
 import { startAgent, startEmulator, type Agent, type AgentUpstream, type Emulator } from '@hush/emulator';
 import { recordingLogger } from '../../../test/support';
@@ -93,7 +92,7 @@ describe('secretsManagerAgent over real HTTP (emulator agent mode)', () => {
 
     const [raw] = await source.fetch([{ id: 'prod/app/api-key' }], ctx());
     expect(raw).toMatchObject({ ok: true });
-    const secret = raw!.ok ? raw.secret : undefined;
+    const secret = raw?.ok ? raw.secret : undefined;
     expect(secret!.createdDate).toBeInstanceOf(Date);
     expect(Math.abs(secret!.createdDate!.getTime() - Date.now())).toBeLessThan(60_000);
     expect(secret!.arn).toMatch(/^arn:aws:secretsmanager:us-east-1:\d+:secret:prod\/app\/api-key-/);

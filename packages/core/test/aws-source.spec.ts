@@ -1,13 +1,6 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ConfiguredRetryStrategy } from '@smithy/util-retry';
-import {
-  awsSecretsManager,
-  defineSecrets,
-  SecretsLoadError,
-  SecretStore,
-  type LoggerLike,
-  type SecretDeclarations,
-} from '@hush/core';
+import { awsSecretsManager, defineSecrets, SecretsLoadError, SecretStore, type SecretDeclarations } from '@hush/core';
 import { startEmulator, type Emulator } from '@hush/emulator';
 import { recordingLogger } from '../../../test/support';
 

@@ -6,7 +6,6 @@ import {
   SecretsLoadError,
   SecretStore,
   type AwsSecretsManagerOptions,
-  type LoggerLike,
   type SecretDeclarations,
 } from '@hush/core';
 import { startEmulator, type Emulator } from '@hush/emulator';

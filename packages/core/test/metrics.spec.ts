@@ -229,7 +229,9 @@ describe('metrics (OpenTelemetry)', () => {
     await emu.pause();
     await store.refresh();
     clock.advance(61_000);
-    let { byName, raw } = await collect(reader);
+    const collected = await collect(reader);
+    let { byName } = collected;
+    const { raw } = collected;
 
     expect(points(byName, HUSH_METRICS.sourceCalls)).toEqual([
       { attributes: batch('error', { 'error.type': 'ECONNREFUSED' }), value: 1 },

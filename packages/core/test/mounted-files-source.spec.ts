@@ -7,7 +7,6 @@ import {
   SecretsConfigError,
   SecretsLoadError,
   SecretStore,
-  type LoggerLike,
   type SecretDeclarations,
   type SecretsEvent,
 } from '@hush/core';

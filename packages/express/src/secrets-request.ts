@@ -11,12 +11,12 @@
  *
  * app.get('/', (req, res) => res.send(req.secrets.db.username)); // typed, no cast
  */
-// eslint-disable-next-line @typescript-eslint/no-empty-interface, @typescript-eslint/no-empty-object-type
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- empty on purpose: applications augment it (declaration merging)
 export interface HushSecrets {}
 
 declare global {
   // Declaration merging with the global namespace that @types/express (4 and 5) declares.
-  // eslint-disable-next-line @typescript-eslint/no-namespace
+  // eslint-disable-next-line @typescript-eslint/no-namespace -- @types/express declares `Express` as a global namespace; merging needs one
   namespace Express {
     interface Request {
       /**

@@ -31,7 +31,7 @@ export type ViewRegistry = WeakMap<object, Readonly<Record<string, unknown>>>;
  * accessor on Express's request prototype, see below) and calls `next()` — no I/O, no await.
  */
 export function createMiddleware(
-  store: SecretStore<any>,
+  store: SecretStore,
   registry: ViewRegistry,
   options: MiddlewareOptions | undefined,
 ): SecretsMiddleware {

@@ -1,7 +1,7 @@
 import express5 from 'express';
 import express4 from 'express4';
 import { z } from 'zod';
-import { awsSecretsManager, defineSecrets, type InferSecrets, type LoggerLike } from '@hush/core';
+import { awsSecretsManager, defineSecrets, type InferSecrets } from '@hush/core';
 import { startEmulator, type Emulator } from '@hush/emulator';
 
 export const Db = z.object({ username: z.string(), password: z.string(), host: z.string() });

@@ -37,7 +37,7 @@ export function InjectSecret(name: SecretKey): PropertyDecorator & ParameterDeco
         );
       }
       injectedSecretNames.add(name);
-      addSecretUsage(target as Function, { kind: 'parameter', index, name });
+      addSecretUsage(target, { kind: 'parameter', index, name });
       Inject(getSecretToken(name))(target, key, index);
       return;
     }

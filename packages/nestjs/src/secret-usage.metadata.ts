@@ -12,7 +12,7 @@ const USAGES = Symbol.for('hush:nestjs:secret-usages');
 export const injectedSecretNames = new Set<string>();
 
 /** Records a usage on a class; subclasses inherit the parent's usages and add their own. */
-export function addSecretUsage(target: Function, usage: SecretUsage): void {
+export function addSecretUsage(target: object, usage: SecretUsage): void {
   const inherited = (Reflect.getMetadata(USAGES, target) as SecretUsage[] | undefined) ?? [];
   Reflect.defineMetadata(USAGES, [...inherited, usage], target);
 }

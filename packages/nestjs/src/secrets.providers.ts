@@ -58,7 +58,7 @@ export async function createSecretStore(
 export function checkUsages(discovery: DiscoveryService, declared: readonly string[]): void {
   const known = new Set(declared);
   const problems: SecretInjectionProblem[] = [];
-  const seen = new Set<Function>();
+  const seen = new Set<object>();
   for (const wrapper of [...discovery.getProviders(), ...discovery.getControllers()]) {
     const types = [
       typeof wrapper.metatype === 'function' && !wrapper.inject ? wrapper.metatype : undefined,

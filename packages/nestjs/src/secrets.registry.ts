@@ -7,7 +7,7 @@
  *   interface SecretsRegistry extends InferSecrets<typeof secrets> {}
  * }
  */
-// eslint-disable-next-line @typescript-eslint/no-empty-interface
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- empty on purpose: applications augment it (declaration merging)
 export interface SecretsRegistry {}
 
 /** A secret name: any string, or the keys of {@link SecretsRegistry} once you augment it. */

@@ -1,4 +1,4 @@
-import type { INestApplicationContext } from '@nestjs/common';
+import type { INestApplicationContext, InjectionToken } from '@nestjs/common';
 import {
   MemorySource,
   SecretStore,
@@ -59,7 +59,7 @@ function idOf(app: INestApplicationContext, name: string, store: SecretStore): s
   return decl.id;
 }
 
-function tryGet<T>(app: INestApplicationContext, token: string | Function): T | undefined {
+function tryGet<T>(app: INestApplicationContext, token: InjectionToken): T | undefined {
   try {
     return app.get<T>(token, { strict: false });
   } catch {
