@@ -11,6 +11,7 @@ import {
   type SecretValueOf,
 } from '@hush/core';
 import { looksLikeHandlerCall, type NextFunction } from './misuse';
+import { factoryMisuseError } from './errors';
 import {
   createMiddleware,
   type MiddlewareOptions,
@@ -150,10 +151,7 @@ export async function createSecrets<const D extends SecretDeclarations>(
 }
 
 function factoryMisuse(method: string, next: unknown): void {
-  const error = new SecretsConfigError(
-    method,
-    `hush.${method} is a factory: use app.use(hush.${method}()) — call it once, at startup, and pass the handler it returns.`,
-  );
+  const error = factoryMisuseError(method);
   if (typeof next === 'function') (next as NextFunction)(error);
   else throw error;
 }

@@ -1,6 +1,6 @@
 export { createSecrets, type CreateSecretsOptions, type Hush } from './create-secrets';
 export { type MiddlewareOptions, type SecretsMiddleware } from './secrets.middleware';
-export { SecretNotVisibleError } from './secrets-view';
+export { SecretNotVisibleError } from './errors';
 export {
   toHealthCheckResult,
   type HealthCheckResult,

@@ -1,4 +1,5 @@
 import { SecretNotFoundError, SecretNotLoadedError, redactObject } from '@hush/core';
+import { SecretNotVisibleError, readOnlyError } from './errors';
 
 /**
  * Property names that libraries probe on any object they are handed (promises, Jest's
@@ -27,17 +28,6 @@ function isProbe(prop: string): boolean {
   return PROBES.has(prop) || prop.startsWith('@@') || prop.startsWith('$$') || prop.startsWith('__');
 }
 
-/** Thrown when a route reads a declared secret that its `hush.middleware({ only })` hides. */
-export class SecretNotVisibleError extends SecretNotFoundError {
-  constructor(name: string, visible: readonly string[]) {
-    super(name, visible, 'req.secrets');
-    this.message =
-      `req.secrets: secret "${name}" is declared but hidden from this route: it was mounted with ` +
-      `hush.middleware({ only: [${visible.map((n) => `'${n}'`).join(', ')}] }). ` +
-      `Add '${name}' to \`only\` to read it here.`;
-  }
-}
-
 export interface ViewSpec {
   /** Every declared name, in declaration order. */
   readonly declared: readonly string[];
@@ -50,7 +40,7 @@ export interface ViewSpec {
 }
 
 const readOnly = (): never => {
-  throw new TypeError('req.secrets is read-only: values change only through the store (await hush.refresh()).');
+  throw readOnlyError();
 };
 
 /**

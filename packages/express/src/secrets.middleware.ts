@@ -1,6 +1,7 @@
 import { IncomingMessage, type ServerResponse } from 'node:http';
 import { SecretsConfigError, checkKnownKeys, suggest, type SecretStore } from '@hush/core';
 import { buildView, type ViewSpec } from './secrets-view';
+import { readOnlyError } from './errors';
 import type { NextFunction } from './misuse';
 
 /** Options of `hush.middleware()`. */
@@ -155,7 +156,7 @@ function getSecrets(this: object): object | undefined {
 
 function setSecrets(this: object, value: unknown): void {
   if (held.has(this)) {
-    throw new TypeError('req.secrets is read-only: values change only through the store (await hush.refresh()).');
+    throw readOnlyError();
   }
   // Not a Hush request: behave like an ordinary assignment.
   Object.defineProperty(this, 'secrets', { value, writable: true, enumerable: true, configurable: true });

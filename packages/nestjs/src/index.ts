@@ -12,7 +12,8 @@ export {
 } from './secrets.module-definition';
 export { InjectSecret } from './inject-secret.decorator';
 export { OnSecretRotation } from './on-secret-rotation.decorator';
-export { getSecretToken, SECRETS_MODULE_OPTIONS, SECRETS_TESTING_SOURCE, LOGGER_CONTEXT } from './secrets.constants';
+export { SECRETS_MODULE_OPTIONS, SECRETS_TESTING_SOURCE, LOGGER_CONTEXT } from './secrets.constants';
+export { getSecretToken } from './inject-secret.decorator';
 export { SecretsService, type SecretRotatedEvent } from './secrets.service';
 export { SecretsHealthIndicator, type SecretsHealthOptions, type SecretsHealthData } from './secrets.health';
 export { UndeclaredSecretError, type SecretInjectionProblem } from './errors';

@@ -1,8 +1,39 @@
-import { Inject } from '@nestjs/common';
-import { SecretsConfigError } from '@hush/core';
-import { getSecretToken } from './secrets.constants';
-import { addSecretUsage, injectedSecretNames } from './secret-usage.metadata';
+import { Inject, type FactoryProvider } from '@nestjs/common';
+import { SecretStore, SecretsConfigError } from '@hush/core';
+import { addSecretUsage } from './secret-usage.metadata';
 import type { SecretKey } from './secrets.registry';
+
+// Everything `@InjectSecret` needs lives here: the token, the names it was used with, and the
+// providers SecretsModule registers for them (as nestjs-pino keeps InjectPinoLogger in one file).
+
+/**
+ * The injection token of one declared secret's live handle (`Secret<T>`). Exported so tests can
+ * override a single secret with `overrideProvider(getSecretToken('db'))`.
+ *
+ * @example
+ * Test.createTestingModule({ imports: [AppModule] })
+ *   .overrideProvider(getSecretToken('db'))
+ *   .useValue({ value: { username: 'u', password: 'p' } });
+ */
+export function getSecretToken(name: string): string {
+  return `SECRETS:SECRET(${name})`;
+}
+
+/** Every name ever passed to `@InjectSecret` on a constructor parameter, so forRootAsync can provide its token. */
+export const injectedSecretNames = new Set<string>();
+
+/**
+ * One provider per name, `getSecretToken(name)` → `store.handle(name)`. Undeclared names (only
+ * reachable when a class outside this app used them) resolve to `undefined`; `checkUsages`
+ * rejects them for classes inside the app.
+ */
+export function secretTokenProviders(names: Iterable<string>): FactoryProvider[] {
+  return [...new Set(names)].map((name) => ({
+    provide: getSecretToken(name),
+    useFactory: (store: SecretStore) => (store.has(name) ? store.handle(name) : undefined),
+    inject: [SecretStore],
+  }));
+}
 
 /**
  * Injects a declared secret.

@@ -8,9 +8,6 @@ export type SecretUsage =
 
 const USAGES = Symbol.for('hush:nestjs:secret-usages');
 
-/** Every name ever passed to `@InjectSecret` on a constructor parameter, so forRootAsync can provide its token. */
-export const injectedSecretNames = new Set<string>();
-
 /** Records a usage on a class; subclasses inherit the parent's usages and add their own. */
 export function addSecretUsage(target: object, usage: SecretUsage): void {
   const inherited = (Reflect.getMetadata(USAGES, target) as SecretUsage[] | undefined) ?? [];

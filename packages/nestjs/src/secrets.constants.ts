@@ -12,16 +12,3 @@ export const SECRETS_LOGGER = 'SECRETS:LOGGER';
 
 /** Logger context of every line this package writes. */
 export const LOGGER_CONTEXT = 'Secrets';
-
-/**
- * The injection token of one declared secret's live handle (`Secret<T>`). Exported so tests can
- * override a single secret with `overrideProvider(getSecretToken('db'))`.
- *
- * @example
- * Test.createTestingModule({ imports: [AppModule] })
- *   .overrideProvider(getSecretToken('db'))
- *   .useValue({ value: { username: 'u', password: 'p' } });
- */
-export function getSecretToken(name: string): string {
-  return `SECRETS:SECRET(${name})`;
-}

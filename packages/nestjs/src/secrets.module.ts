@@ -15,8 +15,8 @@ import {
   type SecretsModuleFactoryOptions,
   type SecretsModuleOptions,
 } from './secrets.module-definition';
-import { coreProviders, secretTokenProviders } from './secrets.providers';
-import { injectedSecretNames } from './secret-usage.metadata';
+import { coreProviders } from './secrets.providers';
+import { injectedSecretNames, secretTokenProviders } from './inject-secret.decorator';
 import { SecretsExplorer } from './secrets.explorer';
 import { SecretsService } from './secrets.service';
 

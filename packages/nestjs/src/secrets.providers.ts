@@ -3,12 +3,7 @@ import { DiscoveryService } from '@nestjs/core';
 import { SecretStore, SecretsConfigError, checkKnownKeys, type LoggerLike, type SecretDeclarations } from '@hush/core';
 import { UndeclaredSecretError, type SecretInjectionProblem } from './errors';
 import { MODULE_OPTION_KEYS, type SecretsModuleFactoryOptions } from './secrets.module-definition';
-import {
-  SECRETS_LOGGER,
-  SECRETS_MODULE_OPTIONS,
-  SECRETS_STATIC_DECLARATIONS,
-  getSecretToken,
-} from './secrets.constants';
+import { SECRETS_LOGGER, SECRETS_MODULE_OPTIONS, SECRETS_STATIC_DECLARATIONS } from './secrets.constants';
 import { describeUsage, getSecretUsages } from './secret-usage.metadata';
 import { resolveLogger } from './secrets.logger';
 
@@ -91,17 +86,4 @@ export function coreProviders(staticSecrets: SecretDeclarations | undefined): Fa
       inject: [SECRETS_MODULE_OPTIONS, SECRETS_STATIC_DECLARATIONS, SECRETS_LOGGER, DiscoveryService],
     },
   ];
-}
-
-/**
- * One provider per name, `getSecretToken(name)` → `store.handle(name)`. Undeclared names (only
- * reachable when a class outside this app used them) resolve to `undefined`; `checkUsages`
- * rejects them for classes inside the app.
- */
-export function secretTokenProviders(names: Iterable<string>): FactoryProvider[] {
-  return [...new Set(names)].map((name) => ({
-    provide: getSecretToken(name),
-    useFactory: (store: SecretStore) => (store.has(name) ? store.handle(name) : undefined),
-    inject: [SecretStore],
-  }));
 }
