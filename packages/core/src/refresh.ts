@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { jitteredInterval, refreshBackoff } from './backoff';
 import type { NormalizedDeclaration } from './declarations';
-import { SecretFetchError, SecretsError, errorCodeOf } from './errors';
+import { SecretFetchError, SecretsError, SecretsStoreClosedError, errorCodeOf } from './errors';
 import {
   logEvent,
   type RotationInfo,
@@ -63,14 +63,14 @@ export class RefreshEngine {
   readonly slots = new Map<string, Slot>();
   readonly entries: Entry[] = [];
   readonly eventListeners = new Set<SecretsEventListener>();
-  readonly aborts = new Set<AbortController>();
-  readonly timers = new Set<NodeJS.Timeout>();
+  private readonly aborts = new Set<AbortController>();
+  private readonly timers = new Set<NodeJS.Timeout>();
   readonly counts = { loads: 0, refreshOk: 0, refreshFailed: 0, rotations: 0 };
   loaded = false;
   closed = false;
   generation = 0;
-  timer: NodeJS.Timeout | undefined;
-  deferred: { entries: Set<Entry>; promise: Promise<void> } | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private deferred: { entries: Set<Entry>; promise: Promise<void> } | undefined;
 
   constructor(
     decls: readonly NormalizedDeclaration[],
@@ -148,7 +148,7 @@ export class RefreshEngine {
   }
 
   /** Coalesces rate-limited forced refreshes into one call at the end of the interval. */
-  defer(entry: Entry, waitMs: number): Promise<void> {
+  private defer(entry: Entry, waitMs: number): Promise<void> {
     if (this.deferred) {
       this.deferred.entries.add(entry);
       return this.deferred.promise;
@@ -184,7 +184,7 @@ export class RefreshEngine {
     return shared;
   }
 
-  async runFetch(entries: readonly Entry[], options: FetchOptions): Promise<void> {
+  private async runFetch(entries: readonly Entry[], options: FetchOptions): Promise<void> {
     const started = this.config.clock.now();
     for (const e of entries) e.lastAttemptAt = started;
     const timeout = Math.max(1, Math.min(this.config.fetchTimeout, (options.deadline ?? Infinity) - started));
@@ -287,7 +287,10 @@ export class RefreshEngine {
   }
 
   /** Parses `raw` for one slot, or returns undefined when the slot already holds (or rejected) this version. */
-  async parseFor(slot: Slot, raw: RawSecret): Promise<{ value: unknown } | { error: SecretsError } | undefined> {
+  private async parseFor(
+    slot: Slot,
+    raw: RawSecret,
+  ): Promise<{ value: unknown } | { error: SecretsError } | undefined> {
     if ((slot.loaded && slot.version === raw.versionId) || slot.failedVersion === raw.versionId) return undefined;
     try {
       return { value: await parseSecret(slot.decl, raw) };
@@ -301,7 +304,7 @@ export class RefreshEngine {
     }
   }
 
-  applySuccess(
+  private applySuccess(
     entry: Entry,
     raw: RawSecret,
     parsed: ReadonlyArray<{ value: unknown } | { error: SecretsError } | undefined>,
@@ -371,7 +374,7 @@ export class RefreshEngine {
     });
   }
 
-  applyFailure(entry: Entry, error: SecretFetchError, options: FetchOptions): void {
+  private applyFailure(entry: Entry, error: SecretFetchError, options: FetchOptions): void {
     entry.error = error;
     entry.failures++;
     if (options.reason === 'refresh') this.counts.refreshFailed++;
@@ -386,7 +389,7 @@ export class RefreshEngine {
     }
   }
 
-  notify(slot: Slot, info: { name: string; version: string; previousVersion: string | undefined }): void {
+  private notify(slot: Slot, info: { name: string; version: string; previousVersion: string | undefined }): void {
     const listeners = slot.listeners;
     if (listeners === undefined) return;
     for (const listener of listeners) {
@@ -401,7 +404,7 @@ export class RefreshEngine {
     }
   }
 
-  listenerFailed(name: string, error: unknown): void {
+  private listenerFailed(name: string, error: unknown): void {
     this.config.log.error(
       `A rotation listener for secret "${name}" threw; other listeners and the refresh loop continue.`,
       {
@@ -437,7 +440,7 @@ export class RefreshEngine {
     this.timer.unref();
   }
 
-  async tick(): Promise<void> {
+  private async tick(): Promise<void> {
     this.timer = undefined;
     if (this.closed) return;
     const now = this.config.clock.now();
@@ -457,7 +460,7 @@ export class RefreshEngine {
     this.schedule();
   }
 
-  checkStaleness(): void {
+  private checkStaleness(): void {
     const now = this.config.clock.now();
     for (const slot of this.slots.values()) {
       if (!slot.loaded || slot.staleNotified || slot.goodAt === undefined) continue;
@@ -472,6 +475,15 @@ export class RefreshEngine {
         });
       }
     }
+  }
+
+  /** Marks the engine closed: clears every timer and aborts in-flight calls. */
+  stop(): void {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    for (const a of this.aborts) a.abort(new SecretsStoreClosedError('continue a fetch'));
   }
 
   emit(event: SecretsEvent): void {

@@ -257,11 +257,7 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
   /** Stops background refresh, aborts in-flight calls and closes the source. Safe to call twice. */
   async close(): Promise<void> {
     if (this.#engine.closed) return;
-    this.#engine.closed = true;
-    if (this.#engine.timer) clearTimeout(this.#engine.timer);
-    for (const t of this.#engine.timers) clearTimeout(t);
-    this.#engine.timers.clear();
-    for (const a of this.#engine.aborts) a.abort(new SecretsStoreClosedError('continue a fetch'));
+    this.#engine.stop();
     this.#stopWatch?.();
     await Promise.allSettled(this.#engine.entries.map((e) => e.inflight));
     await this.#config.source.close?.();
