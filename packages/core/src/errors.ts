@@ -17,8 +17,6 @@ export const ErrorCodes = {
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
-const REDACTED = '[redacted]';
-
 /** Base class of every error thrown by Hush. */
 export abstract class SecretsError extends Error {
   abstract readonly code: ErrorCode;
@@ -187,24 +185,4 @@ export function errorCodeOf(error: unknown): string {
   if (error instanceof SecretsError) return error.code;
   if (error && typeof error === 'object' && 'name' in error && typeof error.name === 'string') return error.name;
   return 'UnknownError';
-}
-
-/** Removes every occurrence of any string leaf of `value` (of 4+ chars) from `text`. */
-export function scrub(text: string, value: unknown): string {
-  const leaves: string[] = [];
-  const visit = (v: unknown, depth: number): void => {
-    if (depth > 64) return;
-    if (typeof v === 'string') {
-      if (v.length >= 4) leaves.push(v);
-    } else if (typeof v === 'number' && String(v).length >= 4) {
-      leaves.push(String(v));
-    } else if (v && typeof v === 'object' && !(v instanceof Uint8Array)) {
-      for (const child of Object.values(v)) visit(child, depth + 1);
-    }
-  };
-  visit(value, 0);
-  leaves.sort((a, b) => b.length - a.length);
-  let out = text;
-  for (const leaf of leaves) out = out.split(leaf).join(REDACTED);
-  return out;
 }

@@ -1,3 +1,5 @@
+import type { LoggerLike } from './logger';
+
 /**
  * Lifecycle events of a store. They carry names, versions and error codes — never a value.
  */
@@ -33,3 +35,81 @@ export type SecretsEvent =
 
 export type SecretsEventType = SecretsEvent['type'];
 export type SecretsEventListener = (event: SecretsEvent) => void;
+
+/** Information passed to `subscribe` listeners with the new value. */
+export interface RotationInfo {
+  readonly name: string;
+  readonly version: string;
+  readonly previousVersion: string | undefined;
+}
+
+export type SecretListener<T> = (next: T, info: RotationInfo) => void | Promise<void>;
+
+/**
+ * Writes the log line of one event (names, versions, codes; never a value). `loaded` tells a
+ * failed refresh (serving the last good value) from a failed load attempt.
+ */
+export function logEvent(log: LoggerLike, event: SecretsEvent, loaded: boolean): void {
+  switch (event.type) {
+    case 'loaded':
+      log.info(`Loaded ${event.names.length} secrets in ${event.durationMs} ms`, {
+        event: event.type,
+        secrets: event.names,
+        durationMs: event.durationMs,
+      });
+      break;
+    case 'rotated':
+      log.info(`Secret "${event.name}" rotated to version ${event.version.slice(0, 8)}`, {
+        event: event.type,
+        secret: event.name,
+        version: event.version,
+        previousVersion: event.previousVersion,
+      });
+      break;
+    case 'refresh-failed':
+      // Once per failure streak, not once per retry.
+      if (event.failures === 1) {
+        const message = loaded
+          ? `Refreshing secret "${event.name}" failed (${event.code}); serving the last good value`
+          : `Loading secret "${event.name}" failed (${event.code})`;
+        log.warn(message, {
+          event: event.type,
+          secret: event.name,
+          code: event.code,
+        });
+      }
+      break;
+    case 'recovered':
+      log.info(`Secret "${event.name}" recovered`, { event: event.type, secret: event.name, version: event.version });
+      break;
+    case 'became-stale':
+      log.warn(`Secret "${event.name}" is stale (${event.ageSeconds} s since the last good fetch)`, {
+        event: event.type,
+        secret: event.name,
+        ageSeconds: event.ageSeconds,
+        code: event.code,
+      });
+      break;
+    case 'fetched':
+      log.debug?.(
+        `Fetched ${event.ok + event.failed} secret ids (${event.failed} failed) in ${Math.round(event.durationMs)} ms`,
+        {
+          event: event.type,
+          reason: event.reason,
+          ok: event.ok,
+          failed: event.failed,
+        },
+      );
+      break;
+    case 'refreshed':
+      log.debug?.(`Secret "${event.name}" refreshed`, {
+        event: event.type,
+        secret: event.name,
+        version: event.version,
+      });
+      break;
+    case 'closed':
+      log.debug?.('Secret store closed', { event: event.type });
+      break;
+  }
+}

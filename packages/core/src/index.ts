@@ -11,19 +11,28 @@ export {
   type InferSecrets,
   type NormalizedDeclaration,
 } from './declarations';
+export { SecretStore } from './secret-store';
 export {
-  SecretStore,
+  SECRET_STORE_OPTION_KEYS,
+  resolveStoreOptions,
   type SecretStoreOptions,
   type Clock,
+  type ResolvedStoreOptions,
+  type BackoffConfig,
+} from './store-options';
+export {
+  computeHealth,
+  failingNames,
   type HealthReport,
   type SecretHealth,
   type SecretStatus,
   type StoreStatus,
   type StoreStats,
-  type RotationInfo,
-  type SecretListener,
-} from './secret-store';
-export { Secret, REDACTED, redactObject } from './secret';
+  type SecretState,
+} from './health';
+export { bootBackoff, refreshBackoff, jitteredInterval } from './backoff';
+export { Secret } from './secret';
+export { REDACTED, redactObject, scrub, describeError } from './redaction';
 export {
   ErrorCodes,
   SecretsError,
@@ -40,7 +49,14 @@ export {
   type SecretFailure,
   type ValidationIssue,
 } from './errors';
-export type { SecretsEvent, SecretsEventType, SecretsEventListener } from './events';
+export {
+  logEvent,
+  type SecretsEvent,
+  type SecretsEventType,
+  type SecretsEventListener,
+  type RotationInfo,
+  type SecretListener,
+} from './events';
 export { toLogger, silentLogger, type LoggerLike } from './logger';
 export { parseDuration, checkKnownKeys, suggest, type Duration } from './validation';
 export { MAX_SECRET_BYTES, MAX_JSON_DEPTH } from './parse';

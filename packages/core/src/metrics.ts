@@ -9,7 +9,7 @@ import type {
 } from '@opentelemetry/api';
 import { SecretsConfigError } from './errors';
 import type { SecretsEvent } from './events';
-import type { HealthReport, StoreStats, StoreStatus } from './secret-store';
+import type { HealthReport, StoreStats, StoreStatus } from './health';
 
 /**
  * Anything with OpenTelemetry's `getMeter()`: the global `metrics` API, an SDK `MeterProvider`.

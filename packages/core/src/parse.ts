@@ -1,6 +1,7 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import type { NormalizedDeclaration } from './declarations';
-import { SecretParseError, SecretValidationError, scrub, type ValidationIssue } from './errors';
+import { SecretParseError, SecretValidationError, type ValidationIssue } from './errors';
+import { scrub } from './redaction';
 import type { RawSecret } from './sources/source';
 
 /** AWS's limit for SecretString and SecretBinary. */

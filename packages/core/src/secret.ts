@@ -1,8 +1,6 @@
 import { inspect } from 'node:util';
 import { SecretNotLoadedError } from './errors';
-
-/** The text every Hush container prints instead of a value. */
-export const REDACTED = '[redacted]';
+import { REDACTED } from './redaction';
 
 /** Internal per-name state a handle reads from. Swapped in place by the store. */
 export interface SecretSlot<T = unknown> {
@@ -77,18 +75,4 @@ export class Secret<T> {
   [inspect.custom](): string {
     return `Secret<${this.#slot.name}> ${REDACTED}`;
   }
-}
-
-/**
- * Makes an object print as `[redacted]` everywhere (non-enumerable `toJSON`, `toString` and
- * `util.inspect` hooks) without changing its own enumerable properties.
- */
-export function redactObject<T extends object>(target: T, label: string): T {
-  Object.defineProperties(target, {
-    toJSON: { value: () => REDACTED, enumerable: false },
-    toString: { value: () => REDACTED, enumerable: false },
-    [Symbol.toPrimitive]: { value: () => REDACTED, enumerable: false },
-    [inspect.custom]: { value: () => `${label} ${REDACTED}`, enumerable: false },
-  });
-  return target;
 }

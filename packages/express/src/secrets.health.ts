@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { HealthReport, SecretHealth, StoreStatus } from '@hush/core';
+import { failingNames, type HealthReport, type SecretHealth, type StoreStatus } from '@hush/core';
 
 /** Overall status, as `@nestjs/terminus`'s `HealthCheckStatus`. */
 export type HealthCheckStatus = 'ok' | 'degraded' | 'error' | 'shutting_down';
@@ -73,11 +73,7 @@ export function toHealthCheckResult(
   report: HealthReport,
   options: { key?: string; failOnStale?: boolean; loaded?: boolean; closed?: boolean } = {},
 ): HealthCheckResult {
-  const failing = Object.entries(report.secrets)
-    .filter(
-      ([, s]) => !s.optional && (s.status === 'missing' || (options.failOnStale === true && s.status === 'stale')),
-    )
-    .map(([name]) => name);
+  const failing = failingNames(report, options);
   const down = failing.length > 0 || options.loaded === false || options.closed === true;
   const indicator: SecretsIndicator = { status: down ? 'down' : 'up', store: report.status, secrets: report.secrets };
   if (failing.length > 0) indicator.failing = failing;

@@ -60,8 +60,7 @@ export function createMiddleware(
       }
     }
   }
-  const optional = new Set<string>();
-  for (const [name, health] of Object.entries(store.health().secrets)) if (health.optional) optional.add(name);
+  const optional = new Set<string>(store.optionalNames);
   const spec: ViewSpec = {
     declared,
     visible: only ? declared.filter((n) => only.includes(n)) : declared,

@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
-import { REDACTED, SecretStore, type LoggerLike, type RotationInfo } from '@hush/core';
+import { SecretStore, describeError, type LoggerLike, type RotationInfo } from '@hush/core';
 import { SECRETS_LOGGER } from './secrets.constants';
 import { getSecretUsages } from './secret-usage.metadata';
 
@@ -95,21 +95,4 @@ export class SecretsExplorer implements OnModuleInit, OnApplicationShutdown {
     });
     this.#unsubscribes.push(unsubscribe);
   }
-}
-
-/** `Name: message` of a thrown value, with any string of the secret value that appears in it redacted. */
-export function describeError(error: unknown, value: unknown): string {
-  let text =
-    error instanceof Error ? `${error.name}: ${error.message}` : `a non-Error value was thrown (${typeof error})`;
-  for (const leaf of stringLeaves(value)) text = text.split(leaf).join(REDACTED);
-  return text;
-}
-
-function stringLeaves(value: unknown, depth = 0, out: string[] = []): string[] {
-  if (typeof value === 'string') {
-    if (value.length >= 4) out.push(value);
-  } else if (value && typeof value === 'object' && depth < 8 && !(value instanceof Uint8Array)) {
-    for (const v of Object.values(value)) stringLeaves(v, depth + 1, out);
-  }
-  return out.sort((a, b) => b.length - a.length);
 }

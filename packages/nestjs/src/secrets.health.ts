@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { SecretStore, type SecretHealth } from '@hush/core';
+import { SecretStore, failingNames, type SecretHealth } from '@hush/core';
 import type { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 
 /**
@@ -67,11 +67,7 @@ export class SecretsHealthIndicator {
   ): HealthIndicatorResult<Key> {
     const session = this.indicators.check(key);
     const report = this.store.health();
-    const failing = Object.entries(report.secrets)
-      .filter(
-        ([, s]) => !s.optional && (s.status === 'missing' || (options.failOnStale === true && s.status === 'stale')),
-      )
-      .map(([name]) => name);
+    const failing = failingNames(report, options);
     const data: SecretsHealthData = { store: report.status, secrets: report.secrets };
     if (failing.length > 0) return session.down({ ...data, failing });
     return session.up(data);

@@ -78,7 +78,7 @@ interface CommonOptions {
   concurrency?: number;
   /** Concurrent `BatchGetSecretValue` calls. @default 4 */
   batchConcurrency?: number;
-  /** Receives the one-time batch fallback warning. Usually set by the store. */
+  /** Receives the one-time batch fallback and failover warnings. @default the store's logger (`FetchContext.logger`) */
   logger?: LoggerLike;
   /**
    * Regions holding replicas of the secrets, tried in order when the primary Region fails with a
@@ -165,7 +165,7 @@ export class AwsSecretsManagerSource implements Source {
   private readonly spillover: boolean;
   private readonly concurrency: number;
   private readonly batchConcurrency: number;
-  logger: LoggerLike | undefined;
+  private readonly logger: LoggerLike | undefined;
 
   /**
    * @param internal used for the per-Region sources of `failoverRegions` (shared counters).
@@ -268,13 +268,14 @@ export class AwsSecretsManagerSource implements Source {
   }
 
   async fetch(requests: readonly SecretRequest[], context: FetchContext): Promise<readonly FetchOutcome[]> {
+    // An explicit `logger` option wins over the store's; failover Regions get the same one.
+    if (this.logger !== undefined && context.logger !== this.logger) context = { ...context, logger: this.logger };
     if (this.failovers.length === 0) return this.fetchRegion(requests, context);
     // Each Region gets its own deadline, so a hung primary leaves time for the replicas.
     let outcomes = (await this.fetchWithin(this, requests, context)).map((o) => this.tag(o, this.region));
     for (const failover of this.failovers) {
       const retry = outcomes.flatMap((o, i) => (!o.ok && o.error.retryable ? [i] : []));
       if (retry.length === 0 || context.signal.aborted) break;
-      failover.logger = this.logger;
       const region = failover.region!;
       const replicaRequests = retry.map((i) => ({ ...requests[i]!, id: inRegion(requests[i]!.id, region) }));
       const replica = await this.fetchWithin(failover, replicaRequests, context);
@@ -286,7 +287,7 @@ export class AwsSecretsManagerSource implements Source {
       });
       const served = replica.filter((o) => o?.ok).length;
       if (served > 0) {
-        this.logger?.warn(
+        context.logger?.warn(
           `Read ${served} secret(s) from failover Region ${region} after transient errors in ${this.region ?? 'the primary Region'}`,
           {
             event: 'region-failover',
@@ -425,7 +426,7 @@ export class AwsSecretsManagerSource implements Source {
       if (info.code === 'AccessDeniedException') {
         if (!this.batchDenied) {
           this.batchDenied = true;
-          this.logger?.warn(
+          context.logger?.warn(
             'BatchGetSecretValue was denied (AccessDeniedException); falling back to one GetSecretValue call per secret. ' +
               'Grant secretsmanager:BatchGetSecretValue to load secrets in ceil(n/20) calls.',
             { event: 'batch-denied' },

@@ -1,4 +1,5 @@
 import type { SecretFetchError } from '../errors';
+import type { LoggerLike } from '../logger';
 
 /** What to fetch: an id at AWSCURRENT, or pinned to a stage or version. */
 export interface SecretRequest {
@@ -33,6 +34,11 @@ export interface FetchContext {
   readonly force: boolean;
   /** Why the fetch happens. */
   readonly reason: 'load' | 'refresh';
+  /**
+   * Where a source writes its own lines (batch fallback, Region failover): the store's logger.
+   * Set by the store on every call; absent when a source is called directly.
+   */
+  readonly logger?: LoggerLike;
 }
 
 /** Counters a source keeps about the calls it made. */

@@ -1,0 +1,91 @@
+import { errorCodeOf } from './errors';
+import type { SourceStats } from './sources/source';
+
+/** Per-secret health status. */
+export type SecretStatus = 'fresh' | 'error' | 'stale' | 'missing';
+/** Overall status: `up` (all required secrets usable), `degraded` (serving stale), `down` (a required secret has no value). */
+export type StoreStatus = 'up' | 'degraded' | 'down';
+
+export interface SecretHealth {
+  readonly status: SecretStatus;
+  readonly optional?: true;
+  /** First 8 characters of the VersionId. */
+  readonly version?: string;
+  /** Seconds since the last good fetch of this value (monotonic). */
+  readonly ageSeconds?: number;
+  /** The current error code (`ThrottlingException`, `SECRET_VALIDATION_FAILED`…), when the last attempt failed. */
+  readonly error?: string;
+  /** The Region that served the value, when the source reports it. */
+  readonly region?: string;
+}
+
+export interface HealthReport {
+  readonly status: StoreStatus;
+  readonly secrets: Readonly<Record<string, SecretHealth>>;
+}
+
+export interface StoreStats extends SourceStats {
+  readonly source: string;
+  readonly loads: number;
+  /** Background and forced refreshes per fetched id (names sharing an id count once); `failed` includes a new version that did not parse. */
+  readonly refreshes: { readonly ok: number; readonly failed: number };
+  readonly rotations: number;
+}
+
+/** What {@link computeHealth} reads of one secret. */
+export interface SecretState {
+  readonly name: string;
+  readonly optional: boolean;
+  readonly loaded: boolean;
+  readonly version: string | undefined;
+  /** When the value was last confirmed by a successful fetch (monotonic ms). */
+  readonly goodAt: number | undefined;
+  readonly region: string | undefined;
+  /** The secret's own error (parse, validation) or else its fetch error. */
+  readonly error: unknown;
+}
+
+/**
+ * The health report of a set of secrets at monotonic time `now`: `missing` (no value), `stale`
+ * (last good fetch older than `maxStaleness`), `error` (serving a value while the last attempt
+ * failed) or `fresh`. Never a value.
+ */
+export function computeHealth(secrets: Iterable<SecretState>, now: number, maxStaleness: number): HealthReport {
+  const out: Record<string, SecretHealth> = {};
+  let down = false;
+  let degraded = false;
+  for (const s of secrets) {
+    const h: { -readonly [K in keyof SecretHealth]: SecretHealth[K] } = { status: 'fresh' };
+    if (s.optional) h.optional = true;
+    if (!s.loaded) {
+      h.status = 'missing';
+      if (!s.optional) down = true;
+    } else {
+      h.version = s.version?.slice(0, 8);
+      const age = now - (s.goodAt ?? now);
+      h.ageSeconds = Math.max(0, Math.floor(age / 1000));
+      if (age > maxStaleness) {
+        h.status = 'stale';
+        degraded = true;
+      } else if (s.error) {
+        h.status = 'error';
+      }
+      if (s.region) h.region = s.region;
+    }
+    if (s.error) h.error = errorCodeOf(s.error);
+    out[s.name] = h;
+  }
+  return { status: down ? 'down' : degraded ? 'degraded' : 'up', secrets: out };
+}
+
+/**
+ * Names of the required secrets that make a health check fail: every `missing` one, and with
+ * `failOnStale` every `stale` one. Optional secrets never fail a check.
+ */
+export function failingNames(report: HealthReport, options: { readonly failOnStale?: boolean } = {}): string[] {
+  return Object.entries(report.secrets)
+    .filter(
+      ([, s]) => !s.optional && (s.status === 'missing' || (options.failOnStale === true && s.status === 'stale')),
+    )
+    .map(([name]) => name);
+}

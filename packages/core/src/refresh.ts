@@ -1,0 +1,510 @@
+import { setMaxListeners } from 'node:events';
+import { jitteredInterval, refreshBackoff } from './backoff';
+import type { NormalizedDeclaration } from './declarations';
+import { SecretFetchError, SecretsError, SecretsStoreClosedError, errorCodeOf } from './errors';
+import {
+  logEvent,
+  type RotationInfo,
+  type SecretListener,
+  type SecretsEvent,
+  type SecretsEventListener,
+} from './events';
+import { parseSecret } from './parse';
+import { Secret, type SecretSlot } from './secret';
+import type { FetchOutcome, RawSecret, SecretRequest } from './sources/source';
+import type { ResolvedStoreOptions } from './store-options';
+
+/** @internal The state of one fetched id (names sharing an id share an entry). */
+export interface Entry {
+  readonly key: string;
+  readonly request: SecretRequest;
+  readonly slots: Slot[];
+  versionId: string | undefined;
+  region: string | undefined;
+  lastAttemptAt: number | undefined;
+  /** Last successful fetch (monotonic). */
+  lastSuccessAt: number | undefined;
+  error: SecretsError | undefined;
+  failures: number;
+  dueAt: number;
+  inflight: Promise<void> | undefined;
+}
+
+/** @internal The state of one declared name. */
+export interface Slot extends SecretSlot<unknown> {
+  readonly decl: NormalizedDeclaration;
+  readonly handle: Secret<unknown>;
+  entry: Entry;
+  /** When this slot last held a value confirmed by a successful fetch (monotonic). */
+  goodAt: number | undefined;
+  error: SecretsError | undefined;
+  /** A version that failed to parse, so it is not re-parsed on every refresh. */
+  failedVersion: string | undefined;
+  staleNotified: boolean;
+  /** Created on the first `subscribe` (an empty Set costs ~150 B per secret). */
+  listeners: Set<SecretListener<unknown>> | undefined;
+}
+
+/** @internal */
+export interface FetchOptions {
+  readonly reason: 'load' | 'refresh';
+  readonly force: boolean;
+  readonly deadline?: number;
+  /** Forced refreshes are rate-limited unless this is false (a deferred call that already waited). */
+  readonly rateLimit?: boolean;
+}
+
+/**
+ * @internal The refresh engine behind a {@link SecretStore}: the entries and slots, single
+ * flight, rate-limited forced refreshes (deferral), fetch rounds (parse, then swap every value at
+ * once, then notify), backoff, staleness and the one timer. The store is its public face.
+ */
+export class RefreshEngine {
+  readonly slots = new Map<string, Slot>();
+  readonly entries: Entry[] = [];
+  readonly eventListeners = new Set<SecretsEventListener>();
+  private readonly aborts = new Set<AbortController>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  readonly counts = { loads: 0, refreshOk: 0, refreshFailed: 0, rotations: 0 };
+  loaded = false;
+  closed = false;
+  generation = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private deferred: { entries: Set<Entry>; promise: Promise<void> } | undefined;
+
+  constructor(
+    decls: readonly NormalizedDeclaration[],
+    readonly config: ResolvedStoreOptions,
+    /** Called after any value changed (the store drops its cached snapshot). */
+    private readonly onValueChange: () => void,
+  ) {
+    const entries = new Map<string, Entry>();
+    for (const decl of decls) {
+      let entry = entries.get(decl.fetchKey);
+      if (!entry) {
+        entry = {
+          key: decl.fetchKey,
+          // The normalized declaration is a SecretRequest (id, versionId, versionStage): no copy per secret.
+          request: decl,
+          slots: [],
+          versionId: undefined,
+          region: undefined,
+          lastAttemptAt: undefined,
+          lastSuccessAt: undefined,
+          error: undefined,
+          failures: 0,
+          dueAt: 0,
+          inflight: undefined,
+        };
+        entries.set(decl.fetchKey, entry);
+        this.entries.push(entry);
+      }
+      const slot = {
+        name: decl.name,
+        optional: decl.optional,
+        value: undefined,
+        loaded: false,
+        version: undefined,
+        updatedAt: undefined,
+        decl,
+        entry,
+        goodAt: undefined,
+        error: undefined,
+        failedVersion: undefined,
+        staleNotified: false,
+        listeners: undefined,
+      } as unknown as Slot;
+      (slot as { handle: Secret<unknown> }).handle = new Secret(slot);
+      entry.slots.push(slot);
+      this.slots.set(decl.name, slot);
+    }
+  }
+
+  /**
+   * Single flight + rate limit, then one batched fetch for everything that may go now.
+   * Resolves with the entries that joined a fetch already in flight.
+   */
+  async request(entries: readonly Entry[], options: FetchOptions): Promise<Entry[]> {
+    const waits: Promise<void>[] = [];
+    const now = this.config.clock.now();
+    const go: Entry[] = [];
+    const joined: Entry[] = [];
+    for (const entry of entries) {
+      if (entry.inflight) {
+        waits.push(entry.inflight);
+        joined.push(entry);
+      } else if (
+        options.force &&
+        options.rateLimit !== false &&
+        entry.lastAttemptAt !== undefined &&
+        now - entry.lastAttemptAt < this.config.minRefreshInterval
+      ) {
+        waits.push(this.defer(entry, entry.lastAttemptAt + this.config.minRefreshInterval - now));
+      } else go.push(entry);
+    }
+    if (go.length > 0) waits.push(this.fetch(go, options));
+    await Promise.all(waits);
+    return joined;
+  }
+
+  /** Coalesces rate-limited forced refreshes into one call at the end of the interval. */
+  private defer(entry: Entry, waitMs: number): Promise<void> {
+    if (this.deferred) {
+      this.deferred.entries.add(entry);
+      return this.deferred.promise;
+    }
+    const entries = new Set([entry]);
+    const promise = new Promise<void>((resolve) => {
+      const timer = setTimeout(
+        () => {
+          this.timers.delete(timer);
+          this.deferred = undefined;
+          if (this.closed) return resolve();
+          // It already waited out the interval: fetch now (or join one in flight), never defer again.
+          void this.request([...entries], { reason: 'refresh', force: true, rateLimit: false }).then(
+            () => resolve(),
+            () => resolve(),
+          );
+        },
+        Math.max(0, waitMs),
+      );
+      timer.unref();
+      this.timers.add(timer);
+    });
+    this.deferred = { entries, promise };
+    return promise;
+  }
+
+  fetch(entries: readonly Entry[], options: FetchOptions): Promise<void> {
+    const run = this.runFetch(entries, options);
+    const shared = run.finally(() => {
+      for (const e of entries) if (e.inflight === shared) e.inflight = undefined;
+    });
+    for (const e of entries) e.inflight = shared;
+    return shared;
+  }
+
+  private async runFetch(entries: readonly Entry[], options: FetchOptions): Promise<void> {
+    const started = this.config.clock.now();
+    for (const e of entries) e.lastAttemptAt = started;
+    const timeout = Math.max(1, Math.min(this.config.fetchTimeout, (options.deadline ?? Infinity) - started));
+    const abort = new AbortController();
+    // One signal is shared by every SDK call of the round (one per batch of 20, plus spillover and
+    // retries): lift Node's 10-listener warning for it.
+    setMaxListeners(Infinity, abort.signal);
+    const timer = setTimeout(
+      () =>
+        abort.abort(
+          new SecretFetchError('*', 'TimeoutError', `no answer within ${Math.round(timeout)} ms`, { retryable: true }),
+        ),
+      timeout,
+    );
+    timer.unref();
+    this.aborts.add(abort);
+    let outcomes: readonly FetchOutcome[];
+    try {
+      outcomes = await this.config.source.fetch(
+        entries.map((e) => e.request),
+        { signal: abort.signal, force: options.force, reason: options.reason, logger: this.config.log },
+      );
+    } catch (error) {
+      const code = abort.signal.aborted ? 'TimeoutError' : errorCodeOf(error);
+      outcomes = entries.map((e) => ({
+        ok: false as const,
+        error: new SecretFetchError(e.request.id, code, `source "${this.config.source.kind}" failed`, {
+          retryable: true,
+          cause: error,
+        }),
+      }));
+    } finally {
+      clearTimeout(timer);
+      this.aborts.delete(abort);
+    }
+    if (this.closed) return;
+    if (abort.signal.aborted) {
+      // Our own deadline cut the call short: report a timeout (or, for a secret that was being
+      // throttled, the throttling), not the SDK's AbortError.
+      outcomes = entries.map((e, i) => {
+        const o = outcomes[i];
+        if (o?.ok) return o;
+        if (e.error instanceof SecretFetchError && e.error.throttled) return { ok: false as const, error: e.error };
+        return {
+          ok: false as const,
+          error: new SecretFetchError(e.request.id, 'TimeoutError', `no answer within ${Math.round(timeout)} ms`, {
+            retryable: true,
+            cause: o?.error,
+          }),
+        };
+      });
+    }
+    const now = this.config.clock.now();
+    const okCount = outcomes.filter((o) => o?.ok).length;
+    this.emit({
+      type: 'fetched',
+      reason: options.reason,
+      names: entries.flatMap((e) => e.slots.map((s) => s.name)),
+      durationMs: now - started,
+      ok: okCount,
+      failed: entries.length - okCount,
+    });
+    const interval = jitteredInterval(this.config.refreshInterval, this.config.jitter);
+    // Phase 1: parse and validate everything (schemas may be async) without touching any value.
+    const prepared = await Promise.all(
+      entries.map(async (entry, i) => {
+        const outcome = outcomes[i] ?? {
+          ok: false as const,
+          error: new SecretFetchError(
+            entry.request.id,
+            'NoResult',
+            `source "${this.config.source.kind}" returned no result`,
+            { retryable: true },
+          ),
+        };
+        if (!outcome.ok) return { entry, outcome, parsed: [] };
+        const parsed = await Promise.all(entry.slots.map((slot) => this.parseFor(slot, outcome.secret)));
+        return { entry, outcome, parsed };
+      }),
+    );
+    if (this.closed) return;
+    // Phase 2: swap every value synchronously, so no reader sees half of one refresh.
+    const rotated: Array<{ slot: Slot; info: RotationInfo }> = [];
+    for (const { entry, outcome, parsed } of prepared) {
+      if (outcome.ok) {
+        this.applySuccess(entry, outcome.secret, parsed, now, options, rotated);
+        entry.dueAt = now + interval;
+      } else {
+        this.applyFailure(entry, outcome.error, options);
+        // Transient failures back off exponentially; permanent ones (deleted, denied) wait a refresh interval.
+        entry.dueAt =
+          now +
+          (outcome.error.retryable || this.config.refreshInterval === 0
+            ? refreshBackoff(entry.failures, this.config.backoff, this.config.refreshInterval)
+            : interval);
+      }
+    }
+    // Phase 3: listeners run after every value is in place.
+    for (const { slot, info } of rotated) this.notify(slot, info);
+  }
+
+  /** Parses `raw` for one slot, or returns undefined when the slot already holds (or rejected) this version. */
+  private async parseFor(
+    slot: Slot,
+    raw: RawSecret,
+  ): Promise<{ value: unknown } | { error: SecretsError } | undefined> {
+    if ((slot.loaded && slot.version === raw.versionId) || slot.failedVersion === raw.versionId) return undefined;
+    try {
+      return { value: await parseSecret(slot.decl, raw) };
+    } catch (error) {
+      return {
+        error:
+          error instanceof SecretsError
+            ? error
+            : new SecretFetchError(slot.decl.id, 'ParseError', 'parser failed', { retryable: false }),
+      };
+    }
+  }
+
+  private applySuccess(
+    entry: Entry,
+    raw: RawSecret,
+    parsed: ReadonlyArray<{ value: unknown } | { error: SecretsError } | undefined>,
+    now: number,
+    options: FetchOptions,
+    rotated: Array<{ slot: Slot; info: RotationInfo }>,
+  ): void {
+    const recovered = entry.error !== undefined && entry.lastSuccessAt !== undefined;
+    // A slot also recovers from its own parse/validation error when a good version lands.
+    const hadError = entry.slots.map((slot) => recovered || (slot.loaded && slot.error !== undefined));
+    entry.lastSuccessAt = now;
+    entry.error = undefined;
+    entry.failures = 0;
+    entry.region = raw.region;
+    entry.versionId = raw.versionId;
+    // stats().refreshes counts per fetched id: ok when the fetch succeeded and every slot took the value.
+    let parseFailed = false;
+    entry.slots.forEach((slot, i) => {
+      const result = parsed[i];
+      if (result === undefined) {
+        if (slot.version === raw.versionId) {
+          slot.goodAt = now;
+          slot.error = undefined;
+          slot.staleNotified = false;
+        }
+        return;
+      }
+      if ('error' in result) {
+        slot.error = result.error;
+        slot.failedVersion = raw.versionId;
+        parseFailed = true;
+        this.emit({
+          type: 'refresh-failed',
+          name: slot.name,
+          code: errorCodeOf(result.error),
+          message: result.error.message,
+          failures: 1,
+        });
+        return;
+      }
+      const previousVersion = slot.version;
+      const wasLoaded = slot.loaded;
+      slot.value = result.value;
+      slot.version = raw.versionId;
+      slot.loaded = true;
+      slot.updatedAt = this.config.clock.wallNow();
+      slot.goodAt = now;
+      slot.error = undefined;
+      slot.failedVersion = undefined;
+      slot.staleNotified = false;
+      this.generation++;
+      this.onValueChange();
+      if (wasLoaded) {
+        this.counts.rotations++;
+        this.emit({ type: 'rotated', name: slot.name, version: raw.versionId, previousVersion });
+        rotated.push({ slot, info: { name: slot.name, version: raw.versionId, previousVersion } });
+      }
+    });
+    if (options.reason === 'refresh') {
+      if (parseFailed) this.counts.refreshFailed++;
+      else this.counts.refreshOk++;
+      for (const slot of entry.slots)
+        if (!slot.error) this.emit({ type: 'refreshed', name: slot.name, version: raw.versionId });
+    }
+    entry.slots.forEach((slot, i) => {
+      if (hadError[i] && !slot.error) this.emit({ type: 'recovered', name: slot.name, version: raw.versionId });
+    });
+  }
+
+  private applyFailure(entry: Entry, error: SecretFetchError, options: FetchOptions): void {
+    entry.error = error;
+    entry.failures++;
+    if (options.reason === 'refresh') this.counts.refreshFailed++;
+    for (const slot of entry.slots) {
+      this.emit({
+        type: 'refresh-failed',
+        name: slot.name,
+        code: error.awsCode,
+        message: error.message,
+        failures: entry.failures,
+      });
+    }
+  }
+
+  private notify(slot: Slot, info: { name: string; version: string; previousVersion: string | undefined }): void {
+    const listeners = slot.listeners;
+    if (listeners === undefined) return;
+    for (const listener of listeners) {
+      try {
+        const result = listener(slot.value, info);
+        if (result && typeof (result as Promise<void>).then === 'function') {
+          (result as Promise<void>).catch((error: unknown) => this.listenerFailed(slot.name, error));
+        }
+      } catch (error) {
+        this.listenerFailed(slot.name, error);
+      }
+    }
+  }
+
+  private listenerFailed(name: string, error: unknown): void {
+    this.config.log.error(
+      `A rotation listener for secret "${name}" threw; other listeners and the refresh loop continue.`,
+      {
+        secret: name,
+        error: error instanceof Error ? `${error.name}: ${error.message}` : 'non-Error thrown',
+      },
+    );
+  }
+
+  onSourceChange(ids: readonly string[]): void {
+    if (this.closed) return;
+    const entries = this.entries.filter((e) => ids.includes(e.request.id));
+    if (entries.length > 0)
+      void this.request(entries, { reason: 'refresh', force: false }).finally(() => this.schedule());
+  }
+
+  /** One timer per store: wakes at the earliest due refresh or staleness crossing. */
+  schedule(): void {
+    if (this.closed || !this.loaded) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const now = this.config.clock.now();
+    let next = Infinity;
+    for (const entry of this.entries) {
+      if (this.config.refreshInterval > 0 || entry.error) next = Math.min(next, entry.dueAt);
+    }
+    for (const slot of this.slots.values()) {
+      if (slot.loaded && !slot.staleNotified && slot.goodAt !== undefined)
+        next = Math.min(next, slot.goodAt + this.config.maxStaleness + 1);
+    }
+    if (next === Infinity) return;
+    this.timer = setTimeout(() => void this.tick(), Math.max(0, Math.min(next - now, 2_147_483_647)));
+    this.timer.unref();
+  }
+
+  private async tick(): Promise<void> {
+    this.timer = undefined;
+    if (this.closed) return;
+    const now = this.config.clock.now();
+    // Refresh everything due soon together, so a fleet's refresh stays batched.
+    const window = Math.min(1_000, this.config.refreshInterval * 0.05);
+    const due = this.entries.filter(
+      (e) => !e.inflight && (this.config.refreshInterval > 0 || e.error) && e.dueAt <= now + window,
+    );
+    if (due.length > 0) {
+      try {
+        await this.request(due, { reason: 'refresh', force: false });
+      } catch (error) {
+        this.config.log.error('Background refresh failed unexpectedly', { error: errorCodeOf(error) });
+      }
+    }
+    this.checkStaleness();
+    this.schedule();
+  }
+
+  private checkStaleness(): void {
+    const now = this.config.clock.now();
+    for (const slot of this.slots.values()) {
+      if (!slot.loaded || slot.staleNotified || slot.goodAt === undefined) continue;
+      if (now - slot.goodAt > this.config.maxStaleness) {
+        slot.staleNotified = true;
+        const error = slot.error ?? slot.entry.error;
+        this.emit({
+          type: 'became-stale',
+          name: slot.name,
+          ageSeconds: Math.floor((now - slot.goodAt) / 1000),
+          ...(error ? { code: errorCodeOf(error) } : {}),
+        });
+      }
+    }
+  }
+
+  /** Marks the engine closed: clears every timer and aborts in-flight calls. */
+  stop(): void {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    for (const a of this.aborts) a.abort(new SecretsStoreClosedError('continue a fetch'));
+  }
+
+  emit(event: SecretsEvent): void {
+    logEvent(this.config.log, event, this.loaded);
+    for (const listener of this.eventListeners) {
+      try {
+        listener(event);
+      } catch {
+        // Event listeners are observers; one that throws must not break the store.
+      }
+    }
+  }
+
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        resolve();
+      }, ms);
+      timer.unref();
+      this.timers.add(timer);
+    });
+  }
+}

@@ -1,0 +1,162 @@
+import { SecretsConfigError } from './errors';
+import { toLogger, type LoggerLike } from './logger';
+import type { MeterProviderLike } from './metrics';
+import type { Source } from './sources/source';
+import { checkKnownKeys, parseDuration, type Duration } from './validation';
+
+/** A monotonic clock (milliseconds) and a wall clock. Injectable for tests. */
+export interface Clock {
+  /** Monotonic milliseconds; used for ages, backoff and scheduling. @default performance.now */
+  now(): number;
+  /** Wall-clock time; used only for `updatedAt` dates. @default Date.now */
+  wallNow(): number;
+}
+
+/** `performance.now()` for ages and scheduling, `Date.now()` for `updatedAt`. */
+export const defaultClock: Clock = { now: () => performance.now(), wallNow: () => Date.now() };
+
+/** Options of {@link SecretStore}. Durations are milliseconds or strings like `'5m'`. */
+export interface SecretStoreOptions {
+  /** Where secrets come from: `awsSecretsManager()`, `secretsManagerAgent()`, `mountedFiles()`, `memorySource()`. */
+  source: Source;
+  /**
+   * Background refresh interval, jittered ±`refreshJitter`. `false` or `0` disables background refresh.
+   * @default '5m'
+   */
+  refreshInterval?: Duration | false;
+  /** Fraction of jitter applied to `refreshInterval`. @default 0.1 */
+  refreshJitter?: number;
+  /** A secret whose last good fetch is older than this is `stale` and health turns `degraded`. @default '1h' */
+  maxStaleness?: Duration;
+  /** Deadline for `load()`, including retries through throttling. @default '30s' */
+  bootTimeout?: Duration;
+  /** Random delay in [0, startupJitter] before the first call, to spread a fleet's boot. @default 0 */
+  startupJitter?: Duration;
+  /** Forced refreshes of one secret closer together than this are coalesced. @default '1s' */
+  minRefreshInterval?: Duration;
+  /** Deadline for one background or forced refresh call to the source. @default '30s' */
+  fetchTimeout?: Duration;
+  /**
+   * Backoff after failures (see `backoff.ts`). With `cap(n) = min(max, initial·2^n)`:
+   * - during `load()`, round `n` without progress sleeps a uniform `[0, cap(n))` (full jitter), where
+   *   the cap is also held to `max(initial, bootTimeout / 8)` so a starved boot gets several tries;
+   * - after a failed refresh (`n` consecutive failures), the next try waits a uniform
+   *   `[cap(n-1) / 2, cap(n-1))` (equal jitter), never longer than `max(refreshInterval, initial)`
+   *   while background refresh is on.
+   * @default { initial: '1s', max: '5m' }
+   */
+  backoff?: { initial?: Duration; max?: Duration };
+  /** Receives lifecycle lines; never a value. `false` silences it. @default silent */
+  logger?: LoggerLike | false;
+  /**
+   * Where metrics go (see the README's Metrics table). `false` records none.
+   * @default the global OpenTelemetry MeterProvider — a no-op unless the app registered one
+   */
+  meterProvider?: MeterProviderLike | false;
+  /** @internal Test clock. */
+  clock?: Clock;
+}
+
+/**
+ * Every key of {@link SecretStoreOptions}, checked by the compiler both ways: adding an option
+ * without listing it here (or listing one that does not exist) fails to compile.
+ */
+const OPTION_KEY_SET = {
+  source: true,
+  refreshInterval: true,
+  refreshJitter: true,
+  maxStaleness: true,
+  bootTimeout: true,
+  startupJitter: true,
+  minRefreshInterval: true,
+  fetchTimeout: true,
+  backoff: true,
+  logger: true,
+  meterProvider: true,
+  clock: true,
+} as const satisfies Record<keyof SecretStoreOptions, true>;
+
+/** The keys `SecretStore` accepts, in documentation order. Adapters derive their option lists from it. */
+export const SECRET_STORE_OPTION_KEYS: readonly (keyof SecretStoreOptions)[] = Object.freeze(
+  Object.keys(OPTION_KEY_SET) as (keyof SecretStoreOptions)[],
+);
+
+const BACKOFF_KEYS = ['initial', 'max'] as const satisfies readonly (keyof NonNullable<
+  SecretStoreOptions['backoff']
+>)[];
+
+/** The two backoff bounds, in milliseconds. */
+export interface BackoffConfig {
+  readonly initial: number;
+  readonly max: number;
+}
+
+/** {@link SecretStoreOptions} validated, with defaults applied and durations in milliseconds. */
+export interface ResolvedStoreOptions {
+  readonly source: Source;
+  readonly clock: Clock;
+  readonly log: LoggerLike;
+  /** 0 when background refresh is off. */
+  readonly refreshInterval: number;
+  readonly jitter: number;
+  readonly maxStaleness: number;
+  readonly bootTimeout: number;
+  readonly startupJitter: number;
+  readonly minRefreshInterval: number;
+  readonly fetchTimeout: number;
+  readonly backoff: BackoffConfig;
+  /** Validated by the metrics instrumentation. */
+  readonly meterProvider: MeterProviderLike | false | undefined;
+}
+
+/**
+ * Validates `options` (unknown keys, types, ranges) and applies the defaults.
+ * @throws SecretsConfigError naming the option at fault.
+ */
+export function resolveStoreOptions(options: SecretStoreOptions): ResolvedStoreOptions {
+  if (!options || typeof options !== 'object') {
+    throw new SecretsConfigError('SecretStore', 'options are required, e.g. { source: awsSecretsManager() }.');
+  }
+  checkKnownKeys(options, SECRET_STORE_OPTION_KEYS, 'SecretStore');
+  const source = options.source;
+  if (!source || typeof source.fetch !== 'function') {
+    throw new SecretsConfigError(
+      'SecretStore.source',
+      'a source is required: awsSecretsManager({ region }), secretsManagerAgent(), mountedFiles({ dir }) or memorySource({...}).',
+    );
+  }
+  const clock = options.clock ?? defaultClock;
+  const log = toLogger(options.logger);
+  const ri = options.refreshInterval ?? 300_000;
+  const refreshInterval = ri === false ? 0 : parseDuration(ri, 'SecretStore.refreshInterval', { allowZero: true });
+  const jitter = options.refreshJitter ?? 0.1;
+  if (typeof jitter !== 'number' || !(jitter >= 0 && jitter < 1)) {
+    throw new SecretsConfigError('SecretStore.refreshJitter', `expected a fraction in [0, 1), got ${String(jitter)}.`);
+  }
+  const maxStaleness = parseDuration(options.maxStaleness ?? 3_600_000, 'SecretStore.maxStaleness');
+  const bootTimeout = parseDuration(options.bootTimeout ?? 30_000, 'SecretStore.bootTimeout');
+  const startupJitter = parseDuration(options.startupJitter ?? 0, 'SecretStore.startupJitter', { allowZero: true });
+  const minRefreshInterval = parseDuration(options.minRefreshInterval ?? 1_000, 'SecretStore.minRefreshInterval', {
+    allowZero: true,
+  });
+  const fetchTimeout = parseDuration(options.fetchTimeout ?? 30_000, 'SecretStore.fetchTimeout');
+  if (options.backoff !== undefined) checkKnownKeys(options.backoff, BACKOFF_KEYS, 'SecretStore.backoff');
+  const backoff = {
+    initial: parseDuration(options.backoff?.initial ?? 1_000, 'SecretStore.backoff.initial'),
+    max: parseDuration(options.backoff?.max ?? 300_000, 'SecretStore.backoff.max'),
+  };
+  return {
+    source,
+    clock,
+    log,
+    refreshInterval,
+    jitter,
+    maxStaleness,
+    bootTimeout,
+    startupJitter,
+    minRefreshInterval,
+    fetchTimeout,
+    backoff,
+    meterProvider: options.meterProvider,
+  };
+}
