@@ -10,7 +10,6 @@ import {
   defineSecrets,
   memorySource,
   MAX_SECRET_BYTES,
-  normalizeDeclarations,
   SecretParseError,
   SecretsConfigError,
   SecretsLoadError,
@@ -20,6 +19,7 @@ import {
   type SecretDeclaration,
   type SecretStoreOptions,
 } from '@hush/core';
+import { normalizeDeclarations } from '@hush/core/internal';
 // parseSecret is internal (not in the public entry); the per-secret error class is asserted through it.
 import { parseSecret } from '../../packages/core/src/parse';
 import { allRenderings } from './helpers';

@@ -20,9 +20,9 @@ import {
   redactObject,
   SecretsLoadError,
   SecretStore,
-  toLogger,
   type SecretsEvent,
 } from '@hush/core';
+import { toLogger } from '@hush/core/internal';
 import { startEmulator } from '@hush/emulator';
 import { LeakRecorder, findCanary, maskCanary, wrapConsole } from '../setup/leak-scanner';
 import { allRenderings, destroyClients, emulatorClient, recordingLogger } from './helpers';

@@ -1,7 +1,11 @@
+/**
+ * `@hush/core`: what applications use. Helpers for adapters and custom sources live in
+ * `@hush/core/internal` (not covered by semver).
+ *
+ * @packageDocumentation
+ */
 export {
   defineSecrets,
-  normalizeDeclarations,
-  fetchKeyOf,
   type SecretDeclaration,
   type SecretDeclarationObject,
   type SecretDeclarations,
@@ -9,30 +13,12 @@ export {
   type SecretName,
   type SecretValueOf,
   type InferSecrets,
-  type NormalizedDeclaration,
 } from './declarations';
 export { SecretStore } from './secret-store';
-export {
-  SECRET_STORE_OPTION_KEYS,
-  resolveStoreOptions,
-  type SecretStoreOptions,
-  type Clock,
-  type ResolvedStoreOptions,
-  type BackoffConfig,
-} from './store-options';
-export {
-  computeHealth,
-  failingNames,
-  type HealthReport,
-  type SecretHealth,
-  type SecretStatus,
-  type StoreStatus,
-  type StoreStats,
-  type SecretState,
-} from './health';
-export { bootBackoff, refreshBackoff, jitteredInterval } from './backoff';
+export { type SecretStoreOptions, type Clock, type BackoffConfig } from './store-options';
+export { type HealthReport, type SecretHealth, type SecretStatus, type StoreStatus, type StoreStats } from './health';
 export { Secret } from './secret';
-export { REDACTED, redactObject, scrub, describeError } from './redaction';
+export { REDACTED, redactObject } from './redaction';
 export {
   ErrorCodes,
   SecretsError,
@@ -50,19 +36,16 @@ export {
   type ValidationIssue,
 } from './errors';
 export {
-  logEvent,
   type SecretsEvent,
   type SecretsEventType,
   type SecretsEventListener,
   type RotationInfo,
   type SecretListener,
 } from './events';
-export { toLogger, silentLogger, type LoggerLike } from './logger';
-export { parseDuration, checkKnownKeys, suggest, type Duration } from './validation';
+export { silentLogger, type LoggerLike } from './logger';
+export { parseDuration, type Duration } from './validation';
 export { MAX_SECRET_BYTES, MAX_JSON_DEPTH } from './parse';
 export {
-  SourceCounters,
-  mapConcurrent,
   type Source,
   type SourceStats,
   type SecretRequest,
@@ -77,7 +60,6 @@ export {
   BATCH_SIZE,
   DEFAULT_REQUEST_TIMEOUT_MS,
   DEFAULT_CONNECTION_TIMEOUT_MS,
-  classify as classifyAwsError,
   type AwsSecretsManagerOptions,
   type SecretsManagerClientLike,
 } from './sources/aws-secrets-manager.source';
@@ -86,7 +68,6 @@ export { DEFAULT_FAILOVER_TIMEOUT_MS } from './sources/aws-secrets-manager.sourc
 export {
   secretsManagerAgent,
   SecretsManagerAgentSource,
-  parseAgentDate,
   DEFAULT_AGENT_URL,
   AGENT_TOKEN_HEADER,
   AGENT_TOKEN_ENV,

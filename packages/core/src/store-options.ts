@@ -2,7 +2,7 @@ import { SecretsConfigError } from './errors';
 import { toLogger, type LoggerLike } from './logger';
 import type { MeterProviderLike } from './metrics';
 import type { Source } from './sources/source';
-import { checkKnownKeys, parseDuration, type Duration } from './validation';
+import { checkKnownKeys, keysOf, parseDuration, type Duration } from './validation';
 
 /** A monotonic clock (milliseconds) and a wall clock. Injectable for tests. */
 export interface Clock {
@@ -58,10 +58,11 @@ export interface SecretStoreOptions {
 }
 
 /**
- * Every key of {@link SecretStoreOptions}, checked by the compiler both ways: adding an option
- * without listing it here (or listing one that does not exist) fails to compile.
+ * The keys `SecretStore` accepts, in documentation order, checked by the compiler both ways:
+ * adding an option without listing it here (or listing one that does not exist) fails to compile.
+ * Adapters derive their option lists from it.
  */
-const OPTION_KEY_SET = {
+export const SECRET_STORE_OPTION_KEYS = keysOf<SecretStoreOptions>({
   source: true,
   refreshInterval: true,
   refreshJitter: true,
@@ -74,12 +75,7 @@ const OPTION_KEY_SET = {
   logger: true,
   meterProvider: true,
   clock: true,
-} as const satisfies Record<keyof SecretStoreOptions, true>;
-
-/** The keys `SecretStore` accepts, in documentation order. Adapters derive their option lists from it. */
-export const SECRET_STORE_OPTION_KEYS: readonly (keyof SecretStoreOptions)[] = Object.freeze(
-  Object.keys(OPTION_KEY_SET) as (keyof SecretStoreOptions)[],
-);
+});
 
 const BACKOFF_KEYS = ['initial', 'max'] as const satisfies readonly (keyof NonNullable<
   SecretStoreOptions['backoff']

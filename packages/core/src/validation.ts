@@ -69,6 +69,19 @@ export function suggest(word: string, known: readonly string[]): string | undefi
 }
 
 /**
+ * The keys of an options type as a list, checked by the compiler both ways: leaving an option out
+ * of `keys`, or listing one the type does not have, fails to compile (express-rate-limit's
+ * `KeysEnum` pattern). Feed the result to {@link checkKnownKeys}.
+ *
+ * @example
+ * const KEYS = keysOf<MiddlewareOptions>({ only: true });
+ */
+export function keysOf<T extends object>(keys: { readonly [K in keyof Required<T>]: true }): readonly (keyof T &
+  string)[] {
+  return Object.freeze(Object.keys(keys)) as (keyof T & string)[];
+}
+
+/**
  * Throws a SecretsConfigError for the first unknown key of `options`, with a "did you mean" hint.
  * @param where the option path for messages, e.g. `SecretStore options`.
  */

@@ -1,25 +1,40 @@
 import {
   REDACTED,
-  SECRET_STORE_OPTION_KEYS,
   SecretStore,
   SecretsConfigError,
-  bootBackoff,
   defineSecrets,
-  describeError,
-  failingNames,
-  jitteredInterval,
   memorySource,
-  refreshBackoff,
-  resolveStoreOptions,
-  scrub,
   type FetchContext,
   type HealthReport,
   type LoggerLike,
   type SecretRequest,
   type Source,
 } from '@hush/core';
+import {
+  SECRET_STORE_OPTION_KEYS,
+  bootBackoff,
+  describeError,
+  failingNames,
+  jitteredInterval,
+  keysOf,
+  refreshBackoff,
+  resolveStoreOptions,
+  scrub,
+} from '@hush/core/internal';
 
 describe('store options', () => {
+  it('keysOf lists an options type, and the compiler rejects a list that leaves one out or adds one', () => {
+    interface Opts {
+      a?: number;
+      b: string;
+    }
+    expect(keysOf<Opts>({ a: true, b: true })).toEqual(['a', 'b']);
+    // @ts-expect-error `b` is left out of the list
+    keysOf<Opts>({ a: true });
+    // @ts-expect-error `c` is not an option of Opts
+    keysOf<Opts>({ a: true, b: true, c: true });
+  });
+
   it('lists every option once, and the store accepts exactly those keys', () => {
     expect([...SECRET_STORE_OPTION_KEYS].sort()).toEqual(
       [

@@ -4,12 +4,12 @@ import {
   REDACTED,
   SecretStore,
   SecretsConfigError,
-  checkKnownKeys,
   type SecretDeclarations,
   type SecretName,
   type SecretStoreOptions,
   type SecretValueOf,
 } from '@hush/core';
+import { SECRET_STORE_OPTION_KEYS, checkKnownKeys, keysOf } from '@hush/core/internal';
 import { looksLikeHandlerCall, type NextFunction } from './misuse';
 import { factoryMisuseError } from './errors';
 import {
@@ -44,22 +44,10 @@ export interface CreateSecretsOptions<D extends SecretDeclarations> extends Secr
 }
 
 // SecretStore options plus ours; checked here so a typo gets a hint that covers every key.
-const OPTION_KEYS = [
-  'secrets',
-  'load',
-  'source',
-  'refreshInterval',
-  'refreshJitter',
-  'maxStaleness',
-  'bootTimeout',
-  'startupJitter',
-  'minRefreshInterval',
-  'fetchTimeout',
-  'backoff',
-  'logger',
-  'meterProvider',
-  'clock',
-] as const;
+const OPTION_KEYS: readonly string[] = [
+  ...keysOf<Omit<CreateSecretsOptions<SecretDeclarations>, keyof SecretStoreOptions>>({ secrets: true, load: true }),
+  ...SECRET_STORE_OPTION_KEYS,
+];
 
 /**
  * The Express integration returned by {@link createSecrets}. Every method is bound, so it can be

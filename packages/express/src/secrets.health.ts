@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { failingNames, type HealthReport, type SecretHealth, type StoreStatus } from '@hush/core';
+import { type HealthReport, type SecretHealth, type StoreStatus } from '@hush/core';
+import { failingNames, keysOf } from '@hush/core/internal';
 
 /** Overall status, as `@nestjs/terminus`'s `HealthCheckStatus`. */
 export type HealthCheckStatus = 'ok' | 'degraded' | 'error' | 'shutting_down';
@@ -58,8 +59,8 @@ export interface ReadinessOptions {
   key?: string;
 }
 
-export const HEALTH_OPTION_KEYS = ['failOnStale', 'key'] as const;
-export const READINESS_OPTION_KEYS = ['key'] as const;
+export const HEALTH_OPTION_KEYS = keysOf<HealthOptions>({ failOnStale: true, key: true });
+export const READINESS_OPTION_KEYS = keysOf<ReadinessOptions>({ key: true });
 
 /** An Express (4 or 5) route handler; also a plain `node:http` listener. */
 export type HealthHandler = (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void) => void;

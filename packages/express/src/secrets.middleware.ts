@@ -1,5 +1,6 @@
 import { IncomingMessage, type ServerResponse } from 'node:http';
-import { SecretsConfigError, checkKnownKeys, suggest, type SecretStore } from '@hush/core';
+import { SecretsConfigError, type SecretStore } from '@hush/core';
+import { checkKnownKeys, keysOf, suggest } from '@hush/core/internal';
 import { buildView, type ViewSpec } from './secrets-view';
 import { readOnlyError } from './errors';
 import type { NextFunction } from './misuse';
@@ -15,7 +16,7 @@ export interface MiddlewareOptions<K extends string = string> {
   only?: readonly K[];
 }
 
-export const MIDDLEWARE_OPTION_KEYS = ['only'] as const;
+export const MIDDLEWARE_OPTION_KEYS = keysOf<MiddlewareOptions>({ only: true });
 
 /**
  * An Express (4 or 5) middleware that sets `req.secrets`. Typed structurally on `node:http`

@@ -1,4 +1,5 @@
-import { SecretNotFoundError, suggest } from '@hush/core';
+import { SecretNotFoundError } from '@hush/core';
+import { suggest } from '@hush/core/internal';
 
 /** One place where a class asks for a secret that is not declared. */
 export interface SecretInjectionProblem {

@@ -1,6 +1,7 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
-import { SecretStore, describeError, type LoggerLike, type RotationInfo } from '@hush/core';
+import { SecretStore, type LoggerLike, type RotationInfo } from '@hush/core';
+import { describeError } from '@hush/core/internal';
 import { SECRETS_LOGGER } from './secrets.constants';
 import { getSecretUsages } from './secret-usage.metadata';
 

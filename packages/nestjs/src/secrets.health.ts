@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { SecretStore, failingNames, type SecretHealth } from '@hush/core';
+import { SecretStore, type SecretHealth } from '@hush/core';
+import { failingNames } from '@hush/core/internal';
 import type { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 
 /**

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
-import { silentLogger, toLogger, type LoggerLike } from '@hush/core';
+import { silentLogger, type LoggerLike } from '@hush/core';
+import { toLogger } from '@hush/core/internal';
 import { LOGGER_CONTEXT } from './secrets.constants';
 
 /**

@@ -1,5 +1,6 @@
 import { ConfigurableModuleBuilder, type ConfigurableModuleAsyncOptions, type DynamicModule } from '@nestjs/common';
 import type { LoggerLike, SecretDeclarations, SecretStoreOptions } from '@hush/core';
+import { SECRET_STORE_OPTION_KEYS, keysOf } from '@hush/core/internal';
 import { SECRETS_MODULE_OPTIONS } from './secrets.constants';
 
 /**
@@ -48,22 +49,11 @@ export interface SecretsModuleExtras {
   isGlobal: boolean;
 }
 
-/** Known keys of {@link SecretsModuleOptions}, for "did you mean" hints. */
-export const MODULE_OPTION_KEYS = [
-  'secrets',
-  'source',
-  'refreshInterval',
-  'refreshJitter',
-  'maxStaleness',
-  'bootTimeout',
-  'startupJitter',
-  'minRefreshInterval',
-  'fetchTimeout',
-  'backoff',
-  'logger',
-  'meterProvider',
-  'clock',
-] as const;
+/** Known keys of {@link SecretsModuleOptions}, for "did you mean" hints: core's store options plus ours. */
+export const MODULE_OPTION_KEYS: readonly string[] = [
+  ...keysOf<Omit<SecretsModuleOptions, keyof SecretStoreOptions>>({ secrets: true }),
+  ...SECRET_STORE_OPTION_KEYS,
+];
 
 const {
   ConfigurableModuleClass: BuiltModuleClass,

@@ -1,6 +1,7 @@
 import type { FactoryProvider } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
-import { SecretStore, SecretsConfigError, checkKnownKeys, type LoggerLike, type SecretDeclarations } from '@hush/core';
+import { SecretStore, SecretsConfigError, type LoggerLike, type SecretDeclarations } from '@hush/core';
+import { checkKnownKeys } from '@hush/core/internal';
 import { UndeclaredSecretError, type SecretInjectionProblem } from './errors';
 import { MODULE_OPTION_KEYS, type SecretsModuleFactoryOptions } from './secrets.module-definition';
 import { SECRETS_LOGGER, SECRETS_MODULE_OPTIONS, SECRETS_STATIC_DECLARATIONS } from './secrets.constants';

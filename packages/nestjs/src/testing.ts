@@ -1,12 +1,6 @@
 import type { INestApplicationContext, InjectionToken } from '@nestjs/common';
-import {
-  MemorySource,
-  SecretStore,
-  SecretsConfigError,
-  normalizeDeclarations,
-  type MemoryValue,
-  type SecretDeclarations,
-} from '@hush/core';
+import { MemorySource, SecretStore, SecretsConfigError, type MemoryValue, type SecretDeclarations } from '@hush/core';
+import { normalizeDeclarations } from '@hush/core/internal';
 import { SECRETS_MODULE_OPTIONS, SECRETS_STATIC_DECLARATIONS, SECRETS_TESTING_SOURCE } from './secrets.constants';
 import { SecretsExplorer } from './secrets.explorer';
 import type { StaticDeclarations } from './secrets.providers';
