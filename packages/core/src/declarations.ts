@@ -95,8 +95,10 @@ const normalized = new WeakMap<object, readonly NormalizedDeclaration[]>();
  * @throws SecretsConfigError for an empty or duplicate name, an empty id, an unknown format or option.
  */
 export function defineSecrets<const D extends SecretDeclarations>(declarations: D): D {
-  normalizeDeclarations(declarations);
-  return Object.freeze({ ...declarations }) as D;
+  // Normalise the frozen copy the store will receive, so the store reuses this work (cached per object).
+  const frozen = Object.freeze({ ...declarations }) as D;
+  normalizeDeclarations(frozen);
+  return frozen;
 }
 
 /** Validates and normalises declarations (cached per object). */
