@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { toMarkdown, type Row } from './report';
 import { bootScenario } from './scenarios/boot';
 import { fleetScenario, QUOTA_SCALE } from './scenarios/fleet';
+import { fleetCostScenario } from './scenarios/fleet-cost';
 import { hotReadScenario } from './scenarios/hot-read';
 import { memoryScenario } from './scenarios/memory';
 import { middlewareScenario } from './scenarios/middleware';
@@ -33,6 +34,7 @@ const SCENARIOS: [number, string, (ctx: BenchContext) => Promise<Row[]>][] = [
   [5, 'steady-state cost', steadyStateScenario],
   [6, 'memory', memoryScenario],
   [7, 'rotation latency', rotationScenario],
+  [8, 'fleet cost', fleetCostScenario],
 ];
 
 async function main(): Promise<void> {
