@@ -1,6 +1,6 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import { SecretsConfigError } from './errors';
-import { checkKnownKeys } from './validation';
+import { checkKnownKeys, parseDuration, type Duration } from './validation';
 
 /** How a secret's raw value is turned into the value you read. */
 export type SecretFormat = 'string' | 'json' | 'binary';
@@ -34,6 +34,14 @@ export interface SecretDeclarationObject {
    * @default false
    */
   readonly optional?: boolean;
+  /**
+   * Background refresh interval of this secret, overriding the store's `refreshInterval` (and the
+   * `rotationSchedule` safety interval). `false` or `0`: never refreshed in the background (forced
+   * refreshes, `invalidate()` and source change notifications still apply). Secrets that come due
+   * within the same second are still fetched in one batch.
+   * @default the store's interval
+   */
+  readonly refreshInterval?: Duration | false;
 }
 
 /** A declaration: a secret id (shorthand for a required string secret) or a full object. */
@@ -73,11 +81,22 @@ export interface NormalizedDeclaration {
   readonly versionStage: string | undefined;
   readonly versionId: string | undefined;
   readonly optional: boolean;
+  /** Milliseconds (0 = no background refresh), or undefined for the store's default. */
+  readonly refreshInterval: number | undefined;
   /** Identity of what is fetched: same id + version pin = one fetch. */
   readonly fetchKey: string;
 }
 
-const DECLARATION_KEYS = ['id', 'format', 'key', 'schema', 'versionStage', 'versionId', 'optional'] as const;
+const DECLARATION_KEYS = [
+  'id',
+  'format',
+  'key',
+  'schema',
+  'versionStage',
+  'versionId',
+  'optional',
+  'refreshInterval',
+] as const;
 const FORMATS: readonly SecretFormat[] = ['string', 'json', 'binary'];
 const NAME_PATTERN = /^[A-Za-z_$][\w$-]*$/;
 const normalized = new WeakMap<object, readonly NormalizedDeclaration[]>();
@@ -187,6 +206,12 @@ function normalizeOne(name: string, raw: SecretDeclaration): NormalizedDeclarati
   if (raw.optional !== undefined && typeof raw.optional !== 'boolean') {
     throw new SecretsConfigError(`${at}.optional`, 'optional must be true or false.');
   }
+  const refreshInterval =
+    raw.refreshInterval === undefined
+      ? undefined
+      : raw.refreshInterval === false
+        ? 0
+        : parseDuration(raw.refreshInterval, `${at}.refreshInterval`, { allowZero: true });
   const stage = versionStage === 'AWSCURRENT' && versionId === undefined ? undefined : versionStage;
   return Object.freeze({
     name,
@@ -197,6 +222,7 @@ function normalizeOne(name: string, raw: SecretDeclaration): NormalizedDeclarati
     versionStage: stage,
     versionId,
     optional: raw.optional ?? false,
+    refreshInterval,
     fetchKey: fetchKeyOf(id, versionId, stage),
   });
 }

@@ -15,7 +15,7 @@ export {
   type InferSecrets,
 } from './declarations';
 export { SecretStore } from './secret-store';
-export { type SecretStoreOptions, type Clock, type BackoffConfig } from './store-options';
+export { type SecretStoreOptions, type Clock, type BackoffConfig, type RotationScheduleOptions } from './store-options';
 export { type HealthReport, type SecretHealth, type SecretStatus, type StoreStatus, type StoreStats } from './health';
 export { Secret } from './secret';
 export { REDACTED, redactObject } from './redaction';
@@ -53,6 +53,8 @@ export {
   type FetchOutcome,
   type FetchContext,
   type ChangeListener,
+  type SecretDescription,
+  type DescribeOutcome,
 } from './sources/source';
 export {
   awsSecretsManager,

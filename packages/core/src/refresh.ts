@@ -11,7 +11,7 @@ import {
 } from './events';
 import { parseSecret } from './parse';
 import { Secret, type SecretSlot } from './secret';
-import type { FetchOutcome, RawSecret, SecretRequest } from './sources/source';
+import type { DescribeOutcome, FetchOutcome, RawSecret, SecretRequest } from './sources/source';
 import type { ResolvedStoreOptions } from './store-options';
 
 /** @internal The state of one fetched id (names sharing an id share an entry). */
@@ -28,6 +28,16 @@ export interface Entry {
   failures: number;
   dueAt: number;
   inflight: Promise<void> | undefined;
+  /** Background refresh interval of this id (the shortest of its declarations'); 0 = none. */
+  interval: number;
+  /** ARN from the last fetch, so `invalidate()` can match events that carry ARNs. */
+  arn: string | undefined;
+  /** `rotationSchedule`: when to fetch after the next scheduled rotation (monotonic). */
+  rotationAt: number | undefined;
+  /** `rotationSchedule`: when to describe this id again (monotonic); undefined = never (pinned version). */
+  describeAt: number | undefined;
+  /** `rotationSchedule`: a post-rotation fetch found the old version at this time (monotonic). */
+  rotationFetchedAt: number | undefined;
 }
 
 /** @internal The state of one declared name. */
@@ -71,6 +81,9 @@ export class RefreshEngine {
   generation = 0;
   private timer: NodeJS.Timeout | undefined;
   private deferred: { entries: Set<Entry>; promise: Promise<void> } | undefined;
+  private invalidation: { entries: Set<Entry>; promise: Promise<void> } | undefined;
+  private describing = false;
+  private describeWarned = false;
 
   constructor(
     decls: readonly NormalizedDeclaration[],
@@ -95,6 +108,11 @@ export class RefreshEngine {
           failures: 0,
           dueAt: 0,
           inflight: undefined,
+          interval: 0,
+          arn: undefined,
+          rotationAt: undefined,
+          describeAt: undefined,
+          rotationFetchedAt: undefined,
         };
         entries.set(decl.fetchKey, entry);
         this.entries.push(entry);
@@ -118,7 +136,18 @@ export class RefreshEngine {
       entry.slots.push(slot);
       this.slots.set(decl.name, slot);
     }
+    const storeInterval = config.rotationSchedule?.safetyInterval ?? config.refreshInterval;
+    for (const entry of this.entries) {
+      // The shortest positive interval among the names sharing the id; 0 only if all of them say so.
+      const intervals = entry.slots.map((s) => s.decl.refreshInterval ?? storeInterval).filter((ms) => ms > 0);
+      entry.interval = intervals.length > 0 ? Math.min(...intervals) : 0;
+    }
+    /** The batching window: entries due within it are fetched together. */
+    const positive = this.entries.map((e) => e.interval).filter((ms) => ms > 0);
+    this.batchWindow = positive.length > 0 ? Math.min(1_000, Math.min(...positive) * 0.05) : 0;
   }
+
+  private readonly batchWindow: number;
 
   /**
    * Single flight + rate limit, then one batched fetch for everything that may go now.
@@ -247,7 +276,6 @@ export class RefreshEngine {
       ok: okCount,
       failed: entries.length - okCount,
     });
-    const interval = jitteredInterval(this.config.refreshInterval, this.config.jitter);
     // Phase 1: parse and validate everything (schemas may be async) without touching any value.
     const prepared = await Promise.all(
       entries.map(async (entry, i) => {
@@ -266,21 +294,34 @@ export class RefreshEngine {
       }),
     );
     if (this.closed) return;
+    const roundRandom = Math.random();
     // Phase 2: swap every value synchronously, so no reader sees half of one refresh.
     const rotated: Array<{ slot: Slot; info: RotationInfo }> = [];
     for (const { entry, outcome, parsed } of prepared) {
+      // One jitter draw per round, so ids fetched together stay due together (one batch next time).
+      const interval = jitteredInterval(entry.interval, this.config.jitter, () => roundRandom);
       if (outcome.ok) {
+        const previous = entry.versionId;
         this.applySuccess(entry, outcome.secret, parsed, now, options, rotated);
+        entry.arn = outcome.secret.arn ?? entry.arn;
         entry.dueAt = now + interval;
+        if (entry.rotationAt !== undefined && entry.rotationAt <= now + this.batchWindow) {
+          // The scheduled rotation has passed: learn the next date (and, if the version has not
+          // moved yet, whether a rotation is still under way) with one DescribeSecret.
+          entry.rotationAt = undefined;
+          entry.rotationFetchedAt = previous === entry.versionId ? now : undefined;
+          if (entry.describeAt !== undefined) entry.describeAt = now;
+        }
       } else {
         this.applyFailure(entry, outcome.error, options);
         // Transient failures back off exponentially; permanent ones (deleted, denied) wait a refresh interval.
         entry.dueAt =
           now +
-          (outcome.error.retryable || this.config.refreshInterval === 0
-            ? refreshBackoff(entry.failures, this.config.backoff, this.config.refreshInterval)
+          (outcome.error.retryable || entry.interval === 0
+            ? refreshBackoff(entry.failures, this.config.backoff, entry.interval)
             : interval);
       }
+      if (entry.rotationAt !== undefined) entry.dueAt = Math.min(entry.dueAt, entry.rotationAt);
     }
     // Phase 3: listeners run after every value is in place.
     for (const { slot, info } of rotated) this.notify(slot, info);
@@ -414,6 +455,120 @@ export class RefreshEngine {
     );
   }
 
+  /**
+   * Refreshes `entries` because something outside says they changed (`store.invalidate`). Calls
+   * in the same tick share one batch; forced-refresh rate limiting applies.
+   */
+  invalidate(entries: readonly Entry[]): Promise<void> {
+    if (this.invalidation) {
+      for (const e of entries) this.invalidation.entries.add(e);
+      return this.invalidation.promise;
+    }
+    const pending = new Set(entries);
+    const promise = Promise.resolve().then(async () => {
+      this.invalidation = undefined;
+      if (this.closed) return;
+      await this.request([...pending], { reason: 'refresh', force: true }).catch((error: unknown) =>
+        this.config.log.error('Invalidation refresh failed unexpectedly', { error: errorCodeOf(error) }),
+      );
+      this.schedule();
+    });
+    this.invalidation = { entries: pending, promise };
+    return promise;
+  }
+
+  /** Arms the first schedule read after load (rotationSchedule only): every id not pinned to a version. */
+  startRotationSchedule(): void {
+    const rs = this.config.rotationSchedule;
+    if (!rs) return;
+    if (!this.config.source.describe) {
+      this.config.log.warn(
+        `rotationSchedule: source "${this.config.source.kind}" cannot read rotation schedules (no DescribeSecret); ` +
+          `secrets are polled every safetyInterval (${rs.safetyInterval} ms).`,
+        { event: 'rotation-schedule-unavailable', source: this.config.source.kind },
+      );
+      return;
+    }
+    const now = this.config.clock.now();
+    for (const entry of this.entries) if (entry.request.versionId === undefined) entry.describeAt = now;
+  }
+
+  /** One DescribeSecret round for the ids whose schedule is due; sets each one's post-rotation fetch time. */
+  private async describeDue(now: number): Promise<void> {
+    const rs = this.config.rotationSchedule;
+    const describe = this.config.source.describe;
+    if (!rs || !describe || this.describing) return;
+    const due = this.entries.filter((e) => e.describeAt !== undefined && e.describeAt <= now + this.batchWindow);
+    if (due.length === 0) return;
+    this.describing = true;
+    const abort = new AbortController();
+    setMaxListeners(Infinity, abort.signal);
+    this.aborts.add(abort);
+    const timer = setTimeout(() => abort.abort(), this.config.fetchTimeout);
+    timer.unref();
+    let outcomes: readonly DescribeOutcome[];
+    try {
+      outcomes = await describe.call(
+        this.config.source,
+        due.map((e) => e.request.id),
+        { signal: abort.signal, force: false, reason: 'refresh', logger: this.config.log },
+      );
+    } catch {
+      outcomes = [];
+    } finally {
+      clearTimeout(timer);
+      this.aborts.delete(abort);
+      this.describing = false;
+    }
+    if (this.closed) return;
+    const at = this.config.clock.now();
+    const wall = this.config.clock.wallNow();
+    let failed = 0;
+    let code = '';
+    due.forEach((entry, i) => {
+      const o = outcomes[i];
+      entry.describeAt = at + rs.describeInterval;
+      if (!o?.ok) {
+        failed++;
+        code ||= o ? o.error.awsCode : 'NoResult';
+        return;
+      }
+      const d = o.description;
+      if (
+        d.currentVersionId !== undefined &&
+        entry.request.versionStage === undefined &&
+        entry.versionId !== undefined &&
+        d.currentVersionId !== entry.versionId
+      ) {
+        // The version already moved (a rotation that ran early, or a change we missed): fetch now.
+        entry.dueAt = at;
+      }
+      if (entry.rotationFetchedAt !== undefined && d.currentVersionId === entry.versionId) {
+        // The fetch after the scheduled rotation still found the old version. While a rotation is
+        // under way (AWSPENDING), look again shortly — for one safety interval, since a failed
+        // rotation can leave AWSPENDING behind for good.
+        if (d.rotationPending && at - entry.rotationFetchedAt < rs.safetyInterval) {
+          entry.describeAt = at + Math.max(rs.delay, 1_000);
+        } else entry.rotationFetchedAt = undefined;
+      } else entry.rotationFetchedAt = undefined;
+      const next = d.rotationEnabled ? d.nextRotationDate?.getTime() : undefined;
+      if (next !== undefined && next > wall) {
+        entry.rotationAt = at + (next - wall) + rs.delay + Math.random() * rs.jitter;
+        entry.dueAt = Math.min(entry.dueAt, entry.rotationAt);
+      } else {
+        entry.rotationAt = undefined;
+      }
+    });
+    if (failed > 0 && !this.describeWarned) {
+      this.describeWarned = true;
+      this.config.log.warn(
+        `rotationSchedule: DescribeSecret failed for ${failed} secret(s) (${code}); they are polled every safetyInterval. ` +
+          `Grant secretsmanager:DescribeSecret to use rotation schedules.`,
+        { event: 'rotation-schedule-failed', code, failed },
+      );
+    }
+  }
+
   onSourceChange(ids: readonly string[]): void {
     if (this.closed) return;
     const entries = this.entries.filter((e) => ids.includes(e.request.id));
@@ -429,7 +584,8 @@ export class RefreshEngine {
     const now = this.config.clock.now();
     let next = Infinity;
     for (const entry of this.entries) {
-      if (this.config.refreshInterval > 0 || entry.error) next = Math.min(next, entry.dueAt);
+      if (entry.interval > 0 || entry.error || entry.rotationAt !== undefined) next = Math.min(next, entry.dueAt);
+      if (entry.describeAt !== undefined) next = Math.min(next, entry.describeAt);
     }
     for (const slot of this.slots.values()) {
       if (slot.loaded && !slot.staleNotified && slot.goodAt !== undefined)
@@ -445,16 +601,30 @@ export class RefreshEngine {
     if (this.closed) return;
     const now = this.config.clock.now();
     // Refresh everything due soon together, so a fleet's refresh stays batched.
-    const window = Math.min(1_000, this.config.refreshInterval * 0.05);
     const due = this.entries.filter(
-      (e) => !e.inflight && (this.config.refreshInterval > 0 || e.error) && e.dueAt <= now + window,
+      (e) =>
+        !e.inflight && (e.interval > 0 || e.error || e.rotationAt !== undefined) && e.dueAt <= now + this.batchWindow,
     );
+    if (due.length > 0) {
+      // Ids with other intervals that are nearly due ride along (at most their jitter early), so
+      // declarations with different intervals keep sharing batches instead of drifting apart.
+      const taken = new Set(due);
+      for (const e of this.entries) {
+        if (!e.inflight && e.interval > 0 && !taken.has(e) && e.dueAt <= now + e.interval * this.config.jitter)
+          due.push(e);
+      }
+    }
     if (due.length > 0) {
       try {
         await this.request(due, { reason: 'refresh', force: false });
       } catch (error) {
         this.config.log.error('Background refresh failed unexpectedly', { error: errorCodeOf(error) });
       }
+    }
+    try {
+      await this.describeDue(this.config.clock.now());
+    } catch (error) {
+      this.config.log.error('Rotation schedule read failed unexpectedly', { error: errorCodeOf(error) });
     }
     this.checkStaleness();
     this.schedule();

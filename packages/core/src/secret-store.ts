@@ -139,6 +139,7 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
     if (this.#config.source.watch && !this.#stopWatch) {
       this.#stopWatch = this.#config.source.watch((ids) => this.#engine.onSourceChange(ids));
     }
+    this.#engine.startRotationSchedule();
     this.#engine.schedule();
   }
 
@@ -193,6 +194,34 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
   onEvent(listener: SecretsEventListener): () => void {
     this.#engine.eventListeners.add(listener);
     return () => void this.#engine.eventListeners.delete(listener);
+  }
+
+  /**
+   * Refreshes just the secrets an outside signal says changed — an EventBridge "Secret Label
+   * Updated" event, a CloudTrail `PutSecretValue` / `UpdateSecretVersionStage` event delivered by
+   * SQS, a webhook. `ids` are secret names or ARNs (full or partial) as such events carry them;
+   * ids this store does not declare are ignored, and declarations pinned to a `versionId` never
+   * change, so they are skipped. Ids passed in one call, or in calls made in the same tick, go in
+   * one batch; like {@link refresh} the fetch bypasses source caches (agent `refreshNow`) and a
+   * secret fetched less than `minRefreshInterval` ago waits for the end of that interval, so a
+   * burst of events costs one call per secret per interval at most.
+   *
+   * Resolves with the declared names that were refreshed (failures go to events and health, like
+   * a background refresh; it never rejects for a source failure). Before `load()` finishes and
+   * after `close()` it does nothing and resolves with `[]`.
+   */
+  async invalidate(ids: Iterable<string>): Promise<SecretName<D>[]> {
+    if (typeof ids === 'string' || ids === null || typeof (ids as Iterable<string>)?.[Symbol.iterator] !== 'function') {
+      throw new TypeError('invalidate(ids) takes an array (or iterable) of secret names or ARNs.');
+    }
+    const wanted = [...ids].filter((id): id is string => typeof id === 'string' && id !== '');
+    if (!this.#engine.loaded || this.#engine.closed || wanted.length === 0) return [];
+    const entries = this.#engine.entries.filter(
+      (e) => e.request.versionId === undefined && wanted.some((id) => refersTo(id, e.request.id, e.arn)),
+    );
+    if (entries.length === 0) return [];
+    await this.#engine.invalidate(entries);
+    return entries.flatMap((e) => e.slots.map((s) => s.name as SecretName<D>));
   }
 
   /**
@@ -288,4 +317,29 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
       this.#loadPromise ? 'loading has not finished; await store.load().' : 'call await store.load() first.',
     );
   }
+}
+
+/**
+ * Does `given` (from an event: a name, a full ARN, or a partial ARN without the 6-character
+ * suffix) name the secret declared as `declared` (a name or an ARN) whose last fetch returned `arn`?
+ */
+export function refersTo(given: string, declared: string, arn: string | undefined): boolean {
+  if (given === declared || (arn !== undefined && given === arn)) return true;
+  const nameOf = (id: string): string | undefined => {
+    if (!id.startsWith('arn:')) return id;
+    const at = id.indexOf(':secret:');
+    return at < 0 ? undefined : id.slice(at + ':secret:'.length);
+  };
+  const g = nameOf(given);
+  const d = nameOf(declared) ?? declared;
+  const known = arn !== undefined ? nameOf(arn) : undefined;
+  if (g === undefined) return false;
+  // A full ARN's name ends in "-" and six characters the service adds.
+  const strip = (n: string) => (/-[A-Za-z0-9]{6}$/.test(n) ? n.slice(0, -7) : n);
+  return (
+    g === d ||
+    g === known ||
+    (given.startsWith('arn:') && strip(g) === d) ||
+    (known !== undefined && strip(known) === g)
+  );
 }

@@ -46,6 +46,16 @@ export interface SecretStoreOptions {
    * @default { initial: '1s', max: '5m' }
    */
   backoff?: { initial?: Duration; max?: Duration };
+  /**
+   * Rotation-schedule-aware refresh (opt-in). The store learns each secret's `NextRotationDate`
+   * through the source's `describe` (`DescribeSecret`, one call per id every `describeInterval`),
+   * refreshes a rotating secret `delay` + a random `[0, jitter)` after its scheduled rotation, and
+   * otherwise polls every `safetyInterval` instead of `refreshInterval`. Sources without `describe`
+   * (the Secrets Manager Agent, mounted files) poll every `safetyInterval`, with one warning.
+   * `true` takes every default.
+   * @default off
+   */
+  rotationSchedule?: boolean | RotationScheduleOptions;
   /** Receives lifecycle lines; never a value. `false` silences it. @default silent */
   logger?: LoggerLike | false;
   /**
@@ -55,6 +65,33 @@ export interface SecretStoreOptions {
   meterProvider?: MeterProviderLike | false;
   /** @internal Test clock. */
   clock?: Clock;
+}
+
+/** Options of {@link SecretStoreOptions.rotationSchedule}. */
+export interface RotationScheduleOptions {
+  /** Background poll of every secret, rotating or not; bounds the delay of an out-of-schedule change. @default '1h' */
+  safetyInterval?: Duration;
+  /** How often each secret's schedule is read again (`DescribeSecret` per id). @default '24h' */
+  describeInterval?: Duration;
+  /** Wait after `NextRotationDate` before fetching, so the rotation can finish. @default '1m' */
+  delay?: Duration;
+  /** Random extra wait in `[0, jitter)`, so a fleet does not fetch at the same instant. @default '1m' */
+  jitter?: Duration;
+}
+
+const ROTATION_SCHEDULE_KEYS = keysOf<RotationScheduleOptions>({
+  safetyInterval: true,
+  describeInterval: true,
+  delay: true,
+  jitter: true,
+});
+
+/** {@link RotationScheduleOptions} in milliseconds. */
+export interface ResolvedRotationSchedule {
+  readonly safetyInterval: number;
+  readonly describeInterval: number;
+  readonly delay: number;
+  readonly jitter: number;
 }
 
 /**
@@ -72,6 +109,7 @@ export const SECRET_STORE_OPTION_KEYS = keysOf<SecretStoreOptions>({
   minRefreshInterval: true,
   fetchTimeout: true,
   backoff: true,
+  rotationSchedule: true,
   logger: true,
   meterProvider: true,
   clock: true,
@@ -101,6 +139,8 @@ export interface ResolvedStoreOptions {
   readonly minRefreshInterval: number;
   readonly fetchTimeout: number;
   readonly backoff: BackoffConfig;
+  /** Undefined when `rotationSchedule` is off. */
+  readonly rotationSchedule: ResolvedRotationSchedule | undefined;
   /** Validated by the metrics instrumentation. */
   readonly meterProvider: MeterProviderLike | false | undefined;
 }
@@ -141,6 +181,7 @@ export function resolveStoreOptions(options: SecretStoreOptions): ResolvedStoreO
     initial: parseDuration(options.backoff?.initial ?? 1_000, 'SecretStore.backoff.initial'),
     max: parseDuration(options.backoff?.max ?? 300_000, 'SecretStore.backoff.max'),
   };
+  const rotationSchedule = resolveRotationSchedule(options.rotationSchedule);
   return {
     source,
     clock,
@@ -153,6 +194,23 @@ export function resolveStoreOptions(options: SecretStoreOptions): ResolvedStoreO
     minRefreshInterval,
     fetchTimeout,
     backoff,
+    rotationSchedule,
     meterProvider: options.meterProvider,
+  };
+}
+
+function resolveRotationSchedule(option: SecretStoreOptions['rotationSchedule']): ResolvedRotationSchedule | undefined {
+  if (option === undefined || option === false) return undefined;
+  const at = 'SecretStore.rotationSchedule';
+  if (option !== true && (typeof option !== 'object' || option === null || Array.isArray(option))) {
+    throw new SecretsConfigError(at, 'expected true, false or an options object such as { safetyInterval: "1h" }.');
+  }
+  const o = option === true ? {} : option;
+  if (option !== true) checkKnownKeys(o, ROTATION_SCHEDULE_KEYS, at);
+  return {
+    safetyInterval: parseDuration(o.safetyInterval ?? 3_600_000, `${at}.safetyInterval`),
+    describeInterval: parseDuration(o.describeInterval ?? 86_400_000, `${at}.describeInterval`),
+    delay: parseDuration(o.delay ?? 60_000, `${at}.delay`, { allowZero: true }),
+    jitter: parseDuration(o.jitter ?? 60_000, `${at}.jitter`, { allowZero: true }),
   };
 }

@@ -48,6 +48,7 @@ describe('store options', () => {
         'minRefreshInterval',
         'refreshInterval',
         'refreshJitter',
+        'rotationSchedule',
         'source',
         'startupJitter',
       ].sort(),

@@ -1,5 +1,6 @@
 import {
   BatchGetSecretValueCommand,
+  DescribeSecretCommand,
   GetSecretValueCommand,
   SecretsManagerClient,
   type SecretsManagerClientConfig,
@@ -10,6 +11,7 @@ import { checkKnownKeys, parseDuration, type Duration } from '../validation';
 import {
   SourceCounters,
   mapConcurrent,
+  type DescribeOutcome,
   type FetchContext,
   type FetchOutcome,
   type RawSecret,
@@ -468,6 +470,42 @@ export class AwsSecretsManagerSource implements Source {
       this.counters.record('GetSecretValue', attemptsOf(error), info.throttled ? 'throttled' : info.code);
       return { ok: false, error: new SecretFetchError(request.id, info.code, info.message, { ...info, cause: error }) };
     }
+  }
+
+  /**
+   * `DescribeSecret` per id (no values, no decryption), `concurrency` at a time, in the primary
+   * Region: the rotation schedule and the AWSCURRENT version, for the store's `rotationSchedule`.
+   */
+  async describe(ids: readonly string[], context: FetchContext): Promise<readonly DescribeOutcome[]> {
+    return mapConcurrent(ids, this.concurrency, async (id): Promise<DescribeOutcome> => {
+      try {
+        const r = (await this.client.send(new DescribeSecretCommand({ SecretId: id }), {
+          abortSignal: context.signal,
+        })) as {
+          RotationEnabled?: boolean;
+          NextRotationDate?: Date;
+          LastRotatedDate?: Date;
+          VersionIdsToStages?: Record<string, string[]>;
+          $metadata?: { attempts?: number };
+        };
+        this.counters.record('DescribeSecret', r.$metadata?.attempts ?? 1, 'ok');
+        const stages = Object.entries(r.VersionIdsToStages ?? {});
+        return {
+          ok: true,
+          description: {
+            rotationEnabled: r.RotationEnabled === true,
+            nextRotationDate: r.NextRotationDate,
+            lastRotatedDate: r.LastRotatedDate,
+            currentVersionId: stages.find(([, labels]) => labels.includes('AWSCURRENT'))?.[0],
+            rotationPending: stages.some(([, labels]) => labels.includes('AWSPENDING')),
+          },
+        };
+      } catch (error) {
+        const info = classify(error);
+        this.counters.record('DescribeSecret', attemptsOf(error), info.throttled ? 'throttled' : info.code);
+        return { ok: false, error: new SecretFetchError(id, info.code, info.message, { ...info, cause: error }) };
+      }
+    });
   }
 
   async close(): Promise<void> {

@@ -55,6 +55,26 @@ export interface SourceStats {
   readonly outcomes: Readonly<Record<string, Readonly<Record<string, number>>>>;
 }
 
+/**
+ * What `DescribeSecret` says about one secret's versions and rotation schedule. Never a value.
+ */
+export interface SecretDescription {
+  /** Whether automatic rotation is on. */
+  readonly rotationEnabled: boolean;
+  /** "The next rotation is scheduled to occur on or before this date"; may be in the past when rotation fails. */
+  readonly nextRotationDate?: Date | undefined;
+  readonly lastRotatedDate?: Date | undefined;
+  /** The version labelled AWSCURRENT, when the source knows it. */
+  readonly currentVersionId?: string | undefined;
+  /** A version is labelled AWSPENDING: a rotation is under way. */
+  readonly rotationPending?: boolean | undefined;
+}
+
+/** One describe outcome, aligned by index with the ids passed to `describe`. */
+export type DescribeOutcome =
+  | { readonly ok: true; readonly description: SecretDescription }
+  | { readonly ok: false; readonly error: SecretFetchError };
+
 /** Receives ids whose content may have changed (push-based sources such as mounted files). */
 export type ChangeListener = (ids: readonly string[]) => void;
 
@@ -67,6 +87,11 @@ export interface Source {
   readonly kind: string;
   /** Fetch a batch. Must resolve (never reject) with one outcome per request, in order. */
   fetch(requests: readonly SecretRequest[], context: FetchContext): Promise<readonly FetchOutcome[]>;
+  /**
+   * Optional: versions and rotation schedule of each id, without values (`DescribeSecret`). Used by
+   * the store's `rotationSchedule` option. Must resolve with one outcome per id, in order.
+   */
+  describe?(ids: readonly string[], context: FetchContext): Promise<readonly DescribeOutcome[]>;
   /** Push-based sources call `listener` when ids may have changed. Returns a stop function. */
   watch?(listener: ChangeListener): () => void;
   stats?(): SourceStats;
