@@ -75,7 +75,12 @@ export {
   AGENT_TOKEN_ENV,
   type SecretsManagerAgentOptions,
 } from './sources/secrets-manager-agent.source';
-export { mountedFiles, MountedFilesSource, type MountedFilesOptions } from './sources/mounted-files.source';
+export {
+  mountedFiles,
+  MountedFilesSource,
+  externalSecretsKey,
+  type MountedFilesOptions,
+} from './sources/mounted-files.source';
 export {
   sourceFromEnv,
   sourceKindFromEnv,

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { watch as fsWatch, type FSWatcher } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { lstat, readFile, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { SecretFetchError, SecretsConfigError } from '../errors';
 import { checkKnownKeys, parseDuration, type Duration } from '../validation';
@@ -34,9 +34,24 @@ export interface MountedFilesOptions {
    * @default '100ms'
    */
   settle?: Duration;
+  /**
+   * The AWS CSI provider's `pathTranslation` as set on the `SecretProviderClass`: the character
+   * every `/` of an `objectName` (or `objectAlias`) becomes in the file name (a leading `/` too:
+   * `/prod/db` → `_prod_db`). `false` (the provider's `"False"`) keeps nested paths and strips a
+   * leading `/`. With a character, an id with `/` is also looked up as a nested path first.
+   * @default '_'
+   */
+  pathTranslation?: string | false;
+  /**
+   * Maps a declared id to its file name, replacing the `pathTranslation` rule — for layouts that
+   * rename keys, e.g. External Secrets Operator's `conversionStrategy` ({@link externalSecretsKey}).
+   * The result must be a relative path inside `dir`.
+   * @example mountedFiles({ dir: '/etc/secrets', fileName: (id) => externalSecretsKey(id) })
+   */
+  fileName?: (id: string) => string;
 }
 
-const OPTION_KEYS = ['dir', 'pollInterval', 'watch', 'settle'];
+const OPTION_KEYS = ['dir', 'pollInterval', 'watch', 'settle', 'pathTranslation', 'fileName'];
 const MAX_FILE_BYTES = 1024 * 1024;
 const MAX_READ_TRIES = 8;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -81,6 +96,8 @@ export class MountedFilesSource implements Source {
   private readonly pollInterval: number;
   private readonly useWatch: boolean;
   private readonly settle: number;
+  private readonly translate: string | false;
+  private readonly fileName: ((id: string) => string) | undefined;
   private readonly counters = new SourceCounters();
   /** id → content hash last served or last reported to the listener ('missing' when absent). */
   private readonly seen = new Map<string, string>();
@@ -100,6 +117,21 @@ export class MountedFilesSource implements Source {
     this.pollInterval = poll === false ? 0 : parseDuration(poll, 'mountedFiles.pollInterval', { allowZero: true });
     this.useWatch = options.watch ?? true;
     this.settle = parseDuration(options.settle ?? 100, 'mountedFiles.settle', { allowZero: true });
+    const translate = options.pathTranslation ?? '_';
+    if (
+      translate !== false &&
+      (typeof translate !== 'string' || [...translate].length !== 1 || /[\\/\0.]/.test(translate))
+    ) {
+      throw new SecretsConfigError(
+        'mountedFiles.pathTranslation',
+        `expected one character (the SecretProviderClass pathTranslation, default "_") or false, got ${JSON.stringify(translate)}.`,
+      );
+    }
+    this.translate = translate;
+    if (options.fileName !== undefined && typeof options.fileName !== 'function') {
+      throw new SecretsConfigError('mountedFiles.fileName', 'expected a function (id) => file name.');
+    }
+    this.fileName = options.fileName;
   }
 
   stats(): SourceStats {
@@ -149,7 +181,7 @@ export class MountedFilesSource implements Source {
           code === 'FileUnstable'
             ? 'the file kept changing while it was read; it will be read again'
             : code === 'EACCES' || code === 'EPERM'
-              ? 'permission denied; the process user cannot read the mounted file (check fsGroup / defaultMode)'
+              ? await this.permissionHint()
               : code === 'TooLarge'
                 ? `the file is larger than ${MAX_FILE_BYTES} bytes`
                 : code === 'EISDIR'
@@ -250,16 +282,52 @@ export class MountedFilesSource implements Source {
     return `MountedFilesSource(${this.dir})`;
   }
 
+  /**
+   * Why a read was denied, for the layout at hand: a Kubernetes Secret volume (a `..data` link)
+   * takes `defaultMode` / `fsGroup`; CSI files are owned by root with the driver's
+   * `filePermission` (default 0644) and ignore `fsGroup` (secrets-store-csi-driver#858).
+   */
+  private async permissionHint(): Promise<string> {
+    const secretVolume = await lstat(path.join(this.dir, '..data')).then(
+      () => true,
+      () => false,
+    );
+    return secretVolume
+      ? 'permission denied; the process user cannot read the mounted file (Secret volume: set defaultMode, or fsGroup to a group of this process)'
+      : 'permission denied; the process user cannot read the mounted file. CSI files are owned by root and ignore fsGroup: ' +
+          'set filePermission on the SecretProviderClass object (default 0644), or run as root';
+  }
+
   /** The files an id may name, or a message explaining why the id is not a safe relative path. */
   private candidates(id: string): string[] | string {
-    if (id.includes('\0') || path.isAbsolute(id) || id.split(/[\\/]/).includes('..')) {
-      return `the id must be a file name relative to ${this.dir} (no absolute paths, no ".."); use the objectAlias or Secret key as the id.`;
+    let names: string[];
+    if (this.fileName) {
+      let name: unknown;
+      try {
+        name = this.fileName(id);
+      } catch {
+        return 'the fileName option threw for this id.';
+      }
+      if (typeof name !== 'string' || name === '') return 'the fileName option must return a non-empty file name.';
+      names = [name];
+    } else if (this.translate === false) {
+      // pathTranslation "False": the provider strips a leading "/" and keeps nested paths.
+      names = [id.replace(/^\/+/, '')];
+    } else {
+      // The AWS CSI provider replaces every "/" of objectName/objectAlias (pathTranslation, default "_").
+      names = id.includes('/') ? [id, id.replaceAll('/', this.translate)] : [id];
+      if (path.isAbsolute(id)) names.shift();
     }
-    const exact = path.join(this.dir, id);
-    if (!exact.startsWith(this.dir + path.sep)) return `the id does not name a file inside ${this.dir}.`;
-    // The AWS CSI provider translates "/" in objectName to "_" (pathTranslation, default "_").
-    const translated = id.includes('/') ? path.join(this.dir, id.replaceAll('/', '_')) : undefined;
-    return translated ? [exact, translated] : [exact];
+    const files: string[] = [];
+    for (const name of names) {
+      if (name.includes('\0') || path.isAbsolute(name) || name.split(/[\\/]/).includes('..')) {
+        return `the id must name a file relative to ${this.dir} (no absolute paths, no ".."); use the objectAlias or Secret key as the id.`;
+      }
+      const file = path.join(this.dir, name);
+      if (!file.startsWith(this.dir + path.sep)) return `the id does not name a file inside ${this.dir}.`;
+      files.push(file);
+    }
+    return files;
   }
 
   /** Reads the first existing candidate once it is stable; `undefined` when none exists (after one re-check). */
@@ -329,6 +397,18 @@ export class MountedFilesSource implements Source {
     }
     return 'missing';
   }
+}
+
+/**
+ * The key External Secrets Operator gives a secret name under `conversionStrategy` (the file name
+ * in a Secret volume): `Default` replaces every character that is not a letter, digit, `-`, `.`
+ * or `_` with `_` (so `prod/app/db` → `prod_app_db`, `/a+b=c@d:e` → `_a_b_c_d_e`); `Unicode` writes
+ * `_U<hex>_` instead (ESO `runtime/esutils/utils.go`, `convert`).
+ */
+export function externalSecretsKey(name: string, strategy: 'Default' | 'Unicode' = 'Default'): string {
+  return name.replace(/[^\p{L}\p{N}\-._]/gu, (ch) =>
+    strategy === 'Unicode' ? `_U${ch.codePointAt(0)!.toString(16).padStart(4, '0')}_` : '_',
+  );
 }
 
 function versionOf(bytes: Uint8Array): string {
