@@ -49,15 +49,31 @@ export interface SecretsManagerAgentOptions {
    * @default the first of AWS_TOKEN, AWS_SESSION_TOKEN, AWS_CONTAINER_AUTHORIZATION_TOKEN that is set
    */
   token?: string;
-  /** Requests in flight at once (the Lambda extension allows 3 connections by default). @default 8 */
+  /** Requests in flight at once (and keep-alive sockets kept). @default 8 */
   concurrency?: number;
   /** Deadline of one HTTP request to the agent. @default '10s' */
   requestTimeout?: Duration;
   /** Environment to read the token from. @default process.env */
   env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * Cross-account read: the AWS Workload Credentials Provider's `roleArn` query parameter (it
+   * assumes the role and caches per role; `arn:<partition>:iam::<account>:role/<name>`). The older
+   * Secrets Manager Agent and the Lambda extension reject it (400 `unknown parameter: roleArn`),
+   * which fails as `AgentRoleArnUnsupported`, never silently reading the wrong account.
+   */
+  roleArn?: string;
+  /**
+   * A keep-alive socket older than this is closed instead of reused: the agent cuts every
+   * connection 61 s after it opened (`MAX_REQ_TIME_SEC`), so reusing one near that age races the
+   * cut. A request that still meets a reset connection is retried once.
+   * @default '50s'
+   */
+  connectionMaxAge?: Duration;
 }
 
-const OPTION_KEYS = ['url', 'token', 'concurrency', 'requestTimeout', 'env'];
+const OPTION_KEYS = ['url', 'token', 'concurrency', 'requestTimeout', 'env', 'roleArn', 'connectionMaxAge'];
+/** The Workload Credentials Provider's check (`parse.rs`, `validate_role_arn`). */
+const ROLE_ARN = /^arn:[\w-]+:iam::\d{12}:role\/[\w+=,.@/-]+$/;
 
 /**
  * Reads secrets through the AWS Secrets Manager Agent (AWS Workload Credentials Provider) or the
@@ -65,7 +81,13 @@ const OPTION_KEYS = ['url', 'token', 'concurrency', 'requestTimeout', 'env'];
  * shares one cache and one set of upstream calls. `store.refresh()` sends `refreshNow=true`.
  *
  * The token is resolved once at construction. A `file://` token is read on first use and re-read
- * once after a 403 (the agent writes a new token file when it restarts).
+ * once after a 403. (The agent does not write a new token when it restarts: the token file is
+ * written once at boot by the install's oneshot seed unit, so a re-read only helps after a
+ * re-seed or a reboot.)
+ *
+ * If a forced refresh's `refreshNow=true` is rejected (400 naming `refreshNow` — the Lambda
+ * extension does not document the parameter), the request is sent again without it, the source
+ * stops sending it and warns once; forced refreshes then return the agent's cached value.
  *
  * @example
  * new SecretStore(secrets, { source: secretsManagerAgent() }); // http://localhost:2773, token from AWS_TOKEN…
@@ -88,6 +110,10 @@ export class SecretsManagerAgentSource implements Source {
   private readonly requestTimeout: number;
   private readonly counters = new SourceCounters();
   private readonly httpAgent: http.Agent;
+  private readonly roleArn: string | undefined;
+  private readonly connectionMaxAge: number;
+  /** Set when the agent rejected `refreshNow` (the Lambda extension may): it is not sent again. */
+  private refreshNowRejected = false;
 
   constructor(options: SecretsManagerAgentOptions) {
     if (!options || typeof options !== 'object')
@@ -149,9 +175,33 @@ export class SecretsManagerAgentSource implements Source {
     } else {
       this.tokenSpec = { value: token.trim() };
     }
+    if (options.roleArn !== undefined && (typeof options.roleArn !== 'string' || !ROLE_ARN.test(options.roleArn))) {
+      throw new SecretsConfigError(
+        'secretsManagerAgent.roleArn',
+        'expected an IAM role ARN like arn:aws:iam::123456789012:role/reader (the format the Workload Credentials Provider accepts).',
+      );
+    }
+    this.roleArn = options.roleArn;
+    this.connectionMaxAge = parseDuration(options.connectionMaxAge ?? 50_000, 'secretsManagerAgent.connectionMaxAge');
     // One keep-alive pool per source, sized to the concurrency, destroyed by close().
     const Agent = this.base.protocol === 'https:' ? https.Agent : http.Agent;
     this.httpAgent = new Agent({ keepAlive: true, maxSockets: this.concurrency });
+    const born = new WeakMap<object, number>();
+    // Node's Agent hooks: createConnection makes each socket; keepSocketAlive decides whether a freed one is pooled.
+    const agent = this.httpAgent as unknown as {
+      createConnection(options: object, callback?: unknown): object;
+      keepSocketAlive(socket: object): boolean | undefined;
+    };
+    const create = agent.createConnection.bind(agent);
+    agent.createConnection = (opts, callback) => {
+      const socket = create(opts, callback);
+      born.set(socket, performance.now());
+      return socket;
+    };
+    const keep = agent.keepSocketAlive.bind(agent);
+    // Returning false closes the socket instead of pooling it.
+    agent.keepSocketAlive = (socket) =>
+      performance.now() - (born.get(socket) ?? 0) < this.connectionMaxAge && keep(socket) !== false;
   }
 
   stats(): SourceStats {
@@ -184,7 +234,8 @@ export class SecretsManagerAgentSource implements Source {
     url.searchParams.set('secretId', id);
     if (request.versionId) url.searchParams.set('versionId', request.versionId);
     if (request.versionStage) url.searchParams.set('versionStage', request.versionStage);
-    if (context.force) url.searchParams.set('refreshNow', 'true');
+    if (context.force && !this.refreshNowRejected) url.searchParams.set('refreshNow', 'true');
+    if (this.roleArn) url.searchParams.set('roleArn', this.roleArn);
 
     let attempts = 0;
     let rereadToken = false;
@@ -248,6 +299,28 @@ export class SecretsManagerAgentSource implements Source {
           'AgentForbidden',
           `the agent at ${this.url} rejected the SSRF token (403 Bad Token; token from ${this.tokenSourceName}). ` +
             'Set AWS_TOKEN (or the token option) to the token the agent was started with, e.g. AWS_TOKEN=file:///var/run/awssmatoken.',
+          false,
+          false,
+        );
+      }
+      if (response.status === 400 && url.searchParams.has('refreshNow') && /refreshNow/i.test(response.body)) {
+        // The Lambda extension documents no refreshNow: send the request again without it, and stop sending it.
+        url.searchParams.delete('refreshNow');
+        if (!this.refreshNowRejected)
+          context.logger?.warn(
+            `The agent at ${this.url} rejected refreshNow (400); forced refreshes are sent without it from now on and return the agent's cached value.`,
+            { event: 'agent-refresh-now-unsupported', source: this.kind },
+          );
+        this.refreshNowRejected = true;
+        attempts--;
+        continue;
+      }
+      if (response.status === 400 && this.roleArn && /unknown parameter:?\s*roleArn/i.test(response.body)) {
+        this.counters.record('AgentGet', attempts, 'AgentRoleArnUnsupported');
+        return fail(
+          id,
+          'AgentRoleArnUnsupported',
+          `the agent at ${this.url} does not accept roleArn (400 unknown parameter). Cross-account roleArn needs the AWS Workload Credentials Provider; the Secrets Manager Agent and the Lambda extension read with their own role only.`,
           false,
           false,
         );
