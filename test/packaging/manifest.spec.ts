@@ -1,6 +1,9 @@
 /**
  * Packaging checks: every import in a package's sources is a declared dependency (or a Node
- * built-in), `exports` list `types` first, and the built packages load from CommonJS and ESM.
+ * built-in), `exports` list `types` first, the built packages load from CommonJS and ESM, and the
+ * publishing metadata (license file, repository, public access, prepack build) is in place.
+ * The tarballs themselves are checked by `npm run check:packages` (publint --strict, attw) and by
+ * consumer-matrix.spec.ts.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -31,7 +34,23 @@ describe.each(packages)('@hush/%s package manifest', (name) => {
     dependencies?: Record<string, string>;
     peerDependencies?: Record<string, string>;
     optionalDependencies?: Record<string, string>;
+    [field: string]: unknown;
   };
+
+  it('has the publishing metadata npm publish --provenance needs', () => {
+    expect(manifest['license']).toBe('Apache-2.0');
+    expect(readFileSync(join(dir, 'LICENSE'), 'utf8')).toBe(readFileSync(join(root, 'LICENSE'), 'utf8'));
+    expect(manifest['repository']).toEqual({
+      type: 'git',
+      url: 'git+https://github.com/hush-secrets/hush.git',
+      directory: `packages/${name}`,
+    });
+    expect(manifest['homepage']).toBe(`https://github.com/hush-secrets/hush/tree/main/packages/${name}#readme`);
+    expect(manifest['bugs']).toEqual({ url: 'https://github.com/hush-secrets/hush/issues' });
+    expect(manifest['publishConfig']).toEqual({ access: 'public' });
+    expect((manifest['scripts'] as Record<string, string>)['prepack']).toBe('tsc -b');
+    expect(manifest['files']).toEqual(expect.arrayContaining(['dist', '!dist/.tsbuildinfo', 'LICENSE']));
+  });
 
   it('declares every package it imports', () => {
     const declared = new Set([

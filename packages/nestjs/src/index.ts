@@ -14,7 +14,12 @@ export { InjectSecret } from './inject-secret.decorator';
 export { OnSecretRotation } from './on-secret-rotation.decorator';
 export { getSecretToken, SECRETS_MODULE_OPTIONS, SECRETS_TESTING_SOURCE, LOGGER_CONTEXT } from './secrets.constants';
 export { SecretsService, type SecretRotatedEvent } from './secrets.service';
-export { SecretsHealthIndicator, type SecretsHealthOptions, type SecretsHealthData } from './secrets.health';
+export {
+  SecretsHealthIndicator,
+  type SecretsHealthOptions,
+  type SecretsHealthData,
+  type SecretsHealthResult,
+} from './secrets.health';
 export { UndeclaredSecretError, type SecretInjectionProblem } from './errors';
 export { createNestLogger } from './secrets.logger';
 export type { SecretsRegistry, SecretKey } from './secrets.registry';
