@@ -35,4 +35,6 @@ export {
   SecretsConfigError,
   type InferSecrets,
   type SecretDeclarations,
+  // For options such as `refreshInterval: (process.env.REFRESH ?? '5m') as Duration` (checked at startup).
+  type Duration,
 } from '@hush/core';
