@@ -6,9 +6,26 @@ import { createExpressDemo } from '@hush/express-demo';
 
 const port = (name, fallback) => (process.env[name] === undefined ? fallback : Number(process.env[name]));
 
-const emulator = await startEmulator({ port: port('EMULATOR_PORT', 0), seed: demoSeed() });
-const nest = await createNestDemo({ port: port('NEST_PORT', 3000), emulatorUrl: emulator.url, rotateEveryMs: 30_000 });
-const web = await createExpressDemo({ port: port('EXPRESS_PORT', 3001), emulator, rotateEvery: false });
+// A taken port ends the demo with one line naming the variable to change, not an EADDRINUSE stack.
+async function listening(variable, start) {
+  try {
+    return await start();
+  } catch (error) {
+    if (error?.code !== 'EADDRINUSE') throw error;
+    console.error(`Port ${error.port} is already in use: set ${variable} to a free port (0 picks one).`);
+    process.exit(1);
+  }
+}
+
+const emulator = await listening('EMULATOR_PORT', () =>
+  startEmulator({ port: port('EMULATOR_PORT', 0), seed: demoSeed() }),
+);
+const nest = await listening('NEST_PORT', () =>
+  createNestDemo({ port: port('NEST_PORT', 3000), emulatorUrl: emulator.url, rotateEveryMs: 30_000 }),
+);
+const web = await listening('EXPRESS_PORT', () =>
+  createExpressDemo({ port: port('EXPRESS_PORT', 3001), emulator, rotateEvery: false }),
+);
 
 console.log(`
 Hush demo is running (no AWS account needed):

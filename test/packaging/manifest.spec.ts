@@ -50,6 +50,8 @@ describe.each(packages)('@hush/%s package manifest', (name) => {
     expect(manifest['publishConfig']).toEqual({ access: 'public' });
     expect((manifest['scripts'] as Record<string, string>)['prepack']).toBe('tsc -b');
     expect(manifest['files']).toEqual(expect.arrayContaining(['dist', '!dist/.tsbuildinfo', 'LICENSE']));
+    // Node 20.19+ and 22.12+ load Nest 12's ES modules with require(); 21 is not supported (README, Node versions).
+    expect(manifest['engines']).toEqual({ node: '^20.19.0 || >=22.12.0' });
   });
 
   it('declares every package it imports', () => {

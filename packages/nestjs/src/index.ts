@@ -21,7 +21,7 @@ export {
   type SecretsHealthResult,
 } from './secrets.health';
 export { UndeclaredSecretError, type SecretInjectionProblem } from './errors';
-export { createNestLogger } from './secrets.logger';
+export { createNestLogger, type NestLoggerOptions } from './secrets.logger';
 export type { SecretsRegistry, SecretKey } from './secrets.registry';
 // The core types a Nest app touches most, so one import is enough.
 export {
