@@ -73,6 +73,14 @@ describe.each(packages)('@hush/%s package manifest', (name) => {
     expect(missing).toEqual([]);
   });
 
+  it('README links are absolute (relative ones break on npmjs.com)', () => {
+    const readme = readFileSync(join(dir, 'README.md'), 'utf8');
+    const relative = [...readme.matchAll(/\]\(([^)\s]+)\)/g)]
+      .map((m) => m[1]!)
+      .filter((href) => !/^(https?:|mailto:|#)/.test(href));
+    expect(relative).toEqual([]);
+  });
+
   it('lists types first in exports and points at built files', () => {
     const main = manifest.exports['.'] as Record<string, string>;
     expect(Object.keys(main)[0]).toBe('types');
