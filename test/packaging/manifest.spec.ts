@@ -73,6 +73,16 @@ describe.each(packages)('@hush/%s package manifest', (name) => {
     expect(missing).toEqual([]);
   });
 
+  it('takes shared dependencies as ranges the apps around it can satisfy', () => {
+    for (const [dep, range] of Object.entries({ ...manifest.dependencies, ...manifest.peerDependencies })) {
+      // An exact pin (e.g. the AWS SDK) makes npm nest a second copy next to the app's own.
+      if (!dep.startsWith('@hush/')) expect({ dep, range }).toEqual({ dep, range: expect.stringMatching(/^\^|\|\|/) });
+    }
+    // Nest 11 apps may pin reflect-metadata 0.1.x.
+    if (manifest.peerDependencies?.['reflect-metadata'])
+      expect(manifest.peerDependencies['reflect-metadata']).toBe('^0.1.12 || ^0.2.0');
+  });
+
   it('README links are absolute (relative ones break on npmjs.com)', () => {
     const readme = readFileSync(join(dir, 'README.md'), 'utf8');
     const relative = [...readme.matchAll(/\]\(([^)\s]+)\)/g)]
