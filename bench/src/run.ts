@@ -79,16 +79,23 @@ async function main(): Promise<void> {
     platform: `${process.platform} ${process.arch}`,
   };
   const date = new Date().toISOString();
-  const table = toMarkdown(rows);
+  // Quick mode runs every scenario at tiny sizes as a smoke test: its ratios say nothing about the
+  // targets, so the table shows no YES/NO verdicts (the correctness assertions still fail the run).
+  const table = toMarkdown(quick ? rows.map((r) => ({ ...r, met: 'not judged (quick)' })) : rows);
   const header =
     `Hush benchmarks — ${quick ? 'QUICK (tiny sizes; targets not judged)' : 'full run'}, ${date}, ` +
     `Node ${machine.node}, ${machine.cpus} × ${machine.cpu}. Fleet quotas scaled by ${QUOTA_SCALE} ` +
     `(BatchGetSecretValue ${100 * QUOTA_SCALE}/s, GetSecretValue ${10_000 * QUOTA_SCALE}/s).`;
   process.stdout.write(`\n${header}\n\n${table}\n`);
-  const missed = rows.filter((r) => r.met.startsWith('**NO**'));
-  process.stderr.write(
-    `[bench] done in ${((Date.now() - started) / 1000).toFixed(1)} s; ${missed.length} target(s) missed${quick ? ' (quick mode: perf targets are informational)' : ''}\n`,
-  );
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  if (quick) {
+    process.stderr.write(
+      `[bench] quick run done in ${seconds} s: correctness checks passed; quick-mode figures are not verdicts on the targets (npm run bench judges them).\n`,
+    );
+  } else {
+    const missed = rows.filter((r) => r.met.startsWith('**NO**'));
+    process.stderr.write(`[bench] done in ${seconds} s; ${missed.length} target(s) missed\n`);
+  }
   if (write) {
     const dir = join(__dirname, '..', 'results');
     mkdirSync(dir, { recursive: true });

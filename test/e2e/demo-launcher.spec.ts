@@ -1,13 +1,32 @@
 /**
  * `npm start` runs apps/demo.mjs on the built packages: one emulator, the Nest and the Express
  * demo. This starts it as a real child process, reads both /whoami endpoints, and checks Ctrl-C
- * (SIGINT) exits cleanly.
+ * (SIGINT) exits cleanly; that SIGTERM sent to the `npm start` process reaches the demo; and that
+ * a taken port is one line naming the variable to change.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
 
 const root = join(__dirname, '..', '..');
+
+function collect(child: ChildProcess): { text: () => string; stderr: () => string; exited: Promise<number | null> } {
+  let output = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => {
+    output += d.toString();
+    stderr += d.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { text: () => output, stderr: () => stderr, exited };
+}
+
+async function waitFor(read: () => string, text: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!read().includes(text) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+}
 
 it('starts both demos on one emulator and exits cleanly on SIGINT', async () => {
   for (const built of [
@@ -45,3 +64,47 @@ it('starts both demos on one emulator and exits cleanly on SIGINT', async () => 
   expect(await exited).toBe(0);
   expect(output).toContain('SIGINT: shutting down');
 }, 40_000);
+
+it('SIGTERM to the `npm start` process reaches the demo, which shuts down and exits', async () => {
+  const npm = spawn('npm', ['start'], {
+    cwd: root,
+    env: { ...process.env, NEST_PORT: '0', EXPRESS_PORT: '0', EMULATOR_PORT: '0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const out = collect(npm);
+  let urls: string[] | undefined;
+  try {
+    await waitFor(out.text, 'Ctrl-C to stop', 90_000);
+    expect(out.text()).toContain('Ctrl-C to stop');
+    urls = [...out.text().matchAll(/(http:\/\/\S+)\/whoami/g)].map((m) => m[1]!);
+    expect(urls).toHaveLength(2);
+  } finally {
+    npm.kill('SIGTERM');
+  }
+  expect(await out.exited).toBe(0);
+  expect(out.text()).toContain('SIGTERM: shutting down');
+  // The demo itself is gone, not orphaned behind a dead npm: its ports refuse connections.
+  for (const url of urls ?? []) await expect(fetch(`${url}/whoami`)).rejects.toThrow();
+}, 120_000);
+
+describe.each(['NEST_PORT', 'EXPRESS_PORT', 'EMULATOR_PORT'])('a taken %s', (variable) => {
+  let blocker: Server;
+  beforeAll(async () => {
+    blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+  });
+  afterAll(() => new Promise<void>((resolve) => blocker.close(() => resolve())));
+
+  it('is a one-line message naming the variable, exit code 1, no stack trace', async () => {
+    const taken = (blocker.address() as AddressInfo).port;
+    const child = spawn(process.execPath, ['apps/demo.mjs'], {
+      cwd: root,
+      env: { ...process.env, NEST_PORT: '0', EXPRESS_PORT: '0', EMULATOR_PORT: '0', [variable]: String(taken) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const out = collect(child);
+    expect(await out.exited).toBe(1);
+    expect(out.stderr().trim()).toBe(`Port ${taken} is already in use: set ${variable} to a free port (0 picks one).`);
+    expect(out.text()).not.toMatch(/^\s+at |node:net|code: 'EADDRINUSE'/m);
+  }, 30_000);
+});

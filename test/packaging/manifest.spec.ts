@@ -1,6 +1,9 @@
 /**
  * Packaging checks: every import in a package's sources is a declared dependency (or a Node
- * built-in), `exports` list `types` first, and the built packages load from CommonJS and ESM.
+ * built-in), `exports` list `types` first, the built packages load from CommonJS and ESM, and the
+ * publishing metadata (license file, repository, public access, prepack build) is in place.
+ * The tarballs themselves are checked by `npm run check:packages` (publint --strict, attw) and by
+ * consumer-matrix.spec.ts.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -31,7 +34,25 @@ describe.each(packages)('@hush/%s package manifest', (name) => {
     dependencies?: Record<string, string>;
     peerDependencies?: Record<string, string>;
     optionalDependencies?: Record<string, string>;
+    [field: string]: unknown;
   };
+
+  it('has the publishing metadata npm publish --provenance needs', () => {
+    expect(manifest['license']).toBe('Apache-2.0');
+    expect(readFileSync(join(dir, 'LICENSE'), 'utf8')).toBe(readFileSync(join(root, 'LICENSE'), 'utf8'));
+    expect(manifest['repository']).toEqual({
+      type: 'git',
+      url: 'git+https://github.com/hush-secrets/hush.git',
+      directory: `packages/${name}`,
+    });
+    expect(manifest['homepage']).toBe(`https://github.com/hush-secrets/hush/tree/main/packages/${name}#readme`);
+    expect(manifest['bugs']).toEqual({ url: 'https://github.com/hush-secrets/hush/issues' });
+    expect(manifest['publishConfig']).toEqual({ access: 'public' });
+    expect((manifest['scripts'] as Record<string, string>)['prepack']).toBe('tsc -b');
+    expect(manifest['files']).toEqual(expect.arrayContaining(['dist', '!dist/.tsbuildinfo', 'LICENSE']));
+    // Node 20.19+ and 22.12+ load Nest 12's ES modules with require(); 21 is not supported (README, Node versions).
+    expect(manifest['engines']).toEqual({ node: '^20.19.0 || >=22.12.0' });
+  });
 
   it('declares every package it imports', () => {
     const declared = new Set([
@@ -50,6 +71,24 @@ describe.each(packages)('@hush/%s package manifest', (name) => {
       }
     }
     expect(missing).toEqual([]);
+  });
+
+  it('takes shared dependencies as ranges the apps around it can satisfy', () => {
+    for (const [dep, range] of Object.entries({ ...manifest.dependencies, ...manifest.peerDependencies })) {
+      // An exact pin (e.g. the AWS SDK) makes npm nest a second copy next to the app's own.
+      if (!dep.startsWith('@hush/')) expect({ dep, range }).toEqual({ dep, range: expect.stringMatching(/^\^|\|\|/) });
+    }
+    // Nest 11 apps may pin reflect-metadata 0.1.x.
+    if (manifest.peerDependencies?.['reflect-metadata'])
+      expect(manifest.peerDependencies['reflect-metadata']).toBe('^0.1.12 || ^0.2.0');
+  });
+
+  it('README links are absolute (relative ones break on npmjs.com)', () => {
+    const readme = readFileSync(join(dir, 'README.md'), 'utf8');
+    const relative = [...readme.matchAll(/\]\(([^)\s]+)\)/g)]
+      .map((m) => m[1]!)
+      .filter((href) => !/^(https?:|mailto:|#)/.test(href));
+    expect(relative).toEqual([]);
   });
 
   it('lists types first in exports and points at built files', () => {

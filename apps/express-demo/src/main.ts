@@ -140,7 +140,8 @@ export async function createExpressDemo(options: ExpressDemoOptions = {}): Promi
   let server: Server;
   try {
     server = await new Promise((resolve, reject) => {
-      const s = app.listen(options.port ?? 3001, '127.0.0.1', () => resolve(s));
+      // Express 5 calls back with the listen error (EADDRINUSE…) as well as on success.
+      const s = app.listen(options.port ?? 3001, '127.0.0.1', (error?: Error) => (error ? reject(error) : resolve(s)));
       s.once('error', reject);
     });
   } catch (error) {

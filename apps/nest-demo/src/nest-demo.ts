@@ -96,14 +96,15 @@ export async function createNestDemo(options: NestDemoOptions = {}): Promise<Nes
         logger: options.logLevels ?? ['log', 'warn', 'error'],
       },
     );
-    await app.listen(options.port ?? Number(process.env.PORT ?? 3000));
+    // Loopback only, like the emulator and the Express demo: the demo serves fake secrets' metadata.
+    await app.listen(options.port ?? Number(process.env.PORT ?? 3000), '127.0.0.1');
   } catch (error) {
     await meterProvider.shutdown();
     await emulator?.close();
     throw error;
   }
   const port = (app.getHttpServer().address() as AddressInfo).port;
-  const url = `http://localhost:${port}`;
+  const url = `http://127.0.0.1:${port}`;
 
   const rotate = async (): Promise<string> => {
     if (emulatorUrl === undefined)

@@ -13,3 +13,5 @@ export {
 } from './secrets.health';
 export { type NextFunction } from './misuse';
 export { type HushSecrets } from './secrets-request';
+// For options such as `refreshInterval: (process.env.REFRESH ?? '5m') as Duration` (checked at startup).
+export type { Duration } from '@hush/core';

@@ -15,9 +15,14 @@ export { OnSecretRotation } from './on-secret-rotation.decorator';
 export { SECRETS_MODULE_OPTIONS, SECRETS_TESTING_SOURCE, LOGGER_CONTEXT } from './secrets.constants';
 export { getSecretToken } from './inject-secret.decorator';
 export { SecretsService, type SecretRotatedEvent } from './secrets.service';
-export { SecretsHealthIndicator, type SecretsHealthOptions, type SecretsHealthData } from './secrets.health';
+export {
+  SecretsHealthIndicator,
+  type SecretsHealthOptions,
+  type SecretsHealthData,
+  type SecretsHealthResult,
+} from './secrets.health';
 export { UndeclaredSecretError, type SecretInjectionProblem } from './errors';
-export { createNestLogger } from './secrets.logger';
+export { createNestLogger, type NestLoggerOptions } from './secrets.logger';
 export type { SecretsRegistry, SecretKey } from './secrets.registry';
 // The core types a Nest app touches most, so one import is enough.
 export {
@@ -31,4 +36,6 @@ export {
   SecretsConfigError,
   type InferSecrets,
   type SecretDeclarations,
+  // For options such as `refreshInterval: (process.env.REFRESH ?? '5m') as Duration` (checked at startup).
+  type Duration,
 } from '@hush/core';

@@ -1,22 +1,13 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { SecretStore, type SecretHealth } from '@hush/core';
 import { failingNames } from '@hush/core/internal';
-import type { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 
-/**
- * `@nestjs/terminus` is an optional peer: this file resolves its `HealthIndicatorService` token at
- * load time when it is installed, so importing `@hush/nestjs` never requires terminus.
+/*
+ * `@nestjs/terminus` is an optional peer, and this file never imports it (not even its types, so
+ * the published .d.ts compile with skipLibCheck: false where terminus is not installed). Terminus
+ * (11, 12) accepts any `{ [key]: { status: 'up' | 'down', ... } }` from a health indicator
+ * function: the shape below is what its `HealthIndicatorService.check(key).up()/.down()` build.
  */
-function terminusToken(): unknown {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return (require('@nestjs/terminus') as typeof import('@nestjs/terminus')).HealthIndicatorService;
-  } catch {
-    return Symbol('HealthIndicatorService (install @nestjs/terminus to use SecretsHealthIndicator)');
-  }
-}
-
-const HEALTH_INDICATOR_SERVICE = terminusToken() as typeof HealthIndicatorService;
 
 /** Options of {@link SecretsHealthIndicator.isHealthy}. */
 export interface SecretsHealthOptions {
@@ -38,9 +29,19 @@ export interface SecretsHealthData extends Record<string, unknown> {
 }
 
 /**
+ * What {@link SecretsHealthIndicator.isHealthy} returns: terminus' `HealthIndicatorResult<Key>` shape
+ * (assignable to it), typed here so `@hush/nestjs` needs no terminus types.
+ */
+export type SecretsHealthResult<Key extends string = 'secrets'> = {
+  [K in Key]: SecretsHealthData & { status: 'up' | 'down' };
+};
+
+/**
  * A terminus health indicator for the app's secrets: `up` with per-secret status, version and
  * age; `down` (so `HealthCheckService` answers 503) when a required secret is missing or — with
- * `failOnStale` — stale. Add it to the providers of the module that imports `TerminusModule`.
+ * `failOnStale` — stale. `SecretsModule` provides and exports it, like `TerminusModule` does its own
+ * indicators: inject it next to `HealthCheckService` wherever the module's exports are visible
+ * (`isGlobal`, or a module importing `SecretsModule`). Listing it in `providers` works too.
  *
  * @example
  * @Controller('health')
@@ -54,10 +55,7 @@ export interface SecretsHealthData extends Record<string, unknown> {
  */
 @Injectable()
 export class SecretsHealthIndicator {
-  constructor(
-    private readonly store: SecretStore,
-    @Inject(HEALTH_INDICATOR_SERVICE) private readonly indicators: HealthIndicatorService,
-  ) {}
+  constructor(private readonly store: SecretStore) {}
 
   /**
    * @param key the key of this indicator in the health payload. @default 'secrets'
@@ -65,12 +63,12 @@ export class SecretsHealthIndicator {
   isHealthy<const Key extends string = 'secrets'>(
     key: Key = 'secrets' as Key,
     options: SecretsHealthOptions = {},
-  ): HealthIndicatorResult<Key> {
-    const session = this.indicators.check(key);
+  ): SecretsHealthResult<Key> {
     const report = this.store.health();
     const failing = failingNames(report, options);
     const data: SecretsHealthData = { store: report.status, secrets: report.secrets };
-    if (failing.length > 0) return session.down({ ...data, failing });
-    return session.up(data);
+    const detail =
+      failing.length > 0 ? { ...data, failing, status: 'down' as const } : { ...data, status: 'up' as const };
+    return { [key]: detail } as SecretsHealthResult<Key>;
   }
 }

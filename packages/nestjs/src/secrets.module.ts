@@ -19,6 +19,7 @@ import { coreProviders } from './secrets.providers';
 import { injectedSecretNames, secretTokenProviders } from './inject-secret.decorator';
 import { SecretsExplorer } from './secrets.explorer';
 import { SecretsService } from './secrets.service';
+import { SecretsHealthIndicator } from './secrets.health';
 
 /** Options of `SecretsModule.forRoot()`, including `isGlobal`. */
 export type SecretsModuleRootOptions<D extends SecretDeclarations = SecretDeclarations> = SecretsModuleOptions<D> &
@@ -45,6 +46,7 @@ export interface SecretsTestingOptions
  * background, and makes them injectable with `@InjectSecret(name)`.
  *
  * Provides: `SecretStore` (the core store, also for constructor injection), `SecretsService`,
+ * `SecretsHealthIndicator` (for a terminus health check),
  * `getSecretToken(name)` for each declared name, and the options under `SECRETS:MODULE_OPTIONS`.
  *
  * @example
@@ -135,12 +137,20 @@ function withSecretProviders(definition: DynamicModule, staticSecrets: SecretDec
     ...coreProviders(staticSecrets),
     SecretsService,
     SecretsExplorer,
+    // Provided and exported like terminus' own indicators; it needs nothing from terminus.
+    SecretsHealthIndicator,
     ...tokens,
   ];
   return {
     ...definition,
     imports: [...(definition.imports ?? []), DiscoveryModule],
     providers,
-    exports: [SecretStore, SecretsService, SECRETS_MODULE_OPTIONS, ...tokens.map((p) => p.provide)],
+    exports: [
+      SecretStore,
+      SecretsService,
+      SecretsHealthIndicator,
+      SECRETS_MODULE_OPTIONS,
+      ...tokens.map((p) => p.provide),
+    ],
   };
 }

@@ -1,4 +1,5 @@
 import type { INestApplicationContext, InjectionToken } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
 import { MemorySource, SecretStore, SecretsConfigError, type MemoryValue, type SecretDeclarations } from '@hush/core';
 import { normalizeDeclarations } from '@hush/core/internal';
 import { SECRETS_MODULE_OPTIONS, SECRETS_STATIC_DECLARATIONS, SECRETS_TESTING_SOURCE } from './secrets.constants';
@@ -13,6 +14,10 @@ import type { StaticDeclarations } from './secrets.providers';
  * getTestingSource(app).fail('*', 'ThrottlingException');
  */
 export function getTestingSource(app: INestApplicationContext): MemorySource {
+  return testingSourceOf(moduleRefOf(app));
+}
+
+function testingSourceOf(app: ModuleRef): MemorySource {
   const fromTesting = tryGet<MemorySource>(app, SECRETS_TESTING_SOURCE);
   if (fromTesting instanceof MemorySource) return fromTesting;
   const source = tryGet<{ source?: unknown }>(app, SECRETS_MODULE_OPTIONS)?.source;
@@ -32,16 +37,39 @@ export function getTestingSource(app: INestApplicationContext): MemorySource {
  * expect(app.get(DbService).reconnects).toBe(1);
  */
 export async function rotateSecret(app: INestApplicationContext, name: string, value: MemoryValue): Promise<string> {
-  const store = app.get(SecretStore, { strict: false });
-  const source = getTestingSource(app);
-  const id = idOf(app, name, store);
+  const ref = moduleRefOf(app);
+  const store = tryGet<SecretStore>(ref, SecretStore);
+  if (!store) {
+    throw new SecretsConfigError('rotateSecret', 'this app has no SecretsModule (import SecretsModule.forTesting()).');
+  }
+  const source = testingSourceOf(ref);
+  const id = idOf(ref, name, store);
   const versionId = source.set(id, value);
-  await store.refresh(name);
-  await tryGet<SecretsExplorer>(app, SecretsExplorer)?.settled();
+  // Within minRefreshInterval of the last fetch, refresh() waits on the store's unref'd timer; in a
+  // script with nothing else keeping Node alive (an app from NestFactory.create() after init(),
+  // no listen()) the process would exit before the rotation. Hold the event loop open meanwhile.
+  const keepAlive = setInterval(() => {}, 60_000);
+  try {
+    await store.refresh(name);
+    await tryGet<SecretsExplorer>(ref, SecretsExplorer)?.settled();
+  } finally {
+    clearInterval(keepAlive);
+  }
   return versionId;
 }
 
-function idOf(app: INestApplicationContext, name: string, store: SecretStore): string {
+/**
+ * Every lookup below goes through a `ModuleRef`, never `app.get()`: an app made by
+ * `NestFactory.create()` is a proxy that runs each of its methods in Nest's exception zone, where a
+ * missing token is logged with a stack trace and, with the default `abortOnError`, exits the
+ * process. `ModuleRef.get()` just throws, and `tryGet` turns that into `undefined`.
+ */
+function moduleRefOf(app: INestApplicationContext): ModuleRef {
+  // Every module provides its ModuleRef, so this lookup cannot miss.
+  return app.get(ModuleRef, { strict: false });
+}
+
+function idOf(app: ModuleRef, name: string, store: SecretStore): string {
   if (!store.has(name)) store.handle(name); // throws SecretNotFoundError listing declared names
   if (tryGet(app, SECRETS_TESTING_SOURCE)) return name;
   const secrets =
@@ -53,7 +81,7 @@ function idOf(app: INestApplicationContext, name: string, store: SecretStore): s
   return decl.id;
 }
 
-function tryGet<T>(app: INestApplicationContext, token: InjectionToken): T | undefined {
+function tryGet<T>(app: ModuleRef, token: InjectionToken): T | undefined {
   try {
     return app.get<T>(token, { strict: false });
   } catch {

@@ -1,10 +1,6 @@
-import {
-  BatchGetSecretValueCommand,
-  DescribeSecretCommand,
-  GetSecretValueCommand,
-  SecretsManagerClient,
-  type SecretsManagerClientConfig,
-} from '@aws-sdk/client-secrets-manager';
+import type * as SecretsManagerSdk from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient, SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
+import type * as SmithyRetry from '@smithy/core/retry';
 import { SecretFetchError, SecretsConfigError } from '../errors';
 import type { LoggerLike } from '../logger';
 import { checkKnownKeys, parseDuration, type Duration } from '../validation';
@@ -20,40 +16,51 @@ import {
   type SourceStats,
 } from './source';
 
-/** The SDK's throttling codes (`@smithy/core` service-error-classification), plus HTTP 429. */
-const THROTTLING_CODES = new Set([
-  'BandwidthLimitExceeded',
-  'EC2ThrottledException',
-  'LimitExceededException',
-  'PriorRequestNotComplete',
-  'ProvisionedThroughputExceededException',
-  'RequestLimitExceeded',
-  'RequestThrottled',
-  'RequestThrottledException',
-  'SlowDown',
-  'ThrottledException',
-  'Throttling',
-  'ThrottlingException',
-  'TooManyRequestsException',
-  'TransactionInProgressException',
-]);
-const TRANSIENT_CODES = new Set([
-  'TimeoutError',
-  'RequestTimeout',
-  'RequestTimeoutException',
-  'AbortError',
-  'InternalServiceError',
-  'InternalFailure',
-  'ServiceUnavailable',
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-]);
+let sdk: typeof SecretsManagerSdk | undefined;
+/**
+ * The SDK is loaded when an AWS source is first built or used, so apps that read only the Agent,
+ * mounted files or memory never load it (importing `@hush/core` loads no `@aws-sdk/*` module).
+ */
+function loadSdk(): typeof SecretsManagerSdk {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (sdk ??= require('@aws-sdk/client-secrets-manager') as typeof SecretsManagerSdk);
+}
+
+let smithyRetry: typeof SmithyRetry | undefined;
+/** The SDK's own error classification (throttling and transient codes), loaded with the first error. */
+function retryClassification(): typeof SmithyRetry {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (smithyRetry ??= require('@smithy/core/retry') as typeof SmithyRetry);
+}
+
+/**
+ * Transient codes the SDK's classification leaves out: Secrets Manager's 5xx error names (which
+ * `BatchGetSecretValue` reports per secret, without an HTTP status) and the abort of the store's
+ * fetch deadline, which the SDK treats as final.
+ */
+const HUSH_TRANSIENT_CODES = new Set(['AbortError', 'InternalServiceError', 'InternalFailure', 'ServiceUnavailable']);
+
+/** Throttling: the SDK's list (`isThrottlingError` of `@smithy/core/retry`), which includes HTTP 429. */
+function isThrottlingCode(code: string, status?: number, retryable?: unknown): boolean {
+  return retryClassification().isThrottlingError({
+    name: code,
+    message: '',
+    $metadata: status === undefined ? {} : { httpStatusCode: status },
+    ...(retryable ? { $retryable: retryable } : {}),
+  } as Parameters<typeof SmithyRetry.isThrottlingError>[0]);
+}
+
+/** Transient: the SDK's transient names, Node timeout and network errno codes, 500/502/503/504, plus Hush's. */
+function isTransientCode(code: string, status?: number, retryable?: unknown): boolean {
+  if (HUSH_TRANSIENT_CODES.has(code)) return true;
+  return retryClassification().isTransientError({
+    name: code,
+    code,
+    message: '',
+    $metadata: status === undefined ? {} : { httpStatusCode: status },
+    ...(retryable ? { $retryable: retryable } : {}),
+  } as Parameters<typeof SmithyRetry.isTransientError>[0]);
+}
 
 /** `BatchGetSecretValue` takes at most 20 ids per call. */
 export const BATCH_SIZE = 20;
@@ -191,7 +198,7 @@ export class AwsSecretsManagerSource implements Source {
       this.ownsClient = false;
     } else {
       const endpoint = (options.region && options.endpoints?.[options.region]) || options.endpoint;
-      this.client = new SecretsManagerClient({
+      this.client = new (loadSdk().SecretsManagerClient)({
         ...(options.region ? { region: options.region } : {}),
         ...(endpoint ? { endpoint } : {}),
         // 'standard', not 'adaptive': the adaptive mode's one client-side token bucket, armed by the
@@ -388,7 +395,10 @@ export class AwsSecretsManagerSource implements Source {
     try {
       do {
         const response = (await this.client.send(
-          new BatchGetSecretValueCommand({ SecretIdList: [...ids], ...(nextToken ? { NextToken: nextToken } : {}) }),
+          new (loadSdk().BatchGetSecretValueCommand)({
+            SecretIdList: [...ids],
+            ...(nextToken ? { NextToken: nextToken } : {}),
+          }),
           { abortSignal: context.signal },
         )) as {
           SecretValues?: {
@@ -415,8 +425,8 @@ export class AwsSecretsManagerSource implements Source {
           found.set(id, {
             ok: false,
             error: new SecretFetchError(id, code, error.Message ?? code, {
-              retryable: THROTTLING_CODES.has(code) || TRANSIENT_CODES.has(code),
-              throttled: THROTTLING_CODES.has(code),
+              retryable: isThrottlingCode(code) || isTransientCode(code),
+              throttled: isThrottlingCode(code),
             }),
           });
         }
@@ -449,7 +459,7 @@ export class AwsSecretsManagerSource implements Source {
   private async getOne(request: SecretRequest, context: FetchContext): Promise<FetchOutcome> {
     try {
       const response = (await this.client.send(
-        new GetSecretValueCommand({
+        new (loadSdk().GetSecretValueCommand)({
           SecretId: request.id,
           ...(request.versionId ? { VersionId: request.versionId } : {}),
           ...(request.versionStage ? { VersionStage: request.versionStage } : {}),
@@ -479,7 +489,7 @@ export class AwsSecretsManagerSource implements Source {
   async describe(ids: readonly string[], context: FetchContext): Promise<readonly DescribeOutcome[]> {
     return mapConcurrent(ids, this.concurrency, async (id): Promise<DescribeOutcome> => {
       try {
-        const r = (await this.client.send(new DescribeSecretCommand({ SecretId: id }), {
+        const r = (await this.client.send(new (loadSdk().DescribeSecretCommand)({ SecretId: id }), {
           abortSignal: context.signal,
         })) as {
           RotationEnabled?: boolean;
@@ -558,6 +568,7 @@ export function classify(error: unknown): { code: string; message: string; retry
     message?: string;
     $metadata?: { httpStatusCode?: number };
     $fault?: string;
+    $retryable?: unknown;
   };
   let code = e?.name !== 'TimeoutError' && e?.code && /^E[A-Z]+$/.test(e.code) ? e.code : (e?.name ?? 'UnknownError');
   if (code === 'Error' || code === 'SyntaxError') {
@@ -566,9 +577,12 @@ export function classify(error: unknown): { code: string; message: string; retry
     code = e?.code ?? /\b(E[A-Z]{4,})\b/.exec(e?.message ?? '')?.[1] ?? 'UnknownError';
   }
   const status = e?.$metadata?.httpStatusCode;
-  const throttled = THROTTLING_CODES.has(code) || status === 429;
+  const throttled = isThrottlingCode(code, status, e?.$retryable);
   const retryable =
-    throttled || TRANSIENT_CODES.has(code) || (status !== undefined && status >= 500) || e?.$fault === 'server';
+    throttled ||
+    isTransientCode(code, status, e?.$retryable) ||
+    (status !== undefined && status >= 500) ||
+    e?.$fault === 'server';
   const message = typeof e?.message === 'string' && e.message.length < 500 ? e.message : code;
   return { code, message, retryable, throttled };
 }
