@@ -32,6 +32,8 @@ export interface Entry {
   interval: number;
   /** ARN from the last fetch, so `invalidate()` can match events that carry ARNs. */
   arn: string | undefined;
+  /** When the periodic poll is next due (monotonic); Infinity when the id has no background interval. */
+  pollAt: number;
   /** `rotationSchedule`: when to fetch after the next scheduled rotation (monotonic). */
   rotationAt: number | undefined;
   /** `rotationSchedule`: when to describe this id again (monotonic); undefined = never (pinned version). */
@@ -109,6 +111,7 @@ export class RefreshEngine {
           dueAt: 0,
           inflight: undefined,
           interval: 0,
+          pollAt: 0,
           arn: undefined,
           rotationAt: undefined,
           describeAt: undefined,
@@ -304,7 +307,12 @@ export class RefreshEngine {
         const previous = entry.versionId;
         this.applySuccess(entry, outcome.secret, parsed, now, options, rotated);
         entry.arn = outcome.secret.arn ?? entry.arn;
-        entry.dueAt = now + interval;
+        // Only a fetch that was (nearly) due restarts the periodic poll. A fetch for a rotation, an
+        // invalidation or a file change keeps it, so the id stays in its usual batch.
+        if (entry.pollAt <= started + Math.max(this.batchWindow, entry.interval * this.config.jitter)) {
+          entry.pollAt = entry.interval > 0 ? now + interval : Infinity;
+        }
+        entry.dueAt = entry.pollAt;
         if (entry.rotationAt !== undefined && entry.rotationAt <= now + this.batchWindow) {
           // The scheduled rotation has passed: learn the next date (and, if the version has not
           // moved yet, whether a rotation is still under way) with one DescribeSecret.

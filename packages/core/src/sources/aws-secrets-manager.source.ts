@@ -507,7 +507,10 @@ export class AwsSecretsManagerSource implements Source {
             nextRotationDate: r.NextRotationDate,
             lastRotatedDate: r.LastRotatedDate,
             currentVersionId: stages.find(([, labels]) => labels.includes('AWSCURRENT'))?.[0],
-            rotationPending: stages.some(([, labels]) => labels.includes('AWSPENDING')),
+            // AWSPENDING on the AWSCURRENT version is what AWS's rotation templates leave after a finished rotation.
+            rotationPending: stages.some(
+              ([, labels]) => labels.includes('AWSPENDING') && !labels.includes('AWSCURRENT'),
+            ),
           },
         };
       } catch (error) {
