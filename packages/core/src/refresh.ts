@@ -40,6 +40,8 @@ export interface Entry {
   describeAt: number | undefined;
   /** `rotationSchedule`: a post-rotation fetch found the old version at this time (monotonic). */
   rotationFetchedAt: number | undefined;
+  /** `rotationSchedule`: describes since then that still found the old version. */
+  rechecks: number;
 }
 
 /** @internal The state of one declared name. */
@@ -116,6 +118,7 @@ export class RefreshEngine {
           rotationAt: undefined,
           describeAt: undefined,
           rotationFetchedAt: undefined,
+          rechecks: 0,
         };
         entries.set(decl.fetchKey, entry);
         this.entries.push(entry);
@@ -542,26 +545,32 @@ export class RefreshEngine {
         return;
       }
       const d = o.description;
-      if (
+      const moved =
         d.currentVersionId !== undefined &&
         entry.request.versionStage === undefined &&
         entry.versionId !== undefined &&
-        d.currentVersionId !== entry.versionId
-      ) {
-        // The version already moved (a rotation that ran early, or a change we missed): fetch now.
-        entry.dueAt = at;
-      }
-      if (entry.rotationFetchedAt !== undefined && d.currentVersionId === entry.versionId) {
-        // The fetch after the scheduled rotation still found the old version. While a rotation is
-        // under way (AWSPENDING), look again shortly — for one safety interval, since a failed
-        // rotation can leave AWSPENDING behind for good.
-        if (d.rotationPending && at - entry.rotationFetchedAt < rs.safetyInterval) {
-          entry.describeAt = at + Math.max(rs.delay, 1_000);
-        } else entry.rotationFetchedAt = undefined;
-      } else entry.rotationFetchedAt = undefined;
+        d.currentVersionId !== entry.versionId;
+      // The version already moved (a rotation that ran early, or a change we missed): fetch now.
+      if (moved) entry.dueAt = at;
       const next = d.rotationEnabled ? d.nextRotationDate?.getTime() : undefined;
-      if (next !== undefined && next > wall) {
-        entry.rotationAt = at + (next - wall) + rs.delay + Math.random() * rs.jitter;
+      // The fetch after the scheduled rotation still found the old version: the rotation has not
+      // started (NextRotationDate passed) or is under way (AWSPENDING on another version). Look
+      // again after delay, doubling, for one safety interval — a failed rotation can stay overdue
+      // (and leave AWSPENDING behind) for good.
+      const waiting =
+        entry.rotationFetchedAt !== undefined &&
+        d.currentVersionId === entry.versionId &&
+        at - entry.rotationFetchedAt < rs.safetyInterval &&
+        ((next !== undefined && next <= wall) || d.rotationPending === true);
+      if (waiting) {
+        entry.describeAt = at + Math.max(rs.delay, 1_000) * 2 ** Math.min(entry.rechecks++, 6);
+      } else {
+        entry.rotationFetchedAt = undefined;
+        entry.rechecks = 0;
+      }
+      if (next !== undefined && (next > wall || (wall - next < rs.safetyInterval && !waiting && !moved))) {
+        // Due in the future, or due just now (a describe that lands on the rotation time).
+        entry.rotationAt = at + Math.max(0, next - wall) + rs.delay + Math.random() * rs.jitter;
         entry.dueAt = Math.min(entry.dueAt, entry.rotationAt);
       } else {
         entry.rotationAt = undefined;
