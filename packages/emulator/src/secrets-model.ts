@@ -37,7 +37,7 @@ export interface StoredSecret {
   readonly versions: Map<string, StoredVersion>;
 }
 
-/** Options for {@link SecretStore.put}. */
+/** Options for {@link SecretsModel.put}. */
 export interface PutOptions {
   /** Version id to use (the `ClientRequestToken`). @default crypto.randomUUID() */
   versionId?: string;
@@ -79,11 +79,11 @@ function randomSuffix(): string {
  * `AWSPREVIOUS` to the version it left. Methods throw {@link ServiceError} with the AWS code.
  *
  * @example
- * const store = new SecretStore('us-east-1', '123456789012');
+ * const store = new SecretsModel('us-east-1', '123456789012');
  * store.put('db', '{"password":"a"}');
  * store.get('db').version.secretString; // '{"password":"a"}'
  */
-export class SecretStore {
+export class SecretsModel {
   private readonly secrets = new Map<string, StoredSecret>();
 
   constructor(
