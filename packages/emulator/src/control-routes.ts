@@ -3,6 +3,7 @@ import type { Emulator } from './emulator';
 import { ServiceError } from './errors';
 import type { FaultOptions } from './faults';
 import { sendAwsJson, type Json } from './http';
+import { rotationJson } from './rotation';
 
 /** Path prefix of the control API. */
 export const CONTROL_PREFIX = '/_emulator/';
@@ -42,6 +43,12 @@ export function handleControl(
           burst: body.burst === undefined ? undefined : Number(body.burst),
         });
       return ok();
+    }
+    if (route === 'rotations' && method === 'GET') return ok({ rotations: emu.rotations().map(rotationJson) });
+    if (route === 'rotations/run-due' && method === 'POST') {
+      const advance = body.advance as number | string | undefined;
+      const started = advance === undefined ? emu.runDueRotations() : emu.advanceClock(advance as never);
+      return ok({ started: started.map(rotationJson), now: new Date(emu.now()).toISOString() });
     }
     if (route === 'throttle' && method === 'DELETE') return (emu.setThrottle(null), ok());
     if (route === 'secrets' && method === 'GET') return ok({ secrets: emu.store.list().map((s) => s.name) });

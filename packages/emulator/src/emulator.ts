@@ -1,5 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { clearInterval, setInterval } from 'node:timers';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CONTROL_PREFIX, handleControl } from './control-routes';
 import { ServiceError } from './errors';
 import {
@@ -12,8 +15,10 @@ import {
 } from './faults';
 import { delay, listen, readBody, sendAwsJson, trackSockets, type Json } from './http';
 import { OPERATIONS, Operations, type Operation } from './operations';
+import { RotationRunner, type RotationContext, type RotationFunction, type RotationRecord } from './rotation';
+import { nextRotationDate, toMs, type Duration } from './schedule';
 import { applySeed, type Seed } from './seed';
-import { AWSCURRENT, SecretsModel, type SecretValue, type StoredVersion } from './secrets-model';
+import { AWSCURRENT, AWSPENDING, SecretsModel, type SecretValue, type StoredVersion } from './secrets-model';
 
 export { OPERATIONS, type Operation } from './operations';
 export type { Seed, SeedFile, SeedSecret, SeedVersion } from './seed';
@@ -44,6 +49,24 @@ export interface EmulatorOptions {
   quotas?: 'aws' | QuotaConfig;
   /** @default false */
   logger?: LoggerLike | false;
+  /**
+   * Rotation functions by Lambda ARN: RotateSecret with that `RotationLambdaARN` invokes the
+   * function for createSecret, setSecret, testSecret and finishSecret, like Secrets Manager
+   * invokes a rotation Lambda.
+   */
+  rotationFunctions?: Record<string, RotationFunction>;
+  /** Pause after setSecret, before testSecret and finishSecret (the window in which both credentials work). @default 0 */
+  rotationWindow?: Duration;
+  /**
+   * Speed of the emulator's clock (dates, rotation schedules, recovery windows): 86400 makes one
+   * real second an emulated day, so a 30-day schedule rotates every 30 s. @default 1
+   */
+  timeScale?: number;
+  /**
+   * How long a force-deleted secret's name stays taken (AWS deletes in the background, and a
+   * CreateSecret of the name fails meanwhile), in emulated time. @default '2s'
+   */
+  deletionDelay?: Duration;
 }
 
 /** Config to spread into `new SecretsManagerClient(...)`. */
@@ -88,6 +111,10 @@ export class Emulator {
   private readonly faults = new FaultRegistry();
   private readonly throttler = new Throttler();
   private readonly logger: LoggerLike;
+  private readonly rotation: RotationRunner;
+  private rotationClient: SecretsManagerClient | undefined;
+  private scheduler: ReturnType<typeof setInterval> | undefined;
+  private clockOffset = 0;
   private counts: Record<string, number> = {};
   private total = 0;
   private throttledCount = 0;
@@ -97,9 +124,26 @@ export class Emulator {
 
   /** @internal use {@link startEmulator} */
   constructor(private readonly options: EmulatorOptions = {}) {
-    this.store = new SecretsModel(options.region ?? 'us-east-1', options.accountId ?? '123456789012');
-    this.operations = new Operations(this.store, this.faults);
+    const scale = options.timeScale ?? 1;
+    if (!(scale > 0) || !Number.isFinite(scale)) throw new RangeError(`timeScale must be > 0, got ${scale}.`);
+    const origin = Date.now();
+    const now = () => origin + (Date.now() - origin) * scale + this.clockOffset;
+    this.store = new SecretsModel(
+      options.region ?? 'us-east-1',
+      options.accountId ?? '123456789012',
+      now,
+      toMs(options.deletionDelay ?? '2s', 'deletionDelay'),
+    );
     this.logger = options.logger || {};
+    this.rotation = new RotationRunner({
+      model: this.store,
+      functions: new Map(Object.entries(options.rotationFunctions ?? {})),
+      windowMs: toMs(options.rotationWindow ?? 0, 'rotationWindow'),
+      context: () => this.rotationContext(),
+      warn: (m) => this.logger.warn?.(m),
+      info: (m) => this.logger.info?.(m),
+    });
+    this.operations = new Operations(this.store, this.faults, this.rotation);
     this.boundPort = options.port ?? 0;
     this.server = createServer((req, res) => void this.onRequest(req, res));
     this.sockets = trackSockets(this.server);
@@ -141,6 +185,8 @@ export class Emulator {
     if (this.listening) return;
     this.boundPort = await listen(this.server, this.boundPort, this.host);
     this.listening = true;
+    // Scheduled rotations: checked on the emulator clock, like the service's own scheduler.
+    this.scheduler ??= setInterval(() => this.runDueRotations(), 100).unref();
     this.logger.info?.(`Secrets Manager emulator listening on ${this.url}`);
   }
 
@@ -168,8 +214,66 @@ export class Emulator {
 
   /** Closes the server and destroys open or hung sockets. Safe to call twice. */
   close(): Promise<void> {
-    this.closing ??= this.stop();
+    this.closing ??= (async () => {
+      if (this.scheduler) clearInterval(this.scheduler);
+      this.rotation.close();
+      await this.stop();
+      this.rotationClient?.destroy();
+    })();
     return this.closing;
+  }
+
+  // ---- rotation ------------------------------------------------------------------------------
+
+  /** The emulator clock (epoch ms): real time × `timeScale`, plus {@link advanceClock}. */
+  now(): number {
+    return this.store.now();
+  }
+
+  /** Moves the emulator clock forward (e.g. `'30d'`), then starts the rotations that became due. */
+  advanceClock(by: Duration): RotationRecord[] {
+    this.clockOffset += toMs(by, 'advanceClock');
+    return this.runDueRotations();
+  }
+
+  /**
+   * Starts a rotation for every secret whose `NextRotationDate` has passed on the emulator clock
+   * (an unfinished one is reattempted with its token). Returns the runs started.
+   */
+  runDueRotations(): RotationRecord[] {
+    if (!this.listening) return [];
+    const started: RotationRecord[] = [];
+    const now = this.now();
+    for (const secret of this.store.list()) {
+      if (!secret.rotationEnabled || secret.deletedDate !== undefined || !secret.rotationLambdaArn) continue;
+      if (secret.nextRotationDate === undefined || secret.nextRotationDate > now) continue;
+      if (this.rotation.running(secret.arn)) continue;
+      const pending = this.store.versionWithStage(secret, AWSPENDING);
+      const token = pending && !pending.stages.has(AWSCURRENT) ? pending.versionId : randomUUID();
+      this.store.addPlaceholder(secret, token, [AWSPENDING]);
+      // AWS retries failed rotations; the next attempt is due again one schedule later unless it succeeds.
+      if (secret.rotationRules) secret.nextRotationDate = nextRotationDate(secret.rotationRules, now);
+      started.push(this.rotation.start(secret, token, secret.rotationLambdaArn, 'rotation', 'schedule'));
+    }
+    return started;
+  }
+
+  /** Every rotation run (and rotation test) so far, oldest first: state, completed steps, error. */
+  rotations(): RotationRecord[] {
+    return this.rotation.records();
+  }
+
+  /** Resolves once no rotation is running. */
+  rotationsSettled(): Promise<void> {
+    return this.rotation.settled();
+  }
+
+  private async rotationContext(): Promise<RotationContext> {
+    if (!this.rotationClient) {
+      const sdk = await import('@aws-sdk/client-secrets-manager');
+      this.rotationClient = new sdk.SecretsManagerClient(this.clientConfig());
+    }
+    return { client: this.rotationClient, endpoint: this.url, region: this.region };
   }
 
   // ---- programmatic control ------------------------------------------------------------------

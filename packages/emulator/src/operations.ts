@@ -1,7 +1,29 @@
+import { randomInt } from 'node:crypto';
 import { ServiceError } from './errors';
 import type { FaultRegistry } from './faults';
+import { matchesFilters, parseFilters } from './filters';
 import { compact, type Json } from './http';
-import type { SecretValue, SecretsModel, StoredSecret, StoredVersion } from './secrets-model';
+import {
+  boundedString,
+  checkSecretId,
+  rangedInt,
+  requireString,
+  secretIdParam,
+  str,
+  tokenParam,
+  validationError,
+  valueParam,
+} from './input';
+import type { RotationRunner } from './rotation';
+import { nextRotationDate, parseRotationRules } from './schedule';
+import {
+  AWSCURRENT,
+  AWSPENDING,
+  type SecretsModel,
+  type StoredReplica,
+  type StoredSecret,
+  type StoredVersion,
+} from './secrets-model';
 
 /** Operations the emulator implements (`X-Amz-Target: secretsmanager.<Op>`). */
 export const OPERATIONS = [
@@ -15,6 +37,9 @@ export const OPERATIONS = [
   'UpdateSecretVersionStage',
   'DeleteSecret',
   'RestoreSecret',
+  'RotateSecret',
+  'CancelRotateSecret',
+  'GetRandomPassword',
 ] as const;
 
 /** One of {@link OPERATIONS}. */
@@ -22,13 +47,6 @@ export type Operation = (typeof OPERATIONS)[number];
 
 function seconds(ms: number | undefined): number | undefined {
   return ms === undefined ? undefined : Math.round(ms) / 1000;
-}
-
-function str(input: Json, key: string): string | undefined {
-  const v = input[key];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string') throw new ServiceError('InvalidParameterException', `${key} must be a string.`);
-  return v;
 }
 
 /**
@@ -39,6 +57,7 @@ export class Operations {
   constructor(
     private readonly store: SecretsModel,
     private readonly faults: FaultRegistry,
+    private readonly rotation: RotationRunner,
   ) {}
 
   /** Whether a request touches `secretId` (by name or ARN). */
@@ -58,8 +77,7 @@ export class Operations {
   execute(op: Operation, input: Json): Json {
     switch (op) {
       case 'GetSecretValue': {
-        const id = requireString(input, 'SecretId');
-        const { secret, version } = this.store.get(id, {
+        const { secret, version } = this.store.get(secretIdParam(input), {
           versionId: str(input, 'VersionId'),
           versionStage: str(input, 'VersionStage'),
         });
@@ -67,110 +85,218 @@ export class Operations {
       }
       case 'BatchGetSecretValue':
         return this.batchGet(input);
-      case 'DescribeSecret': {
-        const secret = this.store.require(requireString(input, 'SecretId'));
-        return compact({
-          ARN: secret.arn,
-          Name: secret.name,
-          Description: secret.description,
-          LastChangedDate: seconds(secret.lastChangedDate),
-          LastAccessedDate: seconds(secret.lastAccessedDate),
-          DeletedDate: seconds(secret.deletedDate),
-          Tags: secret.tags.length > 0 ? secret.tags : undefined,
-          VersionIdsToStages: this.store.versionIdsToStages(secret),
-          CreatedDate: seconds(secret.createdDate),
-        });
-      }
+      case 'DescribeSecret':
+        return this.describe(this.store.require(secretIdParam(input)), 'VersionIdsToStages');
       case 'ListSecretVersionIds': {
-        const secret = this.store.require(requireString(input, 'SecretId'));
+        const secret = this.store.require(secretIdParam(input));
         const includeDeprecated = input.IncludeDeprecated === true;
+        rangedInt(input, 'MaxResults', 1, 100);
         const versions = [...secret.versions.values()]
           .filter((v) => includeDeprecated || v.stages.size > 0)
-          .map((v) => ({ VersionId: v.versionId, VersionStages: [...v.stages], CreatedDate: seconds(v.createdDate) }));
+          .map((v) =>
+            // A deprecated version has no VersionStages member at all on AWS (not an empty list).
+            compact({
+              VersionId: v.versionId,
+              VersionStages: v.stages.size > 0 ? [...v.stages] : undefined,
+              CreatedDate: seconds(v.createdDate),
+            }),
+          );
         const page = paginate(versions, input, 100);
         return compact({ Versions: page.items, NextToken: page.nextToken, ARN: secret.arn, Name: secret.name });
       }
       case 'ListSecrets': {
         const filters = parseFilters(input.Filters);
+        rangedInt(input, 'MaxResults', 1, 100);
         const includeDeleted = input.IncludePlannedDeletion === true;
         let secrets = this.store
           .list()
-          .filter((s) => (includeDeleted || s.deletedDate === undefined) && matchesFilters(s, filters));
+          .filter(
+            (s) => (includeDeleted || s.deletedDate === undefined) && matchesFilters(s, filters, this.store.region),
+          );
         if (input.SortOrder === 'desc') secrets = secrets.reverse();
         const page = paginate(secrets, input, 100);
         return compact({
-          SecretList: page.items.map((s) =>
-            compact({
-              ARN: s.arn,
-              Name: s.name,
-              Description: s.description,
-              LastChangedDate: seconds(s.lastChangedDate),
-              LastAccessedDate: seconds(s.lastAccessedDate),
-              DeletedDate: seconds(s.deletedDate),
-              Tags: s.tags.length > 0 ? s.tags : undefined,
-              SecretVersionsToStages: this.store.versionIdsToStages(s),
-              CreatedDate: seconds(s.createdDate),
-            }),
-          ),
+          SecretList: page.items.map((s) => this.describe(s, 'SecretVersionsToStages')),
           NextToken: page.nextToken,
         });
       }
-      case 'CreateSecret': {
-        const name = requireString(input, 'Name');
-        const value = inputValue(input);
-        const tags = Array.isArray(input.Tags) ? (input.Tags as Array<{ Key?: string; Value?: string }>) : undefined;
-        const secret = this.store.create(name, { description: str(input, 'Description'), tags });
-        let versionId: string | undefined;
-        if (value !== undefined)
-          versionId = this.store.put(name, value, { versionId: str(input, 'ClientRequestToken') }).version.versionId;
-        return compact({ ARN: secret.arn, Name: secret.name, VersionId: versionId });
-      }
+      case 'CreateSecret':
+        return this.create(input);
       case 'PutSecretValue': {
-        const id = requireString(input, 'SecretId');
-        const value = inputValue(input);
+        const id = secretIdParam(input);
+        const value = valueParam(input);
         if (value === undefined) {
           throw new ServiceError('InvalidParameterException', 'You must provide either SecretString or SecretBinary.');
         }
-        this.store.requireActive(id);
+        const token = tokenParam(input, true);
+        const secret = this.store.requireActive(id);
         const stages = Array.isArray(input.VersionStages) ? (input.VersionStages as string[]) : undefined;
-        const { secret, version } = this.store.put(id, value, { versionId: str(input, 'ClientRequestToken'), stages });
+        const { version } = this.store.put(secret.arn, value, { versionId: token, stages });
+        // "Manually updating the secret value by calling PutSecretValue ... is considered a valid rotation."
+        if (version.stages.has(AWSCURRENT) && secret.rotationEnabled && secret.rotationRules?.AutomaticallyAfterDays) {
+          secret.lastRotatedDate = this.store.now();
+          secret.nextRotationDate = nextRotationDate(secret.rotationRules, secret.lastRotatedDate);
+        }
         return { ARN: secret.arn, Name: secret.name, VersionId: version.versionId, VersionStages: [...version.stages] };
       }
       case 'UpdateSecretVersionStage': {
         const secret = this.store.updateStage(
-          requireString(input, 'SecretId'),
+          secretIdParam(input),
           requireString(input, 'VersionStage'),
           str(input, 'MoveToVersionId'),
           str(input, 'RemoveFromVersionId'),
         );
         return { ARN: secret.arn, Name: secret.name };
       }
-      case 'DeleteSecret': {
-        const force = input.ForceDeleteWithoutRecovery === true;
-        const window = input.RecoveryWindowInDays;
-        if (force && window !== undefined) {
-          throw new ServiceError(
-            'InvalidParameterException',
-            "You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays.",
-          );
-        }
-        if (window !== undefined && (typeof window !== 'number' || window < 7 || window > 30)) {
-          throw new ServiceError(
-            'InvalidParameterException',
-            'The RecoveryWindowInDays value must be between 7 and 30 days (inclusive).',
-          );
-        }
-        const { secret, deletionDate } = this.store.delete(requireString(input, 'SecretId'), {
-          force,
-          recoveryWindowInDays: window as number | undefined,
-        });
-        return { ARN: secret.arn, Name: secret.name, DeletionDate: seconds(deletionDate) };
-      }
+      case 'DeleteSecret':
+        return this.delete(input);
       case 'RestoreSecret': {
-        const secret = this.store.restore(requireString(input, 'SecretId'));
+        const secret = this.store.restore(secretIdParam(input));
         return { ARN: secret.arn, Name: secret.name };
       }
+      case 'RotateSecret':
+        return this.rotate(input);
+      case 'CancelRotateSecret': {
+        const secret = this.store.requireActive(secretIdParam(input));
+        if (!secret.rotationEnabled && !this.rotation.running(secret.arn)) {
+          throw new ServiceError('InvalidRequestException', 'Secret rotation is not enabled for this secret.');
+        }
+        secret.rotationEnabled = false;
+        delete secret.nextRotationDate;
+        const run = this.rotation.cancel(secret.arn);
+        const pending = this.store.versionWithStage(secret, AWSPENDING);
+        const inFlight = run?.token ?? (pending && !pending.stages.has(AWSCURRENT) ? pending.versionId : undefined);
+        return compact({ ARN: secret.arn, Name: secret.name, VersionId: inFlight });
+      }
+      case 'GetRandomPassword':
+        return { RandomPassword: randomPassword(input) };
     }
+  }
+
+  private create(input: Json): Json {
+    const name = requireString(input, 'Name');
+    const value = valueParam(input);
+    const token = tokenParam(input, value !== undefined);
+    const description = boundedString(input, 'Description', 2048);
+    const kmsKeyId = boundedString(input, 'KmsKeyId', 2048);
+    const replicas = parseReplicas(input.AddReplicaRegions, this.store.region);
+    const tags = Array.isArray(input.Tags) ? (input.Tags as Array<{ Key?: string; Value?: string }>) : undefined;
+    const existing = this.store.find(name);
+    // A retried CreateSecret with the same token and value is idempotent on AWS.
+    if (existing && token !== undefined && value !== undefined && existing.versions.has(token)) {
+      const { version } = this.store.put(existing.name, value, { versionId: token });
+      return { ARN: existing.arn, Name: existing.name, VersionId: version.versionId };
+    }
+    const secret = this.store.create(name, { description, tags, kmsKeyId, replicas });
+    let versionId: string | undefined;
+    if (value !== undefined) versionId = this.store.put(secret.name, value, { versionId: token }).version.versionId;
+    return compact({
+      ARN: secret.arn,
+      Name: secret.name,
+      VersionId: versionId,
+      ReplicationStatus: replicationStatus(secret),
+    });
+  }
+
+  private delete(input: Json): Json {
+    const force = input.ForceDeleteWithoutRecovery === true;
+    const window = input.RecoveryWindowInDays;
+    if (force && window !== undefined) {
+      throw new ServiceError(
+        'InvalidParameterException',
+        "You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays.",
+      );
+    }
+    if (window !== undefined && (typeof window !== 'number' || window < 7 || window > 30)) {
+      throw new ServiceError(
+        'InvalidParameterException',
+        'The RecoveryWindowInDays value must be between 7 and 30 days (inclusive).',
+      );
+    }
+    const id = secretIdParam(input);
+    if (force && !this.store.find(id)) {
+      // AWS answers a forced delete of a missing secret as if it had deleted it.
+      const name = nameOfId(id);
+      return {
+        ARN: `arn:aws:secretsmanager:${this.store.region}:${this.store.accountId}:secret:${name}`,
+        Name: name,
+        DeletionDate: seconds(this.store.now()),
+      };
+    }
+    const { secret, deletionDate } = this.store.delete(id, {
+      force,
+      recoveryWindowInDays: window as number | undefined,
+    });
+    if (force) this.rotation.cancel(secret.arn);
+    return { ARN: secret.arn, Name: secret.name, DeletionDate: seconds(deletionDate) };
+  }
+
+  private rotate(input: Json): Json {
+    const secret = this.store.requireActive(secretIdParam(input));
+    const token = tokenParam(input, true)!;
+    const lambdaArn = boundedString(input, 'RotationLambdaARN', 2048);
+    const rules = parseRotationRules(input.RotationRules);
+    const immediately = input.RotateImmediately !== false;
+    const fn = lambdaArn ?? secret.rotationLambdaArn;
+    if (!fn) {
+      throw new ServiceError(
+        'InvalidRequestException',
+        'No Lambda rotation function ARN is associated with this secret. Pass RotationLambdaARN.',
+      );
+    }
+    if (!this.rotation.has(fn)) {
+      throw new ServiceError(
+        'AccessDeniedException',
+        `Secrets Manager cannot invoke the specified Lambda function ${fn}. (@hush/emulator: register it in startEmulator({ rotationFunctions }) or with --rotation-module.)`,
+      );
+    }
+    const result = { ARN: secret.arn, Name: secret.name, VersionId: token };
+    const running = this.rotation.running(secret.arn);
+    if (running?.token === token) return result; // a retried request for the run in progress
+    const pending = this.store.versionWithStage(secret, AWSPENDING);
+    if (running || (pending && !pending.stages.has(AWSCURRENT) && pending.versionId !== token)) {
+      if (!running && pending && secret.rotationLambdaArn) {
+        this.rotation.start(secret, pending.versionId, secret.rotationLambdaArn, 'rotation', 'reattempt');
+      }
+      throw new ServiceError(
+        'InvalidRequestException',
+        "A previous rotation isn't complete. That rotation will be reattempted.",
+      );
+    }
+    secret.rotationEnabled = true;
+    secret.rotationLambdaArn = fn;
+    if (rules) {
+      secret.rotationRules = rules;
+      secret.nextRotationDate = nextRotationDate(rules, secret.lastRotatedDate ?? this.store.now());
+    }
+    if (secret.versions.get(token)?.stages.has(AWSCURRENT)) return result; // this rotation already finished
+    this.store.addPlaceholder(secret, token, [AWSPENDING]);
+    this.rotation.start(secret, token, fn, immediately ? 'rotation' : 'test', 'RotateSecret');
+    return result;
+  }
+
+  /** The DescribeSecret shape; ListSecrets entries are the same with `SecretVersionsToStages`. */
+  private describe(secret: StoredSecret, stagesKey: 'VersionIdsToStages' | 'SecretVersionsToStages'): Json {
+    const enabled = secret.rotationEnabled === true;
+    return compact({
+      ARN: secret.arn,
+      Name: secret.name,
+      Description: secret.description,
+      KmsKeyId: secret.kmsKeyId,
+      RotationEnabled: secret.rotationEnabled,
+      RotationLambdaARN: secret.rotationLambdaArn,
+      RotationRules: secret.rotationRules,
+      LastRotatedDate: enabled ? seconds(secret.lastRotatedDate) : undefined,
+      LastChangedDate: seconds(secret.lastChangedDate),
+      LastAccessedDate: seconds(secret.lastAccessedDate),
+      DeletedDate: seconds(secret.deletedDate),
+      NextRotationDate: enabled ? seconds(secret.nextRotationDate) : undefined,
+      Tags: secret.tags.length > 0 ? secret.tags : undefined,
+      [stagesKey]: this.store.versionIdsToStages(secret),
+      PrimaryRegion: secret.replicas.length > 0 ? this.store.region : undefined,
+      ReplicationStatus: replicationStatus(secret),
+      CreatedDate: seconds(secret.createdDate),
+    });
   }
 
   private batchGet(input: Json): Json {
@@ -211,7 +337,7 @@ export class Operations {
           continue;
         }
         try {
-          const { secret, version } = this.store.get(id);
+          const { secret, version } = this.store.get(checkSecretId(id));
           values.push(valueEntry(secret, version));
         } catch (err) {
           if (!(err instanceof ServiceError)) throw err;
@@ -221,7 +347,10 @@ export class Operations {
       return { SecretValues: values, Errors: errors };
     }
     const filters = parseFilters(input.Filters);
-    const matching = this.store.list().filter((s) => s.deletedDate === undefined && matchesFilters(s, filters));
+    rangedInt(input, 'MaxResults', 1, 20);
+    const matching = this.store
+      .list()
+      .filter((s) => s.deletedDate === undefined && matchesFilters(s, filters, this.store.region));
     const page = paginate(matching, input, 20);
     const values: Json[] = [];
     const errors: Json[] = [];
@@ -242,20 +371,86 @@ function defaultMessage(code: string): string {
   return new ServiceError(code).message;
 }
 
-function requireString(input: Json, key: string): string {
-  const v = str(input, key);
-  if (v === undefined || v === '') throw new ServiceError('InvalidParameterException', `${key} is required.`);
-  return v;
+/** The name part of a secret id (an ARN's resource part, or the id itself). */
+function nameOfId(id: string): string {
+  const m = /^arn:[^:]*:secretsmanager:[^:]*:[^:]*:secret:(.+)$/.exec(id);
+  return m ? m[1]! : id;
 }
 
-function inputValue(input: Json): SecretValue | undefined {
-  const s = str(input, 'SecretString');
-  const b = str(input, 'SecretBinary');
-  if (s !== undefined && b !== undefined) {
-    throw new ServiceError('InvalidParameterException', 'You can only specify one of SecretString or SecretBinary.');
+function parseReplicas(raw: unknown, primary: string): StoredReplica[] | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (!Array.isArray(raw) || raw.length === 0)
+    throw validationError('AddReplicaRegions', 'have length greater than or equal to 1');
+  const seen = new Set<string>();
+  return raw.map((r: { Region?: unknown; KmsKeyId?: unknown }) => {
+    const region = r?.Region;
+    if (typeof region !== 'string' || !/^([a-z]+-)+\d+$/.test(region)) {
+      throw validationError('AddReplicaRegions.member.region', 'satisfy regular expression pattern: ^([a-z]+-)+\\d+$');
+    }
+    if (region === primary) {
+      throw new ServiceError(
+        'InvalidParameterException',
+        `You can't replicate a secret to its primary Region ${primary}.`,
+      );
+    }
+    if (seen.has(region)) throw new ServiceError('InvalidParameterException', `The Region ${region} is listed twice.`);
+    seen.add(region);
+    return typeof r.KmsKeyId === 'string' ? { Region: region, KmsKeyId: r.KmsKeyId } : { Region: region };
+  });
+}
+
+/** Replicas as DescribeSecret shows them. The emulator keeps no copies in other Regions; it reports them in sync. */
+function replicationStatus(secret: StoredSecret): Json[] | undefined {
+  if (secret.replicas.length === 0) return undefined;
+  return secret.replicas.map((r) =>
+    compact({ Region: r.Region, KmsKeyId: r.KmsKeyId, Status: 'InSync', StatusMessage: 'Replication succeeded' }),
+  );
+}
+
+const PUNCTUATION = '!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~';
+
+/** GetRandomPassword: the documented character classes, exclusions and RequireEachIncludedType (default true). */
+function randomPassword(input: Json): string {
+  const length = input.PasswordLength === undefined ? 32 : Number(input.PasswordLength);
+  if (!Number.isInteger(length) || length < 1 || length > 4096) {
+    throw validationError('PasswordLength', 'have value between 1 and 4096');
   }
-  if (b !== undefined) return new Uint8Array(Buffer.from(b, 'base64'));
-  return s;
+  const exclude = new Set(boundedString(input, 'ExcludeCharacters', 4096) ?? '');
+  const classes = [
+    input.ExcludeLowercase === true ? '' : 'abcdefghijklmnopqrstuvwxyz',
+    input.ExcludeUppercase === true ? '' : 'ABCDEFGHIJKLMNOPQRSTUVWXYZ',
+    input.ExcludeNumbers === true ? '' : '0123456789',
+    input.ExcludePunctuation === true ? '' : PUNCTUATION,
+    input.IncludeSpace === true ? ' ' : '',
+  ]
+    .map((chars) => [...chars].filter((c) => !exclude.has(c)).join(''))
+    .filter((chars) => chars.length > 0);
+  if (classes.length === 0) {
+    throw new ServiceError(
+      'InvalidParameterException',
+      'The password can not contain any characters: every class is excluded.',
+    );
+  }
+  const requireEach = input.RequireEachIncludedType !== false;
+  if (requireEach && length < classes.length) {
+    throw new ServiceError(
+      'InvalidParameterException',
+      `PasswordLength ${length} is too short to include one character of each of the ${classes.length} included types.`,
+    );
+  }
+  const all = classes.join('');
+  const pick = (chars: string) => chars[randomInt(chars.length)]!;
+  const out = Array.from({ length }, () => pick(all));
+  if (requireEach) {
+    // One of each class at distinct random positions (a partial Fisher-Yates shuffle of the positions).
+    const positions = [...out.keys()];
+    classes.forEach((chars, i) => {
+      const j = i + randomInt(length - i);
+      [positions[i], positions[j]] = [positions[j]!, positions[i]!];
+      out[positions[i]!] = pick(chars);
+    });
+  }
+  return out.join('');
 }
 
 /** The GetSecretValue / SecretValueEntry shape. */
@@ -268,54 +463,6 @@ function valueEntry(secret: StoredSecret, version: StoredVersion): Json {
     SecretBinary: version.secretBinary?.toString('base64'),
     VersionStages: [...version.stages],
     CreatedDate: seconds(version.createdDate),
-  });
-}
-
-/** A new value for a rotation without an explicit one: same shape, new password, deterministic. */
-type Filter = { Key: string; Values: string[] };
-
-function parseFilters(raw: unknown): Filter[] {
-  if (raw === undefined || raw === null) return [];
-  if (!Array.isArray(raw) || raw.length > 10)
-    throw new ServiceError('InvalidParameterException', 'Filters must be a list of at most 10 filters.');
-  return raw.map((f: { Key?: unknown; Values?: unknown }) => {
-    if (typeof f?.Key !== 'string' || !Array.isArray(f.Values)) {
-      throw new ServiceError('InvalidParameterException', 'Each filter needs a Key and a list of Values.');
-    }
-    if (!['name', 'description', 'all', 'tag-key', 'tag-value'].includes(f.Key)) {
-      throw new ServiceError(
-        'InvalidParameterException',
-        `Filter key ${f.Key} is not supported by @hush/emulator (name, description, tag-key, tag-value, all).`,
-      );
-    }
-    return { Key: f.Key, Values: f.Values.map(String) };
-  });
-}
-
-/** AWS filters match by prefix, case-sensitively; a leading `!` negates. Filters AND, values OR. */
-function matchesFilters(secret: StoredSecret, filters: Filter[]): boolean {
-  return filters.every((filter) => {
-    const fields = (key: string): string[] => {
-      switch (key) {
-        case 'name':
-          return [secret.name];
-        case 'description':
-          return secret.description ? [secret.description] : [];
-        case 'tag-key':
-          return secret.tags.map((t) => t.Key ?? '');
-        case 'tag-value':
-          return secret.tags.map((t) => t.Value ?? '');
-        default:
-          return [secret.name, secret.description ?? '', ...secret.tags.flatMap((t) => [t.Key ?? '', t.Value ?? ''])];
-      }
-    };
-    const candidates = fields(filter.Key);
-    return filter.Values.some((value) => {
-      const negate = value.startsWith('!');
-      const prefix = negate ? value.slice(1) : value;
-      const hit = candidates.some((c) => c.startsWith(prefix));
-      return negate ? !hit : hit;
-    });
   });
 }
 
