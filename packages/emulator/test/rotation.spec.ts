@@ -385,6 +385,47 @@ describe('RotateSecret with rotation functions', () => {
   });
 });
 
+describe('rotation logs', () => {
+  it('a failing step logs secret, token and step, never the function error text (which may quote values)', async () => {
+    const hostile = 'pw-CANARY-"quote\\back\nslash-ü-' + 'x'.repeat(300);
+    const lines: string[] = [];
+    const log = (m: string) => lines.push(m);
+    const emu = await startEmulator({
+      seed: { 'log/db': JSON.stringify({ username: 'app', password: hostile }) },
+      logger: { debug: log, info: log, warn: log, error: log },
+      rotationFunctions: {
+        [LAMBDA]: async (event, { client }) => {
+          const v = await client.send(new GetSecretValueCommand({ SecretId: event.SecretId }));
+          throw new Error(`cannot log in with ${v.SecretString}`);
+        },
+      },
+    });
+    const client = new SecretsManagerClient(emu.clientConfig());
+    try {
+      await client.send(new RotateSecretCommand({ SecretId: 'log/db', RotationLambdaARN: LAMBDA }));
+      await emu.rotationsSettled();
+      expect(emu.rotations()[0]).toMatchObject({ state: 'failed', step: 'createSecret' });
+      expect(emu.rotations()[0]!.error).toContain('CANARY'); // kept for the test, in the record only
+      expect(lines.some((l) => l.includes('failed at createSecret'))).toBe(true);
+      const all = lines.join('\n');
+      for (const fragment of [
+        'CANARY',
+        'quote',
+        'back',
+        'slash',
+        'ü',
+        'x'.repeat(20),
+        JSON.stringify(hostile).slice(1, 12),
+      ]) {
+        expect(all).not.toContain(fragment);
+      }
+    } finally {
+      client.destroy();
+      await emu.close();
+    }
+  });
+});
+
 describe('GetRandomPassword', () => {
   let emu: Emulator;
   let client: SecretsManagerClient;
