@@ -114,20 +114,25 @@ const normalized = new WeakMap<object, readonly NormalizedDeclaration[]>();
  * @throws SecretsConfigError for an empty or duplicate name, an empty id, an unknown format or option.
  */
 export function defineSecrets<const D extends SecretDeclarations>(declarations: D): D {
+  assertDeclarationsObject(declarations);
   // Normalise the frozen copy the store will receive, so the store reuses this work (cached per object).
   const frozen = Object.freeze({ ...declarations }) as D;
   normalizeDeclarations(frozen);
   return frozen;
 }
 
-/** Validates and normalises declarations (cached per object). */
-export function normalizeDeclarations(declarations: SecretDeclarations): readonly NormalizedDeclaration[] {
+function assertDeclarationsObject(declarations: unknown): void {
   if (declarations === null || typeof declarations !== 'object' || Array.isArray(declarations)) {
     throw new SecretsConfigError(
       'secrets',
       'expected an object mapping names to declarations, e.g. { db: "prod/app/db" }.',
     );
   }
+}
+
+/** Validates and normalises declarations (cached per object). */
+export function normalizeDeclarations(declarations: SecretDeclarations): readonly NormalizedDeclaration[] {
+  assertDeclarationsObject(declarations);
   const cached = normalized.get(declarations);
   if (cached) return cached;
   const names = Object.keys(declarations);
