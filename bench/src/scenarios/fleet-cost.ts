@@ -1,6 +1,12 @@
 import FakeTimers from '@sinonjs/fake-timers';
+import {
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  RotateSecretCommand,
+  UpdateSecretVersionStageCommand,
+} from '@aws-sdk/client-secrets-manager';
 import { SecretStore, awsSecretsManager, secretsManagerAgent, type SecretStoreOptions, type Source } from '@hush/core';
-import { startAgent, startEmulator, type Emulator } from '@hush/emulator';
+import { startAgent, startEmulator, type Emulator, type RotationFunction } from '@hush/emulator';
 import type { Row } from '../report';
 import { check, declarationsFor, fmt, podClient, secretIds, secretValue, seedFor, type BenchContext } from '../util';
 
@@ -84,40 +90,38 @@ export async function fleetCostScenario(ctx: BenchContext): Promise<Row[]> {
     worstDelay: `${fmt(60 * (1 + JITTER))} min`,
   });
 
-  // Schedule-aware refresh: one DescribeSecret per id per day, a refresh right after each weekly
-  // rotation, and the 1 h safety poll (which costs what direct 1 h costs).
-  const describePerPodHour = S / 24;
-  const rotationFetchesPerPodHour = S / (7 * 24);
-  const scheduleAwarePerPodHour = direct60.perPodHour + describePerPodHour + rotationFetchesPerPodHour;
+  // Schedule-aware: every secret rotates weekly (schedules spread over the week), 1 h safety poll.
+  const aware = await simulateScheduleAware(ids, days, false);
+  ctx.log(
+    `fleet-cost schedule-aware: ${fmt(aware.perPodHour)} calls/pod-hour ${JSON.stringify(aware.calls)}, ` +
+      `${aware.rotations} rotations seen, max lag ${fmt(aware.maxLagMs / 1000)} s`,
+  );
+  check(aware.rotations >= Math.floor((S * days) / 7) - 1, `schedule-aware saw only ${aware.rotations} rotations`);
   options.push({
     option: 'Hush schedule-aware (weekly rotation, 1 h safety poll)',
-    basis: 'modelled',
+    basis: 'measured',
     how:
-      `direct 1 h (measured) + ${S} DescribeSecret/day + 1 fetch per secret per weekly rotation = ` +
-      `${fmt(scheduleAwarePerPodHour)} calls/pod-hour`,
-    callsPerHour: (pods) => scheduleAwarePerPodHour * pods,
-    breakdown: {
-      BatchGetSecretValue: direct60.perPodHour,
-      DescribeSecret: describePerPodHour,
-      GetSecretValue: rotationFetchesPerPodHour,
-    },
-    worstDelay: `scheduled rotation: its jitter after the rotation; out of schedule: ${fmt(60 * (1 + JITTER))} min`,
+      `1 pod, ${S} secrets rotating weekly on the emulator's schedule, ${days} simulated day(s): ${fmt(aware.perPodHour)} calls/pod-hour; ` +
+      `${aware.rotations} scheduled rotations, each in the store ≤ ${fmt(aware.maxLagMs / 1000)} s after it finished`,
+    callsPerHour: (pods) => aware.perPodHour * pods,
+    breakdown: aware.perHour,
+    worstDelay: `scheduled rotation: ${fmt(aware.maxLagMs / 60_000)} min measured (delay 1 min + jitter ≤ 1 min); out of schedule: ${fmt(60 * (1 + JITTER))} min`,
   });
+  const evented = await simulateScheduleAware(ids, days, true);
+  ctx.log(
+    `fleet-cost schedule-aware + events: ${fmt(evented.perPodHour)} calls/pod-hour ${JSON.stringify(evented.calls)}, ` +
+      `${evented.events} out-of-schedule changes, max event lag ${fmt(evented.maxEventLagMs)} ms`,
+  );
   options.push({
     option: 'Hush schedule-aware + events (EventBridge → SNS → one SQS queue per pod)',
-    basis: 'modelled',
+    basis: 'measured',
     how:
-      `schedule-aware + 1 fetch per change per pod; SQS long poll ${SQS_RECEIVES_PER_HOUR} receives/pod-hour at ` +
-      `$0.40/million`,
-    callsPerHour: (pods) => scheduleAwarePerPodHour * pods,
+      `as above + ${evented.events} out-of-schedule changes delivered to store.invalidate() (${fmt(evented.perPodHour)} calls/pod-hour); ` +
+      `SQS modelled: ${SQS_RECEIVES_PER_HOUR} long-poll receives/pod-hour at $0.40/million`,
+    callsPerHour: (pods) => evented.perPodHour * pods,
     extraDollarsPerMonth: (pods) => pods * SQS_RECEIVES_PER_HOUR * HOURS_PER_MONTH * SQS_PRICE_PER_REQUEST,
-    breakdown: {
-      BatchGetSecretValue: direct60.perPodHour,
-      DescribeSecret: describePerPodHour,
-      GetSecretValue: rotationFetchesPerPodHour,
-      'SQS ReceiveMessage': SQS_RECEIVES_PER_HOUR,
-    },
-    worstDelay: `event delivery (not documented by AWS) + minRefreshInterval 1 s; a lost event: ${fmt(60 * (1 + JITTER))} min`,
+    breakdown: { ...evented.perHour, 'SQS ReceiveMessage (modelled)': SQS_RECEIVES_PER_HOUR },
+    worstDelay: `event delivery (not documented by AWS) + ${fmt(evented.maxEventLagMs)} ms measured from invalidate(); a lost event: ${fmt(60 * (1 + JITTER))} min`,
   });
 
   const sidecar = await simulateAgent(ids, agentHours, 1);
@@ -283,6 +287,174 @@ async function simulateDirect(
     await runFor(clock, days * 86_400_000, inflight);
     ids.forEach((_, i) => check(store.get(`s${i}`) === secretValue(i), `direct pod read a wrong value for s${i}`));
     return measured(emulator, days * 24, 1);
+  } finally {
+    await store.close();
+    clock.uninstall();
+    client.destroy();
+    await emulator.close();
+  }
+}
+
+const ROTATION_LAMBDA = 'arn:aws:lambda:us-east-1:123456789012:function:bench-rotate';
+
+/** AWS's rotation template in miniature: createSecret puts AWSPENDING, finishSecret moves AWSCURRENT. */
+const rotateFn =
+  (finished: Map<string, number[]>): RotationFunction =>
+  async ({ SecretId, ClientRequestToken, Step }, { client }) => {
+    if (Step === 'createSecret') {
+      await client.send(
+        new PutSecretValueCommand({
+          SecretId,
+          ClientRequestToken,
+          SecretString: `rotated-CANARY-${ClientRequestToken.slice(0, 8)}`,
+          VersionStages: ['AWSPENDING'],
+        }),
+      );
+    } else if (Step === 'finishSecret') {
+      const current = await client.send(new GetSecretValueCommand({ SecretId }));
+      await client.send(
+        new UpdateSecretVersionStageCommand({
+          SecretId,
+          VersionStage: 'AWSCURRENT',
+          MoveToVersionId: ClientRequestToken,
+          RemoveFromVersionId: current.VersionId,
+        }),
+      );
+      const name = SecretId.replace(/^.*:secret:/, '').replace(/-[A-Za-z0-9]{6}$/, '');
+      finished.set(name, [...(finished.get(name) ?? []), Date.now()]);
+    }
+  };
+
+/**
+ * One pod with `rotationSchedule` (1 h safety poll) against the emulator running a weekly
+ * rotation schedule for every secret, staggered over the week; a simulated-clock timer starts the
+ * due rotations every minute, as the service's scheduler would.
+ * With `events`, one secret a day also changes out of schedule and the pod is told through
+ * `store.invalidate()`, as the SQS consumer of the recipe would.
+ */
+async function simulateScheduleAware(
+  ids: readonly string[],
+  days: number,
+  events: boolean,
+): Promise<Measured & { rotations: number; maxLagMs: number; events: number; maxEventLagMs: number }> {
+  const finished = new Map<string, number[]>();
+  // Started before the fake clock, so its 100 ms rotation check stays on real time (its dates follow the fake Date).
+  const emulator = await startEmulator({
+    seed: seedFor(ids),
+    rotationFunctions: { [ROTATION_LAMBDA]: rotateFn(finished) },
+  });
+  const clock = installClock();
+  const client = podClient(emulator);
+  const inflight = { n: 0 };
+  const inner = awsSecretsManager({ client });
+  const source: Source = {
+    kind: inner.kind,
+    fetch: async (requests, context) => {
+      inflight.n++;
+      try {
+        return await inner.fetch(requests, context);
+      } finally {
+        inflight.n--;
+      }
+    },
+    describe: async (requestIds, context) => {
+      inflight.n++;
+      try {
+        return await inner.describe(requestIds, context);
+      } finally {
+        inflight.n--;
+      }
+    },
+  };
+  const decls = declarationsFor(ids);
+  const store = new SecretStore(decls, { source, maxStaleness: '3h', rotationSchedule: { safetyInterval: '1h' } });
+  const seen = new Map<string, number[]>();
+  const names = new Map(Object.entries(decls).map(([name, id]) => [name, id as string]));
+  store.onEvent((e) => {
+    if (e.type === 'rotated') {
+      const id = names.get(e.name)!;
+      seen.set(id, [...(seen.get(id) ?? []), Date.now()]);
+    }
+  });
+  try {
+    // Spread the schedules over one week: RotateSecret rotates at once and every 7 days after.
+    for (let i = 0; i < ids.length; i++) {
+      clock.tick((7 * 86_400_000) / ids.length);
+      await client.send(
+        new RotateSecretCommand({
+          SecretId: ids[i],
+          RotationLambdaARN: ROTATION_LAMBDA,
+          RotationRules: { AutomaticallyAfterDays: 7 },
+        }),
+      );
+      await emulator.rotationsSettled();
+    }
+    finished.clear();
+    // The service's scheduler, on the simulated clock: due rotations start within a minute.
+    setInterval(() => {
+      inflight.n++;
+      emulator.runDueRotations();
+      void emulator.rotationsSettled().finally(() => inflight.n--);
+    }, 60_000);
+    await store.load();
+    emulator.resetCalls();
+    const bootCalls = { ...inner.stats().calls };
+    const eventLags: number[] = [];
+    let eventCount = 0;
+    if (events) {
+      for (let d = 0; d < days; d++) {
+        setTimeout(
+          () => {
+            const id = ids[Math.floor(Math.random() * ids.length)]!;
+            emulator.putSecret(id, `out-of-schedule-CANARY-${d}`);
+            const at = Date.now();
+            eventCount++;
+            void store.invalidate([id]).then(() => eventLags.push(Date.now() - at));
+          },
+          d * 86_400_000 + Math.random() * 86_400_000,
+        );
+      }
+    }
+    await runFor(clock, days * 86_400_000, inflight);
+    const end = Date.now();
+    // Lag of each scheduled rotation: from finishSecret to the store's rotated event.
+    let maxLagMs = 0;
+    let rotations = 0;
+    for (const [id, times] of finished) {
+      const got = seen.get(id) ?? [];
+      times.forEach((t) => {
+        if (t > end - 180_000) return; // too close to the end to have been fetched yet
+        const after = got.find((g) => g >= t);
+        check(
+          after !== undefined,
+          `schedule-aware: the rotation of ${id} at ${new Date(t).toISOString()} never reached the store`,
+        );
+        maxLagMs = Math.max(maxLagMs, after - t);
+        rotations++;
+      });
+    }
+    // The rotation function's own calls (PutSecretValue, UpdateSecretVersionStage, GetSecretValue)
+    // reach the emulator too; the pod's are what its source counted, checked against the emulator.
+    const podCalls: Record<string, number> = {};
+    for (const [op, n] of Object.entries(inner.stats().calls)) podCalls[op] = n - (bootCalls[op] ?? 0);
+    const emu = emulator.calls() as Record<string, number>;
+    for (const op of ['BatchGetSecretValue', 'DescribeSecret'])
+      check(
+        (emu[op] ?? 0) === (podCalls[op] ?? 0),
+        `schedule-aware: pod counted ${podCalls[op]} ${op}, emulator ${emu[op]}`,
+      );
+    const total = Object.values(podCalls).reduce((a, b) => a + b, 0);
+    const hours = days * 24;
+    return {
+      total,
+      calls: podCalls,
+      perHour: Object.fromEntries(Object.entries(podCalls).map(([op, n]) => [op, n / hours])),
+      perPodHour: total / hours,
+      rotations,
+      maxLagMs,
+      events: eventCount,
+      maxEventLagMs: eventLags.length > 0 ? Math.max(...eventLags) : 0,
+    };
   } finally {
     await store.close();
     clock.uninstall();

@@ -9,6 +9,7 @@ import {
   type Source,
 } from '@hush/core';
 import { startEmulator, type Emulator } from '@hush/emulator';
+import { runTimersWithIo as runFor } from '../../../test/support/fake-clock';
 
 /**
  * Fleet refresh features against the emulator over HTTP through the real SDK, on Jest's fake
@@ -60,26 +61,6 @@ function recorded() {
     stats: () => inner.stats(),
   };
   return { source, rounds, roundTimes, inflight };
-}
-
-/**
- * Runs the fake clock timer by timer for `ms`, waiting after each one until the HTTP it started
- * is answered (the emulator's sockets are real), so no fetch deadline fires during a reply.
- */
-async function runFor(ms: number, inflight: { n: number }): Promise<void> {
-  const end = Date.now() + ms;
-  const settle = async () => {
-    for (let i = 0; inflight.n > 0; i++) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      if (i > 200_000) throw new Error('a fetch did not finish');
-    }
-  };
-  await settle();
-  while (Date.now() < end) {
-    if (jest.getTimerCount() === 0) break;
-    await jest.advanceTimersToNextTimerAsync();
-    await settle();
-  }
 }
 
 function fakeClock(): void {
