@@ -121,7 +121,7 @@ export async function fleetCostScenario(ctx: BenchContext): Promise<Row[]> {
     callsPerHour: (pods) => evented.perPodHour * pods,
     extraDollarsPerMonth: (pods) => pods * SQS_RECEIVES_PER_HOUR * HOURS_PER_MONTH * SQS_PRICE_PER_REQUEST,
     breakdown: { ...evented.perHour, 'SQS ReceiveMessage (modelled)': SQS_RECEIVES_PER_HOUR },
-    worstDelay: `event delivery (not documented by AWS) + ${fmt(evented.maxEventLagMs)} ms measured from invalidate(); a lost event: ${fmt(60 * (1 + JITTER))} min`,
+    worstDelay: `event delivery (not documented by AWS) + one fetch (invalidate() refreshes at once); a lost event: ${fmt(60 * (1 + JITTER))} min`,
   });
 
   const sidecar = await simulateAgent(ids, agentHours, 1);
