@@ -318,31 +318,23 @@ export class RefreshEngine {
     entry.lastSuccessAt = now;
     entry.error = undefined;
     entry.failures = 0;
+    // One version per id: names projecting keys of one secret (db + dbPassword) take a version
+    // together or not at all, so no reader ever pairs a v2 username with a v1 password.
+    const rejection = parsed.find((r): r is { error: SecretsError } => r !== undefined && 'error' in r);
+    if (rejection !== undefined) {
+      this.rejectVersion(entry, raw, parsed, rejection.error, options);
+      return;
+    }
     entry.region = raw.region;
     entry.versionId = raw.versionId;
-    // stats().refreshes counts per fetched id: ok when the fetch succeeded and every slot took the value.
-    let parseFailed = false;
     entry.slots.forEach((slot, i) => {
       const result = parsed[i];
-      if (result === undefined) {
+      if (result === undefined || 'error' in result) {
         if (slot.version === raw.versionId) {
           slot.goodAt = now;
           slot.error = undefined;
           slot.staleNotified = false;
         }
-        return;
-      }
-      if ('error' in result) {
-        slot.error = result.error;
-        slot.failedVersion = raw.versionId;
-        parseFailed = true;
-        this.emit({
-          type: 'refresh-failed',
-          name: slot.name,
-          code: errorCodeOf(result.error),
-          message: result.error.message,
-          failures: 1,
-        });
         return;
       }
       const previousVersion = slot.version;
@@ -363,15 +355,47 @@ export class RefreshEngine {
         rotated.push({ slot, info: { name: slot.name, version: raw.versionId, previousVersion } });
       }
     });
+    // stats().refreshes counts per fetched id: ok when the fetch succeeded and every slot took the value.
     if (options.reason === 'refresh') {
-      if (parseFailed) this.counts.refreshFailed++;
-      else this.counts.refreshOk++;
-      for (const slot of entry.slots)
-        if (!slot.error) this.emit({ type: 'refreshed', name: slot.name, version: raw.versionId });
+      // The source still answers a version rejected before: still a failed refresh.
+      if (entry.slots.some((slot) => slot.failedVersion === raw.versionId)) {
+        this.counts.refreshFailed++;
+      } else {
+        this.counts.refreshOk++;
+        for (const slot of entry.slots) this.emit({ type: 'refreshed', name: slot.name, version: raw.versionId });
+      }
     }
     entry.slots.forEach((slot, i) => {
       if (hadError[i] && !slot.error) this.emit({ type: 'recovered', name: slot.name, version: raw.versionId });
     });
+  }
+
+  /**
+   * A version that one slot of the id rejected: no slot takes it (each keeps its value), every
+   * slot reports the rejection (its own error, or the sibling's that rejected it), and the version
+   * is remembered so it is not parsed again on every refresh.
+   */
+  private rejectVersion(
+    entry: Entry,
+    raw: RawSecret,
+    parsed: ReadonlyArray<{ value: unknown } | { error: SecretsError } | undefined>,
+    rejection: SecretsError,
+    options: FetchOptions,
+  ): void {
+    entry.slots.forEach((slot, i) => {
+      const own = parsed[i];
+      const error = own !== undefined && 'error' in own ? own.error : rejection;
+      slot.error = error;
+      slot.failedVersion = raw.versionId;
+      this.emit({
+        type: 'refresh-failed',
+        name: slot.name,
+        code: errorCodeOf(error),
+        message: error.message,
+        failures: 1,
+      });
+    });
+    if (options.reason === 'refresh') this.counts.refreshFailed++;
   }
 
   private applyFailure(entry: Entry, error: SecretFetchError, options: FetchOptions): void {
