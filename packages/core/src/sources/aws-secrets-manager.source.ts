@@ -4,6 +4,7 @@ import {
   SecretsManagerClient,
   type SecretsManagerClientConfig,
 } from '@aws-sdk/client-secrets-manager';
+import { fetchKeyOf } from '../declarations';
 import { SecretFetchError, SecretsConfigError } from '../errors';
 import type { LoggerLike } from '../logger';
 import { checkKnownKeys, parseDuration, type Duration } from '../validation';
@@ -52,6 +53,16 @@ const TRANSIENT_CODES = new Set([
   'ENOTFOUND',
   'EAI_AGAIN',
 ]);
+
+/** Superseded version ids remembered per secret, to recognise a replica that has not caught up. */
+const SUPERSEDED_KEPT = 8;
+
+/** The newest version this source has returned for one request, and the versions it replaced. */
+interface Served {
+  versionId: string;
+  createdAt: number | undefined;
+  readonly superseded: string[];
+}
 
 /** `BatchGetSecretValue` takes at most 20 ids per call. */
 export const BATCH_SIZE = 20;
@@ -161,6 +172,8 @@ export class AwsSecretsManagerSource implements Source {
   private readonly failovers: AwsSecretsManagerSource[] = [];
   private readonly failoverTimeout: number;
   private batchDenied = false;
+  /** With failover: per request, the newest version returned from any Region (see {@link isBehind}). */
+  private readonly served = new Map<string, Served>();
   private readonly batch: boolean;
   private readonly spillover: boolean;
   private readonly concurrency: number;
@@ -273,6 +286,8 @@ export class AwsSecretsManagerSource implements Source {
     if (this.failovers.length === 0) return this.fetchRegion(requests, context);
     // Each Region gets its own deadline, so a hung primary leaves time for the replicas.
     let outcomes = (await this.fetchWithin(this, requests, context)).map((o) => this.tag(o, this.region));
+    // The primary Region is authoritative (an operator's rollback there is served); replicas are not.
+    outcomes.forEach((o, i) => o.ok && this.remember(requests[i]!, o.secret));
     for (const failover of this.failovers) {
       const retry = outcomes.flatMap((o, i) => (!o.ok && o.error.retryable ? [i] : []));
       if (retry.length === 0 || context.signal.aborted) break;
@@ -280,12 +295,24 @@ export class AwsSecretsManagerSource implements Source {
       const replicaRequests = retry.map((i) => ({ ...requests[i]!, id: inRegion(requests[i]!.id, region) }));
       const replica = await this.fetchWithin(failover, replicaRequests, context);
       outcomes = [...outcomes];
+      let served = 0;
+      let behind = 0;
       retry.forEach((reqIndex, j) => {
         const o = replica[j];
-        // A replica's own failure keeps the primary's (transient) error, so the store keeps retrying.
-        if (o?.ok) outcomes[reqIndex] = this.tag(o, region);
+        // A replica's own failure keeps the primary's (transient) error, so the store keeps retrying;
+        // so does a replica that has not replicated the version already served (never go back).
+        if (!o?.ok) return;
+        if (this.isBehind(requests[reqIndex]!, o.secret)) return void behind++;
+        this.remember(requests[reqIndex]!, o.secret);
+        outcomes[reqIndex] = this.tag(o, region);
+        served++;
       });
-      const served = replica.filter((o) => o?.ok).length;
+      if (behind > 0) {
+        context.logger?.warn(
+          `Failover Region ${region} holds an older version of ${behind} secret(s) than already served (replication lag); keeping the served version`,
+          { event: 'replica-behind', region, count: behind },
+        );
+      }
       if (served > 0) {
         context.logger?.warn(
           `Read ${served} secret(s) from failover Region ${region} after transient errors in ${this.region ?? 'the primary Region'}`,
@@ -340,6 +367,36 @@ export class AwsSecretsManagerSource implements Source {
       clearTimeout(timer);
       context.signal.removeEventListener('abort', onAbort);
     }
+  }
+
+  /** Records the version returned for `request`; the one it replaces counts as superseded. */
+  private remember(request: SecretRequest, secret: RawSecret): void {
+    const key = fetchKeyOf(request.id, request.versionId, request.versionStage);
+    const createdAt = secret.createdDate?.getTime();
+    const known = this.served.get(key);
+    if (known === undefined) {
+      this.served.set(key, { versionId: secret.versionId, createdAt, superseded: [] });
+    } else if (known.versionId !== secret.versionId) {
+      known.superseded.push(known.versionId);
+      if (known.superseded.length > SUPERSEDED_KEPT) known.superseded.shift();
+      const back = known.superseded.indexOf(secret.versionId);
+      if (back >= 0) known.superseded.splice(back, 1);
+      known.versionId = secret.versionId;
+      known.createdAt = createdAt;
+    }
+  }
+
+  /**
+   * Whether a replica's answer is older than the version already returned for `request`: a version
+   * that was superseded, or one created before it (`CreatedDate`). Replication is asynchronous, so
+   * right after a rotation a replica still holds the previous version.
+   */
+  private isBehind(request: SecretRequest, secret: RawSecret): boolean {
+    const known = this.served.get(fetchKeyOf(request.id, request.versionId, request.versionStage));
+    if (known === undefined || known.versionId === secret.versionId) return false;
+    if (known.superseded.includes(secret.versionId)) return true;
+    const createdAt = secret.createdDate?.getTime();
+    return createdAt !== undefined && known.createdAt !== undefined && createdAt < known.createdAt;
   }
 
   private tag(outcome: FetchOutcome, region: string | undefined): FetchOutcome {
