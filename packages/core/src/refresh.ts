@@ -11,6 +11,7 @@ import {
 } from './events';
 import { parseSecret } from './parse';
 import { Secret, type SecretSlot } from './secret';
+import { checkOutcomes } from './sources/answers';
 import type { FetchOutcome, RawSecret, SecretRequest } from './sources/source';
 import type { ResolvedStoreOptions } from './store-options';
 
@@ -203,10 +204,15 @@ export class RefreshEngine {
     this.aborts.add(abort);
     let outcomes: readonly FetchOutcome[];
     try {
-      outcomes = await this.config.source.fetch(
-        entries.map((e) => e.request),
-        { signal: abort.signal, force: options.force, reason: options.reason, logger: this.config.log },
-      );
+      const requests = entries.map((e) => e.request);
+      const answer: unknown = await this.config.source.fetch(requests, {
+        signal: abort.signal,
+        force: options.force,
+        reason: options.reason,
+        logger: this.config.log,
+      });
+      // Validated before anything is applied: a malformed answer fails its secret, never the round.
+      outcomes = checkOutcomes(requests, answer, this.config.source.kind);
     } catch (error) {
       const code = abort.signal.aborted ? 'TimeoutError' : errorCodeOf(error);
       outcomes = entries.map((e) => ({
@@ -251,15 +257,7 @@ export class RefreshEngine {
     // Phase 1: parse and validate everything (schemas may be async) without touching any value.
     const prepared = await Promise.all(
       entries.map(async (entry, i) => {
-        const outcome = outcomes[i] ?? {
-          ok: false as const,
-          error: new SecretFetchError(
-            entry.request.id,
-            'NoResult',
-            `source "${this.config.source.kind}" returned no result`,
-            { retryable: true },
-          ),
-        };
+        const outcome = outcomes[i]!;
         if (!outcome.ok) return { entry, outcome, parsed: [] };
         const parsed = await Promise.all(entry.slots.map((slot) => this.parseFor(slot, outcome.secret)));
         return { entry, outcome, parsed };

@@ -8,6 +8,7 @@ import { fetchKeyOf } from '../declarations';
 import { SecretFetchError, SecretsConfigError } from '../errors';
 import type { LoggerLike } from '../logger';
 import { checkKnownKeys, parseDuration, type Duration } from '../validation';
+import { identityProblem, invalidAnswer, matchesSecret } from './answers';
 import {
   SourceCounters,
   mapConcurrent,
@@ -512,12 +513,18 @@ export class AwsSecretsManagerSource implements Source {
         { abortSignal: context.signal },
       )) as {
         ARN?: string;
+        Name?: string;
         VersionId?: string;
         SecretString?: string;
         SecretBinary?: Uint8Array;
         CreatedDate?: Date;
         $metadata?: { attempts?: number };
       };
+      const wrong = identityProblem(request.id, response.Name, response.ARN);
+      if (wrong !== undefined) {
+        this.counters.record('GetSecretValue', response.$metadata?.attempts ?? 1, 'InvalidSourceResponse');
+        return invalidAnswer(request.id, this.kind, wrong);
+      }
       this.counters.record('GetSecretValue', response.$metadata?.attempts ?? 1, 'ok');
       return { ok: true, secret: toRaw(response) };
     } catch (error) {
@@ -541,7 +548,9 @@ function toRaw(entry: {
   CreatedDate?: Date;
 }): RawSecret {
   return {
-    versionId: entry.VersionId ?? 'unknown',
+    // Unchecked here: the store rejects a missing or non-string VersionId (never 'unknown', which
+    // would freeze the value, since every later version would look the same).
+    versionId: entry.VersionId as string,
     string: entry.SecretString,
     binary: entry.SecretString === undefined ? entry.SecretBinary : undefined,
     createdDate: entry.CreatedDate,
@@ -556,13 +565,6 @@ function inRegion(id: string, region: string): string {
   if (parts.length < 7 || parts[2] !== 'secretsmanager') return id;
   parts[3] = region;
   return parts.join(':');
-}
-
-/** Does a requested id (name, full ARN or partial ARN) refer to the returned secret? */
-function matchesSecret(id: string, name: string | undefined, arn: string | undefined): boolean {
-  if (id === name || id === arn) return true;
-  // A partial ARN omits the 6-character random suffix.
-  return arn !== undefined && id.startsWith('arn:') && arn.startsWith(`${id}-`) && arn.length === id.length + 7;
 }
 
 function attemptsOf(error: unknown): number {
