@@ -32,6 +32,7 @@ export {
 } from './health';
 export { bootBackoff, refreshBackoff, jitteredInterval } from './backoff';
 export { Secret } from './secret';
+export { SecretBytes } from './secret-bytes';
 export { REDACTED, redactObject, scrub, describeError } from './redaction';
 export {
   ErrorCodes,
