@@ -71,6 +71,7 @@ export {
   type FetchOutcome,
   type FetchContext,
   type ChangeListener,
+  type CurrentVersion,
 } from './sources/source';
 export {
   awsSecretsManager,

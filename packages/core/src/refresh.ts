@@ -12,7 +12,7 @@ import {
 import { parseSecret } from './parse';
 import { Secret, type SecretSlot } from './secret';
 import { checkOutcomes } from './sources/answers';
-import type { FetchOutcome, RawSecret, SecretRequest } from './sources/source';
+import type { CurrentVersion, FetchOutcome, RawSecret, SecretRequest } from './sources/source';
 import type { ResolvedStoreOptions } from './store-options';
 
 /** @internal The state of one fetched id (names sharing an id share an entry). */
@@ -436,11 +436,36 @@ export class RefreshEngine {
     );
   }
 
-  onSourceChange(ids: readonly string[]): void {
+  onSourceChange(ids: readonly string[], current: readonly CurrentVersion[] = []): void {
     if (this.closed) return;
+    if (current.length > 0) this.confirmCurrent(current);
     const entries = this.entries.filter((e) => ids.includes(e.request.id));
     if (entries.length > 0)
       void this.request(entries, { reason: 'refresh', force: false }).finally(() => this.schedule());
+  }
+
+  /**
+   * A watching source checked that these ids still hold the version served: as good as a
+   * successful fetch of it. Only the served version is confirmed (not one that was rejected), and
+   * only for entries with no error and no fetch in flight.
+   */
+  private confirmCurrent(current: readonly CurrentVersion[]): void {
+    const now = this.config.clock.now();
+    let confirmed = false;
+    for (const { id, versionId } of current) {
+      for (const entry of this.entries) {
+        if (entry.request.id !== id || entry.request.versionId || entry.request.versionStage) continue;
+        if (entry.inflight || entry.error || entry.versionId !== versionId) continue;
+        entry.lastSuccessAt = now;
+        for (const slot of entry.slots) {
+          if (!slot.loaded || slot.version !== versionId || slot.error) continue;
+          slot.goodAt = now;
+          slot.staleNotified = false;
+          confirmed = true;
+        }
+      }
+    }
+    if (confirmed) this.schedule();
   }
 
   /** One timer per store: wakes at the earliest due refresh or staleness crossing. */
