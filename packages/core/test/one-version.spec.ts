@@ -102,6 +102,33 @@ describe('one version per secret id (names projecting keys of one id)', () => {
     await store.close();
   });
 
+  it('an optional key name vetoes a version too: the names of one id never disagree', async () => {
+    const withReplica = defineSecrets({
+      dbPassword: { id: 'prod/app/db', key: 'password' },
+      replicaHost: { id: 'prod/app/db', key: 'replicaHost', optional: true },
+    });
+    emu.putSecret('prod/app/db', JSON.stringify({ ...v1, replicaHost: 'replica-1.internal' }));
+    const store = new SecretStore(withReplica, {
+      source: awsSecretsManager({
+        region: 'us-east-1',
+        endpoint: emu.url,
+        clientConfig: { credentials: emu.clientConfig().credentials },
+      }),
+      refreshInterval: false,
+      minRefreshInterval: 0,
+      logger,
+    });
+    await store.load();
+    emu.putSecret('prod/app/db', JSON.stringify({ ...v1, password: 'pw-CANARY-2' })); // no replicaHost
+    await store.refresh();
+    expect([store.get('dbPassword'), store.get('replicaHost')]).toEqual([v1.password, 'replica-1.internal']);
+    expect(store.health().secrets.dbPassword).toMatchObject({
+      status: 'error',
+      error: 'SECRET_PARSE_FAILED:MISSING_KEY',
+    });
+    await store.close();
+  });
+
   it('at load, a version one name rejects loads none of them, and the error names the cause', async () => {
     emu.putSecret('prod/app/db', JSON.stringify({ username: 'app-2', host: 'db-2.internal' }));
     const store = newStore();
