@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { awsSecretsManager, defineSecrets, SecretsLoadError, SecretStore, type RotationInfo } from '@hush/core';
+import {
+  awsSecretsManager,
+  defineSecrets,
+  SecretsLoadError,
+  SecretStore,
+  type RotationInfo,
+  type SecretDeclarations,
+} from '@hush/core';
 import { startEmulator, type Emulator } from '@hush/emulator';
 import { recordingLogger } from '../../../test/support';
 
@@ -28,8 +35,8 @@ afterAll(() => {
   expect(logger.lines.join('\n')).not.toContain('CANARY');
 });
 
-function newStore(): SecretStore<typeof secrets> {
-  return new SecretStore(secrets, {
+function newStore<D extends SecretDeclarations = typeof secrets>(decls: D = secrets as unknown as D): SecretStore<D> {
+  return new SecretStore(decls, {
     source: awsSecretsManager({
       region: 'us-east-1',
       endpoint: emu.url,
@@ -108,16 +115,7 @@ describe('one version per secret id (names projecting keys of one id)', () => {
       replicaHost: { id: 'prod/app/db', key: 'replicaHost', optional: true },
     });
     emu.putSecret('prod/app/db', JSON.stringify({ ...v1, replicaHost: 'replica-1.internal' }));
-    const store = new SecretStore(withReplica, {
-      source: awsSecretsManager({
-        region: 'us-east-1',
-        endpoint: emu.url,
-        clientConfig: { credentials: emu.clientConfig().credentials },
-      }),
-      refreshInterval: false,
-      minRefreshInterval: 0,
-      logger,
-    });
+    const store = newStore(withReplica);
     await store.load();
     emu.putSecret('prod/app/db', JSON.stringify({ ...v1, password: 'pw-CANARY-2' })); // no replicaHost
     await store.refresh();
