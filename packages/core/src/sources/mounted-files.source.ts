@@ -43,9 +43,11 @@ const MAX_READ_TRIES = 8;
 /**
  * The shortest quiet time before a file is read, whatever `settle` is. File timestamps come from
  * the kernel's coarse clock (one tick, 1–10 ms, behind), so a file modified less than a few ticks
- * ago may still be mid-write with an unchanged mtime; 20 ms covers the tick on every common kernel.
+ * ago may still be mid-write with an unchanged mtime; and an in-place writer preempted between two
+ * of its writes (tens of milliseconds on a busy node) leaves a prefix that looks quiet. 50 ms
+ * covers both in practice, and costs nothing that matters for a file that changes on rotation.
  */
-export const MIN_QUIET_MS = 20;
+export const MIN_QUIET_MS = 50;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 interface FileRead {
