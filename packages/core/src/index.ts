@@ -18,6 +18,7 @@ export { SecretStore } from './secret-store';
 export { type SecretStoreOptions, type Clock, type BackoffConfig } from './store-options';
 export { type HealthReport, type SecretHealth, type SecretStatus, type StoreStatus, type StoreStats } from './health';
 export { Secret } from './secret';
+export { SecretBytes } from './secret-bytes';
 export { REDACTED, redactObject } from './redaction';
 export {
   ErrorCodes,
@@ -53,6 +54,7 @@ export {
   type FetchOutcome,
   type FetchContext,
   type ChangeListener,
+  type CurrentVersion,
 } from './sources/source';
 export {
   awsSecretsManager,

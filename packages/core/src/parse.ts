@@ -2,6 +2,7 @@ import type { StandardSchemaV1 } from '@standard-schema/spec';
 import type { NormalizedDeclaration } from './declarations';
 import { SecretParseError, SecretValidationError, type ValidationIssue } from './errors';
 import { scrub } from './redaction';
+import { SecretBytes } from './secret-bytes';
 import type { RawSecret } from './sources/source';
 
 /** AWS's limit for SecretString and SecretBinary. */
@@ -17,7 +18,9 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
  */
 export async function parseSecret(decl: NormalizedDeclaration, raw: RawSecret): Promise<unknown> {
   const value = decodeFormat(decl, raw);
-  if (!decl.schema) return value;
+  // A schema gets the parser's own Uint8Array copy (to transform as it likes); without one, the
+  // bytes are sealed in a SecretBytes so that no reader can change them for the others.
+  if (!decl.schema) return value instanceof Uint8Array ? SecretBytes.adopt(value) : value;
   return validate(decl, decl.schema, value);
 }
 
@@ -30,8 +33,7 @@ function decodeFormat(decl: NormalizedDeclaration, raw: RawSecret): unknown {
     if (raw.binary.byteLength > MAX_SECRET_BYTES)
       throw fail('TOO_LARGE', `binary value is ${raw.binary.byteLength} bytes (max ${MAX_SECRET_BYTES})`);
     if (raw.binary.byteLength === 0) throw fail('EMPTY', 'the binary value is empty');
-    const copy = new Uint8Array(raw.binary);
-    return copy;
+    return new Uint8Array(raw.binary);
   }
   let text: string;
   if (raw.string !== undefined) {
@@ -112,9 +114,13 @@ function describe(value: unknown): string {
   return `a ${typeof value}`;
 }
 
-/** Recursively freezes plain objects and arrays. */
+/**
+ * Recursively freezes objects and arrays. Typed arrays, `DataView`s and `ArrayBuffer`s cannot be
+ * frozen (`Object.freeze` throws on a non-empty one) and are left as they are, unvisited.
+ */
 export function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof SharedArrayBuffer) return value;
     Object.freeze(value);
     for (const child of Object.values(value)) deepFreeze(child);
   }

@@ -11,7 +11,8 @@ import {
 } from './events';
 import { parseSecret } from './parse';
 import { Secret, type SecretSlot } from './secret';
-import type { FetchOutcome, RawSecret, SecretRequest } from './sources/source';
+import { checkOutcomes } from './sources/answers';
+import type { CurrentVersion, FetchOutcome, RawSecret, SecretRequest } from './sources/source';
 import type { ResolvedStoreOptions } from './store-options';
 
 /** @internal The state of one fetched id (names sharing an id share an entry). */
@@ -203,10 +204,15 @@ export class RefreshEngine {
     this.aborts.add(abort);
     let outcomes: readonly FetchOutcome[];
     try {
-      outcomes = await this.config.source.fetch(
-        entries.map((e) => e.request),
-        { signal: abort.signal, force: options.force, reason: options.reason, logger: this.config.log },
-      );
+      const requests = entries.map((e) => e.request);
+      const answer: unknown = await this.config.source.fetch(requests, {
+        signal: abort.signal,
+        force: options.force,
+        reason: options.reason,
+        logger: this.config.log,
+      });
+      // Validated before anything is applied: a malformed answer fails its secret, never the round.
+      outcomes = checkOutcomes(requests, answer, this.config.source.kind);
     } catch (error) {
       const code = abort.signal.aborted ? 'TimeoutError' : errorCodeOf(error);
       outcomes = entries.map((e) => ({
@@ -251,15 +257,7 @@ export class RefreshEngine {
     // Phase 1: parse and validate everything (schemas may be async) without touching any value.
     const prepared = await Promise.all(
       entries.map(async (entry, i) => {
-        const outcome = outcomes[i] ?? {
-          ok: false as const,
-          error: new SecretFetchError(
-            entry.request.id,
-            'NoResult',
-            `source "${this.config.source.kind}" returned no result`,
-            { retryable: true },
-          ),
-        };
+        const outcome = outcomes[i]!;
         if (!outcome.ok) return { entry, outcome, parsed: [] };
         const parsed = await Promise.all(entry.slots.map((slot) => this.parseFor(slot, outcome.secret)));
         return { entry, outcome, parsed };
@@ -318,31 +316,23 @@ export class RefreshEngine {
     entry.lastSuccessAt = now;
     entry.error = undefined;
     entry.failures = 0;
+    // One version per id: names projecting keys of one secret (db + dbPassword) take a version
+    // together or not at all, so no reader ever pairs a v2 username with a v1 password.
+    const rejection = parsed.find((r): r is { error: SecretsError } => r !== undefined && 'error' in r);
+    if (rejection !== undefined) {
+      this.rejectVersion(entry, raw, parsed, rejection.error, options);
+      return;
+    }
     entry.region = raw.region;
     entry.versionId = raw.versionId;
-    // stats().refreshes counts per fetched id: ok when the fetch succeeded and every slot took the value.
-    let parseFailed = false;
     entry.slots.forEach((slot, i) => {
       const result = parsed[i];
-      if (result === undefined) {
+      if (result === undefined || 'error' in result) {
         if (slot.version === raw.versionId) {
           slot.goodAt = now;
           slot.error = undefined;
           slot.staleNotified = false;
         }
-        return;
-      }
-      if ('error' in result) {
-        slot.error = result.error;
-        slot.failedVersion = raw.versionId;
-        parseFailed = true;
-        this.emit({
-          type: 'refresh-failed',
-          name: slot.name,
-          code: errorCodeOf(result.error),
-          message: result.error.message,
-          failures: 1,
-        });
         return;
       }
       const previousVersion = slot.version;
@@ -363,15 +353,47 @@ export class RefreshEngine {
         rotated.push({ slot, info: { name: slot.name, version: raw.versionId, previousVersion } });
       }
     });
+    // stats().refreshes counts per fetched id: ok when the fetch succeeded and every slot took the value.
     if (options.reason === 'refresh') {
-      if (parseFailed) this.counts.refreshFailed++;
-      else this.counts.refreshOk++;
-      for (const slot of entry.slots)
-        if (!slot.error) this.emit({ type: 'refreshed', name: slot.name, version: raw.versionId });
+      // The source still answers a version rejected before: still a failed refresh.
+      if (entry.slots.some((slot) => slot.failedVersion === raw.versionId)) {
+        this.counts.refreshFailed++;
+      } else {
+        this.counts.refreshOk++;
+        for (const slot of entry.slots) this.emit({ type: 'refreshed', name: slot.name, version: raw.versionId });
+      }
     }
     entry.slots.forEach((slot, i) => {
       if (hadError[i] && !slot.error) this.emit({ type: 'recovered', name: slot.name, version: raw.versionId });
     });
+  }
+
+  /**
+   * A version that one slot of the id rejected: no slot takes it (each keeps its value), every
+   * slot reports the rejection (its own error, or the sibling's that rejected it), and the version
+   * is remembered so it is not parsed again on every refresh.
+   */
+  private rejectVersion(
+    entry: Entry,
+    raw: RawSecret,
+    parsed: ReadonlyArray<{ value: unknown } | { error: SecretsError } | undefined>,
+    rejection: SecretsError,
+    options: FetchOptions,
+  ): void {
+    entry.slots.forEach((slot, i) => {
+      const own = parsed[i];
+      const error = own !== undefined && 'error' in own ? own.error : rejection;
+      slot.error = error;
+      slot.failedVersion = raw.versionId;
+      this.emit({
+        type: 'refresh-failed',
+        name: slot.name,
+        code: errorCodeOf(error),
+        message: error.message,
+        failures: 1,
+      });
+    });
+    if (options.reason === 'refresh') this.counts.refreshFailed++;
   }
 
   private applyFailure(entry: Entry, error: SecretFetchError, options: FetchOptions): void {
@@ -414,11 +436,36 @@ export class RefreshEngine {
     );
   }
 
-  onSourceChange(ids: readonly string[]): void {
+  onSourceChange(ids: readonly string[], current: readonly CurrentVersion[] = []): void {
     if (this.closed) return;
+    if (current.length > 0) this.confirmCurrent(current);
     const entries = this.entries.filter((e) => ids.includes(e.request.id));
     if (entries.length > 0)
       void this.request(entries, { reason: 'refresh', force: false }).finally(() => this.schedule());
+  }
+
+  /**
+   * A watching source checked that these ids still hold the version served: as good as a
+   * successful fetch of it. Only the served version is confirmed (not one that was rejected), and
+   * only for entries with no error and no fetch in flight.
+   */
+  private confirmCurrent(current: readonly CurrentVersion[]): void {
+    const now = this.config.clock.now();
+    let confirmed = false;
+    for (const { id, versionId } of current) {
+      for (const entry of this.entries) {
+        if (entry.request.id !== id || entry.request.versionId || entry.request.versionStage) continue;
+        if (entry.inflight || entry.error || entry.versionId !== versionId) continue;
+        entry.lastSuccessAt = now;
+        for (const slot of entry.slots) {
+          if (!slot.loaded || slot.version !== versionId || slot.error) continue;
+          slot.goodAt = now;
+          slot.staleNotified = false;
+          confirmed = true;
+        }
+      }
+    }
+    if (confirmed) this.schedule();
   }
 
   /** One timer per store: wakes at the earliest due refresh or staleness crossing. */

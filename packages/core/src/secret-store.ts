@@ -22,11 +22,18 @@ import { instrumentStore } from './metrics';
 import { REDACTED, redactObject } from './redaction';
 import { RefreshEngine, type Entry } from './refresh';
 import type { Secret } from './secret';
+import type { Source } from './sources/source';
 import { resolveStoreOptions, type ResolvedStoreOptions, type SecretStoreOptions } from './store-options';
 
 export type { Clock, SecretStoreOptions } from './store-options';
 export type { HealthReport, SecretHealth, SecretStatus, StoreStats, StoreStatus } from './health';
 export type { RotationInfo, SecretListener } from './events';
+
+/**
+ * Open stores per source. A source shared by several stores is closed with the last of them, so
+ * closing one store never stops another's watcher or destroys the client it still uses.
+ */
+const openStores = new WeakMap<Source, number>();
 
 /**
  * Holds every declared secret in memory: loads them in as few calls as the source allows,
@@ -49,6 +56,7 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
     const decls = normalizeDeclarations(declarations);
     const config = resolveStoreOptions(options);
     this.#config = config;
+    openStores.set(config.source, (openStores.get(config.source) ?? 0) + 1);
     this.#engine = new RefreshEngine(decls, config, () => {
       this.#snapshot = undefined;
     });
@@ -137,7 +145,7 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
     const durationMs = Math.round(this.#config.clock.now() - started);
     this.#engine.emit({ type: 'loaded', names: this.names, durationMs });
     if (this.#config.source.watch && !this.#stopWatch) {
-      this.#stopWatch = this.#config.source.watch((ids) => this.#engine.onSourceChange(ids));
+      this.#stopWatch = this.#config.source.watch((ids, current) => this.#engine.onSourceChange(ids, current));
     }
     this.#engine.schedule();
   }
@@ -260,7 +268,10 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
     this.#engine.stop();
     this.#stopWatch?.();
     await Promise.allSettled(this.#engine.entries.map((e) => e.inflight));
-    await this.#config.source.close?.();
+    const source = this.#config.source;
+    const others = (openStores.get(source) ?? 1) - 1;
+    openStores.set(source, others);
+    if (others === 0) await source.close?.();
     this.#engine.emit({ type: 'closed' });
     this.#engine.eventListeners.clear();
     for (const slot of this.#engine.slots.values()) slot.listeners = undefined;

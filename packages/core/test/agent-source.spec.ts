@@ -9,6 +9,7 @@ import {
   SecretStore,
   secretsManagerAgent,
   type FetchContext,
+  type SecretBytes,
 } from '@hush/core';
 import { startAgent, startEmulator, type Agent, type AgentUpstream, type Emulator } from '@hush/emulator';
 import { recordingLogger } from '../../../test/support';
@@ -84,7 +85,7 @@ describe('secretsManagerAgent over real HTTP (emulator agent mode)', () => {
     expect(s.get('dbPassword')).toBe('pw-CANARY-agent-1');
     expect(s.get('db')).toEqual({ username: 'app', password: 'pw-CANARY-agent-1' });
     expect(s.get('apiKey')).toBe('key-CANARY-agent-1');
-    expect(Buffer.from(s.get('cert') as unknown as Uint8Array).toString()).toBe('\u0000\u0001CANARY-bin');
+    expect((s.get('cert') as unknown as SecretBytes).toBuffer().toString()).toBe('\u0000\u0001CANARY-bin');
     // The same id is fetched once: 3 agent requests for 4 declarations.
     expect(agent.calls().requests).toBe(3);
     expect(s.stats()).toMatchObject({ source: 'secrets-manager-agent', calls: { AgentGet: 3 }, failures: 0 });

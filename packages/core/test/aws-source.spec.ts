@@ -195,7 +195,7 @@ describe('awsSecretsManager source against the emulator (real SDK over HTTP)', (
     await store.close();
   });
 
-  it('loads binary secrets as Uint8Array', async () => {
+  it('loads binary secrets as immutable SecretBytes', async () => {
     emu.putSecret('prod/app/cert', new Uint8Array([0xde, 0xad, 0xbe, 0xef]));
     const store = new SecretStore(defineSecrets({ cert: { id: 'prod/app/cert', format: 'binary' } }), {
       source: awsSecretsManager({ client: client() }),
@@ -203,7 +203,7 @@ describe('awsSecretsManager source against the emulator (real SDK over HTTP)', (
       logger,
     });
     await store.load();
-    expect(Array.from(store.get('cert'))).toEqual([0xde, 0xad, 0xbe, 0xef]);
+    expect(Array.from(store.get('cert').toUint8Array())).toEqual([0xde, 0xad, 0xbe, 0xef]);
     await store.close();
   });
 });

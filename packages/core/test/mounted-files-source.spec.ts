@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import {
   defineSecrets,
   mountedFiles,
+  type SecretBytes,
   SecretsConfigError,
   SecretsLoadError,
   SecretStore,
@@ -98,8 +99,8 @@ describe('mountedFiles: Secrets Store CSI layout (one file per object)', () => {
     expect(s.get('dbPassword')).toBe('pw-CANARY-files-1');
     expect(s.get('db')).toEqual({ username: 'app', password: 'pw-CANARY-files-1' });
     expect(s.get('apiKey')).toBe('key-CANARY-files-1');
-    expect(Buffer.from(s.get('apiKeyBytes') as Uint8Array).toString()).toBe('key-CANARY-files-1');
-    expect([...(s.get('cert') as Uint8Array)]).toEqual([0xff, 0xfe, 0x00, 0x43]);
+    expect((s.get('apiKeyBytes') as SecretBytes).toBuffer().toString()).toBe('key-CANARY-files-1');
+    expect([...(s.get('cert') as SecretBytes).toUint8Array()]).toEqual([0xff, 0xfe, 0x00, 0x43]);
     expect(s.get('token')).toBe('tok-CANARY-files-1');
     expect(s.stats()).toMatchObject({ source: 'mounted-files', calls: { ReadFile: 4 }, failures: 0 });
     const health = s.health();

@@ -255,7 +255,7 @@ describe('SecretStore', () => {
       expect(store.stats().refreshes).toEqual({ ok: 2, failed: 1 });
       source.set('prod/app/db', { username: 'app', password: 12345678, host: 'db.internal' });
       await store.refresh('db');
-      // The db schema rejects the new version (dbUser takes it): one failed refresh, not one ok and one failed.
+      // The db schema rejects the new version, so dbUser (same id) does not take it either: one failed refresh.
       expect(store.stats().refreshes).toEqual({ ok: 2, failed: 2 });
       expect(store.get('db')).toEqual(DB);
       expect(store.handle('db').updatedAt).toEqual(loadedAt);

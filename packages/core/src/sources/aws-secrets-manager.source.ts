@@ -1,9 +1,11 @@
 import type * as SecretsManagerSdk from '@aws-sdk/client-secrets-manager';
 import type { SecretsManagerClient, SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
 import type * as SmithyRetry from '@smithy/core/retry';
+import { fetchKeyOf } from '../declarations';
 import { SecretFetchError, SecretsConfigError } from '../errors';
 import type { LoggerLike } from '../logger';
 import { checkKnownKeys, parseDuration, type Duration } from '../validation';
+import { identityProblem, invalidAnswer, matchesSecret } from './answers';
 import {
   SourceCounters,
   mapConcurrent,
@@ -59,6 +61,16 @@ function isTransientCode(code: string, status?: number, retryable?: unknown): bo
     $metadata: status === undefined ? {} : { httpStatusCode: status },
     ...(retryable ? { $retryable: retryable } : {}),
   } as Parameters<typeof SmithyRetry.isTransientError>[0]);
+}
+
+/** Superseded version ids remembered per secret, to recognise a replica that has not caught up. */
+const SUPERSEDED_KEPT = 8;
+
+/** The newest version this source has returned for one request, and the versions it replaced. */
+interface Served {
+  versionId: string;
+  createdAt: number | undefined;
+  readonly superseded: string[];
 }
 
 /** `BatchGetSecretValue` takes at most 20 ids per call. */
@@ -169,6 +181,8 @@ export class AwsSecretsManagerSource implements Source {
   private readonly failovers: AwsSecretsManagerSource[] = [];
   private readonly failoverTimeout: number;
   private batchDenied = false;
+  /** With failover: per request, the newest version returned from any Region (see {@link isBehind}). */
+  private readonly served = new Map<string, Served>();
   private readonly batch: boolean;
   private readonly spillover: boolean;
   private readonly concurrency: number;
@@ -281,6 +295,8 @@ export class AwsSecretsManagerSource implements Source {
     if (this.failovers.length === 0) return this.fetchRegion(requests, context);
     // Each Region gets its own deadline, so a hung primary leaves time for the replicas.
     let outcomes = (await this.fetchWithin(this, requests, context)).map((o) => this.tag(o, this.region));
+    // The primary Region is authoritative (an operator's rollback there is served); replicas are not.
+    outcomes.forEach((o, i) => o.ok && this.remember(requests[i]!, o.secret));
     for (const failover of this.failovers) {
       const retry = outcomes.flatMap((o, i) => (!o.ok && o.error.retryable ? [i] : []));
       if (retry.length === 0 || context.signal.aborted) break;
@@ -288,12 +304,24 @@ export class AwsSecretsManagerSource implements Source {
       const replicaRequests = retry.map((i) => ({ ...requests[i]!, id: inRegion(requests[i]!.id, region) }));
       const replica = await this.fetchWithin(failover, replicaRequests, context);
       outcomes = [...outcomes];
+      let served = 0;
+      let behind = 0;
       retry.forEach((reqIndex, j) => {
         const o = replica[j];
-        // A replica's own failure keeps the primary's (transient) error, so the store keeps retrying.
-        if (o?.ok) outcomes[reqIndex] = this.tag(o, region);
+        // A replica's own failure keeps the primary's (transient) error, so the store keeps retrying;
+        // so does a replica that has not replicated the version already served (never go back).
+        if (!o?.ok) return;
+        if (this.isBehind(requests[reqIndex]!, o.secret)) return void behind++;
+        this.remember(requests[reqIndex]!, o.secret);
+        outcomes[reqIndex] = this.tag(o, region);
+        served++;
       });
-      const served = replica.filter((o) => o?.ok).length;
+      if (behind > 0) {
+        context.logger?.warn(
+          `Failover Region ${region} holds an older version of ${behind} secret(s) than already served (replication lag); keeping the served version`,
+          { event: 'replica-behind', region, count: behind },
+        );
+      }
       if (served > 0) {
         context.logger?.warn(
           `Read ${served} secret(s) from failover Region ${region} after transient errors in ${this.region ?? 'the primary Region'}`,
@@ -348,6 +376,36 @@ export class AwsSecretsManagerSource implements Source {
       clearTimeout(timer);
       context.signal.removeEventListener('abort', onAbort);
     }
+  }
+
+  /** Records the version returned for `request`; the one it replaces counts as superseded. */
+  private remember(request: SecretRequest, secret: RawSecret): void {
+    const key = fetchKeyOf(request.id, request.versionId, request.versionStage);
+    const createdAt = secret.createdDate?.getTime();
+    const known = this.served.get(key);
+    if (known === undefined) {
+      this.served.set(key, { versionId: secret.versionId, createdAt, superseded: [] });
+    } else if (known.versionId !== secret.versionId) {
+      known.superseded.push(known.versionId);
+      if (known.superseded.length > SUPERSEDED_KEPT) known.superseded.shift();
+      const back = known.superseded.indexOf(secret.versionId);
+      if (back >= 0) known.superseded.splice(back, 1);
+      known.versionId = secret.versionId;
+      known.createdAt = createdAt;
+    }
+  }
+
+  /**
+   * Whether a replica's answer is older than the version already returned for `request`: a version
+   * that was superseded, or one created before it (`CreatedDate`). Replication is asynchronous, so
+   * right after a rotation a replica still holds the previous version.
+   */
+  private isBehind(request: SecretRequest, secret: RawSecret): boolean {
+    const known = this.served.get(fetchKeyOf(request.id, request.versionId, request.versionStage));
+    if (known === undefined || known.versionId === secret.versionId) return false;
+    if (known.superseded.includes(secret.versionId)) return true;
+    const createdAt = secret.createdDate?.getTime();
+    return createdAt !== undefined && known.createdAt !== undefined && createdAt < known.createdAt;
   }
 
   private tag(outcome: FetchOutcome, region: string | undefined): FetchOutcome {
@@ -466,12 +524,18 @@ export class AwsSecretsManagerSource implements Source {
         { abortSignal: context.signal },
       )) as {
         ARN?: string;
+        Name?: string;
         VersionId?: string;
         SecretString?: string;
         SecretBinary?: Uint8Array;
         CreatedDate?: Date;
         $metadata?: { attempts?: number };
       };
+      const wrong = identityProblem(request.id, response.Name, response.ARN);
+      if (wrong !== undefined) {
+        this.counters.record('GetSecretValue', response.$metadata?.attempts ?? 1, 'InvalidSourceResponse');
+        return invalidAnswer(request.id, this.kind, wrong);
+      }
       this.counters.record('GetSecretValue', response.$metadata?.attempts ?? 1, 'ok');
       return { ok: true, secret: toRaw(response) };
     } catch (error) {
@@ -495,7 +559,9 @@ function toRaw(entry: {
   CreatedDate?: Date;
 }): RawSecret {
   return {
-    versionId: entry.VersionId ?? 'unknown',
+    // Unchecked here: the store rejects a missing or non-string VersionId (never 'unknown', which
+    // would freeze the value, since every later version would look the same).
+    versionId: entry.VersionId as string,
     string: entry.SecretString,
     binary: entry.SecretString === undefined ? entry.SecretBinary : undefined,
     createdDate: entry.CreatedDate,
@@ -510,13 +576,6 @@ function inRegion(id: string, region: string): string {
   if (parts.length < 7 || parts[2] !== 'secretsmanager') return id;
   parts[3] = region;
   return parts.join(':');
-}
-
-/** Does a requested id (name, full ARN or partial ARN) refer to the returned secret? */
-function matchesSecret(id: string, name: string | undefined, arn: string | undefined): boolean {
-  if (id === name || id === arn) return true;
-  // A partial ARN omits the 6-character random suffix.
-  return arn !== undefined && id.startsWith('arn:') && arn.startsWith(`${id}-`) && arn.length === id.length + 7;
 }
 
 function attemptsOf(error: unknown): number {

@@ -8,6 +8,7 @@ import {
   SourceCounters,
   mapConcurrent,
   type ChangeListener,
+  type CurrentVersion,
   type FetchContext,
   type FetchOutcome,
   type RawSecret,
@@ -39,6 +40,14 @@ export interface MountedFilesOptions {
 const OPTION_KEYS = ['dir', 'pollInterval', 'watch', 'settle'];
 const MAX_FILE_BYTES = 1024 * 1024;
 const MAX_READ_TRIES = 8;
+/**
+ * The shortest quiet time before a file is read, whatever `settle` is. File timestamps come from
+ * the kernel's coarse clock (one tick, 1–10 ms, behind), so a file modified less than a few ticks
+ * ago may still be mid-write with an unchanged mtime; and an in-place writer preempted between two
+ * of its writes (tens of milliseconds on a busy node) leaves a prefix that looks quiet. 50 ms
+ * covers both in practice, and costs nothing that matters for a file that changes on rotation.
+ */
+export const MIN_QUIET_MS = 50;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 interface FileRead {
@@ -81,6 +90,8 @@ export class MountedFilesSource implements Source {
   private readonly pollInterval: number;
   private readonly useWatch: boolean;
   private readonly settle: number;
+  /** `settle`, but never below {@link MIN_QUIET_MS}. */
+  private readonly quiet: number;
   private readonly counters = new SourceCounters();
   /** id → content hash last served or last reported to the listener ('missing' when absent). */
   private readonly seen = new Map<string, string>();
@@ -100,6 +111,7 @@ export class MountedFilesSource implements Source {
     this.pollInterval = poll === false ? 0 : parseDuration(poll, 'mountedFiles.pollInterval', { allowZero: true });
     this.useWatch = options.watch ?? true;
     this.settle = parseDuration(options.settle ?? 100, 'mountedFiles.settle', { allowZero: true });
+    this.quiet = Math.max(this.settle, MIN_QUIET_MS);
   }
 
   stats(): SourceStats {
@@ -182,6 +194,7 @@ export class MountedFilesSource implements Source {
       scanning = true;
       try {
         const changed: string[] = [];
+        const current: CurrentVersion[] = [];
         let unsettled = false;
         for (const [id, last] of [...this.seen]) {
           const candidates = this.candidates(id);
@@ -191,9 +204,13 @@ export class MountedFilesSource implements Source {
           else if (state !== last) {
             this.seen.set(id, state);
             changed.push(id);
+          } else if (isVersion(state)) {
+            current.push({ id, versionId: state });
           }
         }
-        if (!stopped && changed.length > 0) listener(changed);
+        // Unchanged files are confirmed too: with refreshInterval: false, the scan is what keeps a
+        // current value from turning stale.
+        if (!stopped && (changed.length > 0 || current.length > 0)) listener(changed, current);
         if (unsettled) schedule(this.settle);
       } catch {
         // A scan is best effort; the next event or poll tries again.
@@ -285,9 +302,16 @@ export class MountedFilesSource implements Source {
       }
       if (before.isDirectory()) throw Object.assign(new Error('directory'), { code: 'EISDIR' });
       if (before.size > MAX_FILE_BYTES) throw Object.assign(new Error('too large'), { code: 'TooLarge' });
-      const age = Date.now() - before.mtimeMs;
-      if (age >= 0 && age < this.settle) {
-        await sleep(this.settle - age + 1);
+      const age = Date.now() - Math.max(before.mtimeMs, before.ctimeMs);
+      if (age >= 0 && age < this.quiet) {
+        await sleep(this.quiet - age + 1);
+        continue;
+      }
+      // An in-place writer truncates first, and on a busy disk the truncate alone can take tens of
+      // milliseconds with the mtime already set: an empty file is one being written (no secret is
+      // empty), so it is read again, not served.
+      if (before.size === 0) {
+        await sleep(Math.max(5, Math.min(this.quiet, 50)));
         continue;
       }
       let bytes: Buffer;
@@ -304,6 +328,7 @@ export class MountedFilesSource implements Source {
         before.ino === after.ino &&
         before.size === after.size &&
         before.mtimeMs === after.mtimeMs &&
+        before.ctimeMs === after.ctimeMs &&
         bytes.length === after.size
       ) {
         return { bytes, mtimeMs: after.mtimeMs, file };
@@ -313,13 +338,16 @@ export class MountedFilesSource implements Source {
     throw Object.assign(new Error('file kept changing'), { code: 'FileUnstable' });
   }
 
-  /** Content hash (the version id) of an id's file, 'missing', or 'unsettled' while it is being written. */
+  /**
+   * Content hash (the version id) of an id's file, 'missing', 'unsettled' while it is being
+   * written, or `invalid:…` / `error:…` when it cannot be read.
+   */
   private async fingerprint(candidates: readonly string[]): Promise<string> {
     for (const file of candidates) {
       try {
         const st = await stat(file);
-        const age = Date.now() - st.mtimeMs;
-        if (age >= 0 && age < this.settle) return 'unsettled';
+        const age = Date.now() - Math.max(st.mtimeMs, st.ctimeMs);
+        if (age >= 0 && age < this.quiet) return 'unsettled';
         if (st.size > MAX_FILE_BYTES || st.isDirectory()) return `invalid:${st.size}:${st.mtimeMs}`;
         return versionOf(await readFile(file));
       } catch (error) {
@@ -329,6 +357,11 @@ export class MountedFilesSource implements Source {
     }
     return 'missing';
   }
+}
+
+/** Whether a fingerprint is a version id (not 'missing', 'unsettled', 'invalid:…', 'error:…'). */
+function isVersion(state: string): boolean {
+  return state !== 'missing' && state !== 'unsettled' && !state.startsWith('invalid:') && !state.startsWith('error:');
 }
 
 function versionOf(bytes: Uint8Array): string {

@@ -3,6 +3,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import { SecretFetchError, SecretsConfigError } from '../errors';
 import { checkKnownKeys, parseDuration, type Duration } from '../validation';
+import { identityProblem } from './answers';
 import {
   SourceCounters,
   mapConcurrent,
@@ -223,7 +224,7 @@ export class SecretsManagerAgentSource implements Source {
       }
       if (response.status === 200) {
         try {
-          const secret = toRaw(JSON.parse(response.body) as AgentBody);
+          const secret = toRaw(JSON.parse(response.body) as AgentBody, id);
           this.counters.record('AgentGet', attempts, 'ok');
           return { ok: true, secret };
         } catch {
@@ -299,27 +300,35 @@ export class SecretsManagerAgentSource implements Source {
 }
 
 interface AgentBody {
-  ARN?: string;
-  Name?: string;
-  VersionId?: string;
-  SecretString?: string;
-  SecretBinary?: string;
-  CreatedDate?: string | number;
+  ARN?: string | null;
+  Name?: string | null;
+  VersionId?: string | null;
+  SecretString?: string | null;
+  SecretBinary?: string | null;
+  CreatedDate?: string | number | null;
 }
 
-function toRaw(body: AgentBody): RawSecret {
-  if (!body || typeof body !== 'object' || (body.SecretString === undefined && body.SecretBinary === undefined)) {
-    throw new TypeError('not a GetSecretValue result');
-  }
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** A GetSecretValue result for `id`, or throws when the body is not one (the caller reports InvalidAgentResponse). */
+function toRaw(body: AgentBody, id: string): RawSecret {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new TypeError('not an object');
+  // The agent sends absent members as null.
+  const string = body.SecretString ?? undefined;
+  const binary = body.SecretBinary ?? undefined;
+  if (string === undefined && binary === undefined) throw new TypeError('neither SecretString nor SecretBinary');
+  if (string !== undefined && typeof string !== 'string') throw new TypeError('SecretString is not a string');
+  if (binary !== undefined && (typeof binary !== 'string' || !BASE64.test(binary)))
+    throw new TypeError('SecretBinary is not base64');
+  if (typeof body.VersionId !== 'string' || body.VersionId === '') throw new TypeError('no VersionId');
+  if (identityProblem(id, body.Name ?? undefined, body.ARN ?? undefined) !== undefined)
+    throw new TypeError('another secret');
   return {
-    versionId: body.VersionId ?? 'unknown',
-    string: typeof body.SecretString === 'string' ? body.SecretString : undefined,
-    binary:
-      body.SecretString === undefined && typeof body.SecretBinary === 'string'
-        ? new Uint8Array(Buffer.from(body.SecretBinary, 'base64'))
-        : undefined,
+    versionId: body.VersionId,
+    string,
+    binary: string === undefined && binary !== undefined ? new Uint8Array(Buffer.from(binary, 'base64')) : undefined,
     createdDate: parseAgentDate(body.CreatedDate),
-    arn: body.ARN,
+    arn: body.ARN ?? undefined,
   };
 }
 
