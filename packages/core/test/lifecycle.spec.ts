@@ -4,12 +4,19 @@
  * abort signal, load() reports the real cause, optional secrets do not hold boot.
  * test/field/ checks the same promises with the app as its own `node` process.
  */
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { lookup } from 'node:dns/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ConfiguredRetryStrategy } from '@smithy/util-retry';
 import {
   awsSecretsManager,
   defineSecrets,
   memorySource,
+  mountedFiles,
   SecretFetchError,
   SecretsLoadError,
   SecretsStoreClosedError,
@@ -239,6 +246,54 @@ describe('deadlines hold when a source ignores the abort signal (point 3)', () =
       await emu.pause();
       await emu.resume();
     });
+  });
+});
+
+describe('mountedFiles on FIFOs: deadlines hold and libuv threads stay free (point 3)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hush-fifo-'));
+  const fifos = Array.from({ length: 6 }, (_, i) => join(dir, `pipe-${i}`));
+  beforeAll(() => {
+    writeFileSync(join(dir, 'good'), 'good-value');
+    execFileSync('mkfifo', fifos);
+  });
+  afterAll(() => {
+    // Release any reader still blocked in open(): a writer that opens without blocking meets it.
+    for (let round = 0; round < 20; round++) {
+      for (const fifo of fifos) {
+        try {
+          closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+        } catch {
+          // ENXIO: no reader is waiting on this one.
+        }
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('fails six FIFO-named secrets at once, within bootTimeout, while unrelated fs and dns keep working', async () => {
+    const decls: Record<string, string> = { good: 'good' };
+    fifos.forEach((_, i) => (decls[`pipe${i}`] = `pipe-${i}`));
+    const store = new SecretStore(defineSecrets(decls), {
+      source: mountedFiles({ dir, watch: false, pollInterval: false, settle: 0 }),
+      bootTimeout: 1_000,
+      logger,
+    });
+    const t0 = performance.now();
+    const loading = store.load().catch((e: unknown) => e);
+    // Four blocked reads would take every libuv thread: these would then never answer.
+    const probe = (what: Promise<unknown>) =>
+      Promise.race([what.then(() => 'answered'), new Promise((r) => setTimeout(() => r('starved'), 800))]);
+    expect(await probe(stat(join(dir, 'good')))).toBe('answered');
+    expect(await probe(lookup('localhost'))).toBe('answered');
+    const error = (await loading) as SecretsLoadError;
+    expect(performance.now() - t0).toBeLessThan(1_500);
+    expect(error).toBeInstanceOf(SecretsLoadError);
+    expect(error.failures.map((f) => f.name)).toEqual(fifos.map((_, i) => `pipe${i}`));
+    expect(new Set(error.failures.map((f) => f.code))).toEqual(new Set(['NotARegularFile']));
+    expect(error.message).toContain('not a regular file');
+    const closing = performance.now();
+    await store.close();
+    expect(performance.now() - closing).toBeLessThan(200);
   });
 });
 
