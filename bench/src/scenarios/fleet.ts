@@ -268,7 +268,8 @@ async function fleetRun(
         (child) =>
           new Promise<PodResult>((resolve, reject) => {
             child.once('message', (m) => resolve(m as PodResult));
-            child.once('exit', (code) => reject(new Error(`fleet pod process exited (${code}) before reporting`)));
+            // 'close', not 'exit': it comes after the IPC channel has delivered every message.
+            child.once('close', (code) => reject(new Error(`fleet pod process exited (${code}) before reporting`)));
             child.send({ go: Math.random() * START_WINDOW_MS });
           }),
       ),

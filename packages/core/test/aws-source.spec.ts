@@ -90,9 +90,8 @@ describe('awsSecretsManager source against the emulator (real SDK over HTTP)', (
     await store.close();
   });
 
-  it('falls back to GetSecretValue when BatchGetSecretValue is denied, warning once, and probes again only later', async () => {
-    emu.injectFault({ operation: 'BatchGetSecretValue', error: 'AccessDeniedException' });
-    lines.length = 0;
+  /** 25 secrets (two batch chunks), loaded, refreshes not rate-limited. */
+  async function loadedBulk25(): Promise<SecretStore> {
     const store = new SecretStore(bulk(25), {
       source: awsSecretsManager({ client: client() }),
       refreshInterval: false,
@@ -100,6 +99,13 @@ describe('awsSecretsManager source against the emulator (real SDK over HTTP)', (
       minRefreshInterval: 0,
     });
     await store.load();
+    return store;
+  }
+
+  it('falls back to GetSecretValue when BatchGetSecretValue is denied, warning once, and probes again only later', async () => {
+    emu.injectFault({ operation: 'BatchGetSecretValue', error: 'AccessDeniedException' });
+    lines.length = 0;
+    const store = await loadedBulk25();
     expect(emu.calls().BatchGetSecretValue).toBe(2);
     expect(emu.calls().GetSecretValue).toBe(25);
     await store.refresh();
@@ -117,13 +123,7 @@ describe('awsSecretsManager source against the emulator (real SDK over HTTP)', (
   it('uses BatchGetSecretValue again after a transient AccessDeniedException (issue 12)', async () => {
     // Both chunks of the first load are denied (an IAM policy still propagating), then allowed.
     emu.injectFault({ operation: 'BatchGetSecretValue', error: 'AccessDeniedException', times: 2 });
-    const store = new SecretStore(bulk(25), {
-      source: awsSecretsManager({ client: client() }),
-      refreshInterval: false,
-      logger,
-      minRefreshInterval: 0,
-    });
-    await store.load();
+    const store = await loadedBulk25();
     expect(emu.calls()).toMatchObject({ BatchGetSecretValue: 2, GetSecretValue: 25 });
     await store.refresh();
     await store.refresh();
