@@ -14,6 +14,7 @@ import {
   type EmulatorProcess,
   type Proc,
 } from './helpers';
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sleep, until } from '../support';
@@ -164,6 +165,26 @@ describe('the user app as a process, the emulator as another', () => {
     record('ESM core on mounted files, file written 300 ms into load (settle 1.5 s)', app, `, load ${loadMs(app)} ms`);
     remove();
   });
+
+  it.concurrent(
+    'exits 1 at once, naming the file, when a mounted secret is a FIFO (never hangs the process)',
+    async () => {
+      const { dir, remove } = tempDir('hush-field-fifo-');
+      execFileSync('mkfifo', [join(dir, 'a')]);
+      const app = track(
+        startApp('core-app.mjs', {
+          secrets: { a: 'a' },
+          options: { bootTimeout: '3s' },
+          env: { HUSH_SOURCE: 'files', HUSH_SECRETS_DIR: dir },
+        }),
+      );
+      expect(await app.exit(10_000)).toBe(1);
+      expect(app.output).toContain('NotARegularFile');
+      expect(loadMs(app)).toBeLessThan(1_000);
+      record('ESM core on mounted files, the secret file is a FIFO', app, `, load failed after ${loadMs(app)} ms`);
+      remove();
+    },
+  );
 
   it.concurrent('exits 0 on SIGTERM during load (retrying through 5xx)', async () => {
     const emu = await emulator();

@@ -6,7 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { closeSync, constants, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import { lookup } from 'node:dns/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +26,7 @@ import {
   type Source,
 } from '@hush/core';
 import { startEmulator, type Emulator } from '@hush/emulator';
+import { boundedFs, MAX_FS_CALLS } from '../src/sources/bounded-fs';
 import { recordingLogger, waitFor } from '../../../test/support';
 
 const logger = recordingLogger();
@@ -294,6 +295,45 @@ describe('mountedFiles on FIFOs: deadlines hold and libuv threads stay free (poi
     const closing = performance.now();
     await store.close();
     expect(performance.now() - closing).toBeLessThan(200);
+  });
+});
+
+describe('blocking file-system calls are bounded (point 3, a hung mount)', () => {
+  it('lets at most MAX_FS_CALLS calls that never return hold libuv threads; the rest wait and end with the signal', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hush-hung-'));
+    // open(O_RDONLY) of a FIFO without a writer blocks its thread, like a read of a hung NFS mount.
+    const fifos = Array.from({ length: 6 }, (_, i) => join(dir, `hung-${i}`));
+    execFileSync('mkfifo', fifos);
+    const handles: FileHandle[] = [];
+    const abort = new AbortController();
+    const calls = fifos.map((f) => boundedFs(() => open(f, 'r').then((h) => (handles.push(h), h)), abort.signal));
+    for (const c of calls) c.catch(() => undefined);
+    try {
+      const probe = (what: Promise<unknown>) =>
+        Promise.race([what.then(() => 'answered'), new Promise((r) => setTimeout(() => r('starved'), 800))]);
+      expect(await probe(stat(dir))).toBe('answered');
+      expect(await probe(lookup('localhost'))).toBe('answered');
+      abort.abort(new Error('deadline'));
+      const settled = await Promise.allSettled(calls);
+      expect(settled.map((r) => r.status)).toEqual(fifos.map(() => 'rejected'));
+    } finally {
+      // A writer that opens without blocking meets each reader still blocked in open().
+      let blocked = 0;
+      for (const fifo of fifos) {
+        try {
+          closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+          blocked++;
+        } catch {
+          // ENXIO: no reader on this one (its call waited for a slot and was never started).
+        }
+      }
+      await waitFor(() => handles.length === blocked, 2_000, 'the blocked opens to return');
+      for (const h of handles) await h.close();
+      rmSync(dir, { recursive: true, force: true });
+      expect(blocked).toBe(MAX_FS_CALLS);
+    }
+    // Both slots came back when the hung calls returned.
+    await expect(boundedFs(() => stat(tmpdir()))).resolves.toBeDefined();
   });
 });
 

@@ -5,6 +5,7 @@ import { open, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { SecretFetchError, SecretsConfigError } from '../errors';
 import { checkKnownKeys, parseDuration, type Duration } from '../validation';
+import { boundedFs } from './bounded-fs';
 import {
   SourceCounters,
   mapConcurrent,
@@ -40,13 +41,6 @@ export interface MountedFilesOptions {
 const OPTION_KEYS = ['dir', 'pollInterval', 'watch', 'settle'];
 const MAX_FILE_BYTES = 1024 * 1024;
 const MAX_READ_TRIES = 8;
-/**
- * Blocking file-system calls of every mountedFiles source in flight at once, per process. A read of
- * a hung mount never returns and holds one of libuv's four threads, which unrelated `fs` calls and
- * `dns.lookup` share: capped here, hung reads hold at most these, and later reads queue (bounded by
- * the store's deadlines) instead of starving the process.
- */
-const MAX_FS_CALLS = 2;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 interface FileRead {
@@ -394,47 +388,4 @@ async function readRegularFile(file: string): Promise<Buffer> {
   } finally {
     await handle.close();
   }
-}
-
-let fsInFlight = 0;
-const fsWaiting: Array<() => void> = [];
-
-/**
- * Runs one blocking file-system call once fewer than MAX_FS_CALLS are in flight. The slot is
- * released when the call settles (a hung call keeps it); with a signal, waiting for a slot or for
- * the call ends with the signal's reason, so the store's deadlines hold.
- */
-async function boundedFs<T>(call: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-  if (signal?.aborted) throw signal.reason;
-  if (fsInFlight < MAX_FS_CALLS) {
-    fsInFlight++;
-  } else {
-    await new Promise<void>((resolve, reject) => {
-      const take = (): void => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      };
-      const onAbort = (): void => {
-        fsWaiting.splice(fsWaiting.indexOf(take), 1);
-        reject(signal!.reason as Error);
-      };
-      fsWaiting.push(take);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
-  }
-  const running = call();
-  void running.then(releaseFsSlot, releaseFsSlot);
-  if (!signal) return running;
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    running.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
-}
-
-/** Hands the slot of a settled call to the next waiter, or frees it. */
-function releaseFsSlot(): void {
-  const next = fsWaiting.shift();
-  if (next) next();
-  else fsInFlight--;
 }
