@@ -7,7 +7,8 @@
  * Options: --quick, --only=1,4 (scenario numbers), --no-write (full run: do not touch bench/results),
  * --write (quick run: write latest-quick.* and a timestamped file; by default a quick run writes nothing),
  * --load-seconds=N and --load-rounds=N (scenario 3: length of each autocannon run and number of
- * rounds; default 3 s × 5, quick 0.3 s × 1 — longer runs narrow the noise on a shared machine).
+ * rounds; default 3 s × 5, quick 0.3 s × 1 — longer runs narrow the noise on a shared machine),
+ * --fleet-sizes=40,200 (scenario 4: fleet sizes; the first also runs as separate processes).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -56,6 +57,11 @@ async function main(): Promise<void> {
     quick,
     loadSeconds: numberFlag('load-seconds'),
     loadRounds: numberFlag('load-rounds'),
+    fleetSizes: args
+      .find((a) => a.startsWith('--fleet-sizes='))
+      ?.slice('--fleet-sizes='.length)
+      .split(',')
+      .map(Number),
     sink: 0,
     log: (m) => process.stderr.write(`  ${m}\n`),
   };

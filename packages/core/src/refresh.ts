@@ -65,7 +65,8 @@ export class RefreshEngine {
   readonly entries: Entry[] = [];
   readonly eventListeners = new Set<SecretsEventListener>();
   private readonly aborts = new Set<AbortController>();
-  private readonly timers = new Set<NodeJS.Timeout>();
+  /** Settles every timer a caller awaits (a sleep, a deferred refresh) with SecretsStoreClosedError. */
+  private readonly cancels = new Set<() => void>();
   readonly counts = { loads: 0, refreshOk: 0, refreshFailed: 0, rotations: 0 };
   loaded = false;
   closed = false;
@@ -148,30 +149,22 @@ export class RefreshEngine {
     return joined;
   }
 
-  /** Coalesces rate-limited forced refreshes into one call at the end of the interval. */
+  /**
+   * Coalesces rate-limited forced refreshes into one call at the end of the interval. The caller
+   * awaits it, so its timer keeps the process alive; `stop()` rejects it.
+   */
   private defer(entry: Entry, waitMs: number): Promise<void> {
     if (this.deferred) {
       this.deferred.entries.add(entry);
       return this.deferred.promise;
     }
     const entries = new Set([entry]);
-    const promise = new Promise<void>((resolve) => {
-      const timer = setTimeout(
-        () => {
-          this.timers.delete(timer);
-          this.deferred = undefined;
-          if (this.closed) return resolve();
-          // It already waited out the interval: fetch now (or join one in flight), never defer again.
-          void this.request([...entries], { reason: 'refresh', force: true, rateLimit: false }).then(
-            () => resolve(),
-            () => resolve(),
-          );
-        },
-        Math.max(0, waitMs),
-      );
-      timer.unref();
-      this.timers.add(timer);
+    const promise = this.sleep(Math.max(0, waitMs), 'refresh').then(() => {
+      this.deferred = undefined;
+      // It already waited out the interval: fetch now (or join one in flight), never defer again.
+      return this.request([...entries], { reason: 'refresh', force: true, rateLimit: false }).then(() => undefined);
     });
+    promise.catch(() => undefined);
     this.deferred = { entries, promise };
     return promise;
   }
@@ -200,17 +193,24 @@ export class RefreshEngine {
         ),
       timeout,
     );
-    timer.unref();
+    // Load and forced refreshes are awaited by a caller: their deadline keeps the process alive
+    // (a source that holds no handle would otherwise let `node app.js` exit mid-load).
+    if (options.reason !== 'load' && !options.force) timer.unref();
     this.aborts.add(abort);
     let outcomes: readonly FetchOutcome[];
     try {
       const requests = entries.map((e) => e.request);
-      const answer: unknown = await this.config.source.fetch(requests, {
-        signal: abort.signal,
-        force: options.force,
-        reason: options.reason,
-        logger: this.config.log,
-      });
+      // The deadline wins even when the source ignores the signal (a wrapper that drops abortSignal,
+      // a read of a hung mount): its late answer is dropped.
+      const answer: unknown = await untilAborted(
+        this.config.source.fetch(requests, {
+          signal: abort.signal,
+          force: options.force,
+          reason: options.reason,
+          logger: this.config.log,
+        }),
+        abort.signal,
+      );
       // Validated before anything is applied: a malformed answer fails its secret, never the round.
       outcomes = checkOutcomes(requests, answer, this.config.source.kind);
     } catch (error) {
@@ -233,7 +233,14 @@ export class RefreshEngine {
       outcomes = entries.map((e, i) => {
         const o = outcomes[i];
         if (o?.ok) return o;
-        if (e.error instanceof SecretFetchError && e.error.throttled) return { ok: false as const, error: e.error };
+        // Keep the real cause: a secret being throttled, or during load one that failed with
+        // something other than a timeout in the previous round (ECONNREFUSED, a 5xx, FileUnstable).
+        const previous = e.error;
+        if (
+          previous instanceof SecretFetchError &&
+          (previous.throttled || (options.reason === 'load' && previous.awsCode !== 'TimeoutError'))
+        )
+          return { ok: false as const, error: previous };
         return {
           ok: false as const,
           error: new SecretFetchError(e.request.id, 'TimeoutError', `no answer within ${Math.round(timeout)} ms`, {
@@ -524,12 +531,12 @@ export class RefreshEngine {
     }
   }
 
-  /** Marks the engine closed: clears every timer and aborts in-flight calls. */
+  /** Marks the engine closed: clears every timer, rejects every awaited one, aborts in-flight calls. */
   stop(): void {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
+    for (const cancel of [...this.cancels]) cancel();
+    this.cancels.clear();
     for (const a of this.aborts) a.abort(new SecretsStoreClosedError('continue a fetch'));
   }
 
@@ -544,14 +551,45 @@ export class RefreshEngine {
     }
   }
 
-  sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
+  /**
+   * A delay a caller awaits (start-up jitter, boot backoff, a deferred refresh): the timer keeps
+   * the process alive, and `stop()` rejects it with SecretsStoreClosedError(`operation`).
+   */
+  sleep(ms: number, operation = 'finish load'): Promise<void> {
+    if (this.closed) return Promise.reject(new SecretsStoreClosedError(operation));
+    return new Promise((resolve, reject) => {
+      const cancel = (): void => {
+        clearTimeout(timer);
+        this.cancels.delete(cancel);
+        reject(new SecretsStoreClosedError(operation));
+      };
       const timer = setTimeout(() => {
-        this.timers.delete(timer);
+        this.cancels.delete(cancel);
         resolve();
       }, ms);
-      timer.unref();
-      this.timers.add(timer);
+      this.cancels.add(cancel);
     });
   }
+}
+
+/** Settles with `promise`, or rejects with the signal's reason as soon as it aborts. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    promise.catch(() => undefined);
+    return Promise.reject(signal.reason as Error);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error as Error);
+      },
+    );
+  });
 }

@@ -26,6 +26,11 @@ import type { Source } from './sources/source';
 import { resolveStoreOptions, type ResolvedStoreOptions, type SecretStoreOptions } from './store-options';
 
 export type { Clock, SecretStoreOptions } from './store-options';
+
+/** The least time a boot round is started with (held to bootTimeout / 10 and fetchTimeout). */
+const MIN_ROUND_MS = 1_000;
+
+const isRequired = (entry: Entry): boolean => entry.slots.some((s) => !s.optional && !s.loaded);
 export type { HealthReport, SecretHealth, SecretStatus, StoreStats, StoreStatus } from './health';
 export type { RotationInfo, SecretListener } from './events';
 
@@ -105,19 +110,23 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
     const started = this.#config.clock.now();
     if (this.#config.startupJitter > 0) await this.#engine.sleep(Math.random() * this.#config.startupJitter);
     const deadline = this.#config.clock.now() + this.#config.bootTimeout;
+    // A round that cannot get a useful share of the budget is not started: it would only replace
+    // the real cause (ECONNREFUSED, a 5xx, FileUnstable) with "no answer within 1 ms".
+    const minRound = Math.min(MIN_ROUND_MS, this.#config.bootTimeout / 10, this.#config.fetchTimeout);
     let pending = this.#engine.entries.filter((e) => e.lastSuccessAt === undefined || e.slots.some((s) => !s.loaded));
     // Backoff grows only while rounds make no progress: under a shared quota, a pod that got some
     // of its secrets keeps its place instead of sleeping longer each round (fleet benchmark tail).
+    // Boot waits only for required secrets: optional ones still pending then retry in the background.
     for (let attempt = 0; pending.length > 0;) {
       const before = pending.length;
       await this.#engine.fetch(pending, { reason: 'load', force: false, deadline });
       if (this.#engine.closed) throw new SecretsStoreClosedError('finish load');
       pending = pending.filter((e) => e.error instanceof SecretFetchError && e.error.retryable);
       const remaining = deadline - this.#config.clock.now();
-      if (pending.length === 0 || remaining <= 0) break;
+      if (!pending.some(isRequired) || remaining <= minRound) break;
       attempt = pending.length < before ? 0 : attempt + 1;
       await this.#engine.sleep(
-        Math.min(remaining, bootBackoff(attempt, this.#config.backoff, this.#config.bootTimeout)),
+        Math.min(remaining - minRound, bootBackoff(attempt, this.#config.backoff, this.#config.bootTimeout)),
       );
     }
     const failures: SecretFailure[] = [];
@@ -220,10 +229,12 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
       entries = [slot.entry];
     }
     const joined = await this.#engine.request(entries, { reason: 'refresh', force: true });
+    if (this.#engine.closed) throw new SecretsStoreClosedError('finish refresh');
     // A fetch that was already in flight may have started before the source recovered: when one
     // we joined failed, go to the source once more, so `await refresh()` reflects the source now.
-    const retry = this.#engine.closed ? [] : joined.filter((e) => e.error !== undefined);
+    const retry = joined.filter((e) => e.error !== undefined);
     if (retry.length > 0) await this.#engine.request(retry, { reason: 'refresh', force: true, rateLimit: false });
+    if (this.#engine.closed) throw new SecretsStoreClosedError('finish refresh');
     this.#engine.schedule();
   }
 

@@ -36,10 +36,21 @@ function retryClassification(): typeof SmithyRetry {
 
 /**
  * Transient codes the SDK's classification leaves out: Secrets Manager's 5xx error names (which
- * `BatchGetSecretValue` reports per secret, without an HTTP status) and the abort of the store's
- * fetch deadline, which the SDK treats as final.
+ * `BatchGetSecretValue` reports per secret, without an HTTP status), the abort of the store's
+ * fetch deadline (which the SDK treats as final) and signature / clock-skew errors.
  */
-const HUSH_TRANSIENT_CODES = new Set(['AbortError', 'InternalServiceError', 'InternalFailure', 'ServiceUnavailable']);
+const HUSH_TRANSIENT_CODES = new Set([
+  'AbortError',
+  'InternalServiceError',
+  'InternalFailure',
+  'ServiceUnavailable',
+  // A request signed with a skewed clock or credentials mid-rotation: the SDK corrects its clock
+  // offset from the response, and the next try usually succeeds.
+  'InvalidSignatureException',
+  'SignatureDoesNotMatch',
+  'RequestTimeTooSkewed',
+  'RequestExpired',
+]);
 
 /** Throttling: the SDK's list (`isThrottlingError` of `@smithy/core/retry`), which includes HTTP 429. */
 function isThrottlingCode(code: string, status?: number, retryable?: unknown): boolean {
@@ -72,6 +83,10 @@ interface Served {
   createdAt: number | undefined;
   readonly superseded: string[];
 }
+
+/** After a denied BatchGetSecretValue, the next probe waits this long, doubling per denial up to BATCH_REPROBE_MAX_MS. */
+const BATCH_REPROBE_MS = 60_000;
+const BATCH_REPROBE_MAX_MS = 30 * 60_000;
 
 /** `BatchGetSecretValue` takes at most 20 ids per call. */
 export const BATCH_SIZE = 20;
@@ -180,9 +195,11 @@ export class AwsSecretsManagerSource implements Source {
   private readonly region: string | undefined;
   private readonly failovers: AwsSecretsManagerSource[] = [];
   private readonly failoverTimeout: number;
-  private batchDenied = false;
   /** With failover: per request, the newest version returned from any Region (see {@link isBehind}). */
   private readonly served = new Map<string, Served>();
+  /** Consecutive denied BatchGetSecretValue probes, and when the next probe may go (monotonic ms). */
+  private batchDenials = 0;
+  private batchProbeAt = 0;
   private readonly batch: boolean;
   private readonly spillover: boolean;
   private readonly concurrency: number;
@@ -210,9 +227,20 @@ export class AwsSecretsManagerSource implements Source {
       this.client = options.client;
       this.ownsClient = false;
     } else {
+      const region =
+        options.region ??
+        options.clientConfig?.region ??
+        blankToUndefined(process.env.AWS_REGION) ??
+        blankToUndefined(process.env.AWS_DEFAULT_REGION);
+      if (region === undefined) {
+        throw new SecretsConfigError(
+          'awsSecretsManager.region',
+          'no AWS Region. Pass awsSecretsManager({ region: "eu-west-1" }) or set AWS_REGION (or AWS_DEFAULT_REGION).',
+        );
+      }
       const endpoint = (options.region && options.endpoints?.[options.region]) || options.endpoint;
       this.client = new (loadSdk().SecretsManagerClient)({
-        ...(options.region ? { region: options.region } : {}),
+        region,
         ...(endpoint ? { endpoint } : {}),
         // 'standard', not 'adaptive': the adaptive mode's one client-side token bucket, armed by the
         // first throttled BatchGetSecretValue, also slows the GetSecretValue spillover whose quota is
@@ -231,7 +259,11 @@ export class AwsSecretsManagerSource implements Source {
     this.region =
       internal?.region ??
       options.region ??
-      (options.client ? undefined : ((options.clientConfig?.region as string | undefined) ?? process.env.AWS_REGION));
+      (options.client
+        ? undefined
+        : ((options.clientConfig?.region as string | undefined) ??
+          blankToUndefined(process.env.AWS_REGION) ??
+          blankToUndefined(process.env.AWS_DEFAULT_REGION)));
     this.failoverTimeout = parseDuration(
       options.failoverTimeout ?? DEFAULT_FAILOVER_TIMEOUT_MS,
       'awsSecretsManager.failoverTimeout',
@@ -424,29 +456,65 @@ export class AwsSecretsManagerSource implements Source {
     const chunks: number[][] = [];
     for (let i = 0; i < batchable.length; i += BATCH_SIZE) chunks.push(batchable.slice(i, i + BATCH_SIZE));
     const leftovers: number[] = [];
+    let denied = false;
+    const runChunk = async (chunk: readonly number[]): Promise<void> => {
+      if (this.batchDenials > 0 && performance.now() < this.batchProbeAt) return void leftovers.push(...chunk);
+      const ids = chunk.map((i) => requests[i]!.id);
+      const result = await this.batchGet(ids, context);
+      if (result === 'denied') {
+        denied = true;
+        return void leftovers.push(...chunk);
+      }
+      chunk.forEach((reqIndex, j) => {
+        const r = result[j];
+        if (r === undefined) leftovers.push(reqIndex);
+        else outcomes[reqIndex] = r;
+      });
+    };
+    const probe = this.batchDenials > 0 ? chunks.shift() : undefined;
     await Promise.all([
-      mapConcurrent(chunks, this.batchConcurrency, async (chunk) => {
-        if (this.batchDenied) return void leftovers.push(...chunk);
-        const ids = chunk.map((i) => requests[i]!.id);
-        const result = await this.batchGet(ids, context);
-        chunk.forEach((reqIndex, j) => {
-          const r = result[j];
-          if (r === undefined) leftovers.push(reqIndex);
-          else outcomes[reqIndex] = r;
-        });
-      }),
+      (async () => {
+        // After a denial, one chunk probes first; the others follow as batches only if it was allowed.
+        if (probe) await runChunk(probe);
+        if (denied) this.batchDenied(context);
+        else await mapConcurrent(chunks, this.batchConcurrency, runChunk);
+      })(),
       mapConcurrent(single, this.concurrency, async (i) => {
         outcomes[i] = await this.getOne(requests[i]!, context);
       }),
     ]);
+    if (denied && !probe) this.batchDenied(context);
+    else if (denied) leftovers.push(...chunks.flat());
     await mapConcurrent(leftovers, this.concurrency, async (i) => {
       outcomes[i] = await this.getOne(requests[i]!, context);
     });
     return outcomes;
   }
 
-  /** Returns one outcome per id, or `undefined` for ids to retry with GetSecretValue. */
-  private async batchGet(ids: readonly string[], context: FetchContext): Promise<(FetchOutcome | undefined)[]> {
+  /**
+   * Records one denied round of BatchGetSecretValue. Denials can be transient (a policy still
+   * propagating at pod start): the source falls back now and probes again on the next fetch, then
+   * after 1 min, 2 min, … up to 30 min.
+   */
+  private batchDenied(context: FetchContext): void {
+    if (this.batchDenials === 0) {
+      context.logger?.warn(
+        'BatchGetSecretValue was denied (AccessDeniedException); falling back to one GetSecretValue call per secret. ' +
+          'Grant secretsmanager:BatchGetSecretValue to load secrets in ceil(n/20) calls.',
+        { event: 'batch-denied' },
+      );
+    }
+    this.batchDenials++;
+    this.batchProbeAt =
+      performance.now() +
+      (this.batchDenials === 1 ? 0 : Math.min(BATCH_REPROBE_MAX_MS, BATCH_REPROBE_MS * 2 ** (this.batchDenials - 2)));
+  }
+
+  /** One outcome per id, `undefined` for ids to retry with GetSecretValue, or 'denied' (AccessDeniedException). */
+  private async batchGet(
+    ids: readonly string[],
+    context: FetchContext,
+  ): Promise<(FetchOutcome | undefined)[] | 'denied'> {
     const found = new Map<string, FetchOutcome>();
     let nextToken: string | undefined;
     try {
@@ -471,6 +539,12 @@ export class AwsSecretsManagerSource implements Source {
           $metadata?: { attempts?: number };
         };
         this.counters.record('BatchGetSecretValue', response.$metadata?.attempts ?? 1, 'ok');
+        if (this.batchDenials > 0) {
+          this.batchDenials = 0;
+          context.logger?.info('BatchGetSecretValue is allowed again; loading secrets in batches of 20.', {
+            event: 'batch-allowed',
+          });
+        }
         for (const entry of response.SecretValues ?? []) {
           const id = ids.find((candidate) => matchesSecret(candidate, entry.Name, entry.ARN) && !found.has(candidate));
           if (id !== undefined) found.set(id, { ok: true, secret: toRaw(entry) });
@@ -492,17 +566,7 @@ export class AwsSecretsManagerSource implements Source {
     } catch (error) {
       const info = classify(error);
       this.counters.record('BatchGetSecretValue', attemptsOf(error), info.throttled ? 'throttled' : info.code);
-      if (info.code === 'AccessDeniedException') {
-        if (!this.batchDenied) {
-          this.batchDenied = true;
-          context.logger?.warn(
-            'BatchGetSecretValue was denied (AccessDeniedException); falling back to one GetSecretValue call per secret. ' +
-              'Grant secretsmanager:BatchGetSecretValue to load secrets in ceil(n/20) calls.',
-            { event: 'batch-denied' },
-          );
-        }
-        return ids.map(() => undefined);
-      }
+      if (info.code === 'AccessDeniedException') return 'denied';
       if (info.throttled && this.spillover && !context.signal.aborted) return ids.map(() => undefined);
       return ids.map((id) => ({
         ok: false,
@@ -607,6 +671,10 @@ export function classify(error: unknown): { code: string; message: string; retry
     e?.$fault === 'server';
   const message = typeof e?.message === 'string' && e.message.length < 500 ? e.message : code;
   return { code, message, retryable, throttled };
+}
+
+function blankToUndefined(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
 }
 
 function positiveInt(value: number, option: string): number {

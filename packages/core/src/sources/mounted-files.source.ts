@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import { watch as fsWatch, type FSWatcher } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { SecretFetchError, SecretsConfigError } from '../errors';
 import { checkKnownKeys, parseDuration, type Duration } from '../validation';
+import { boundedFs } from './bounded-fs';
 import {
   SourceCounters,
   mapConcurrent,
@@ -118,7 +120,7 @@ export class MountedFilesSource implements Source {
     return this.counters.snapshot();
   }
 
-  fetch(requests: readonly SecretRequest[], _context: FetchContext): Promise<readonly FetchOutcome[]> {
+  fetch(requests: readonly SecretRequest[], context: FetchContext): Promise<readonly FetchOutcome[]> {
     return mapConcurrent(requests, 8, async (request): Promise<FetchOutcome> => {
       const id = request.id;
       if (request.versionId || (request.versionStage && request.versionStage !== 'AWSCURRENT')) {
@@ -136,7 +138,7 @@ export class MountedFilesSource implements Source {
         return failure(id, 'InvalidSecretPath', candidates, false);
       }
       try {
-        const read = await this.readStable(candidates);
+        const read = await this.readStable(candidates, context.signal);
         if (read === undefined) {
           this.seen.set(id, 'missing');
           this.counters.record('ReadFile', 1, 'FileNotFound');
@@ -166,7 +168,9 @@ export class MountedFilesSource implements Source {
                 ? `the file is larger than ${MAX_FILE_BYTES} bytes`
                 : code === 'EISDIR'
                   ? 'the path is a directory, not a file'
-                  : 'the file could not be read';
+                  : code === 'NotARegularFile'
+                    ? 'the path is not a regular file (a FIFO, socket or device is never opened: it could block forever)'
+                    : 'the file could not be read';
         return failure(
           id,
           code,
@@ -280,45 +284,46 @@ export class MountedFilesSource implements Source {
   }
 
   /** Reads the first existing candidate once it is stable; `undefined` when none exists (after one re-check). */
-  private async readStable(candidates: readonly string[]): Promise<FileRead | undefined> {
+  private async readStable(candidates: readonly string[], signal: AbortSignal): Promise<FileRead | undefined> {
     for (let recheck = 0; recheck < 2; recheck++) {
       for (const file of candidates) {
-        const read = await this.readFileStable(file);
+        const read = await this.readFileStable(file, signal);
         if (read) return read;
       }
-      if (this.settle > 0 && recheck === 0) await sleep(this.settle);
+      if (this.settle > 0 && recheck === 0) await sleep(this.settle, signal);
     }
     return undefined;
   }
 
-  private async readFileStable(file: string): Promise<FileRead | undefined> {
+  private async readFileStable(file: string, signal: AbortSignal): Promise<FileRead | undefined> {
     for (let attempt = 0; attempt < MAX_READ_TRIES; attempt++) {
       let before;
       try {
-        before = await stat(file);
+        before = await boundedFs(() => stat(file), signal);
       } catch (error) {
         if ((error as { code?: string }).code === 'ENOENT') return undefined;
         throw error;
       }
       if (before.isDirectory()) throw Object.assign(new Error('directory'), { code: 'EISDIR' });
+      if (!before.isFile()) throw notRegular();
       if (before.size > MAX_FILE_BYTES) throw Object.assign(new Error('too large'), { code: 'TooLarge' });
       const age = Date.now() - Math.max(before.mtimeMs, before.ctimeMs);
       if (age >= 0 && age < this.quiet) {
-        await sleep(this.quiet - age + 1);
+        await sleep(this.quiet - age + 1, signal);
         continue;
       }
       // An in-place writer truncates first, and on a busy disk the truncate alone can take tens of
       // milliseconds with the mtime already set: an empty file is one being written (no secret is
       // empty), so it is read again, not served.
       if (before.size === 0) {
-        await sleep(Math.max(5, Math.min(this.quiet, 50)));
+        await sleep(Math.max(5, Math.min(this.quiet, 50)), signal);
         continue;
       }
       let bytes: Buffer;
       let after;
       try {
-        bytes = await readFile(file);
-        after = await stat(file);
+        bytes = await boundedFs(() => readRegularFile(file), signal);
+        after = await boundedFs(() => stat(file), signal);
       } catch (error) {
         // The kubelet removed the old timestamped directory between our stat and read: read again.
         if ((error as { code?: string }).code === 'ENOENT') continue;
@@ -333,7 +338,7 @@ export class MountedFilesSource implements Source {
       ) {
         return { bytes, mtimeMs: after.mtimeMs, file };
       }
-      await sleep(Math.max(5, Math.min(this.settle, 50)));
+      await sleep(Math.max(5, Math.min(this.settle, 50)), signal);
     }
     throw Object.assign(new Error('file kept changing'), { code: 'FileUnstable' });
   }
@@ -345,11 +350,11 @@ export class MountedFilesSource implements Source {
   private async fingerprint(candidates: readonly string[]): Promise<string> {
     for (const file of candidates) {
       try {
-        const st = await stat(file);
+        const st = await boundedFs(() => stat(file));
         const age = Date.now() - Math.max(st.mtimeMs, st.ctimeMs);
         if (age >= 0 && age < this.quiet) return 'unsettled';
-        if (st.size > MAX_FILE_BYTES || st.isDirectory()) return `invalid:${st.size}:${st.mtimeMs}`;
-        return versionOf(await readFile(file));
+        if (st.size > MAX_FILE_BYTES || !st.isFile()) return `invalid:${st.size}:${st.mtimeMs}`;
+        return versionOf(await boundedFs(() => readRegularFile(file)));
       } catch (error) {
         if ((error as { code?: string }).code !== 'ENOENT')
           return `error:${(error as { code?: string }).code ?? 'unknown'}`;
@@ -383,6 +388,37 @@ function failure(id: string, code: string, message: string, retryable: boolean, 
   return { ok: false, error: new SecretFetchError(id, code, message, { retryable, cause }) };
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+/**
+ * A delay inside a fetch (the settle wait): the store awaits it, so the timer keeps the process
+ * alive; it ends early with the signal's reason when the fetch is aborted (deadline, close()).
+ */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal.reason as Error);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+const notRegular = (): Error => Object.assign(new Error('not a regular file'), { code: 'NotARegularFile' });
+
+/**
+ * Reads a regular file. Opened non-blocking and checked on the open descriptor, so a FIFO (or a
+ * file swapped for one after the stat) is refused instead of blocking a libuv thread forever.
+ */
+async function readRegularFile(file: string): Promise<Buffer> {
+  const handle = await open(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  try {
+    if (!(await handle.stat()).isFile()) throw notRegular();
+    return await handle.readFile();
+  } finally {
+    await handle.close();
+  }
 }
