@@ -397,16 +397,7 @@ afterAll(async () => {
  * Paths that still leak, run with `it.failing` (they pass only while they leak, so fixing one
  * forces its removal from this list). Empty when every path is leak-proof.
  */
-const KNOWN_LEAKS = new Set<string>([
-  'missing key (keys are secrets)',
-  'valibot schema',
-  'arktype schema',
-  'throwing rotation listeners',
-  'SDK: 200 with a broken body',
-  'agent: 500 whose body echoes the value',
-  'emulator: refresh fails with a message echoing the value',
-  'file: schema failure',
-]);
+const KNOWN_LEAKS = new Set<string>([]);
 
 describe.each(paths)('no fragment of the value leaves Hush: %s', (path, run, runs) => {
   (KNOWN_LEAKS.has(path) ? it.failing : it)(`${runs} generated values, every channel`, async () => {

@@ -32,7 +32,7 @@ export {
 } from './health';
 export { bootBackoff, refreshBackoff, jitteredInterval } from './backoff';
 export { Secret } from './secret';
-export { REDACTED, redactObject, scrub, describeError } from './redaction';
+export { REDACTED, FRAGMENT_LENGTH, Fragments, redactObject, scrub, describeError } from './redaction';
 export {
   ErrorCodes,
   SecretsError,

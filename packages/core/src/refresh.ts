@@ -10,6 +10,7 @@ import {
   type SecretsEventListener,
 } from './events';
 import { parseSecret } from './parse';
+import { Fragments, describeError } from './redaction';
 import { Secret, type SecretSlot } from './secret';
 import type { FetchOutcome, RawSecret, SecretRequest } from './sources/source';
 import type { ResolvedStoreOptions } from './store-options';
@@ -374,7 +375,8 @@ export class RefreshEngine {
     });
   }
 
-  private applyFailure(entry: Entry, error: SecretFetchError, options: FetchOptions): void {
+  private applyFailure(entry: Entry, failure: SecretFetchError, options: FetchOptions): void {
+    const error = withoutValues(failure, entry);
     entry.error = error;
     entry.failures++;
     if (options.reason === 'refresh') this.counts.refreshFailed++;
@@ -396,21 +398,19 @@ export class RefreshEngine {
       try {
         const result = listener(slot.value, info);
         if (result && typeof (result as Promise<void>).then === 'function') {
-          (result as Promise<void>).catch((error: unknown) => this.listenerFailed(slot.name, error));
+          (result as Promise<void>).catch((error: unknown) => this.listenerFailed(slot, error));
         }
       } catch (error) {
-        this.listenerFailed(slot.name, error);
+        this.listenerFailed(slot, error);
       }
     }
   }
 
-  private listenerFailed(name: string, error: unknown): void {
+  private listenerFailed(slot: Slot, error: unknown): void {
+    // A listener was handed the value and tends to put it in its message: name and code only.
     this.config.log.error(
-      `A rotation listener for secret "${name}" threw; other listeners and the refresh loop continue.`,
-      {
-        secret: name,
-        error: error instanceof Error ? `${error.name}: ${error.message}` : 'non-Error thrown',
-      },
+      `A rotation listener for secret "${slot.name}" threw; other listeners and the refresh loop continue.`,
+      { secret: slot.name, error: describeError(error, slot.value) },
     );
   }
 
@@ -507,4 +507,22 @@ export class RefreshEngine {
       this.timers.add(timer);
     });
   }
+}
+
+/**
+ * The source's error, or — when its text (an AWS or agent message, a proxy's body) carries a
+ * fragment of a value this entry holds — the same error with that text withheld.
+ */
+function withoutValues(error: SecretFetchError, entry: Entry): SecretFetchError {
+  const values = entry.slots.filter((s) => s.loaded).map((s) => s.value);
+  if (values.length === 0) return error;
+  const fragments = Fragments.of(...values);
+  const codeLeaks = fragments.in(error.awsCode);
+  if (!codeLeaks && !fragments.in(error.message)) return error;
+  return new SecretFetchError(
+    error.secretId,
+    codeLeaks ? 'UnknownError' : error.awsCode,
+    'the source answered with text that quotes the current value; it is withheld',
+    { retryable: error.retryable, throttled: error.throttled },
+  );
 }

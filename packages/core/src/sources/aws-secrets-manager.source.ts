@@ -512,7 +512,13 @@ function attemptsOf(error: unknown): number {
   return (error as { $metadata?: { attempts?: number } })?.$metadata?.attempts ?? 1;
 }
 
-/** Classifies an SDK or network error into a code and retry flags. Messages from AWS never carry values. */
+/**
+ * Classifies an SDK or network error into a code and retry flags. The message is kept only from
+ * an error AWS answered (a modelled service exception: `$fault` and an HTTP status of 400 or more)
+ * or from a Node system error; anything else — above all the SDK's `SyntaxError` for a 200 with a
+ * broken body, whose text quotes that body — is reported by name, and no code is pulled out of
+ * its text.
+ */
 export function classify(error: unknown): { code: string; message: string; retryable: boolean; throttled: boolean } {
   const e = error as {
     name?: string;
@@ -521,17 +527,25 @@ export function classify(error: unknown): { code: string; message: string; retry
     $metadata?: { httpStatusCode?: number };
     $fault?: string;
   };
-  let code = e?.name !== 'TimeoutError' && e?.code && /^E[A-Z]+$/.test(e.code) ? e.code : (e?.name ?? 'UnknownError');
+  const systemCode = typeof e?.code === 'string' && /^E[A-Z0-9_]+$/.test(e.code) ? e.code : undefined;
+  let code = e?.name !== 'TimeoutError' && systemCode ? systemCode : (e?.name ?? 'UnknownError');
   if (code === 'Error' || code === 'SyntaxError') {
     // The SDK wraps non-Error throwables (e.g. a network error from another realm) as
-    // "AWS SDK error wrapper for Error: connect ECONNREFUSED …": recover the errno code.
-    code = e?.code ?? /\b(E[A-Z]{4,})\b/.exec(e?.message ?? '')?.[1] ?? 'UnknownError';
+    // "AWS SDK error wrapper for Error: connect ECONNREFUSED …": recover the errno code from that
+    // wrapper only, and only a known network code (one of TRANSIENT_CODES).
+    const wrapped = /^AWS SDK error wrapper for .*?\b(E[A-Z]{4,})\b/.exec(e?.message ?? '')?.[1];
+    code = systemCode ?? (wrapped && TRANSIENT_CODES.has(wrapped) ? wrapped : code);
   }
   const status = e?.$metadata?.httpStatusCode;
   const throttled = THROTTLING_CODES.has(code) || status === 429;
   const retryable =
     throttled || TRANSIENT_CODES.has(code) || (status !== undefined && status >= 500) || e?.$fault === 'server';
-  const message = typeof e?.message === 'string' && e.message.length < 500 ? e.message : code;
+  const answered = (e?.$fault === 'client' || e?.$fault === 'server') && status !== undefined && status >= 400;
+  const trusted = (answered && code !== 'SyntaxError') || systemCode !== undefined || code === 'TimeoutError';
+  const message =
+    trusted && typeof e?.message === 'string' && e.message.length < 500
+      ? e.message
+      : `${code}${status !== undefined ? ` (HTTP ${status})` : ''}; the error text is withheld (it may quote the response)`;
   return { code, message, retryable, throttled };
 }
 

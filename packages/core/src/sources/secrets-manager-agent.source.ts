@@ -39,6 +39,8 @@ const NETWORK_CODES = new Set([
   'UND_ERR_SOCKET',
 ]);
 const MAX_BODY_BYTES = 1024 * 1024;
+/** Plain-text answers of the agent and the Lambda extension, quoted in messages (lower case). */
+const AGENT_PLAIN_ANSWERS = ['bad token', 'not found', 'unknown parameter', 'connection limit exceeded', 'forbidden'];
 
 /** Options of {@link secretsManagerAgent}. */
 export interface SecretsManagerAgentOptions {
@@ -350,7 +352,14 @@ function mapError(
   } catch {
     // Plain-text bodies: "Bad Token", "Not found", "unknown parameter: x", "Connection limit exceeded".
   }
-  const text = (message ?? body).replace(/\s+/g, ' ').trim().slice(0, 200);
+  // A body is foreign text (a proxy or a broken agent may answer with anything, the value included):
+  // only the agent's JSON `message` and its known plain-text answers are quoted.
+  const plain = body.replace(/\s+/g, ' ').trim();
+  const known = AGENT_PLAIN_ANSWERS.find((answer) => plain.toLowerCase().startsWith(answer));
+  const text = (
+    message ??
+    (known !== undefined && plain.length <= 120 ? plain : plain ? `body withheld, ${body.length} characters` : '')
+  ).slice(0, 200);
   const throttled = status === 429 || (code !== undefined && THROTTLING_CODES.has(code));
   if (status === 429) {
     return {
