@@ -32,7 +32,17 @@ export {
 } from './health';
 export { bootBackoff, refreshBackoff, jitteredInterval } from './backoff';
 export { Secret } from './secret';
-export { REDACTED, FRAGMENT_LENGTH, Fragments, redactObject, scrub, describeError } from './redaction';
+export {
+  REDACTED,
+  FRAGMENT_LENGTH,
+  Fragments,
+  redactObject,
+  redactedRecord,
+  hiddenAccessors,
+  scrub,
+  describeError,
+  type ReadOnlyFailure,
+} from './redaction';
 export {
   ErrorCodes,
   SecretsError,

@@ -36,6 +36,90 @@ export function redactObject<T extends object>(target: T, label: string): T {
   return target;
 }
 
+/** How a read-only record's mutation attempts fail. */
+export type ReadOnlyFailure = () => never;
+
+/**
+ * A read-only record of values that can be read (`rec.db`, `rec['db']`), spread (`{ ...rec }`),
+ * listed (`Object.keys`, `Object.entries`, `for…in`) and checked (`'db' in rec`), but that prints
+ * no value: the values live in a closure of a Proxy whose target holds only the redaction hooks,
+ * so `util.inspect` (which shows a Proxy's target unless `showProxy` is set), `console.dir`
+ * (`customInspect: false`), `getters: true`, `showHidden: true` and `JSON.stringify` find none,
+ * and `console.table` is given no keys. `structuredClone` throws (a Proxy cannot be cloned).
+ * A read is one trap and one property load: no I/O, no await.
+ *
+ * @param onMissing what reading an absent string key returns or throws (default `undefined`).
+ * @param readOnly how assignment, deletion and definition fail (default a TypeError).
+ */
+export function redactedRecord<T extends Record<string, unknown>>(
+  values: T,
+  label: string,
+  onMissing?: (prop: string) => unknown,
+  readOnly: ReadOnlyFailure = () => {
+    throw new TypeError(`${label} is read-only; copy it out with { ...${label.toLowerCase()} } to change values.`);
+  },
+): Readonly<T> {
+  // A plain object (fast properties; Object.create(null) would start in dictionary mode).
+  const own: Record<string, unknown> = Object.freeze({ ...values });
+  const has = (prop: string): boolean => Object.prototype.hasOwnProperty.call(own, prop);
+  const target = redactObject({}, label);
+  const hooks = Reflect.ownKeys(target);
+  return new Proxy(target, {
+    get(t, prop, receiver) {
+      if (typeof prop === 'string') {
+        if (has(prop)) return own[prop];
+        if (!(prop in t) && onMissing) return onMissing(prop);
+      }
+      return Reflect.get(t, prop, receiver);
+    },
+    has: (t, prop) => (typeof prop === 'string' && has(prop)) || prop in t,
+    ownKeys: () => (calledByConsoleTable() ? hooks : [...Object.keys(own), ...hooks]),
+    getOwnPropertyDescriptor(t, prop) {
+      if (typeof prop === 'string' && has(prop))
+        return { value: own[prop], writable: false, enumerable: true, configurable: true };
+      return Reflect.getOwnPropertyDescriptor(t, prop);
+    },
+    set: readOnly,
+    defineProperty: readOnly,
+    deleteProperty: readOnly,
+    setPrototypeOf: readOnly,
+    preventExtensions: readOnly,
+  }) as unknown as Readonly<T>;
+}
+
+/**
+ * Whether the running `ownKeys` trap was called by `console.table`, which prints every value it
+ * is given and cannot be told apart from a spread by the traps it calls. Only `ownKeys` asks
+ * (never a read), so the stack is captured only when keys are listed.
+ */
+function calledByConsoleTable(): boolean {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 5;
+  const stack = new Error().stack ?? '';
+  Error.stackTraceLimit = limit;
+  return /\bat (?:console|Console)\.table \(node:internal\/console\//.test(stack);
+}
+
+/** Prototypes `util.inspect` lists (and, with `getters: true`, calls the accessors of) under `showHidden`. */
+const INSPECTED_PROTOTYPES = 3;
+
+/**
+ * A prototype holding `accessors` deep enough in an instance's chain that `util.inspect` never
+ * lists them or calls them — with `showHidden: true` it walks the first {@link INSPECTED_PROTOTYPES}
+ * prototypes of an instance of a user class and, with `getters: true`, calls their getters with
+ * the instance. Property lookups through the extra empty prototypes stay inline-cached.
+ *
+ * @param parent what the accessors' object inherits from.
+ * @param levelsAbove prototypes between the instance and the returned object (1 when it becomes
+ *   the parent of a class's prototype, 0 when it becomes the instance's own prototype).
+ * @internal
+ */
+export function hiddenAccessors(parent: object | null, accessors: PropertyDescriptorMap, levelsAbove: number): object {
+  let top: object = Object.create(parent, accessors);
+  for (let level = levelsAbove; level < INSPECTED_PROTOTYPES; level++) top = Object.create(top);
+  return top;
+}
+
 const QUOTES = new Set(['"', "'", '`']);
 const BASE64_RUN = /[A-Za-z0-9+/_-]{8,}/g;
 const HEX_RUN = /(?:[0-9a-fA-F]{2}){6,}/g;
