@@ -305,27 +305,39 @@ function agentMalformedPath(status: number): Path {
 
 let emu: Emulator;
 
-/** Loads a good value from the emulator, then a refresh fails with an AWS message that echoes it. */
-const emulatorEchoPath: Path = async (s) => {
-  const id = `fuzz-${Math.random().toString(36).slice(2)}`;
-  emu.putSecret(id, s);
-  const client = new SecretsManagerClient({ ...emu.clientConfig(), maxAttempts: 1 });
-  try {
-    const channels = new Channels();
-    channels.capture();
-    const store = new SecretStore(defineSecrets({ [NAME]: id }), storeOptions(channels, awsSecretsManager({ client })));
-    channels.watch(store);
-    await store.load();
-    const faults = ['GetSecretValue', 'BatchGetSecretValue'].map((operation) =>
-      emu.injectFault({ operation, error: 'InternalServiceError', message: `upstream said: ${s}` }),
-    );
-    await store.refresh();
-    for (const f of faults) emu.clearFaults(f);
-    return { texts: await channels.finish(store), values: [s] };
-  } finally {
-    client.destroy();
-  }
-};
+/**
+ * Loads a good value from the emulator (and, for `previous`, rotates past it), then a refresh fails
+ * with an AWS message that echoes it.
+ */
+function emulatorEchoPath(echo: 'current' | 'previous'): Path {
+  return async (s) => {
+    const id = `fuzz-${Math.random().toString(36).slice(2)}`;
+    emu.putSecret(id, s);
+    const client = new SecretsManagerClient({ ...emu.clientConfig(), maxAttempts: 1 });
+    try {
+      const channels = new Channels();
+      channels.capture();
+      const store = new SecretStore(
+        defineSecrets({ [NAME]: id }),
+        storeOptions(channels, awsSecretsManager({ client })),
+      );
+      channels.watch(store);
+      await store.load();
+      if (echo === 'previous') {
+        emu.putSecret(id, `next-${Math.random().toString(36).slice(2)}`);
+        await store.refresh();
+      }
+      const faults = ['GetSecretValue', 'BatchGetSecretValue'].map((operation) =>
+        emu.injectFault({ operation, error: 'InternalServiceError', message: `upstream said: ${s}` }),
+      );
+      await store.refresh();
+      for (const f of faults) emu.clearFaults(f);
+      return { texts: await channels.finish(store), values: [s] };
+    } finally {
+      client.destroy();
+    }
+  };
+}
 
 /** A mounted file holding the value where JSON with a schema is declared. */
 function filePath(content: (s: string) => string, declaration: Record<string, unknown>): Path {
@@ -368,7 +380,8 @@ const paths: Array<[string, Path, number]> = [
   ['SDK: 200 with a broken body', sdkMalformedPath, HTTP_RUNS],
   ['agent: 200 with a broken body', agentMalformedPath(200), HTTP_RUNS],
   ['agent: 500 whose body echoes the value', agentMalformedPath(500), HTTP_RUNS],
-  ['emulator: refresh fails with a message echoing the value', emulatorEchoPath, HTTP_RUNS],
+  ['emulator: refresh fails with a message echoing the value', emulatorEchoPath('current'), HTTP_RUNS],
+  ['emulator: refresh fails with a message echoing the previous value', emulatorEchoPath('previous'), HTTP_RUNS],
   ['file: not JSON', filePath((s) => `{${s}`, { format: 'json' }), HTTP_RUNS],
   [
     'file: schema failure',

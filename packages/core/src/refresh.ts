@@ -42,6 +42,8 @@ export interface Slot extends SecretSlot<unknown> {
   /** A version that failed to parse, so it is not re-parsed on every refresh. */
   failedVersion: string | undefined;
   staleNotified: boolean;
+  /** The value before the last rotation, kept only so text quoting it is withheld too (the leak rule). */
+  previousValue: unknown;
   /** Created on the first `subscribe` (an empty Set costs ~150 B per secret). */
   listeners: Set<SecretListener<unknown>> | undefined;
 }
@@ -113,6 +115,7 @@ export class RefreshEngine {
         error: undefined,
         failedVersion: undefined,
         staleNotified: false,
+        previousValue: undefined,
         listeners: undefined,
       } as unknown as Slot;
       (slot as { handle: Secret<unknown> }).handle = new Secret(slot);
@@ -348,6 +351,7 @@ export class RefreshEngine {
       }
       const previousVersion = slot.version;
       const wasLoaded = slot.loaded;
+      if (wasLoaded) slot.previousValue = slot.value;
       slot.value = result.value;
       slot.version = raw.versionId;
       slot.loaded = true;
@@ -410,7 +414,7 @@ export class RefreshEngine {
     // A listener was handed the value and tends to put it in its message: name and code only.
     this.config.log.error(
       `A rotation listener for secret "${slot.name}" threw; other listeners and the refresh loop continue.`,
-      { secret: slot.name, error: describeError(error, slot.value) },
+      { secret: slot.name, error: describeError(error, [slot.value, slot.previousValue]) },
     );
   }
 
@@ -511,10 +515,10 @@ export class RefreshEngine {
 
 /**
  * The source's error, or — when its text (an AWS or agent message, a proxy's body) carries a
- * fragment of a value this entry holds — the same error with that text withheld.
+ * fragment of a current or previous value of this entry — the same error with that text withheld.
  */
 function withoutValues(error: SecretFetchError, entry: Entry): SecretFetchError {
-  const values = entry.slots.filter((s) => s.loaded).map((s) => s.value);
+  const values = entry.slots.filter((s) => s.loaded).flatMap((s) => [s.value, s.previousValue]);
   if (values.length === 0) return error;
   const fragments = Fragments.of(...values);
   const codeLeaks = fragments.in(error.awsCode);
