@@ -5,7 +5,7 @@ import { inspect } from 'node:util';
  * it, the fragment rule for text Hush did not write, and describing a thrown error safely.
  *
  * The rule, applied wherever text leaves Hush (errors, events, logs, health, metrics): no run of
- * {@link FRAGMENT_LENGTH} or more characters of a current value appears in it — raw, JSON- or
+ * {@link FRAGMENT_LENGTH} or more characters of a current or previous value appears in it — raw, JSON- or
  * inspect-escaped (any depth), URL-encoded, base64 (base64url too) or hex — and a value shorter
  * than that never appears quoted. Hush's own text names secrets, ids, keys and options only; text
  * from elsewhere (schema messages, AWS and agent messages, listener errors) is either left out or
