@@ -194,6 +194,15 @@ export class SecretsStoreClosedError extends SecretsError {
   }
 }
 
+/**
+ * An error code from foreign text (an SDK error's name, an agent's `__type`) as health, metrics
+ * and logs may show it: an identifier of at most 64 characters, else `UnknownError` — a broken
+ * answer must not turn a quoted body into a "code".
+ */
+export function errorCodeName(code: unknown): string {
+  return typeof code === 'string' && /^[A-Za-z][\w.:-]{0,63}$/.test(code) ? code : 'UnknownError';
+}
+
 /** The code to report for any error: an AWS code for fetch errors, the Hush code otherwise. */
 export function errorCodeOf(error: unknown): string {
   if (error instanceof SecretFetchError) return error.awsCode;

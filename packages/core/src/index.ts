@@ -55,6 +55,7 @@ export {
   SecretFetchError,
   SecretsStoreClosedError,
   errorCodeOf,
+  errorCodeName,
   type ErrorCode,
   type SecretFailure,
   type ValidationIssue,

@@ -7,6 +7,7 @@ import {
   bootBackoff,
   defineSecrets,
   describeError,
+  errorCodeName,
   Fragments,
   failingNames,
   jitteredInterval,
@@ -197,5 +198,15 @@ describe('FetchContext.logger', () => {
     // The store does not write onto the source any more.
     expect(Object.keys(source)).toEqual(['kind', 'fetch']);
     await store.close();
+  });
+});
+
+describe('errorCodeName', () => {
+  it('keeps identifier-like codes and turns quoted text into UnknownError', () => {
+    expect(errorCodeName('ResourceNotFoundException')).toBe('ResourceNotFoundException');
+    expect(errorCodeName('com.amazonaws.secretsmanager:Throttling')).toBe('com.amazonaws.secretsmanager:Throttling');
+    expect(errorCodeName('pw "CANARY" \n')).toBe('UnknownError');
+    expect(errorCodeName('x'.repeat(65))).toBe('UnknownError');
+    expect(errorCodeName(undefined)).toBe('UnknownError');
   });
 });

@@ -4,7 +4,7 @@ import {
   SecretsManagerClient,
   type SecretsManagerClientConfig,
 } from '@aws-sdk/client-secrets-manager';
-import { SecretFetchError, SecretsConfigError } from '../errors';
+import { SecretFetchError, SecretsConfigError, errorCodeName } from '../errors';
 import type { LoggerLike } from '../logger';
 import { checkKnownKeys, parseDuration, type Duration } from '../validation';
 import {
@@ -528,7 +528,7 @@ export function classify(error: unknown): { code: string; message: string; retry
     $fault?: string;
   };
   const systemCode = typeof e?.code === 'string' && /^E[A-Z0-9_]+$/.test(e.code) ? e.code : undefined;
-  let code = e?.name !== 'TimeoutError' && systemCode ? systemCode : (e?.name ?? 'UnknownError');
+  let code = e?.name !== 'TimeoutError' && systemCode ? systemCode : errorCodeName(e?.name);
   if (code === 'Error' || code === 'SyntaxError') {
     // The SDK wraps non-Error throwables (e.g. a network error from another realm) as
     // "AWS SDK error wrapper for Error: connect ECONNREFUSED …": recover the errno code from that

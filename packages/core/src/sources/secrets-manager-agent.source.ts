@@ -2,7 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { inspect } from 'node:util';
-import { SecretFetchError, SecretsConfigError } from '../errors';
+import { SecretFetchError, SecretsConfigError, errorCodeName } from '../errors';
 import { REDACTED } from '../redaction';
 import { checkKnownKeys, parseDuration, type Duration } from '../validation';
 import {
@@ -412,7 +412,7 @@ function mapError(
   let message: string | undefined;
   try {
     const parsed = JSON.parse(body) as { __type?: unknown; message?: unknown; Message?: unknown };
-    if (typeof parsed.__type === 'string') code = parsed.__type.replace(/^.*#/, '');
+    if (typeof parsed.__type === 'string') code = errorCodeName(parsed.__type.replace(/^.*#/, ''));
     const m = parsed.message ?? parsed.Message;
     if (typeof m === 'string') message = m;
   } catch {
