@@ -20,6 +20,7 @@ import { hotReadScenario } from './scenarios/hot-read';
 import { memoryScenario } from './scenarios/memory';
 import { middlewareScenario } from './scenarios/middleware';
 import { rotationScenario } from './scenarios/rotation';
+import { scrubScenario } from './scenarios/scrub';
 import { steadyStateScenario } from './scenarios/steady-state';
 import type { BenchContext } from './util';
 
@@ -34,6 +35,7 @@ const SCENARIOS: [number, string, (ctx: BenchContext) => Promise<Row[]>][] = [
   [5, 'steady-state cost', steadyStateScenario],
   [6, 'memory', memoryScenario],
   [7, 'rotation latency', rotationScenario],
+  [8, 'redaction worst case', scrubScenario],
 ];
 
 async function main(): Promise<void> {

@@ -10,6 +10,7 @@ import {
   type SecretsEventListener,
 } from './events';
 import { parseSecret } from './parse';
+import { Fragments, describeError } from './redaction';
 import { Secret, type SecretSlot } from './secret';
 import { checkOutcomes } from './sources/answers';
 import type { CurrentVersion, FetchOutcome, RawSecret, SecretRequest } from './sources/source';
@@ -42,6 +43,8 @@ export interface Slot extends SecretSlot<unknown> {
   /** A version that failed to parse, so it is not re-parsed on every refresh. */
   failedVersion: string | undefined;
   staleNotified: boolean;
+  /** The value before the last rotation, kept only so text quoting it is withheld too (the leak rule). */
+  previousValue: unknown;
   /** Created on the first `subscribe` (an empty Set costs ~150 B per secret). */
   listeners: Set<SecretListener<unknown>> | undefined;
 }
@@ -114,6 +117,7 @@ export class RefreshEngine {
         error: undefined,
         failedVersion: undefined,
         staleNotified: false,
+        previousValue: undefined,
         listeners: undefined,
       } as unknown as Slot;
       (slot as { handle: Secret<unknown> }).handle = new Secret(slot);
@@ -344,6 +348,7 @@ export class RefreshEngine {
       }
       const previousVersion = slot.version;
       const wasLoaded = slot.loaded;
+      if (wasLoaded) slot.previousValue = slot.value;
       slot.value = result.value;
       slot.version = raw.versionId;
       slot.loaded = true;
@@ -403,7 +408,8 @@ export class RefreshEngine {
     if (options.reason === 'refresh') this.counts.refreshFailed++;
   }
 
-  private applyFailure(entry: Entry, error: SecretFetchError, options: FetchOptions): void {
+  private applyFailure(entry: Entry, failure: SecretFetchError, options: FetchOptions): void {
+    const error = withoutValues(failure, entry);
     entry.error = error;
     entry.failures++;
     if (options.reason === 'refresh') this.counts.refreshFailed++;
@@ -425,21 +431,19 @@ export class RefreshEngine {
       try {
         const result = listener(slot.value, info);
         if (result && typeof (result as Promise<void>).then === 'function') {
-          (result as Promise<void>).catch((error: unknown) => this.listenerFailed(slot.name, error));
+          (result as Promise<void>).catch((error: unknown) => this.listenerFailed(slot, error));
         }
       } catch (error) {
-        this.listenerFailed(slot.name, error);
+        this.listenerFailed(slot, error);
       }
     }
   }
 
-  private listenerFailed(name: string, error: unknown): void {
+  private listenerFailed(slot: Slot, error: unknown): void {
+    // A listener was handed the value and tends to put it in its message: name and code only.
     this.config.log.error(
-      `A rotation listener for secret "${name}" threw; other listeners and the refresh loop continue.`,
-      {
-        secret: name,
-        error: error instanceof Error ? `${error.name}: ${error.message}` : 'non-Error thrown',
-      },
+      `A rotation listener for secret "${slot.name}" threw; other listeners and the refresh loop continue.`,
+      { secret: slot.name, error: describeError(error, [slot.value, slot.previousValue]) },
     );
   }
 
@@ -592,4 +596,22 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
       },
     );
   });
+}
+
+/**
+ * The source's error, or — when its text (an AWS or agent message, a proxy's body) carries a
+ * fragment of a current or previous value of this entry — the same error with that text withheld.
+ */
+function withoutValues(error: SecretFetchError, entry: Entry): SecretFetchError {
+  const values = entry.slots.filter((s) => s.loaded).flatMap((s) => [s.value, s.previousValue]);
+  if (values.length === 0) return error;
+  const fragments = Fragments.of(...values);
+  const codeLeaks = fragments.in(error.awsCode);
+  if (!codeLeaks && !fragments.in(error.message)) return error;
+  return new SecretFetchError(
+    error.secretId,
+    codeLeaks ? 'UnknownError' : error.awsCode,
+    'the source answered with text that quotes the current value; it is withheld',
+    { retryable: error.retryable, throttled: error.throttled },
+  );
 }

@@ -19,7 +19,7 @@ import {
 import type { SecretListener, SecretsEventListener } from './events';
 import { computeHealth, type HealthReport, type SecretState, type StoreStats } from './health';
 import { instrumentStore } from './metrics';
-import { REDACTED, redactObject } from './redaction';
+import { REDACTED, redactedRecord } from './redaction';
 import { RefreshEngine, type Entry } from './refresh';
 import type { Secret } from './secret';
 import type { Source } from './sources/source';
@@ -182,14 +182,16 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
   }
 
   /**
-   * A frozen object of every current value, rebuilt only when a value changes (so a request can
-   * hold one consistent generation). Prints `[redacted]`.
+   * A read-only record of every current value, rebuilt only when a value changes (so a request
+   * can hold one consistent generation). Reads (`snap.db`), spreads (`{ ...snap }`) and
+   * `Object.entries` give the values; printing it — `console.log`, `console.dir`, `console.table`,
+   * `util.inspect` with any options, `JSON.stringify` — shows none (see {@link redactedRecord}).
    */
   snapshot(): Readonly<InferSecrets<D>> {
     if (this.#snapshot === undefined) {
       const values: Record<string, unknown> = {};
       for (const [name, slot] of this.#engine.slots) if (slot.loaded) values[name] = slot.value;
-      this.#snapshot = Object.freeze(redactObject(values, 'Secrets'));
+      this.#snapshot = redactedRecord(values, 'Secrets');
     }
     return this.#snapshot as Readonly<InferSecrets<D>>;
   }

@@ -2,7 +2,7 @@ import type * as SecretsManagerSdk from '@aws-sdk/client-secrets-manager';
 import type { SecretsManagerClient, SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
 import type * as SmithyRetry from '@smithy/core/retry';
 import { fetchKeyOf } from '../declarations';
-import { SecretFetchError, SecretsConfigError } from '../errors';
+import { SecretFetchError, SecretsConfigError, errorCodeName } from '../errors';
 import type { LoggerLike } from '../logger';
 import { checkKnownKeys, parseDuration, type Duration } from '../validation';
 import { identityProblem, invalidAnswer, matchesSecret } from './answers';
@@ -646,7 +646,13 @@ function attemptsOf(error: unknown): number {
   return (error as { $metadata?: { attempts?: number } })?.$metadata?.attempts ?? 1;
 }
 
-/** Classifies an SDK or network error into a code and retry flags. Messages from AWS never carry values. */
+/**
+ * Classifies an SDK or network error into a code and retry flags. The message is kept only from
+ * an error AWS answered (a modelled service exception: `$fault` and an HTTP status of 400 or more)
+ * or from a Node system error; anything else — above all the SDK's `SyntaxError` for a 200 with a
+ * broken body, whose text quotes that body — is reported by name, and no code is pulled out of
+ * its text.
+ */
 export function classify(error: unknown): { code: string; message: string; retryable: boolean; throttled: boolean } {
   const e = error as {
     name?: string;
@@ -656,11 +662,14 @@ export function classify(error: unknown): { code: string; message: string; retry
     $fault?: string;
     $retryable?: unknown;
   };
-  let code = e?.name !== 'TimeoutError' && e?.code && /^E[A-Z]+$/.test(e.code) ? e.code : (e?.name ?? 'UnknownError');
+  const systemCode = typeof e?.code === 'string' && /^E[A-Z0-9_]+$/.test(e.code) ? e.code : undefined;
+  let code = e?.name !== 'TimeoutError' && systemCode ? systemCode : errorCodeName(e?.name);
   if (code === 'Error' || code === 'SyntaxError') {
     // The SDK wraps non-Error throwables (e.g. a network error from another realm) as
-    // "AWS SDK error wrapper for Error: connect ECONNREFUSED …": recover the errno code.
-    code = e?.code ?? /\b(E[A-Z]{4,})\b/.exec(e?.message ?? '')?.[1] ?? 'UnknownError';
+    // "AWS SDK error wrapper for Error: connect ECONNREFUSED …": recover the errno code from that
+    // wrapper only, and only a known network code (a transient one).
+    const wrapped = /^AWS SDK error wrapper for .*?\b(E[A-Z]{4,})\b/.exec(e?.message ?? '')?.[1];
+    code = systemCode ?? (wrapped && isTransientCode(wrapped) ? wrapped : code);
   }
   const status = e?.$metadata?.httpStatusCode;
   const throttled = isThrottlingCode(code, status, e?.$retryable);
@@ -669,7 +678,12 @@ export function classify(error: unknown): { code: string; message: string; retry
     isTransientCode(code, status, e?.$retryable) ||
     (status !== undefined && status >= 500) ||
     e?.$fault === 'server';
-  const message = typeof e?.message === 'string' && e.message.length < 500 ? e.message : code;
+  const answered = (e?.$fault === 'client' || e?.$fault === 'server') && status !== undefined && status >= 400;
+  const trusted = (answered && code !== 'SyntaxError') || systemCode !== undefined || code === 'TimeoutError';
+  const message =
+    trusted && typeof e?.message === 'string' && e.message.length < 500
+      ? e.message
+      : `${code}${status !== undefined ? ` (HTTP ${status})` : ''}; the error text is withheld (it may quote the response)`;
   return { code, message, retryable, throttled };
 }
 

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { watch as fsWatch, type FSWatcher } from 'node:fs';
 import { constants as fsConstants } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
@@ -66,7 +66,8 @@ interface FileRead {
  *
  * Changes are detected with `fs.watch` plus polling, and go through the store exactly like an API
  * refresh: parsed as declared, validated, swapped, with the same `rotated` events and health. The
- * version id is a hash of the content, so an unchanged file never looks rotated.
+ * version id is a keyed hash of the content (HMAC-SHA-256 with a random per-process key): an
+ * unchanged file never looks rotated, and the id reveals nothing about the value.
  *
  * A file is served only once it is stable: not modified within `settle`, and the same size and
  * modification time before and after the read. A missing file fails with the non-retryable code
@@ -369,8 +370,15 @@ function isVersion(state: string): boolean {
   return state !== 'missing' && state !== 'unsettled' && !state.startsWith('invalid:') && !state.startsWith('error:');
 }
 
+/**
+ * The per-process key of version ids. A plain hash of the content would let anyone who sees a
+ * version (health shows 8 hex characters, rotation logs 16) brute-force a PIN or a dictionary
+ * password offline; keyed, the id says only "same content or not" within this process.
+ */
+const VERSION_KEY = randomBytes(32);
+
 function versionOf(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex').slice(0, 16);
+  return createHmac('sha256', VERSION_KEY).update(bytes).digest('hex').slice(0, 16);
 }
 
 function toRaw(read: FileRead): RawSecret {
