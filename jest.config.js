@@ -27,7 +27,9 @@ module.exports = {
   // condition, so tests run against src/ without a build step (the build is type-checked by tsc -b).
   testEnvironmentOptions: { customExportConditions: ['@hush/source', 'node', 'require', 'default'] },
   transform: { '^.+\\.(t|j|mj)sx?$': swc },
-  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|uid|load-esm|file-type|iterare)/)'],
+  transformIgnorePatterns: [
+    '/node_modules/(?!(@nestjs|uid|load-esm|file-type|iterare|valibot|arktype|arkregex|@ark)/)',
+  ],
   testMatch: ['<rootDir>/packages/*/test/**/*.spec.ts', '<rootDir>/test/**/*.spec.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   modulePathIgnorePatterns: ['<rootDir>/packages/.*/dist/', '<rootDir>/apps/.*/dist/'],

@@ -7,7 +7,8 @@
  * Options: --quick, --only=1,4 (scenario numbers), --no-write (full run: do not touch bench/results),
  * --write (quick run: write latest-quick.* and a timestamped file; by default a quick run writes nothing),
  * --load-seconds=N and --load-rounds=N (scenario 3: length of each autocannon run and number of
- * rounds; default 3 s × 5, quick 0.3 s × 1 — longer runs narrow the noise on a shared machine).
+ * rounds; default 3 s × 5, quick 0.3 s × 1 — longer runs narrow the noise on a shared machine),
+ * --fleet-sizes=40,200 (scenario 4: fleet sizes; the first also runs as separate processes).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -20,6 +21,7 @@ import { hotReadScenario } from './scenarios/hot-read';
 import { memoryScenario } from './scenarios/memory';
 import { middlewareScenario } from './scenarios/middleware';
 import { rotationScenario } from './scenarios/rotation';
+import { scrubScenario } from './scenarios/scrub';
 import { steadyStateScenario } from './scenarios/steady-state';
 import type { BenchContext } from './util';
 
@@ -34,7 +36,8 @@ const SCENARIOS: [number, string, (ctx: BenchContext) => Promise<Row[]>][] = [
   [5, 'steady-state cost', steadyStateScenario],
   [6, 'memory', memoryScenario],
   [7, 'rotation latency', rotationScenario],
-  [8, 'fleet cost', fleetCostScenario],
+  [8, 'redaction worst case', scrubScenario],
+  [9, 'fleet cost', fleetCostScenario],
 ];
 
 async function main(): Promise<void> {
@@ -58,6 +61,11 @@ async function main(): Promise<void> {
     quick,
     loadSeconds: numberFlag('load-seconds'),
     loadRounds: numberFlag('load-rounds'),
+    fleetSizes: args
+      .find((a) => a.startsWith('--fleet-sizes='))
+      ?.slice('--fleet-sizes='.length)
+      .split(',')
+      .map(Number),
     sink: 0,
     log: (m) => process.stderr.write(`  ${m}\n`),
   };

@@ -8,6 +8,8 @@ export interface BenchContext {
   /** Scenario 3: seconds per load run and number of rounds (`--load-seconds=`, `--load-rounds=`). */
   readonly loadSeconds?: number;
   readonly loadRounds?: number;
+  /** Scenario 4: fleet sizes to run instead of the defaults (`--fleet-sizes=40,200`). */
+  readonly fleetSizes?: readonly number[];
   /** Sink for consumed results, so the JIT cannot drop the work that produced them. */
   sink: number;
   log(message: string): void;

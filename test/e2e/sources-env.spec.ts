@@ -108,7 +108,7 @@ describe('HUSH_SOURCE=aws|agent|files: one set of declarations, identical values
           db: store.get('db'),
           dbPassword: store.get('dbPassword'),
           apiKey: store.get('apiKey'),
-          signingKey: [...store.get('signingKey')],
+          signingKey: [...store.get('signingKey').toUint8Array()],
           legacy: store.get('legacy'),
         };
         expect(JSON.stringify(health)).not.toContain('CANARY');

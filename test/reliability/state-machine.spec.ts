@@ -188,21 +188,24 @@ async function runProgram(actions: readonly Action[]): Promise<void> {
           continue;
         }
         fetchError[id] = undefined;
-        for (const name of NAMES.filter((x) => ID_OF[x] === id)) {
+        // One version per id: the names of an id take a version together or not at all.
+        const names = NAMES.filter((x) => ID_OF[x] === id);
+        const results = names.map((name) =>
+          slots[name].n === current.n || slots[name].failedN === current.n ? undefined : parse(name, current),
+        );
+        const rejection = results.find((r) => r !== undefined && !r.ok);
+        names.forEach((name, i) => {
           const slot = slots[name];
-          if (slot.n === current.n && slot.parseError === undefined) {
-            slot.goodAt = now;
-            continue;
-          }
-          if (slot.failedN === current.n) continue;
-          const parsed = parse(name, current);
-          if (parsed.ok) {
-            Object.assign(slot, { n: parsed.n, goodAt: now, parseError: undefined, failedN: undefined });
-          } else {
-            slot.parseError = parsed.code;
+          const result = results[i];
+          if (rejection !== undefined && !rejection.ok) {
+            slot.parseError = result !== undefined && !result.ok ? result.code : rejection.code;
             slot.failedN = current.n;
+          } else if (result === undefined) {
+            if (slot.n === current.n) Object.assign(slot, { goodAt: now, parseError: undefined });
+          } else if (result.ok) {
+            Object.assign(slot, { n: result.n, goodAt: now, parseError: undefined, failedN: undefined });
           }
-        }
+        });
       }
     };
 

@@ -49,7 +49,7 @@ interface CostOption {
 }
 
 /**
- * Scenario 8 — fleet cost: what 1,000 and 10,000 pods × 50 secrets cost a month under each way
+ * Scenario 9 — fleet cost: what 1,000 and 10,000 pods × 50 secrets cost a month under each way
  * of running Hush, and how long an out-of-schedule change can take to reach the pods. Options
  * Hush or the emulated Agent can run are **measured**: one pod (or one host of pods) against the
  * emulator over HTTP, simulated days on `@sinonjs/fake-timers`, calls counted by the emulator and
@@ -177,7 +177,7 @@ export async function fleetCostScenario(ctx: BenchContext): Promise<Row[]> {
     o.callsPerHour(pods) * HOURS_PER_MONTH * PRICE_PER_CALL + (o.extraDollarsPerMonth?.(pods) ?? 0);
   const baseline = options[0]!;
   return options.map((o) => ({
-    scenario: '8 Fleet cost',
+    scenario: '9 Fleet cost',
     metric: `${o.option} — ${o.basis}; worst-case delay of an out-of-schedule change: ${o.worstDelay}`,
     hush: FLEETS.map(
       (pods) =>

@@ -1,5 +1,6 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import { SecretsConfigError } from './errors';
+import type { SecretBytes } from './secret-bytes';
 import { checkKnownKeys, parseDuration, type Duration } from './validation';
 
 /** How a secret's raw value is turned into the value you read. */
@@ -17,7 +18,7 @@ export interface SecretDeclarationObject {
   /** Secret name or ARN in Secrets Manager (or the agent / file name for other sources). */
   readonly id: string;
   /**
-   * `string` (default), `json` (parsed, deep-frozen) or `binary` (`Uint8Array`).
+   * `string` (default), `json` (parsed, deep-frozen) or `binary` (immutable {@link SecretBytes}).
    * @default 'string', or 'json' when `key` is set
    */
   readonly format?: SecretFormat;
@@ -59,7 +60,7 @@ type BaseValue<D> = D extends string
       : D extends { readonly format: 'json' }
         ? unknown
         : D extends { readonly format: 'binary' }
-          ? Uint8Array
+          ? SecretBytes
           : string;
 
 /** The type `get(name)` returns for a declaration. */

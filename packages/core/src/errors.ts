@@ -1,3 +1,5 @@
+import { describeError } from './redaction';
+
 /**
  * The error family of `@hush/core`. Every error has a stable `code`, a `name`, and an
  * optional `cause`. Messages name secrets, ids and options — never a secret value.
@@ -122,6 +124,9 @@ export class SecretParseError extends SecretsError {
   }
 }
 
+/** Issues listed in a SecretValidationError's message; all of them are in `.issues`. */
+const MAX_ISSUES_IN_MESSAGE = 10;
+
 /** One Standard Schema issue, without the offending value. */
 export interface ValidationIssue {
   readonly path: string;
@@ -136,10 +141,9 @@ export class SecretValidationError extends SecretsError {
   readonly issues: readonly ValidationIssue[];
 
   constructor(name: string, id: string, issues: readonly ValidationIssue[]) {
-    super(
-      `Secret "${name}" (id "${id}") failed schema validation: ` +
-        issues.map((i) => `${i.path}: ${i.message}`).join('; '),
-    );
+    const shown = issues.slice(0, MAX_ISSUES_IN_MESSAGE).map((i) => `${i.path}: ${i.message}`);
+    if (issues.length > shown.length) shown.push(`… and ${issues.length - shown.length} more (see .issues)`);
+    super(`Secret "${name}" (id "${id}") failed schema validation: ${shown.join('; ')}`);
     this.secretName = name;
     this.secretId = id;
     this.issues = issues;
@@ -161,12 +165,24 @@ export class SecretFetchError extends SecretsError {
     message: string,
     flags: { retryable: boolean; throttled?: boolean; cause?: unknown },
   ) {
-    super(`Fetching secret id "${id}" failed: ${awsCode}: ${message}`, { cause: flags.cause });
+    // The raw cause (an SDK error holds the response body in `$response`, and V8's SyntaxError
+    // quotes it) never rides along: only its name and code, which util.inspect shows as [cause].
+    super(`Fetching secret id "${id}" failed: ${awsCode}: ${message}`, {
+      cause: flags.cause === undefined ? undefined : withheldCause(flags.cause),
+    });
     this.secretId = id;
     this.awsCode = awsCode;
     this.retryable = flags.retryable;
     this.throttled = flags.throttled ?? false;
   }
+}
+
+/** A stand-in for a foreign error: its name and code only (see {@link describeError}). */
+function withheldCause(cause: unknown): Error {
+  if (cause instanceof SecretsError) return cause;
+  const error = new Error(describeError(cause));
+  error.name = 'WithheldCause';
+  return error;
 }
 
 /** The store was used after `close()`. */
@@ -176,6 +192,15 @@ export class SecretsStoreClosedError extends SecretsError {
   constructor(operation: string) {
     super(`SecretStore is closed; cannot ${operation}. Create a new store.`);
   }
+}
+
+/**
+ * An error code from foreign text (an SDK error's name, an agent's `__type`) as health, metrics
+ * and logs may show it: an identifier of at most 64 characters, else `UnknownError` — a broken
+ * answer must not turn a quoted body into a "code".
+ */
+export function errorCodeName(code: unknown): string {
+  return typeof code === 'string' && /^[A-Za-z][\w.:-]{0,63}$/.test(code) ? code : 'UnknownError';
 }
 
 /** The code to report for any error: an AWS code for fetch errors, the Hush code otherwise. */

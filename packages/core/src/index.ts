@@ -18,6 +18,7 @@ export { SecretStore } from './secret-store';
 export { type SecretStoreOptions, type Clock, type BackoffConfig, type RotationScheduleOptions } from './store-options';
 export { type HealthReport, type SecretHealth, type SecretStatus, type StoreStatus, type StoreStats } from './health';
 export { Secret } from './secret';
+export { SecretBytes } from './secret-bytes';
 export { REDACTED, redactObject } from './redaction';
 export {
   ErrorCodes,
@@ -55,6 +56,7 @@ export {
   type ChangeListener,
   type SecretDescription,
   type DescribeOutcome,
+  type CurrentVersion,
 } from './sources/source';
 export {
   awsSecretsManager,

@@ -10,7 +10,16 @@
  */
 export { checkKnownKeys, keysOf, suggest } from './validation';
 export { toLogger } from './logger';
-export { scrub, describeError } from './redaction';
+export {
+  FRAGMENT_LENGTH,
+  Fragments,
+  redactedRecord,
+  hiddenAccessors,
+  scrub,
+  describeError,
+  type ReadOnlyFailure,
+} from './redaction';
+export { errorCodeName } from './errors';
 export { logEvent } from './events';
 export { computeHealth, failingNames, type SecretState } from './health';
 export { SECRET_STORE_OPTION_KEYS, resolveStoreOptions, type ResolvedStoreOptions } from './store-options';

@@ -1,7 +1,8 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import type { NormalizedDeclaration } from './declarations';
 import { SecretParseError, SecretValidationError, type ValidationIssue } from './errors';
-import { scrub } from './redaction';
+import { Fragments, REDACTED } from './redaction';
+import { SecretBytes } from './secret-bytes';
 import type { RawSecret } from './sources/source';
 
 /** AWS's limit for SecretString and SecretBinary. */
@@ -17,7 +18,9 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
  */
 export async function parseSecret(decl: NormalizedDeclaration, raw: RawSecret): Promise<unknown> {
   const value = decodeFormat(decl, raw);
-  if (!decl.schema) return value;
+  // A schema gets the parser's own Uint8Array copy (to transform as it likes); without one, the
+  // bytes are sealed in a SecretBytes so that no reader can change them for the others.
+  if (!decl.schema) return value instanceof Uint8Array ? SecretBytes.adopt(value) : value;
   return validate(decl, decl.schema, value);
 }
 
@@ -30,8 +33,7 @@ function decodeFormat(decl: NormalizedDeclaration, raw: RawSecret): unknown {
     if (raw.binary.byteLength > MAX_SECRET_BYTES)
       throw fail('TOO_LARGE', `binary value is ${raw.binary.byteLength} bytes (max ${MAX_SECRET_BYTES})`);
     if (raw.binary.byteLength === 0) throw fail('EMPTY', 'the binary value is empty');
-    const copy = new Uint8Array(raw.binary);
-    return copy;
+    return new Uint8Array(raw.binary);
   }
   let text: string;
   if (raw.string !== undefined) {
@@ -65,13 +67,11 @@ function decodeFormat(decl: NormalizedDeclaration, raw: RawSecret): unknown {
   }
   const path = `$.${decl.key}`;
   if (!Object.prototype.hasOwnProperty.call(parsed, decl.key)) {
+    // The names present are not listed: in a map keyed by secrets (API key → tenant) they are the secrets.
+    const count = Object.keys(parsed).length;
     throw fail(
       'MISSING_KEY',
-      `key "${decl.key}" is missing; present keys: ${
-        Object.keys(parsed)
-          .map((k) => `"${k}"`)
-          .join(', ') || '(none)'
-      }`,
+      `key "${decl.key}" is missing; the object has ${count} other key${count === 1 ? '' : 's'} (names not shown)`,
       path,
     );
   }
@@ -112,9 +112,13 @@ function describe(value: unknown): string {
   return `a ${typeof value}`;
 }
 
-/** Recursively freezes plain objects and arrays. */
+/**
+ * Recursively freezes objects and arrays. Typed arrays, `DataView`s and `ArrayBuffer`s cannot be
+ * frozen (`Object.freeze` throws on a non-empty one) and are left as they are, unvisited.
+ */
 export function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof SharedArrayBuffer) return value;
     Object.freeze(value);
     for (const child of Object.values(value)) deepFreeze(child);
   }
@@ -125,22 +129,37 @@ async function validate(decl: NormalizedDeclaration, schema: StandardSchemaV1, v
   let result = schema['~standard'].validate(value);
   if (result instanceof Promise) result = await result;
   if (result.issues) {
+    // Schema libraries quote the value in their messages (escaped, truncated, or whole): each
+    // message and path segment is kept only when it carries no fragment of the value.
+    // Keys an issue's path names are the schema's own; other keys may be secrets (a map keyed by them).
+    const pathKeys = new Set<string>();
+    for (const issue of result.issues) for (const s of issue.path ?? []) pathKeys.add(String(segmentKey(s)));
+    const leaves = Fragments.index([value], () => false);
+    const fragments = Fragments.index([value], (key) => !pathKeys.has(key));
     const issues: ValidationIssue[] = result.issues.map((issue) => ({
-      path: formatPath(issue.path),
-      message: scrub(issue.message, value),
+      path: formatPath(issue.path, leaves),
+      message: fragments.safe(String(issue.message), WITHHELD_ISSUE),
     }));
     throw new SecretValidationError(decl.name, decl.id, issues);
   }
   return deepFreeze(result.value);
 }
 
-function formatPath(path: StandardSchemaV1.Issue['path']): string {
+/** What an issue reads when the schema's own message quoted the value (or was too long to check). */
+export const WITHHELD_ISSUE = 'does not match the schema (the schema message is withheld: it quotes the value)';
+
+function formatPath(path: StandardSchemaV1.Issue['path'], fragments: Fragments): string {
   let out = '$';
   for (const segment of path ?? []) {
-    const key = typeof segment === 'object' && segment !== null ? segment.key : segment;
-    out += typeof key === 'number' ? `[${key}]` : `.${String(key)}`;
+    const key = segmentKey(segment);
+    if (typeof key === 'number') out += `[${key}]`;
+    else out += `.${fragments.safe(String(key), REDACTED)}`;
   }
   return out;
+}
+
+function segmentKey(segment: PropertyKey | StandardSchemaV1.PathSegment): PropertyKey {
+  return typeof segment === 'object' && segment !== null ? segment.key : segment;
 }
 
 /** Decodes a Uint8Array as strict UTF-8, or undefined when it is not valid UTF-8. */

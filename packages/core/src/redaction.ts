@@ -2,11 +2,25 @@ import { inspect } from 'node:util';
 
 /**
  * Everything Hush does to keep a value out of text: the one placeholder, objects that print as
- * it, scrubbing a value's fragments out of a message, and describing a thrown error safely.
+ * it, the fragment rule for text Hush did not write, and describing a thrown error safely.
+ *
+ * The rule, applied wherever text leaves Hush (errors, events, logs, health, metrics): no run of
+ * {@link FRAGMENT_LENGTH} or more characters of a current or previous value appears in it — raw, JSON- or
+ * inspect-escaped (any depth), URL-encoded, base64 (base64url too) or hex — and a value shorter
+ * than that never appears quoted. Hush's own text names secrets, ids, keys and options only; text
+ * from elsewhere (schema messages, AWS and agent messages, listener errors) is either left out or
+ * checked against the value with {@link Fragments} first. Cost is linear in the size of the text
+ * plus the size of the value.
  */
 
 /** The text every Hush container prints instead of a value. */
 export const REDACTED = '[redacted]';
+
+/** Characters of a value that count as a fragment of it. */
+export const FRAGMENT_LENGTH = 6;
+
+/** Foreign text longer than this is never carried (a message that long is quoting data). */
+export const MAX_FOREIGN_TEXT = 300;
 
 /**
  * Makes an object print as `[redacted]` everywhere (non-enumerable `toJSON`, `toString` and
@@ -22,32 +36,265 @@ export function redactObject<T extends object>(target: T, label: string): T {
   return target;
 }
 
-/** Removes every occurrence of any string leaf of `value` (of 4+ chars) from `text`. */
-export function scrub(text: string, value: unknown): string {
-  const leaves: string[] = [];
-  const visit = (v: unknown, depth: number): void => {
-    if (depth > 64) return;
-    if (typeof v === 'string') {
-      if (v.length >= 4) leaves.push(v);
-    } else if (typeof v === 'number' && String(v).length >= 4) {
-      leaves.push(String(v));
-    } else if (v && typeof v === 'object' && !(v instanceof Uint8Array)) {
-      for (const child of Object.values(v)) visit(child, depth + 1);
-    }
-  };
-  visit(value, 0);
-  leaves.sort((a, b) => b.length - a.length);
-  let out = text;
-  for (const leaf of leaves) out = out.split(leaf).join(REDACTED);
-  return out;
+/** How a read-only record's mutation attempts fail. */
+export type ReadOnlyFailure = () => never;
+
+/**
+ * A read-only record of values that can be read (`rec.db`, `rec['db']`), spread (`{ ...rec }`),
+ * listed (`Object.keys`, `Object.entries`, `for…in`) and checked (`'db' in rec`), but that prints
+ * no value: the values live in a closure of a Proxy whose target holds only the redaction hooks,
+ * so `util.inspect` (which shows a Proxy's target unless `showProxy` is set), `console.dir`
+ * (`customInspect: false`), `getters: true`, `showHidden: true` and `JSON.stringify` find none,
+ * and `console.table` is given no keys. `structuredClone` throws (a Proxy cannot be cloned).
+ * A read is one trap and one property load: no I/O, no await.
+ *
+ * @param onMissing what reading an absent string key returns or throws (default `undefined`).
+ * @param readOnly how assignment, deletion and definition fail (default a TypeError).
+ */
+export function redactedRecord<T extends Record<string, unknown>>(
+  values: T,
+  label: string,
+  onMissing?: (prop: string) => unknown,
+  readOnly: ReadOnlyFailure = () => {
+    throw new TypeError(`${label} is read-only; copy it out with { ...${label.toLowerCase()} } to change values.`);
+  },
+): Readonly<T> {
+  // A plain object (fast properties; Object.create(null) would start in dictionary mode).
+  const own: Record<string, unknown> = Object.freeze({ ...values });
+  const has = (prop: string): boolean => Object.prototype.hasOwnProperty.call(own, prop);
+  const target = redactObject({}, label);
+  const hooks = Reflect.ownKeys(target);
+  return new Proxy(target, {
+    get(t, prop, receiver) {
+      if (typeof prop === 'string') {
+        if (has(prop)) return own[prop];
+        if (!(prop in t) && onMissing) return onMissing(prop);
+      }
+      return Reflect.get(t, prop, receiver);
+    },
+    has: (t, prop) => (typeof prop === 'string' && has(prop)) || prop in t,
+    ownKeys: () => (calledByConsoleTable() ? hooks : [...Object.keys(own), ...hooks]),
+    getOwnPropertyDescriptor(t, prop) {
+      if (typeof prop === 'string' && has(prop))
+        return { value: own[prop], writable: false, enumerable: true, configurable: true };
+      return Reflect.getOwnPropertyDescriptor(t, prop);
+    },
+    set: readOnly,
+    defineProperty: readOnly,
+    deleteProperty: readOnly,
+    setPrototypeOf: readOnly,
+    preventExtensions: readOnly,
+  }) as unknown as Readonly<T>;
 }
 
 /**
- * `Name: message` of a thrown value, with every fragment of `value` that appears in it redacted
- * (for errors thrown by user code that was handed a secret value, e.g. a rotation hook).
+ * Whether the running `ownKeys` trap was called by `console.table`, which prints every value it
+ * is given and cannot be told apart from a spread by the traps it calls. Only `ownKeys` asks
+ * (never a read), so the stack is captured only when keys are listed.
  */
-export function describeError(error: unknown, value: unknown): string {
-  const text =
-    error instanceof Error ? `${error.name}: ${error.message}` : `a non-Error value was thrown (${typeof error})`;
-  return scrub(text, value);
+function calledByConsoleTable(): boolean {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 5;
+  const stack = new Error().stack ?? '';
+  Error.stackTraceLimit = limit;
+  return /\bat (?:console|Console)\.table \(node:internal\/console\//.test(stack);
+}
+
+/** Prototypes `util.inspect` lists (and, with `getters: true`, calls the accessors of) under `showHidden`. */
+const INSPECTED_PROTOTYPES = 3;
+
+/**
+ * A prototype holding `accessors` deep enough in an instance's chain that `util.inspect` never
+ * lists them or calls them — with `showHidden: true` it walks the first {@link INSPECTED_PROTOTYPES}
+ * prototypes of an instance of a user class and, with `getters: true`, calls their getters with
+ * the instance. Property lookups through the extra empty prototypes stay inline-cached.
+ *
+ * @param parent what the accessors' object inherits from.
+ * @param levelsAbove prototypes between the instance and the returned object (1 when it becomes
+ *   the parent of a class's prototype, 0 when it becomes the instance's own prototype).
+ * @internal
+ */
+export function hiddenAccessors(parent: object | null, accessors: PropertyDescriptorMap, levelsAbove: number): object {
+  let top: object = Object.create(parent, accessors);
+  for (let level = levelsAbove; level < INSPECTED_PROTOTYPES; level++) top = Object.create(top);
+  return top;
+}
+
+const QUOTES = new Set(['"', "'", '`']);
+const BASE64_RUN = /[A-Za-z0-9+/_-]{8,}/g;
+const HEX_RUN = /(?:[0-9a-fA-F]{2}){6,}/g;
+const ESCAPE = /\\(u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|.)/gs;
+const SIMPLE_ESCAPES: Record<string, string> = { n: '\n', r: '\r', t: '\t', b: '\b', f: '\f', v: '\v', '0': '\0' };
+
+/**
+ * Every fragment of some values, indexed once so that any number of texts can be checked in time
+ * linear in their length. Only windows of the raw value are indexed; encodings are undone on the
+ * text side (unescaping, URL-decoding, base64 and hex decoding of the text's runs).
+ */
+export class Fragments {
+  private readonly windows = new Set<string>();
+  private readonly short = new Set<string>();
+
+  private constructor() {}
+
+  /** The fragments of every string leaf, object key and number of `values` (nested up to 64 levels). */
+  static of(...values: unknown[]): Fragments {
+    return Fragments.index(values, () => true);
+  }
+
+  /**
+   * Like {@link Fragments.of}, choosing which object keys count (`keep(key)`); leaves always do.
+   * A schema issue's path names keys the schema declared, which are not secret.
+   */
+  static index(values: readonly unknown[], keep: (key: string) => boolean): Fragments {
+    const f = new Fragments();
+    const visit = (v: unknown, depth: number): void => {
+      if (depth > 64) return;
+      if (typeof v === 'string') f.addString(v);
+      else if (typeof v === 'number' || typeof v === 'bigint') f.addString(String(v));
+      else if (v instanceof Uint8Array) f.addString(Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('utf8'));
+      else if (v && typeof v === 'object') {
+        for (const [key, child] of Object.entries(v)) {
+          if (keep(key)) f.addString(key);
+          visit(child, depth + 1);
+        }
+      }
+    };
+    for (const v of values) visit(v, 0);
+    return f;
+  }
+
+  private addString(s: string): void {
+    if (s.length === 0) return;
+    if (s.length < FRAGMENT_LENGTH) {
+      this.short.add(s);
+      return;
+    }
+    for (let i = 0; i + FRAGMENT_LENGTH <= s.length; i++) {
+      const w = s.slice(i, i + FRAGMENT_LENGTH);
+      if (w.trim() !== '') this.windows.add(w);
+    }
+  }
+
+  /** Whether nothing was indexed (every check then passes). */
+  get empty(): boolean {
+    return this.windows.size === 0 && this.short.size === 0;
+  }
+
+  /** Whether `text` carries a fragment in any of the encodings. */
+  in(text: string): boolean {
+    if (this.empty || text.length === 0) return false;
+    for (const view of this.views(text)) if (this.rawHits(view, undefined)) return true;
+    return false;
+  }
+
+  /**
+   * `text` with every raw fragment replaced by `[redacted]`; when a fragment is still there in
+   * an encoded form, the whole text is replaced.
+   */
+  scrub(text: string): string {
+    if (this.empty || text.length === 0) return text;
+    const covered = new Uint8Array(text.length);
+    if (!this.rawHits(text, covered)) return this.in(text) ? REDACTED : text;
+    let out = '';
+    for (let i = 0; i < text.length;) {
+      if (covered[i]) {
+        out += REDACTED;
+        while (i < text.length && covered[i]) i++;
+      } else {
+        out += text[i];
+        i++;
+      }
+    }
+    return this.in(out) ? REDACTED : out;
+  }
+
+  /** Foreign text if it is short and carries no fragment, else `fallback`. */
+  safe(text: string, fallback: string): string {
+    return text.length <= MAX_FOREIGN_TEXT && !this.in(text) ? text : fallback;
+  }
+
+  /** Raw windows (and quoted short values) found in `text`; marks them in `covered` when given. */
+  private rawHits(text: string, covered: Uint8Array | undefined): boolean {
+    let hit = false;
+    if (this.windows.size > 0) {
+      for (let i = 0; i + FRAGMENT_LENGTH <= text.length; i++) {
+        if (!this.windows.has(text.slice(i, i + FRAGMENT_LENGTH))) continue;
+        if (!covered) return true;
+        hit = true;
+        covered.fill(1, i, i + FRAGMENT_LENGTH);
+      }
+    }
+    if (this.short.size > 0) {
+      for (let i = 0; i < text.length; i++) {
+        const q = text[i]!;
+        if (!QUOTES.has(q)) continue;
+        for (let len = 1; len < FRAGMENT_LENGTH && i + len + 1 < text.length; len++) {
+          if (text[i + len + 1] !== q || !this.short.has(text.slice(i + 1, i + len + 1))) continue;
+          if (!covered) return true;
+          hit = true;
+          covered.fill(1, i + 1, i + len + 1);
+        }
+      }
+    }
+    return hit;
+  }
+
+  /** The text as written, and as it reads with each common encoding undone. */
+  private *views(text: string): Generator<string> {
+    yield text;
+    let unescaped = text;
+    for (let depth = 0; depth < 4 && unescaped.includes('\\'); depth++) {
+      unescaped = unescape(unescaped);
+      yield unescaped;
+    }
+    if (text.includes('%')) yield urlDecode(text);
+    for (const run of text.match(BASE64_RUN) ?? []) {
+      const std = run.replace(/-/g, '+').replace(/_/g, '/');
+      for (let offset = 0; offset < 4 && std.length - offset >= 8; offset++) {
+        const body = std.slice(offset, offset + Math.floor((std.length - offset) / 4) * 4);
+        yield Buffer.from(body, 'base64').toString('utf8');
+      }
+    }
+    for (const run of text.match(HEX_RUN) ?? []) {
+      yield Buffer.from(run, 'hex').toString('utf8');
+      if (run.length > 13) yield Buffer.from(run.slice(1, run.length - 1), 'hex').toString('utf8');
+    }
+  }
+}
+
+function unescape(text: string): string {
+  return text.replace(ESCAPE, (_, e: string) => {
+    if (e.length === 5 || e.length === 3) return String.fromCharCode(parseInt(e.slice(1), 16));
+    return SIMPLE_ESCAPES[e] ?? e;
+  });
+}
+
+function urlDecode(text: string): string {
+  return text.replace(/(?:%[0-9a-fA-F]{2})+/g, (run) => Buffer.from(run.replace(/%/g, ''), 'hex').toString('utf8'));
+}
+
+/**
+ * `text` with every fragment of `value` removed (see {@link Fragments.scrub}). For many texts
+ * against one value, build `Fragments.of(value)` once instead.
+ */
+export function scrub(text: string, value: unknown): string {
+  return Fragments.of(value).scrub(text);
+}
+
+const IDENTIFIER = /^[A-Za-z_$][\w$.:-]{0,63}$/;
+
+/**
+ * How Hush reports an error thrown by code it does not own (a rotation listener, an SDK, a
+ * schema): its name and its `code`, never its message — user code handed a value tends to put it
+ * in the message. Name and code are kept only when they look like identifiers and carry no
+ * fragment of `value`.
+ */
+export function describeError(error: unknown, value?: unknown): string {
+  if (!(error instanceof Error)) return `a non-Error value was thrown (${typeof error})`;
+  const fragments = Fragments.of(value);
+  const ok = (s: unknown): s is string => typeof s === 'string' && IDENTIFIER.test(s) && !fragments.in(s);
+  const name = ok(error.name) ? error.name : 'Error';
+  const code = (error as { code?: unknown }).code;
+  return `${name}${ok(code) ? ` (code ${code})` : ''} (message withheld)`;
 }

@@ -10,8 +10,10 @@ import {
   type SecretsEventListener,
 } from './events';
 import { parseSecret } from './parse';
+import { Fragments, describeError } from './redaction';
 import { Secret, type SecretSlot } from './secret';
-import type { DescribeOutcome, FetchOutcome, RawSecret, SecretRequest } from './sources/source';
+import { checkOutcomes } from './sources/answers';
+import type { CurrentVersion, DescribeOutcome, FetchOutcome, RawSecret, SecretRequest } from './sources/source';
 import type { ResolvedStoreOptions } from './store-options';
 
 /** @internal The state of one fetched id (names sharing an id share an entry). */
@@ -55,6 +57,8 @@ export interface Slot extends SecretSlot<unknown> {
   /** A version that failed to parse, so it is not re-parsed on every refresh. */
   failedVersion: string | undefined;
   staleNotified: boolean;
+  /** The value before the last rotation, kept only so text quoting it is withheld too (the leak rule). */
+  previousValue: unknown;
   /** Created on the first `subscribe` (an empty Set costs ~150 B per secret). */
   listeners: Set<SecretListener<unknown>> | undefined;
 }
@@ -78,7 +82,8 @@ export class RefreshEngine {
   readonly entries: Entry[] = [];
   readonly eventListeners = new Set<SecretsEventListener>();
   private readonly aborts = new Set<AbortController>();
-  private readonly timers = new Set<NodeJS.Timeout>();
+  /** Settles every timer a caller awaits (a sleep, a deferred refresh) with SecretsStoreClosedError. */
+  private readonly cancels = new Set<() => void>();
   readonly counts = { loads: 0, refreshOk: 0, refreshFailed: 0, rotations: 0 };
   loaded = false;
   closed = false;
@@ -136,6 +141,7 @@ export class RefreshEngine {
         error: undefined,
         failedVersion: undefined,
         staleNotified: false,
+        previousValue: undefined,
         listeners: undefined,
       } as unknown as Slot;
       (slot as { handle: Secret<unknown> }).handle = new Secret(slot);
@@ -182,30 +188,22 @@ export class RefreshEngine {
     return joined;
   }
 
-  /** Coalesces rate-limited forced refreshes into one call at the end of the interval. */
+  /**
+   * Coalesces rate-limited forced refreshes into one call at the end of the interval. The caller
+   * awaits it, so its timer keeps the process alive; `stop()` rejects it.
+   */
   private defer(entry: Entry, waitMs: number): Promise<void> {
     if (this.deferred) {
       this.deferred.entries.add(entry);
       return this.deferred.promise;
     }
     const entries = new Set([entry]);
-    const promise = new Promise<void>((resolve) => {
-      const timer = setTimeout(
-        () => {
-          this.timers.delete(timer);
-          this.deferred = undefined;
-          if (this.closed) return resolve();
-          // It already waited out the interval: fetch now (or join one in flight), never defer again.
-          void this.request([...entries], { reason: 'refresh', force: true, rateLimit: false }).then(
-            () => resolve(),
-            () => resolve(),
-          );
-        },
-        Math.max(0, waitMs),
-      );
-      timer.unref();
-      this.timers.add(timer);
+    const promise = this.sleep(Math.max(0, waitMs), 'refresh').then(() => {
+      this.deferred = undefined;
+      // It already waited out the interval: fetch now (or join one in flight), never defer again.
+      return this.request([...entries], { reason: 'refresh', force: true, rateLimit: false }).then(() => undefined);
     });
+    promise.catch(() => undefined);
     this.deferred = { entries, promise };
     return promise;
   }
@@ -234,14 +232,26 @@ export class RefreshEngine {
         ),
       timeout,
     );
-    timer.unref();
+    // Load and forced refreshes are awaited by a caller: their deadline keeps the process alive
+    // (a source that holds no handle would otherwise let `node app.js` exit mid-load).
+    if (options.reason !== 'load' && !options.force) timer.unref();
     this.aborts.add(abort);
     let outcomes: readonly FetchOutcome[];
     try {
-      outcomes = await this.config.source.fetch(
-        entries.map((e) => e.request),
-        { signal: abort.signal, force: options.force, reason: options.reason, logger: this.config.log },
+      const requests = entries.map((e) => e.request);
+      // The deadline wins even when the source ignores the signal (a wrapper that drops abortSignal,
+      // a read of a hung mount): its late answer is dropped.
+      const answer: unknown = await untilAborted(
+        this.config.source.fetch(requests, {
+          signal: abort.signal,
+          force: options.force,
+          reason: options.reason,
+          logger: this.config.log,
+        }),
+        abort.signal,
       );
+      // Validated before anything is applied: a malformed answer fails its secret, never the round.
+      outcomes = checkOutcomes(requests, answer, this.config.source.kind);
     } catch (error) {
       const code = abort.signal.aborted ? 'TimeoutError' : errorCodeOf(error);
       outcomes = entries.map((e) => ({
@@ -262,7 +272,14 @@ export class RefreshEngine {
       outcomes = entries.map((e, i) => {
         const o = outcomes[i];
         if (o?.ok) return o;
-        if (e.error instanceof SecretFetchError && e.error.throttled) return { ok: false as const, error: e.error };
+        // Keep the real cause: a secret being throttled, or during load one that failed with
+        // something other than a timeout in the previous round (ECONNREFUSED, a 5xx, FileUnstable).
+        const previous = e.error;
+        if (
+          previous instanceof SecretFetchError &&
+          (previous.throttled || (options.reason === 'load' && previous.awsCode !== 'TimeoutError'))
+        )
+          return { ok: false as const, error: previous };
         return {
           ok: false as const,
           error: new SecretFetchError(e.request.id, 'TimeoutError', `no answer within ${Math.round(timeout)} ms`, {
@@ -285,15 +302,7 @@ export class RefreshEngine {
     // Phase 1: parse and validate everything (schemas may be async) without touching any value.
     const prepared = await Promise.all(
       entries.map(async (entry, i) => {
-        const outcome = outcomes[i] ?? {
-          ok: false as const,
-          error: new SecretFetchError(
-            entry.request.id,
-            'NoResult',
-            `source "${this.config.source.kind}" returned no result`,
-            { retryable: true },
-          ),
-        };
+        const outcome = outcomes[i]!;
         if (!outcome.ok) return { entry, outcome, parsed: [] };
         const parsed = await Promise.all(entry.slots.map((slot) => this.parseFor(slot, outcome.secret)));
         return { entry, outcome, parsed };
@@ -370,13 +379,18 @@ export class RefreshEngine {
     entry.lastSuccessAt = now;
     entry.error = undefined;
     entry.failures = 0;
+    // One version per id: names projecting keys of one secret (db + dbPassword) take a version
+    // together or not at all, so no reader ever pairs a v2 username with a v1 password.
+    const rejection = parsed.find((r): r is { error: SecretsError } => r !== undefined && 'error' in r);
+    if (rejection !== undefined) {
+      this.rejectVersion(entry, raw, parsed, rejection.error, options);
+      return;
+    }
     entry.region = raw.region;
     entry.versionId = raw.versionId;
-    // stats().refreshes counts per fetched id: ok when the fetch succeeded and every slot took the value.
-    let parseFailed = false;
     entry.slots.forEach((slot, i) => {
       const result = parsed[i];
-      if (result === undefined) {
+      if (result === undefined || 'error' in result) {
         if (slot.version === raw.versionId) {
           slot.goodAt = now;
           slot.error = undefined;
@@ -384,21 +398,9 @@ export class RefreshEngine {
         }
         return;
       }
-      if ('error' in result) {
-        slot.error = result.error;
-        slot.failedVersion = raw.versionId;
-        parseFailed = true;
-        this.emit({
-          type: 'refresh-failed',
-          name: slot.name,
-          code: errorCodeOf(result.error),
-          message: result.error.message,
-          failures: 1,
-        });
-        return;
-      }
       const previousVersion = slot.version;
       const wasLoaded = slot.loaded;
+      if (wasLoaded) slot.previousValue = slot.value;
       slot.value = result.value;
       slot.version = raw.versionId;
       slot.loaded = true;
@@ -415,18 +417,51 @@ export class RefreshEngine {
         rotated.push({ slot, info: { name: slot.name, version: raw.versionId, previousVersion } });
       }
     });
+    // stats().refreshes counts per fetched id: ok when the fetch succeeded and every slot took the value.
     if (options.reason === 'refresh') {
-      if (parseFailed) this.counts.refreshFailed++;
-      else this.counts.refreshOk++;
-      for (const slot of entry.slots)
-        if (!slot.error) this.emit({ type: 'refreshed', name: slot.name, version: raw.versionId });
+      // The source still answers a version rejected before: still a failed refresh.
+      if (entry.slots.some((slot) => slot.failedVersion === raw.versionId)) {
+        this.counts.refreshFailed++;
+      } else {
+        this.counts.refreshOk++;
+        for (const slot of entry.slots) this.emit({ type: 'refreshed', name: slot.name, version: raw.versionId });
+      }
     }
     entry.slots.forEach((slot, i) => {
       if (hadError[i] && !slot.error) this.emit({ type: 'recovered', name: slot.name, version: raw.versionId });
     });
   }
 
-  private applyFailure(entry: Entry, error: SecretFetchError, options: FetchOptions): void {
+  /**
+   * A version that one slot of the id rejected: no slot takes it (each keeps its value), every
+   * slot reports the rejection (its own error, or the sibling's that rejected it), and the version
+   * is remembered so it is not parsed again on every refresh.
+   */
+  private rejectVersion(
+    entry: Entry,
+    raw: RawSecret,
+    parsed: ReadonlyArray<{ value: unknown } | { error: SecretsError } | undefined>,
+    rejection: SecretsError,
+    options: FetchOptions,
+  ): void {
+    entry.slots.forEach((slot, i) => {
+      const own = parsed[i];
+      const error = own !== undefined && 'error' in own ? own.error : rejection;
+      slot.error = error;
+      slot.failedVersion = raw.versionId;
+      this.emit({
+        type: 'refresh-failed',
+        name: slot.name,
+        code: errorCodeOf(error),
+        message: error.message,
+        failures: 1,
+      });
+    });
+    if (options.reason === 'refresh') this.counts.refreshFailed++;
+  }
+
+  private applyFailure(entry: Entry, failure: SecretFetchError, options: FetchOptions): void {
+    const error = withoutValues(failure, entry);
     entry.error = error;
     entry.failures++;
     if (options.reason === 'refresh') this.counts.refreshFailed++;
@@ -448,21 +483,19 @@ export class RefreshEngine {
       try {
         const result = listener(slot.value, info);
         if (result && typeof (result as Promise<void>).then === 'function') {
-          (result as Promise<void>).catch((error: unknown) => this.listenerFailed(slot.name, error));
+          (result as Promise<void>).catch((error: unknown) => this.listenerFailed(slot, error));
         }
       } catch (error) {
-        this.listenerFailed(slot.name, error);
+        this.listenerFailed(slot, error);
       }
     }
   }
 
-  private listenerFailed(name: string, error: unknown): void {
+  private listenerFailed(slot: Slot, error: unknown): void {
+    // A listener was handed the value and tends to put it in its message: name and code only.
     this.config.log.error(
-      `A rotation listener for secret "${name}" threw; other listeners and the refresh loop continue.`,
-      {
-        secret: name,
-        error: error instanceof Error ? `${error.name}: ${error.message}` : 'non-Error thrown',
-      },
+      `A rotation listener for secret "${slot.name}" threw; other listeners and the refresh loop continue.`,
+      { secret: slot.name, error: describeError(error, [slot.value, slot.previousValue]) },
     );
   }
 
@@ -586,11 +619,36 @@ export class RefreshEngine {
     }
   }
 
-  onSourceChange(ids: readonly string[]): void {
+  onSourceChange(ids: readonly string[], current: readonly CurrentVersion[] = []): void {
     if (this.closed) return;
+    if (current.length > 0) this.confirmCurrent(current);
     const entries = this.entries.filter((e) => ids.includes(e.request.id));
     if (entries.length > 0)
       void this.request(entries, { reason: 'refresh', force: false }).finally(() => this.schedule());
+  }
+
+  /**
+   * A watching source checked that these ids still hold the version served: as good as a
+   * successful fetch of it. Only the served version is confirmed (not one that was rejected), and
+   * only for entries with no error and no fetch in flight.
+   */
+  private confirmCurrent(current: readonly CurrentVersion[]): void {
+    const now = this.config.clock.now();
+    let confirmed = false;
+    for (const { id, versionId } of current) {
+      for (const entry of this.entries) {
+        if (entry.request.id !== id || entry.request.versionId || entry.request.versionStage) continue;
+        if (entry.inflight || entry.error || entry.versionId !== versionId) continue;
+        entry.lastSuccessAt = now;
+        for (const slot of entry.slots) {
+          if (!slot.loaded || slot.version !== versionId || slot.error) continue;
+          slot.goodAt = now;
+          slot.staleNotified = false;
+          confirmed = true;
+        }
+      }
+    }
+    if (confirmed) this.schedule();
   }
 
   /** One timer per store: wakes at the earliest due refresh or staleness crossing. */
@@ -664,12 +722,12 @@ export class RefreshEngine {
     }
   }
 
-  /** Marks the engine closed: clears every timer and aborts in-flight calls. */
+  /** Marks the engine closed: clears every timer, rejects every awaited one, aborts in-flight calls. */
   stop(): void {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
+    for (const cancel of [...this.cancels]) cancel();
+    this.cancels.clear();
     for (const a of this.aborts) a.abort(new SecretsStoreClosedError('continue a fetch'));
   }
 
@@ -684,14 +742,63 @@ export class RefreshEngine {
     }
   }
 
-  sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
+  /**
+   * A delay a caller awaits (start-up jitter, boot backoff, a deferred refresh): the timer keeps
+   * the process alive, and `stop()` rejects it with SecretsStoreClosedError(`operation`).
+   */
+  sleep(ms: number, operation = 'finish load'): Promise<void> {
+    if (this.closed) return Promise.reject(new SecretsStoreClosedError(operation));
+    return new Promise((resolve, reject) => {
+      const cancel = (): void => {
+        clearTimeout(timer);
+        this.cancels.delete(cancel);
+        reject(new SecretsStoreClosedError(operation));
+      };
       const timer = setTimeout(() => {
-        this.timers.delete(timer);
+        this.cancels.delete(cancel);
         resolve();
       }, ms);
-      timer.unref();
-      this.timers.add(timer);
+      this.cancels.add(cancel);
     });
   }
+}
+
+/** Settles with `promise`, or rejects with the signal's reason as soon as it aborts. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    promise.catch(() => undefined);
+    return Promise.reject(signal.reason as Error);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error as Error);
+      },
+    );
+  });
+}
+
+/**
+ * The source's error, or — when its text (an AWS or agent message, a proxy's body) carries a
+ * fragment of a current or previous value of this entry — the same error with that text withheld.
+ */
+function withoutValues(error: SecretFetchError, entry: Entry): SecretFetchError {
+  const values = entry.slots.filter((s) => s.loaded).flatMap((s) => [s.value, s.previousValue]);
+  if (values.length === 0) return error;
+  const fragments = Fragments.of(...values);
+  const codeLeaks = fragments.in(error.awsCode);
+  if (!codeLeaks && !fragments.in(error.message)) return error;
+  return new SecretFetchError(
+    error.secretId,
+    codeLeaks ? 'UnknownError' : error.awsCode,
+    'the source answered with text that quotes the current value; it is withheld',
+    { retryable: error.retryable, throttled: error.throttled },
+  );
 }

@@ -19,14 +19,26 @@ import {
 import type { SecretListener, SecretsEventListener } from './events';
 import { computeHealth, type HealthReport, type SecretState, type StoreStats } from './health';
 import { instrumentStore } from './metrics';
-import { REDACTED, redactObject } from './redaction';
+import { REDACTED, redactedRecord } from './redaction';
 import { RefreshEngine, type Entry } from './refresh';
 import type { Secret } from './secret';
+import type { Source } from './sources/source';
 import { resolveStoreOptions, type ResolvedStoreOptions, type SecretStoreOptions } from './store-options';
 
 export type { Clock, SecretStoreOptions } from './store-options';
+
+/** The least time a boot round is started with (held to bootTimeout / 10 and fetchTimeout). */
+const MIN_ROUND_MS = 1_000;
+
+const isRequired = (entry: Entry): boolean => entry.slots.some((s) => !s.optional && !s.loaded);
 export type { HealthReport, SecretHealth, SecretStatus, StoreStats, StoreStatus } from './health';
 export type { RotationInfo, SecretListener } from './events';
+
+/**
+ * Open stores per source. A source shared by several stores is closed with the last of them, so
+ * closing one store never stops another's watcher or destroys the client it still uses.
+ */
+const openStores = new WeakMap<Source, number>();
 
 /**
  * Holds every declared secret in memory: loads them in as few calls as the source allows,
@@ -49,6 +61,7 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
     const decls = normalizeDeclarations(declarations);
     const config = resolveStoreOptions(options);
     this.#config = config;
+    openStores.set(config.source, (openStores.get(config.source) ?? 0) + 1);
     this.#engine = new RefreshEngine(decls, config, () => {
       this.#snapshot = undefined;
     });
@@ -97,19 +110,23 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
     const started = this.#config.clock.now();
     if (this.#config.startupJitter > 0) await this.#engine.sleep(Math.random() * this.#config.startupJitter);
     const deadline = this.#config.clock.now() + this.#config.bootTimeout;
+    // A round that cannot get a useful share of the budget is not started: it would only replace
+    // the real cause (ECONNREFUSED, a 5xx, FileUnstable) with "no answer within 1 ms".
+    const minRound = Math.min(MIN_ROUND_MS, this.#config.bootTimeout / 10, this.#config.fetchTimeout);
     let pending = this.#engine.entries.filter((e) => e.lastSuccessAt === undefined || e.slots.some((s) => !s.loaded));
     // Backoff grows only while rounds make no progress: under a shared quota, a pod that got some
     // of its secrets keeps its place instead of sleeping longer each round (fleet benchmark tail).
+    // Boot waits only for required secrets: optional ones still pending then retry in the background.
     for (let attempt = 0; pending.length > 0;) {
       const before = pending.length;
       await this.#engine.fetch(pending, { reason: 'load', force: false, deadline });
       if (this.#engine.closed) throw new SecretsStoreClosedError('finish load');
       pending = pending.filter((e) => e.error instanceof SecretFetchError && e.error.retryable);
       const remaining = deadline - this.#config.clock.now();
-      if (pending.length === 0 || remaining <= 0) break;
+      if (!pending.some(isRequired) || remaining <= minRound) break;
       attempt = pending.length < before ? 0 : attempt + 1;
       await this.#engine.sleep(
-        Math.min(remaining, bootBackoff(attempt, this.#config.backoff, this.#config.bootTimeout)),
+        Math.min(remaining - minRound, bootBackoff(attempt, this.#config.backoff, this.#config.bootTimeout)),
       );
     }
     const failures: SecretFailure[] = [];
@@ -137,7 +154,7 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
     const durationMs = Math.round(this.#config.clock.now() - started);
     this.#engine.emit({ type: 'loaded', names: this.names, durationMs });
     if (this.#config.source.watch && !this.#stopWatch) {
-      this.#stopWatch = this.#config.source.watch((ids) => this.#engine.onSourceChange(ids));
+      this.#stopWatch = this.#config.source.watch((ids, current) => this.#engine.onSourceChange(ids, current));
     }
     this.#engine.startRotationSchedule();
     this.#engine.schedule();
@@ -166,14 +183,16 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
   }
 
   /**
-   * A frozen object of every current value, rebuilt only when a value changes (so a request can
-   * hold one consistent generation). Prints `[redacted]`.
+   * A read-only record of every current value, rebuilt only when a value changes (so a request
+   * can hold one consistent generation). Reads (`snap.db`), spreads (`{ ...snap }`) and
+   * `Object.entries` give the values; printing it — `console.log`, `console.dir`, `console.table`,
+   * `util.inspect` with any options, `JSON.stringify` — shows none (see {@link redactedRecord}).
    */
   snapshot(): Readonly<InferSecrets<D>> {
     if (this.#snapshot === undefined) {
       const values: Record<string, unknown> = {};
       for (const [name, slot] of this.#engine.slots) if (slot.loaded) values[name] = slot.value;
-      this.#snapshot = Object.freeze(redactObject(values, 'Secrets'));
+      this.#snapshot = redactedRecord(values, 'Secrets');
     }
     return this.#snapshot as Readonly<InferSecrets<D>>;
   }
@@ -241,10 +260,12 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
       entries = [slot.entry];
     }
     const joined = await this.#engine.request(entries, { reason: 'refresh', force: true });
+    if (this.#engine.closed) throw new SecretsStoreClosedError('finish refresh');
     // A fetch that was already in flight may have started before the source recovered: when one
     // we joined failed, go to the source once more, so `await refresh()` reflects the source now.
-    const retry = this.#engine.closed ? [] : joined.filter((e) => e.error !== undefined);
+    const retry = joined.filter((e) => e.error !== undefined);
     if (retry.length > 0) await this.#engine.request(retry, { reason: 'refresh', force: true, rateLimit: false });
+    if (this.#engine.closed) throw new SecretsStoreClosedError('finish refresh');
     this.#engine.schedule();
   }
 
@@ -289,7 +310,10 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
     this.#engine.stop();
     this.#stopWatch?.();
     await Promise.allSettled(this.#engine.entries.map((e) => e.inflight));
-    await this.#config.source.close?.();
+    const source = this.#config.source;
+    const others = (openStores.get(source) ?? 1) - 1;
+    openStores.set(source, others);
+    if (others === 0) await source.close?.();
     this.#engine.emit({ type: 'closed' });
     this.#engine.eventListeners.clear();
     for (const slot of this.#engine.slots.values()) slot.listeners = undefined;

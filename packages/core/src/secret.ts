@@ -1,6 +1,6 @@
 import { inspect } from 'node:util';
 import { SecretNotLoadedError } from './errors';
-import { REDACTED } from './redaction';
+import { REDACTED, hiddenAccessors } from './redaction';
 
 /** Internal per-name state a handle reads from. Swapped in place by the store. */
 export interface SecretSlot<T = unknown> {
@@ -13,6 +13,9 @@ export interface SecretSlot<T = unknown> {
   /** Epoch ms when the current version was first seen; a number, not a Date (a Date costs ~96 B per secret). */
   updatedAt: number | undefined;
 }
+
+/** Reads a handle's private slot: assigned in Secret's static block (where #slot is visible), used by `value`. */
+let readSlot: (handle: Secret<unknown>) => SecretSlot<unknown>;
 
 /**
  * A live, read-only view of one secret. `.value` is always the current value (it follows
@@ -27,21 +30,25 @@ export interface SecretSlot<T = unknown> {
 export class Secret<T> {
   readonly #slot: SecretSlot<T>;
 
+  /**
+   * The current value. Throws `SecretNotLoadedError` for a required secret that has no value yet.
+   * (An accessor kept a few prototypes down, so `util.inspect` with `showHidden` and `getters`
+   * never calls it; see `hiddenAccessors`.)
+   */
+  declare readonly value: T;
+
   /** @internal Use `store.handle(name)`. */
   constructor(slot: SecretSlot<T>) {
     this.#slot = slot;
   }
 
+  static {
+    readSlot = (handle) => handle.#slot;
+  }
+
   /** The declared name. */
   get name(): string {
     return this.#slot.name;
-  }
-
-  /** The current value. Throws `SecretNotLoadedError` for a required secret that has no value yet. */
-  get value(): T {
-    const slot = this.#slot;
-    if (slot.loaded || slot.optional) return slot.value;
-    throw new SecretNotLoadedError(slot.name, 'the store has not loaded it yet; await store.load() first.');
   }
 
   /** The Secrets Manager VersionId of the current value. */
@@ -76,3 +83,22 @@ export class Secret<T> {
     return `Secret<${this.#slot.name}> ${REDACTED}`;
   }
 }
+
+Object.setPrototypeOf(
+  Secret.prototype,
+  hiddenAccessors(
+    Object.prototype,
+    {
+      value: {
+        configurable: true,
+        enumerable: false,
+        get(this: Secret<unknown>): unknown {
+          const slot = readSlot(this);
+          if (slot.loaded || slot.optional) return slot.value;
+          throw new SecretNotLoadedError(slot.name, 'the store has not loaded it yet; await store.load() first.');
+        },
+      },
+    },
+    1,
+  ),
+);

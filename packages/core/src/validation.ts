@@ -1,7 +1,10 @@
 import { SecretsConfigError } from './errors';
 
-/** A duration in milliseconds, or a string such as `'500ms'`, `'30s'`, `'5m'`, `'1h'`, `'1d'`. */
-export type Duration = number | `${number}${'ms' | 's' | 'm' | 'h' | 'd'}`;
+/**
+ * A duration in milliseconds, or a string such as `'500ms'`, `'30s'`, `'5m'`, `'1h'`, `'1d'`; a
+ * unitless `'0'` (as read from an environment variable) is zero wherever zero is allowed.
+ */
+export type Duration = number | `${number}${'ms' | 's' | 'm' | 'h' | 'd'}` | '0';
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const DURATION_PATTERN = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/;
@@ -15,14 +18,22 @@ export function parseDuration(value: unknown, option: string, opts: { allowZero?
   if (typeof value === 'number') {
     ms = value;
   } else if (typeof value === 'string') {
-    const match = DURATION_PATTERN.exec(value.trim());
-    if (!match) {
+    const text = value.trim();
+    const match = DURATION_PATTERN.exec(text);
+    if (match) {
+      ms = Number(match[1]) * UNITS[match[2]!]!;
+    } else if (/^0+(?:\.0+)?$/.test(text)) {
+      ms = 0; // zero needs no unit
+    } else {
+      const unitless = /^\d+(?:\.\d+)?$/.test(text);
       throw new SecretsConfigError(
         option,
-        `cannot parse duration ${JSON.stringify(value)}. Use milliseconds or a string like "30s", "5m", "1h".`,
+        `cannot parse duration ${JSON.stringify(value)}.` +
+          (unitless
+            ? ` Add a unit: "${text}ms" or "${text}s".`
+            : ' Use milliseconds or a string like "30s", "5m", "1h".'),
       );
     }
-    ms = Number(match[1]) * UNITS[match[2]!]!;
   } else {
     throw new SecretsConfigError(option, `expected a duration (milliseconds or "5m"), got ${typeof value}.`);
   }

@@ -1,6 +1,7 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inspect } from 'node:util';
 import {
   defineSecrets,
   SecretFetchError,
@@ -9,6 +10,7 @@ import {
   SecretStore,
   secretsManagerAgent,
   type FetchContext,
+  type SecretBytes,
 } from '@hush/core';
 import { startAgent, startEmulator, type Agent, type AgentUpstream, type Emulator } from '@hush/emulator';
 import { recordingLogger } from '../../../test/support';
@@ -84,7 +86,7 @@ describe('secretsManagerAgent over real HTTP (emulator agent mode)', () => {
     expect(s.get('dbPassword')).toBe('pw-CANARY-agent-1');
     expect(s.get('db')).toEqual({ username: 'app', password: 'pw-CANARY-agent-1' });
     expect(s.get('apiKey')).toBe('key-CANARY-agent-1');
-    expect(Buffer.from(s.get('cert') as unknown as Uint8Array).toString()).toBe('\u0000\u0001CANARY-bin');
+    expect((s.get('cert') as unknown as SecretBytes).toBuffer().toString()).toBe('\u0000\u0001CANARY-bin');
     // The same id is fetched once: 3 agent requests for 4 declarations.
     expect(agent.calls().requests).toBe(3);
     expect(s.stats()).toMatchObject({ source: 'secrets-manager-agent', calls: { AgentGet: 3 }, failures: 0 });
@@ -318,5 +320,94 @@ describe('secretsManagerAgent over real HTTP (emulator agent mode)', () => {
     setTimeout(() => abort.abort(new SecretFetchError('*', 'TimeoutError', 'deadline', { retryable: true })), 50);
     const [aborted] = await pending;
     expect(!aborted!.ok && aborted!.error).toMatchObject({ awsCode: 'TimeoutError', retryable: true });
+  });
+});
+
+describe('secretsManagerAgent credentials (issue 13)', () => {
+  it('never shows the token: inspect with any options, console.dir, JSON, spreading, Object.keys', () => {
+    const source = secretsManagerAgent({ url: agent.url, env: { AWS_SESSION_TOKEN: TOKEN } });
+    const renderings = [
+      inspect(source),
+      inspect(source, { customInspect: false, showHidden: true, getters: true, depth: 10 }),
+      inspect({ options: { source } }, { customInspect: false, showHidden: true, getters: true, depth: 10 }),
+      JSON.stringify(source),
+      JSON.stringify({ ...source }),
+      Object.keys(source).join(','),
+      String(source),
+    ];
+    for (const text of renderings) expect(text).not.toContain(TOKEN);
+    expect(inspect(source)).toBe(
+      `SecretsManagerAgentSource { url: ${agent.url}, token: [redacted] (from AWS_SESSION_TOKEN) }`,
+    );
+    expect(JSON.parse(JSON.stringify(source))).toEqual({
+      kind: 'secrets-manager-agent',
+      url: agent.url,
+      token: '[redacted] (from AWS_SESSION_TOKEN)',
+    });
+  });
+
+  it('keeps URL userinfo out of the url field and of every message', async () => {
+    const port = new URL(agent.url).port;
+    const source = secretsManagerAgent({ url: `http://admin:pa55-CANARY-word@127.0.0.1:${port}`, token: 'wrong' });
+    expect(source.url).toBe(`http://127.0.0.1:${port}`);
+    const [outcome] = await source.fetch([{ id: 'prod/app/api-key' }], ctx());
+    expect(outcome!.ok).toBe(false);
+    const error = !outcome!.ok ? outcome!.error : undefined;
+    expect(error!.awsCode).toBe('AgentForbidden');
+    for (const text of [error!.message, JSON.stringify(error), inspect(error, { showHidden: true, depth: 10 })]) {
+      expect(text).not.toContain('pa55');
+      expect(text).not.toContain('admin');
+    }
+    expect(() => secretsManagerAgent({ url: 'http//user:pa55-CANARY@x', token: 't' })).toThrow(
+      /cannot parse the url option as a URL \(its text is not shown\)/,
+    );
+  });
+
+  it('refuses plain http to a non-loopback host unless allowInsecureHttp is set', () => {
+    for (const url of ['http://10.0.0.7:2773', 'http://agent.internal:2773', 'http://[fd00::1]:2773']) {
+      expect(() => secretsManagerAgent({ url, token: 't' })).toThrow(SecretsConfigError);
+      expect(() => secretsManagerAgent({ url, token: 't' })).toThrow(/refusing plain http to .*not loopback/);
+      expect(secretsManagerAgent({ url, token: 't', allowInsecureHttp: true }).url).toBe(url);
+    }
+    for (const url of ['http://localhost:2773', 'http://127.0.0.1:2773', 'http://127.8.9.10:1', 'http://[::1]:2773']) {
+      expect(secretsManagerAgent({ url, token: 't' }).url).toBe(url);
+    }
+    expect(secretsManagerAgent({ url: 'https://agent.internal:2773', token: 't' }).url).toBe(
+      'https://agent.internal:2773',
+    );
+  });
+
+  it('warns once, without the token, when the token file is readable by every user', async () => {
+    const warnings = recordingLogger();
+    const tokenFile = join(tmp, 'world-readable-token');
+    await writeFile(tokenFile, `${TOKEN}\n`);
+    await chmod(tokenFile, 0o644);
+    const tokenOption = `file://${tokenFile}`;
+    const s = store(
+      secretsManagerAgent({ url: agent.url, token: tokenOption }),
+      { apiKey: 'prod/app/api-key' },
+      {
+        logger: warnings,
+      },
+    );
+    await s.load();
+    await s.refresh();
+    const warned = warnings.records.filter((r) => r.fields.event === 'agent-token-file-world-readable');
+    expect(warned).toHaveLength(1);
+    expect(warned[0]!.message).toContain('mode 0644');
+    expect(warned[0]!.message).toContain('0600');
+    expect(warnings.lines.join('\n')).not.toContain(TOKEN);
+
+    const quiet = recordingLogger();
+    await chmod(tokenFile, 0o600);
+    const owner = store(
+      secretsManagerAgent({ url: agent.url, token: tokenOption }),
+      { apiKey: 'prod/app/api-key' },
+      {
+        logger: quiet,
+      },
+    );
+    await owner.load();
+    expect(quiet.records.filter((r) => r.fields.event === 'agent-token-file-world-readable')).toEqual([]);
   });
 });

@@ -1,6 +1,13 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ConfiguredRetryStrategy } from '@smithy/util-retry';
-import { awsSecretsManager, defineSecrets, SecretsLoadError, SecretStore, type SecretDeclarations } from '@hush/core';
+import {
+  awsSecretsManager,
+  defineSecrets,
+  SecretsConfigError,
+  SecretsLoadError,
+  SecretStore,
+  type SecretDeclarations,
+} from '@hush/core';
 import { startEmulator, type Emulator } from '@hush/emulator';
 import { recordingLogger } from '../../../test/support';
 
@@ -83,9 +90,8 @@ describe('awsSecretsManager source against the emulator (real SDK over HTTP)', (
     await store.close();
   });
 
-  it('falls back to GetSecretValue when BatchGetSecretValue is denied, warning once', async () => {
-    emu.injectFault({ operation: 'BatchGetSecretValue', error: 'AccessDeniedException' });
-    lines.length = 0;
+  /** 25 secrets (two batch chunks), loaded, refreshes not rate-limited. */
+  async function loadedBulk25(): Promise<SecretStore> {
     const store = new SecretStore(bulk(25), {
       source: awsSecretsManager({ client: client() }),
       refreshInterval: false,
@@ -93,13 +99,88 @@ describe('awsSecretsManager source against the emulator (real SDK over HTTP)', (
       minRefreshInterval: 0,
     });
     await store.load();
+    return store;
+  }
+
+  it('falls back to GetSecretValue when BatchGetSecretValue is denied, warning once, and probes again only later', async () => {
+    emu.injectFault({ operation: 'BatchGetSecretValue', error: 'AccessDeniedException' });
+    lines.length = 0;
+    const store = await loadedBulk25();
     expect(emu.calls().BatchGetSecretValue).toBe(2);
     expect(emu.calls().GetSecretValue).toBe(25);
     await store.refresh();
-    // Denied once, never asked again.
-    expect(emu.calls().BatchGetSecretValue).toBe(2);
+    // The next fetch probes with one batch call (denied again: the other chunk is not tried)…
+    expect(emu.calls().BatchGetSecretValue).toBe(3);
+    expect(emu.calls().GetSecretValue).toBe(50);
+    await store.refresh();
+    // …and the one after that, within a minute of the second denial, does not probe.
+    expect(emu.calls().BatchGetSecretValue).toBe(3);
+    expect(emu.calls().GetSecretValue).toBe(75);
     expect(lines.filter((l) => l.includes('BatchGetSecretValue was denied')).length).toBe(1);
     await store.close();
+  });
+
+  it('uses BatchGetSecretValue again after a transient AccessDeniedException (issue 12)', async () => {
+    // Both chunks of the first load are denied (an IAM policy still propagating), then allowed.
+    emu.injectFault({ operation: 'BatchGetSecretValue', error: 'AccessDeniedException', times: 2 });
+    const store = await loadedBulk25();
+    expect(emu.calls()).toMatchObject({ BatchGetSecretValue: 2, GetSecretValue: 25 });
+    await store.refresh();
+    await store.refresh();
+    // Two more refreshes of 25 secrets: 2 batch calls each, no more GetSecretValue.
+    expect(emu.calls()).toMatchObject({ BatchGetSecretValue: 6, GetSecretValue: 25 });
+    expect(lines.some((l) => l.includes('BatchGetSecretValue is allowed again'))).toBe(true);
+    await store.close();
+  });
+
+  it.each(['InvalidSignatureException', 'SignatureDoesNotMatch', 'RequestTimeTooSkewed'])(
+    'retries %s during load instead of failing boot (issue 12)',
+    async (code) => {
+      emu.injectFault({ error: code, status: 403, times: 1 });
+      const store = new SecretStore(defineSecrets({ key: 'prod/app/api-key' }), {
+        source: awsSecretsManager({ client: client() }),
+        refreshInterval: false,
+        backoff: { initial: 20 },
+        logger,
+      });
+      await store.load();
+      expect(store.get('key')).toMatch(/^key-CANARY-aws-/);
+      expect(emu.calls().total).toBeGreaterThanOrEqual(2);
+      await store.close();
+    },
+  );
+
+  describe('Region (issue 12)', () => {
+    const saved = { AWS_REGION: process.env.AWS_REGION, AWS_DEFAULT_REGION: process.env.AWS_DEFAULT_REGION };
+    afterEach(() => {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    });
+
+    it('is a SecretsConfigError at construction when no Region is configured', () => {
+      delete process.env.AWS_REGION;
+      delete process.env.AWS_DEFAULT_REGION;
+      expect(() => awsSecretsManager({ endpoint: emu.url })).toThrow(SecretsConfigError);
+      expect(() => awsSecretsManager({ endpoint: emu.url })).toThrow(/awsSecretsManager\.region.*AWS_REGION/s);
+    });
+
+    it('honours AWS_DEFAULT_REGION when AWS_REGION is unset', async () => {
+      delete process.env.AWS_REGION;
+      process.env.AWS_DEFAULT_REGION = emu.region;
+      const store = new SecretStore(defineSecrets({ key: 'prod/app/api-key' }), {
+        source: awsSecretsManager({
+          endpoint: emu.url,
+          clientConfig: { credentials: { accessKeyId: 'test', secretAccessKey: 'test' } },
+        }),
+        refreshInterval: false,
+        logger,
+      });
+      await store.load();
+      expect(store.get('key')).toMatch(/^key-CANARY-aws-/);
+      await store.close();
+    });
   });
 
   it('lists every missing secret with its AWS error code', async () => {
@@ -195,7 +276,7 @@ describe('awsSecretsManager source against the emulator (real SDK over HTTP)', (
     await store.close();
   });
 
-  it('loads binary secrets as Uint8Array', async () => {
+  it('loads binary secrets as immutable SecretBytes', async () => {
     emu.putSecret('prod/app/cert', new Uint8Array([0xde, 0xad, 0xbe, 0xef]));
     const store = new SecretStore(defineSecrets({ cert: { id: 'prod/app/cert', format: 'binary' } }), {
       source: awsSecretsManager({ client: client() }),
@@ -203,7 +284,7 @@ describe('awsSecretsManager source against the emulator (real SDK over HTTP)', (
       logger,
     });
     await store.load();
-    expect(Array.from(store.get('cert'))).toEqual([0xde, 0xad, 0xbe, 0xef]);
+    expect(Array.from(store.get('cert').toUint8Array())).toEqual([0xde, 0xad, 0xbe, 0xef]);
     await store.close();
   });
 });

@@ -1,9 +1,12 @@
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, open, readlink, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   defineSecrets,
   mountedFiles,
+  type SecretBytes,
   SecretsConfigError,
   SecretsLoadError,
   SecretStore,
@@ -98,13 +101,46 @@ describe('mountedFiles: Secrets Store CSI layout (one file per object)', () => {
     expect(s.get('dbPassword')).toBe('pw-CANARY-files-1');
     expect(s.get('db')).toEqual({ username: 'app', password: 'pw-CANARY-files-1' });
     expect(s.get('apiKey')).toBe('key-CANARY-files-1');
-    expect(Buffer.from(s.get('apiKeyBytes') as Uint8Array).toString()).toBe('key-CANARY-files-1');
-    expect([...(s.get('cert') as Uint8Array)]).toEqual([0xff, 0xfe, 0x00, 0x43]);
+    expect((s.get('apiKeyBytes') as SecretBytes).toBuffer().toString()).toBe('key-CANARY-files-1');
+    expect([...(s.get('cert') as SecretBytes).toUint8Array()]).toEqual([0xff, 0xfe, 0x00, 0x43]);
     expect(s.get('token')).toBe('tok-CANARY-files-1');
     expect(s.stats()).toMatchObject({ source: 'mounted-files', calls: { ReadFile: 4 }, failures: 0 });
     const health = s.health();
     expect(health.status).toBe('up');
     expect(health.secrets.apiKey!.version).toMatch(/^[0-9a-f]{8}$/);
+  });
+
+  it('gives version ids that reveal nothing about the content: keyed per process, stable across polls', async () => {
+    const dir = await freshDir();
+    // A 4-digit PIN: an unkeyed SHA-256 prefix of it is brute-forced in microseconds.
+    await writeFile(join(dir, 'pin'), '4821');
+    await writeFile(join(dir, 'same-pin'), '4821');
+    const s = store(defineSecrets({ pin: 'pin', samePin: 'same-pin' }), mountedFiles({ dir, watch: false }));
+    await s.load();
+    const version = s.handle('pin').version!;
+    expect(version).toMatch(/^[0-9a-f]{16}$/);
+    const unkeyed = createHash('sha256').update('4821').digest('hex');
+    expect(unkeyed.startsWith(version)).toBe(false);
+    expect(unkeyed.includes(s.health().secrets.pin!.version!)).toBe(false);
+    // Same content, same id within the process (so an unchanged file never looks rotated)…
+    expect(s.handle('samePin').version).toBe(version);
+    await s.refresh();
+    expect(s.handle('pin').version).toBe(version);
+    // …and a different id in another process (the key is random per process).
+    const child = spawnSync(
+      process.execPath,
+      [
+        '-e',
+        `const { mountedFiles } = require(${JSON.stringify(join(__dirname, '..', 'dist', 'index.js'))});
+         mountedFiles({ dir: ${JSON.stringify(dir)}, watch: false, pollInterval: false })
+           .fetch([{ id: 'pin' }], { signal: new AbortController().signal, force: false })
+           .then((o) => process.stdout.write(o[0].secret.versionId));`,
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(child.stderr).toBe('');
+    expect(child.stdout).toMatch(/^[0-9a-f]{16}$/);
+    expect(child.stdout).not.toBe(version);
   });
 
   it('reports a missing file, an unsafe id and a pinned version clearly, without retrying until bootTimeout', async () => {

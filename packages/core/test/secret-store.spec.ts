@@ -255,7 +255,7 @@ describe('SecretStore', () => {
       expect(store.stats().refreshes).toEqual({ ok: 2, failed: 1 });
       source.set('prod/app/db', { username: 'app', password: 12345678, host: 'db.internal' });
       await store.refresh('db');
-      // The db schema rejects the new version (dbUser takes it): one failed refresh, not one ok and one failed.
+      // The db schema rejects the new version, so dbUser (same id) does not take it either: one failed refresh.
       expect(store.stats().refreshes).toEqual({ ok: 2, failed: 2 });
       expect(store.get('db')).toEqual(DB);
       expect(store.handle('db').updatedAt).toEqual(loadedAt);
@@ -483,11 +483,31 @@ describe('SecretStore', () => {
       ['negative duration', { refreshInterval: -1 }, /refreshInterval.*negative/],
       ['NaN duration', { maxStaleness: Number.NaN }, /maxStaleness.*finite/],
       ['bad duration string', { bootTimeout: '5 minutes' }, /bootTimeout.*cannot parse/],
+      ['unitless duration string', { fetchTimeout: '300' }, /fetchTimeout.*Add a unit: "300ms" or "300s"/],
+      ['zero where zero is not allowed', { bootTimeout: '0' }, /bootTimeout.*greater than 0/],
       ['missing source', { source: undefined }, /source.*required/],
     ])('rejects %s', (_label, options, message) => {
       const create = () => new SecretStore(secrets, { source: memorySource({}), ...(options as object) } as never);
       expect(create).toThrow(SecretsConfigError);
       expect(create).toThrow(message);
+    });
+
+    it('accepts "0" read from an environment variable where zero is allowed (issue 12)', async () => {
+      const env = { REFRESH: '0', JITTER: '0', MIN_REFRESH: ' 0 ' };
+      const store = new SecretStore(secrets, {
+        source: memorySource({
+          'prod/app/db': '{"username":"u","password":"p","host":"h"}',
+          'prod/app/api-key': 'k',
+        }),
+        refreshInterval: env.REFRESH as '0',
+        startupJitter: env.JITTER as '0',
+        minRefreshInterval: env.MIN_REFRESH as '0',
+      });
+      await store.load();
+      await store.refresh();
+      await store.refresh(); // minRefreshInterval 0: not deferred
+      expect(store.stats().refreshes.ok).toBeGreaterThanOrEqual(2);
+      await store.close();
     });
 
     it('accepts duration strings', () => {

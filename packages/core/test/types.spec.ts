@@ -3,7 +3,7 @@
  * keep Jest honest too. A wrong inference makes the type check fail.
  */
 import { z } from 'zod';
-import { defineSecrets, memorySource, SecretStore, type InferSecrets, type Secret } from '@hush/core';
+import { defineSecrets, memorySource, SecretBytes, SecretStore, type InferSecrets, type Secret } from '@hush/core';
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 function expectType<T extends true>(_ok: T): void {}
@@ -35,7 +35,7 @@ describe('declaration types', () => {
     expectType<Equal<ReturnType<typeof store.get<'dbUser'>>, string>>(true);
     expectType<Equal<ReturnType<typeof store.get<'port'>>, number>>(true);
     expectType<Equal<ReturnType<typeof store.get<'apiKey'>>, string>>(true);
-    expectType<Equal<ReturnType<typeof store.get<'cert'>>, Uint8Array>>(true);
+    expectType<Equal<ReturnType<typeof store.get<'cert'>>, SecretBytes>>(true);
     expectType<Equal<ReturnType<typeof store.get<'old'>>, { username: string; port: number } | undefined>>(true);
     expectType<Equal<ReturnType<typeof store.handle<'db'>>, Secret<{ username: string; port: number }>>>(true);
     expectType<Equal<InferSecrets<typeof secrets>['apiKey'], string>>(true);
@@ -46,7 +46,7 @@ describe('declaration types', () => {
     expect(() => store.subscribe('nope', () => {})).toThrow(/not declared/);
 
     expect(store.get('port')).toBe(5432);
-    expect(store.get('cert')).toBeInstanceOf(Uint8Array);
+    expect(store.get('cert')).toBeInstanceOf(SecretBytes);
     await store.close();
   });
 });

@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import {
   REDACTED,
   SecretStore,
@@ -14,6 +15,8 @@ import {
   SECRET_STORE_OPTION_KEYS,
   bootBackoff,
   describeError,
+  errorCodeName,
+  Fragments,
   failingNames,
   jitteredInterval,
   keysOf,
@@ -132,11 +135,50 @@ describe('redaction', () => {
     expect(scrub('tok-CANARY-1', 'tok-CANARY')).toBe(`${REDACTED}-1`);
   });
 
-  it('describes a thrown error without the value', () => {
+  it('describes a thrown error by name and code, never by its message', () => {
     expect(describeError(new TypeError(`cannot use ${hostile.nested.deep}`), hostile)).toBe(
-      `TypeError: cannot use ${REDACTED}`,
+      'TypeError (message withheld)',
+    );
+    const withCode = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    expect(describeError(withCode)).toBe('Error (code ECONNREFUSED) (message withheld)');
+    // A code made of the value is dropped too.
+    expect(describeError(Object.assign(new Error('x'), { code: 'tok-CANARY-1' }), hostile)).toBe(
+      'Error (message withheld)',
     );
     expect(describeError('tok-CANARY-1', hostile)).toBe('a non-Error value was thrown (string)');
+  });
+
+  it('finds a 6-character fragment in every common encoding, and a short value when quoted', () => {
+    const value = 'pw-"q\\u\n-é😀-CANARY-end';
+    const f = Fragments.of({ nested: [value], pin: 'ab' });
+    const fragment = value.slice(3, 12);
+    const encodings = {
+      raw: fragment,
+      json: JSON.stringify(fragment),
+      json2: JSON.stringify(JSON.stringify(fragment)),
+      inspect: inspect(fragment),
+      url: encodeURIComponent(fragment),
+      base64: Buffer.from(fragment).toString('base64'),
+      base64url: Buffer.from(fragment).toString('base64url'),
+      hex: Buffer.from(fragment).toString('hex'),
+      HEX: Buffer.from(fragment).toString('hex').toUpperCase(),
+    };
+    for (const [encoding, text] of Object.entries(encodings)) {
+      expect([encoding, f.in(`message (was ${text}) end`)]).toEqual([encoding, true]);
+    }
+    expect(f.in('must be an email address (was "ab")')).toBe(true);
+    expect(f.in('must be an email address (was a string), ab unquoted')).toBe(false);
+    expect(f.in('Secret "db" failed schema validation: $.password: Invalid input')).toBe(false);
+    expect(f.safe('Invalid input: expected string', 'withheld')).toBe('Invalid input: expected string');
+    expect(f.safe(`received "${value.slice(0, 8)}"`, 'withheld')).toBe('withheld');
+  });
+
+  it('catches every one of 1,000 messages quoting slices of a 64 KiB value (its cost is in bench/)', () => {
+    const value = Buffer.alloc(48_000, 'k3Y9-"\\\n').toString('base64');
+    const f = Fragments.of(value);
+    let withheld = 0;
+    for (let i = 0; i < 1_000; i++) if (!f.in(`must match (was "${value.slice(i * 40, i * 40 + 60)}")`)) withheld++;
+    expect(withheld).toBe(0);
   });
 });
 
@@ -172,5 +214,15 @@ describe('FetchContext.logger', () => {
     // The store does not write onto the source any more.
     expect(Object.keys(source)).toEqual(['kind', 'fetch']);
     await store.close();
+  });
+});
+
+describe('errorCodeName', () => {
+  it('keeps identifier-like codes and turns quoted text into UnknownError', () => {
+    expect(errorCodeName('ResourceNotFoundException')).toBe('ResourceNotFoundException');
+    expect(errorCodeName('com.amazonaws.secretsmanager:Throttling')).toBe('com.amazonaws.secretsmanager:Throttling');
+    expect(errorCodeName('pw "CANARY" \n')).toBe('UnknownError');
+    expect(errorCodeName('x'.repeat(65))).toBe('UnknownError');
+    expect(errorCodeName(undefined)).toBe('UnknownError');
   });
 });

@@ -413,7 +413,8 @@ export class Emulator {
       }
     }
     try {
-      return { status: 200, body: this.operations.execute(op as Operation, input) };
+      const body = this.operations.execute(op as Operation, input);
+      return { status: 200, body: fault?.rewrite ? (fault.rewrite(body) as Json) : body };
     } catch (err) {
       if (err instanceof ServiceError) return errorOutcome(err);
       this.logger.error?.(`${op} failed: ${(err as Error).stack ?? String(err)}`);

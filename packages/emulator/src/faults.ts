@@ -33,6 +33,12 @@ export interface FaultOptions {
    * of failing the whole call.
    */
   perSecret?: boolean;
+  /**
+   * Answer 200 with this rewrite of the real response body (in process only, not through the
+   * HTTP control API): a malformed or mismatched answer, to test what a client accepts.
+   * @example emu.injectFault({ operation: 'GetSecretValue', rewrite: (body) => ({ ...body, VersionId: 42 }) })
+   */
+  rewrite?: (body: Record<string, unknown>) => unknown;
 }
 
 /** A fault as stored, with its id and remaining count. */
@@ -50,6 +56,8 @@ export interface FaultAction {
   readonly error?: { code: string; message?: string; status: number };
   /** Per-secret error for BatchGetSecretValue. */
   readonly perSecret: boolean;
+  /** Rewrites the successful response body. */
+  readonly rewrite?: (body: Record<string, unknown>) => unknown;
 }
 
 /**
@@ -69,8 +77,8 @@ export class FaultRegistry {
     if (options.perSecret && options.secretId === undefined) {
       throw new TypeError('injectFault: perSecret needs a secretId (the id reported in Errors[]).');
     }
-    if (!options.error && !options.hang && options.latencyMs === undefined) {
-      throw new TypeError('injectFault: give at least one of error, hang or latencyMs.');
+    if (!options.error && !options.hang && options.latencyMs === undefined && !options.rewrite) {
+      throw new TypeError('injectFault: give at least one of error, hang, latencyMs or rewrite.');
     }
     const id = `fault-${++this.seq}`;
     this.faults.push({ ...options, id, remaining: options.times ?? Infinity });
@@ -109,6 +117,7 @@ export class FaultRegistry {
         latencyMs: fault.latencyMs ?? 0,
         hang: Boolean(fault.hang),
         perSecret: Boolean(fault.perSecret),
+        ...(fault.rewrite ? { rewrite: fault.rewrite } : {}),
         ...(fault.error
           ? {
               error: { code: fault.error, message: fault.message, status: fault.status ?? statusForError(fault.error) },

@@ -1,4 +1,5 @@
-import { SecretNotFoundError, SecretNotLoadedError, redactObject } from '@hush/core';
+import { SecretNotFoundError, SecretNotLoadedError } from '@hush/core';
+import { redactedRecord } from '@hush/core/internal';
 import { SecretNotVisibleError, readOnlyError } from './errors';
 
 /**
@@ -53,10 +54,11 @@ export function buildView(snapshot: Readonly<Record<string, unknown>>, spec: Vie
   for (const name of spec.visible) {
     if (Object.prototype.hasOwnProperty.call(snapshot, name)) values[name] = snapshot[name];
   }
-  const target = Object.freeze(redactObject(values, 'Secrets'));
-  return new Proxy(target, {
-    get(t, prop, receiver) {
-      if (typeof prop === 'symbol' || prop in t || isProbe(prop)) return Reflect.get(t, prop, receiver);
+  return redactedRecord(
+    values,
+    'Secrets',
+    (prop) => {
+      if (isProbe(prop)) return undefined;
       if (spec.visible.includes(prop)) {
         if (spec.optional.has(prop)) return undefined;
         throw new SecretNotLoadedError(
@@ -67,9 +69,6 @@ export function buildView(snapshot: Readonly<Record<string, unknown>>, spec: Vie
       if (spec.restricted && spec.declared.includes(prop)) throw new SecretNotVisibleError(prop, spec.visible);
       throw new SecretNotFoundError(prop, spec.visible, 'req.secrets');
     },
-    set: readOnly,
-    defineProperty: readOnly,
-    deleteProperty: readOnly,
-    setPrototypeOf: readOnly,
-  });
+    readOnly,
+  );
 }

@@ -1,14 +1,17 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
 import { SecretStore, type LoggerLike, type RotationInfo } from '@hush/core';
-import { describeError } from '@hush/core/internal';
+import { describeError, hiddenAccessors } from '@hush/core/internal';
 import { SECRETS_LOGGER } from './secrets.constants';
 import { getSecretUsages } from './secret-usage.metadata';
 
+/** Where a bound instance keeps its store (read by the prototype accessors of @InjectSecret properties). */
+const STORE = Symbol('hush.store');
+
 /**
  * Binds decorated members of every singleton provider and controller once the app initialises:
- * `@InjectSecret` properties become read-only accessors on the instance (deleting the own field
- * an ES2022 class emits), and `@OnSecretRotation` methods subscribe to their secret. On shutdown
+ * `@InjectSecret` properties become read-only accessors (deleting the own field an ES2022 class
+ * emits) on prototypes spliced between the instance and its class's prototype, and `@OnSecretRotation` methods subscribe to their secret. On shutdown
  * it unsubscribes and closes the store, which stops the refresh loop.
  */
 @Injectable()
@@ -36,10 +39,12 @@ export class SecretsExplorer implements OnModuleInit, OnApplicationShutdown {
       }
       if (this.#bound.has(instance)) continue;
       this.#bound.add(instance);
+      const properties: Array<{ property: string | symbol; name: string }> = [];
       for (const usage of usages) {
-        if (usage.kind === 'property') this.#bindProperty(instance, usage.property, usage.name);
+        if (usage.kind === 'property') properties.push(usage);
         else if (usage.kind === 'rotation') this.#bindRotation(instance, usage.method, usage.name);
       }
+      if (properties.length > 0) this.#bindProperties(instance, properties);
     }
     for (const name of unsupported) {
       this.logger.warn(
@@ -59,20 +64,30 @@ export class SecretsExplorer implements OnModuleInit, OnApplicationShutdown {
     await this.store.close();
   }
 
-  #bindProperty(instance: object, property: string | symbol, name: string): void {
-    const store = this.store;
-    // With [[Define]] semantics the class emitted an own field initialised to undefined; it would shadow any accessor.
-    delete (instance as Record<string | symbol, unknown>)[property];
-    Object.defineProperty(instance, property, {
-      configurable: true,
-      enumerable: false,
-      get: () => store.get(name),
-      set: () => {
-        throw new TypeError(
-          `${instance.constructor.name}.${String(property)} is bound to secret "${name}" by @InjectSecret and is read-only.`,
-        );
-      },
-    });
+  #bindProperties(instance: object, properties: ReadonlyArray<{ property: string | symbol; name: string }>): void {
+    const owner = instance.constructor.name;
+    // The instance holds only its store (non-enumerable; a store prints no value under any inspect
+    // options). The accessors sit a few prototypes below the instance, between it and its class's
+    // prototype, where util.inspect with `showHidden` / `getters: true` never lists or calls them.
+    const accessors: PropertyDescriptorMap = {};
+    for (const { property, name } of properties) {
+      // With [[Define]] semantics the class emitted an own field initialised to undefined; it would shadow the accessor.
+      delete (instance as Record<string | symbol, unknown>)[property];
+      accessors[property] = {
+        configurable: true,
+        enumerable: false,
+        get(this: { [STORE]: SecretStore }) {
+          return this[STORE].get(name);
+        },
+        set() {
+          throw new TypeError(
+            `${owner}.${String(property)} is bound to secret "${name}" by @InjectSecret and is read-only.`,
+          );
+        },
+      };
+    }
+    Object.defineProperty(instance, STORE, { configurable: true, enumerable: false, value: this.store });
+    Object.setPrototypeOf(instance, hiddenAccessors(Object.getPrototypeOf(instance) as object, accessors, 0));
   }
 
   #bindRotation(instance: object, method: string | symbol, name: string): void {

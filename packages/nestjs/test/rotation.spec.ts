@@ -136,7 +136,7 @@ describe('re-injection after a background refresh', () => {
 
     const line = logs.lines.find((l) => l.includes('BrokenHook.explode()'))!;
     expect(line).toMatch(
-      /^error @OnSecretRotation hook BrokenHook\.explode\(\) for secret "apiKey" \(version \w{8}\) failed: Error: cannot use api key \[redacted\]\./,
+      /^error @OnSecretRotation hook BrokenHook\.explode\(\) for secret "apiKey" \(version \w{8}\) failed: Error \(message withheld\)\./,
     );
     expect(line).toMatch(/Secrets$/);
 

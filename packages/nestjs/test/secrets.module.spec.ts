@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import 'reflect-metadata';
 import { Controller, Get, Injectable, Module, type INestApplication, type ModuleMetadata } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
@@ -123,7 +124,7 @@ describe('SecretsModule', () => {
       expect(String(handle)).toBe('[redacted]');
     });
 
-    it('injects properties as read-only accessors on the instance, even with [[Define]] class fields', () => {
+    it('injects properties as read-only accessors that no print-out calls, even with [[Define]] class fields', () => {
       // The compiler under test emits real class fields: a plain instance owns an `apiKey` data property.
       const plain = new PlainFields();
       expect(Object.getOwnPropertyDescriptor(plain, 'apiKey')).toEqual(
@@ -131,10 +132,15 @@ describe('SecretsModule', () => {
       );
 
       const service = app.get(DbService);
-      const descriptor = Object.getOwnPropertyDescriptor(service, 'apiKey');
-      expect(descriptor?.get).toEqual(expect.any(Function));
-      expect(descriptor?.enumerable).toBe(false);
+      // No own property: printing the instance, with any inspect options, never calls the accessor.
+      expect(Object.getOwnPropertyDescriptor(service, 'apiKey')).toBeUndefined();
+      expect(service).toBeInstanceOf(DbService);
+      expect(Object.getOwnPropertyDescriptor(DbService.prototype, 'apiKey')).toBeUndefined();
+      expect(Object.keys(service)).not.toContain('apiKey');
       expect(service.apiKey).toBe(API_KEY);
+      for (const options of [{}, { customInspect: false }, { getters: true, showHidden: true, depth: 10 }]) {
+        expect(inspect(service, options)).not.toContain('CANARY');
+      }
       expect(service.user).toBe('app_user');
       expect(() => {
         service.apiKey = 'x';

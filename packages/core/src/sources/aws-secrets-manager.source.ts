@@ -1,9 +1,11 @@
 import type * as SecretsManagerSdk from '@aws-sdk/client-secrets-manager';
 import type { SecretsManagerClient, SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
 import type * as SmithyRetry from '@smithy/core/retry';
-import { SecretFetchError, SecretsConfigError } from '../errors';
+import { fetchKeyOf } from '../declarations';
+import { SecretFetchError, SecretsConfigError, errorCodeName } from '../errors';
 import type { LoggerLike } from '../logger';
 import { checkKnownKeys, parseDuration, type Duration } from '../validation';
+import { identityProblem, invalidAnswer, matchesSecret } from './answers';
 import {
   SourceCounters,
   mapConcurrent,
@@ -35,10 +37,21 @@ function retryClassification(): typeof SmithyRetry {
 
 /**
  * Transient codes the SDK's classification leaves out: Secrets Manager's 5xx error names (which
- * `BatchGetSecretValue` reports per secret, without an HTTP status) and the abort of the store's
- * fetch deadline, which the SDK treats as final.
+ * `BatchGetSecretValue` reports per secret, without an HTTP status), the abort of the store's
+ * fetch deadline (which the SDK treats as final) and signature / clock-skew errors.
  */
-const HUSH_TRANSIENT_CODES = new Set(['AbortError', 'InternalServiceError', 'InternalFailure', 'ServiceUnavailable']);
+const HUSH_TRANSIENT_CODES = new Set([
+  'AbortError',
+  'InternalServiceError',
+  'InternalFailure',
+  'ServiceUnavailable',
+  // A request signed with a skewed clock or credentials mid-rotation: the SDK corrects its clock
+  // offset from the response, and the next try usually succeeds.
+  'InvalidSignatureException',
+  'SignatureDoesNotMatch',
+  'RequestTimeTooSkewed',
+  'RequestExpired',
+]);
 
 /** Throttling: the SDK's list (`isThrottlingError` of `@smithy/core/retry`), which includes HTTP 429. */
 function isThrottlingCode(code: string, status?: number, retryable?: unknown): boolean {
@@ -61,6 +74,20 @@ function isTransientCode(code: string, status?: number, retryable?: unknown): bo
     ...(retryable ? { $retryable: retryable } : {}),
   } as Parameters<typeof SmithyRetry.isTransientError>[0]);
 }
+
+/** Superseded version ids remembered per secret, to recognise a replica that has not caught up. */
+const SUPERSEDED_KEPT = 8;
+
+/** The newest version this source has returned for one request, and the versions it replaced. */
+interface Served {
+  versionId: string;
+  createdAt: number | undefined;
+  readonly superseded: string[];
+}
+
+/** After a denied BatchGetSecretValue, the next probe waits this long, doubling per denial up to BATCH_REPROBE_MAX_MS. */
+const BATCH_REPROBE_MS = 60_000;
+const BATCH_REPROBE_MAX_MS = 30 * 60_000;
 
 /** `BatchGetSecretValue` takes at most 20 ids per call. */
 export const BATCH_SIZE = 20;
@@ -169,7 +196,11 @@ export class AwsSecretsManagerSource implements Source {
   private readonly region: string | undefined;
   private readonly failovers: AwsSecretsManagerSource[] = [];
   private readonly failoverTimeout: number;
-  private batchDenied = false;
+  /** With failover: per request, the newest version returned from any Region (see {@link isBehind}). */
+  private readonly served = new Map<string, Served>();
+  /** Consecutive denied BatchGetSecretValue probes, and when the next probe may go (monotonic ms). */
+  private batchDenials = 0;
+  private batchProbeAt = 0;
   private readonly batch: boolean;
   private readonly spillover: boolean;
   private readonly concurrency: number;
@@ -197,9 +228,20 @@ export class AwsSecretsManagerSource implements Source {
       this.client = options.client;
       this.ownsClient = false;
     } else {
+      const region =
+        options.region ??
+        options.clientConfig?.region ??
+        blankToUndefined(process.env.AWS_REGION) ??
+        blankToUndefined(process.env.AWS_DEFAULT_REGION);
+      if (region === undefined) {
+        throw new SecretsConfigError(
+          'awsSecretsManager.region',
+          'no AWS Region. Pass awsSecretsManager({ region: "eu-west-1" }) or set AWS_REGION (or AWS_DEFAULT_REGION).',
+        );
+      }
       const endpoint = (options.region && options.endpoints?.[options.region]) || options.endpoint;
       this.client = new (loadSdk().SecretsManagerClient)({
-        ...(options.region ? { region: options.region } : {}),
+        region,
         ...(endpoint ? { endpoint } : {}),
         // 'standard', not 'adaptive': the adaptive mode's one client-side token bucket, armed by the
         // first throttled BatchGetSecretValue, also slows the GetSecretValue spillover whose quota is
@@ -218,7 +260,11 @@ export class AwsSecretsManagerSource implements Source {
     this.region =
       internal?.region ??
       options.region ??
-      (options.client ? undefined : ((options.clientConfig?.region as string | undefined) ?? process.env.AWS_REGION));
+      (options.client
+        ? undefined
+        : ((options.clientConfig?.region as string | undefined) ??
+          blankToUndefined(process.env.AWS_REGION) ??
+          blankToUndefined(process.env.AWS_DEFAULT_REGION)));
     this.failoverTimeout = parseDuration(
       options.failoverTimeout ?? DEFAULT_FAILOVER_TIMEOUT_MS,
       'awsSecretsManager.failoverTimeout',
@@ -282,6 +328,8 @@ export class AwsSecretsManagerSource implements Source {
     if (this.failovers.length === 0) return this.fetchRegion(requests, context);
     // Each Region gets its own deadline, so a hung primary leaves time for the replicas.
     let outcomes = (await this.fetchWithin(this, requests, context)).map((o) => this.tag(o, this.region));
+    // The primary Region is authoritative (an operator's rollback there is served); replicas are not.
+    outcomes.forEach((o, i) => o.ok && this.remember(requests[i]!, o.secret));
     for (const failover of this.failovers) {
       const retry = outcomes.flatMap((o, i) => (!o.ok && o.error.retryable ? [i] : []));
       if (retry.length === 0 || context.signal.aborted) break;
@@ -289,12 +337,24 @@ export class AwsSecretsManagerSource implements Source {
       const replicaRequests = retry.map((i) => ({ ...requests[i]!, id: inRegion(requests[i]!.id, region) }));
       const replica = await this.fetchWithin(failover, replicaRequests, context);
       outcomes = [...outcomes];
+      let served = 0;
+      let behind = 0;
       retry.forEach((reqIndex, j) => {
         const o = replica[j];
-        // A replica's own failure keeps the primary's (transient) error, so the store keeps retrying.
-        if (o?.ok) outcomes[reqIndex] = this.tag(o, region);
+        // A replica's own failure keeps the primary's (transient) error, so the store keeps retrying;
+        // so does a replica that has not replicated the version already served (never go back).
+        if (!o?.ok) return;
+        if (this.isBehind(requests[reqIndex]!, o.secret)) return void behind++;
+        this.remember(requests[reqIndex]!, o.secret);
+        outcomes[reqIndex] = this.tag(o, region);
+        served++;
       });
-      const served = replica.filter((o) => o?.ok).length;
+      if (behind > 0) {
+        context.logger?.warn(
+          `Failover Region ${region} holds an older version of ${behind} secret(s) than already served (replication lag); keeping the served version`,
+          { event: 'replica-behind', region, count: behind },
+        );
+      }
       if (served > 0) {
         context.logger?.warn(
           `Read ${served} secret(s) from failover Region ${region} after transient errors in ${this.region ?? 'the primary Region'}`,
@@ -351,6 +411,36 @@ export class AwsSecretsManagerSource implements Source {
     }
   }
 
+  /** Records the version returned for `request`; the one it replaces counts as superseded. */
+  private remember(request: SecretRequest, secret: RawSecret): void {
+    const key = fetchKeyOf(request.id, request.versionId, request.versionStage);
+    const createdAt = secret.createdDate?.getTime();
+    const known = this.served.get(key);
+    if (known === undefined) {
+      this.served.set(key, { versionId: secret.versionId, createdAt, superseded: [] });
+    } else if (known.versionId !== secret.versionId) {
+      known.superseded.push(known.versionId);
+      if (known.superseded.length > SUPERSEDED_KEPT) known.superseded.shift();
+      const back = known.superseded.indexOf(secret.versionId);
+      if (back >= 0) known.superseded.splice(back, 1);
+      known.versionId = secret.versionId;
+      known.createdAt = createdAt;
+    }
+  }
+
+  /**
+   * Whether a replica's answer is older than the version already returned for `request`: a version
+   * that was superseded, or one created before it (`CreatedDate`). Replication is asynchronous, so
+   * right after a rotation a replica still holds the previous version.
+   */
+  private isBehind(request: SecretRequest, secret: RawSecret): boolean {
+    const known = this.served.get(fetchKeyOf(request.id, request.versionId, request.versionStage));
+    if (known === undefined || known.versionId === secret.versionId) return false;
+    if (known.superseded.includes(secret.versionId)) return true;
+    const createdAt = secret.createdDate?.getTime();
+    return createdAt !== undefined && known.createdAt !== undefined && createdAt < known.createdAt;
+  }
+
   private tag(outcome: FetchOutcome, region: string | undefined): FetchOutcome {
     return outcome.ok && region ? { ok: true, secret: { ...outcome.secret, region } } : outcome;
   }
@@ -367,29 +457,65 @@ export class AwsSecretsManagerSource implements Source {
     const chunks: number[][] = [];
     for (let i = 0; i < batchable.length; i += BATCH_SIZE) chunks.push(batchable.slice(i, i + BATCH_SIZE));
     const leftovers: number[] = [];
+    let denied = false;
+    const runChunk = async (chunk: readonly number[]): Promise<void> => {
+      if (this.batchDenials > 0 && performance.now() < this.batchProbeAt) return void leftovers.push(...chunk);
+      const ids = chunk.map((i) => requests[i]!.id);
+      const result = await this.batchGet(ids, context);
+      if (result === 'denied') {
+        denied = true;
+        return void leftovers.push(...chunk);
+      }
+      chunk.forEach((reqIndex, j) => {
+        const r = result[j];
+        if (r === undefined) leftovers.push(reqIndex);
+        else outcomes[reqIndex] = r;
+      });
+    };
+    const probe = this.batchDenials > 0 ? chunks.shift() : undefined;
     await Promise.all([
-      mapConcurrent(chunks, this.batchConcurrency, async (chunk) => {
-        if (this.batchDenied) return void leftovers.push(...chunk);
-        const ids = chunk.map((i) => requests[i]!.id);
-        const result = await this.batchGet(ids, context);
-        chunk.forEach((reqIndex, j) => {
-          const r = result[j];
-          if (r === undefined) leftovers.push(reqIndex);
-          else outcomes[reqIndex] = r;
-        });
-      }),
+      (async () => {
+        // After a denial, one chunk probes first; the others follow as batches only if it was allowed.
+        if (probe) await runChunk(probe);
+        if (denied) this.batchDenied(context);
+        else await mapConcurrent(chunks, this.batchConcurrency, runChunk);
+      })(),
       mapConcurrent(single, this.concurrency, async (i) => {
         outcomes[i] = await this.getOne(requests[i]!, context);
       }),
     ]);
+    if (denied && !probe) this.batchDenied(context);
+    else if (denied) leftovers.push(...chunks.flat());
     await mapConcurrent(leftovers, this.concurrency, async (i) => {
       outcomes[i] = await this.getOne(requests[i]!, context);
     });
     return outcomes;
   }
 
-  /** Returns one outcome per id, or `undefined` for ids to retry with GetSecretValue. */
-  private async batchGet(ids: readonly string[], context: FetchContext): Promise<(FetchOutcome | undefined)[]> {
+  /**
+   * Records one denied round of BatchGetSecretValue. Denials can be transient (a policy still
+   * propagating at pod start): the source falls back now and probes again on the next fetch, then
+   * after 1 min, 2 min, … up to 30 min.
+   */
+  private batchDenied(context: FetchContext): void {
+    if (this.batchDenials === 0) {
+      context.logger?.warn(
+        'BatchGetSecretValue was denied (AccessDeniedException); falling back to one GetSecretValue call per secret. ' +
+          'Grant secretsmanager:BatchGetSecretValue to load secrets in ceil(n/20) calls.',
+        { event: 'batch-denied' },
+      );
+    }
+    this.batchDenials++;
+    this.batchProbeAt =
+      performance.now() +
+      (this.batchDenials === 1 ? 0 : Math.min(BATCH_REPROBE_MAX_MS, BATCH_REPROBE_MS * 2 ** (this.batchDenials - 2)));
+  }
+
+  /** One outcome per id, `undefined` for ids to retry with GetSecretValue, or 'denied' (AccessDeniedException). */
+  private async batchGet(
+    ids: readonly string[],
+    context: FetchContext,
+  ): Promise<(FetchOutcome | undefined)[] | 'denied'> {
     const found = new Map<string, FetchOutcome>();
     let nextToken: string | undefined;
     try {
@@ -414,6 +540,12 @@ export class AwsSecretsManagerSource implements Source {
           $metadata?: { attempts?: number };
         };
         this.counters.record('BatchGetSecretValue', response.$metadata?.attempts ?? 1, 'ok');
+        if (this.batchDenials > 0) {
+          this.batchDenials = 0;
+          context.logger?.info('BatchGetSecretValue is allowed again; loading secrets in batches of 20.', {
+            event: 'batch-allowed',
+          });
+        }
         for (const entry of response.SecretValues ?? []) {
           const id = ids.find((candidate) => matchesSecret(candidate, entry.Name, entry.ARN) && !found.has(candidate));
           if (id !== undefined) found.set(id, { ok: true, secret: toRaw(entry) });
@@ -435,17 +567,7 @@ export class AwsSecretsManagerSource implements Source {
     } catch (error) {
       const info = classify(error);
       this.counters.record('BatchGetSecretValue', attemptsOf(error), info.throttled ? 'throttled' : info.code);
-      if (info.code === 'AccessDeniedException') {
-        if (!this.batchDenied) {
-          this.batchDenied = true;
-          context.logger?.warn(
-            'BatchGetSecretValue was denied (AccessDeniedException); falling back to one GetSecretValue call per secret. ' +
-              'Grant secretsmanager:BatchGetSecretValue to load secrets in ceil(n/20) calls.',
-            { event: 'batch-denied' },
-          );
-        }
-        return ids.map(() => undefined);
-      }
+      if (info.code === 'AccessDeniedException') return 'denied';
       if (info.throttled && this.spillover && !context.signal.aborted) return ids.map(() => undefined);
       return ids.map((id) => ({
         ok: false,
@@ -467,12 +589,18 @@ export class AwsSecretsManagerSource implements Source {
         { abortSignal: context.signal },
       )) as {
         ARN?: string;
+        Name?: string;
         VersionId?: string;
         SecretString?: string;
         SecretBinary?: Uint8Array;
         CreatedDate?: Date;
         $metadata?: { attempts?: number };
       };
+      const wrong = identityProblem(request.id, response.Name, response.ARN);
+      if (wrong !== undefined) {
+        this.counters.record('GetSecretValue', response.$metadata?.attempts ?? 1, 'InvalidSourceResponse');
+        return invalidAnswer(request.id, this.kind, wrong);
+      }
       this.counters.record('GetSecretValue', response.$metadata?.attempts ?? 1, 'ok');
       return { ok: true, secret: toRaw(response) };
     } catch (error) {
@@ -535,7 +663,9 @@ function toRaw(entry: {
   CreatedDate?: Date;
 }): RawSecret {
   return {
-    versionId: entry.VersionId ?? 'unknown',
+    // Unchecked here: the store rejects a missing or non-string VersionId (never 'unknown', which
+    // would freeze the value, since every later version would look the same).
+    versionId: entry.VersionId as string,
     string: entry.SecretString,
     binary: entry.SecretString === undefined ? entry.SecretBinary : undefined,
     createdDate: entry.CreatedDate,
@@ -552,18 +682,17 @@ function inRegion(id: string, region: string): string {
   return parts.join(':');
 }
 
-/** Does a requested id (name, full ARN or partial ARN) refer to the returned secret? */
-function matchesSecret(id: string, name: string | undefined, arn: string | undefined): boolean {
-  if (id === name || id === arn) return true;
-  // A partial ARN omits the 6-character random suffix.
-  return arn !== undefined && id.startsWith('arn:') && arn.startsWith(`${id}-`) && arn.length === id.length + 7;
-}
-
 function attemptsOf(error: unknown): number {
   return (error as { $metadata?: { attempts?: number } })?.$metadata?.attempts ?? 1;
 }
 
-/** Classifies an SDK or network error into a code and retry flags. Messages from AWS never carry values. */
+/**
+ * Classifies an SDK or network error into a code and retry flags. The message is kept only from
+ * an error AWS answered (a modelled service exception: `$fault` and an HTTP status of 400 or more)
+ * or from a Node system error; anything else — above all the SDK's `SyntaxError` for a 200 with a
+ * broken body, whose text quotes that body — is reported by name, and no code is pulled out of
+ * its text.
+ */
 export function classify(error: unknown): { code: string; message: string; retryable: boolean; throttled: boolean } {
   const e = error as {
     name?: string;
@@ -573,11 +702,14 @@ export function classify(error: unknown): { code: string; message: string; retry
     $fault?: string;
     $retryable?: unknown;
   };
-  let code = e?.name !== 'TimeoutError' && e?.code && /^E[A-Z]+$/.test(e.code) ? e.code : (e?.name ?? 'UnknownError');
+  const systemCode = typeof e?.code === 'string' && /^E[A-Z0-9_]+$/.test(e.code) ? e.code : undefined;
+  let code = e?.name !== 'TimeoutError' && systemCode ? systemCode : errorCodeName(e?.name);
   if (code === 'Error' || code === 'SyntaxError') {
     // The SDK wraps non-Error throwables (e.g. a network error from another realm) as
-    // "AWS SDK error wrapper for Error: connect ECONNREFUSED …": recover the errno code.
-    code = e?.code ?? /\b(E[A-Z]{4,})\b/.exec(e?.message ?? '')?.[1] ?? 'UnknownError';
+    // "AWS SDK error wrapper for Error: connect ECONNREFUSED …": recover the errno code from that
+    // wrapper only, and only a known network code (a transient one).
+    const wrapped = /^AWS SDK error wrapper for .*?\b(E[A-Z]{4,})\b/.exec(e?.message ?? '')?.[1];
+    code = systemCode ?? (wrapped && isTransientCode(wrapped) ? wrapped : code);
   }
   const status = e?.$metadata?.httpStatusCode;
   const throttled = isThrottlingCode(code, status, e?.$retryable);
@@ -586,8 +718,17 @@ export function classify(error: unknown): { code: string; message: string; retry
     isTransientCode(code, status, e?.$retryable) ||
     (status !== undefined && status >= 500) ||
     e?.$fault === 'server';
-  const message = typeof e?.message === 'string' && e.message.length < 500 ? e.message : code;
+  const answered = (e?.$fault === 'client' || e?.$fault === 'server') && status !== undefined && status >= 400;
+  const trusted = (answered && code !== 'SyntaxError') || systemCode !== undefined || code === 'TimeoutError';
+  const message =
+    trusted && typeof e?.message === 'string' && e.message.length < 500
+      ? e.message
+      : `${code}${status !== undefined ? ` (HTTP ${status})` : ''}; the error text is withheld (it may quote the response)`;
   return { code, message, retryable, throttled };
+}
+
+function blankToUndefined(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
 }
 
 function positiveInt(value: number, option: string): number {

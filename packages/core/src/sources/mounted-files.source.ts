@@ -1,13 +1,16 @@
-import { createHash } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { watch as fsWatch, type FSWatcher } from 'node:fs';
-import { lstat, readFile, stat } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { lstat, open, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { SecretFetchError, SecretsConfigError } from '../errors';
 import { checkKnownKeys, parseDuration, type Duration } from '../validation';
+import { boundedFs } from './bounded-fs';
 import {
   SourceCounters,
   mapConcurrent,
   type ChangeListener,
+  type CurrentVersion,
   type FetchContext,
   type FetchOutcome,
   type RawSecret,
@@ -54,6 +57,14 @@ export interface MountedFilesOptions {
 const OPTION_KEYS = ['dir', 'pollInterval', 'watch', 'settle', 'pathTranslation', 'fileName'];
 const MAX_FILE_BYTES = 1024 * 1024;
 const MAX_READ_TRIES = 8;
+/**
+ * The shortest quiet time before a file is read, whatever `settle` is. File timestamps come from
+ * the kernel's coarse clock (one tick, 1–10 ms, behind), so a file modified less than a few ticks
+ * ago may still be mid-write with an unchanged mtime; and an in-place writer preempted between two
+ * of its writes (tens of milliseconds on a busy node) leaves a prefix that looks quiet. 50 ms
+ * covers both in practice, and costs nothing that matters for a file that changes on rotation.
+ */
+export const MIN_QUIET_MS = 50;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 interface FileRead {
@@ -70,7 +81,8 @@ interface FileRead {
  *
  * Changes are detected with `fs.watch` plus polling, and go through the store exactly like an API
  * refresh: parsed as declared, validated, swapped, with the same `rotated` events and health. The
- * version id is a hash of the content, so an unchanged file never looks rotated.
+ * version id is a keyed hash of the content (HMAC-SHA-256 with a random per-process key): an
+ * unchanged file never looks rotated, and the id reveals nothing about the value.
  *
  * A file is served only once it is stable: not modified within `settle`, and the same size and
  * modification time before and after the read. A missing file fails with the non-retryable code
@@ -98,6 +110,8 @@ export class MountedFilesSource implements Source {
   private readonly settle: number;
   private readonly translate: string | false;
   private readonly fileName: ((id: string) => string) | undefined;
+  /** `settle`, but never below {@link MIN_QUIET_MS}. */
+  private readonly quiet: number;
   private readonly counters = new SourceCounters();
   /** id → content hash last served or last reported to the listener ('missing' when absent). */
   private readonly seen = new Map<string, string>();
@@ -132,13 +146,14 @@ export class MountedFilesSource implements Source {
       throw new SecretsConfigError('mountedFiles.fileName', 'expected a function (id) => file name.');
     }
     this.fileName = options.fileName;
+    this.quiet = Math.max(this.settle, MIN_QUIET_MS);
   }
 
   stats(): SourceStats {
     return this.counters.snapshot();
   }
 
-  fetch(requests: readonly SecretRequest[], _context: FetchContext): Promise<readonly FetchOutcome[]> {
+  fetch(requests: readonly SecretRequest[], context: FetchContext): Promise<readonly FetchOutcome[]> {
     return mapConcurrent(requests, 8, async (request): Promise<FetchOutcome> => {
       const id = request.id;
       if (request.versionId || (request.versionStage && request.versionStage !== 'AWSCURRENT')) {
@@ -156,7 +171,7 @@ export class MountedFilesSource implements Source {
         return failure(id, 'InvalidSecretPath', candidates, false);
       }
       try {
-        const read = await this.readStable(candidates);
+        const read = await this.readStable(candidates, context.signal);
         if (read === undefined) {
           this.seen.set(id, 'missing');
           this.counters.record('ReadFile', 1, 'FileNotFound');
@@ -186,7 +201,9 @@ export class MountedFilesSource implements Source {
                 ? `the file is larger than ${MAX_FILE_BYTES} bytes`
                 : code === 'EISDIR'
                   ? 'the path is a directory, not a file'
-                  : 'the file could not be read';
+                  : code === 'NotARegularFile'
+                    ? 'the path is not a regular file (a FIFO, socket or device is never opened: it could block forever)'
+                    : 'the file could not be read';
         return failure(
           id,
           code,
@@ -214,6 +231,7 @@ export class MountedFilesSource implements Source {
       scanning = true;
       try {
         const changed: string[] = [];
+        const current: CurrentVersion[] = [];
         let unsettled = false;
         for (const [id, last] of [...this.seen]) {
           const candidates = this.candidates(id);
@@ -223,9 +241,13 @@ export class MountedFilesSource implements Source {
           else if (state !== last) {
             this.seen.set(id, state);
             changed.push(id);
+          } else if (isVersion(state)) {
+            current.push({ id, versionId: state });
           }
         }
-        if (!stopped && changed.length > 0) listener(changed);
+        // Unchanged files are confirmed too: with refreshInterval: false, the scan is what keeps a
+        // current value from turning stale.
+        if (!stopped && (changed.length > 0 || current.length > 0)) listener(changed, current);
         if (unsettled) schedule(this.settle);
       } catch {
         // A scan is best effort; the next event or poll tries again.
@@ -331,38 +353,46 @@ export class MountedFilesSource implements Source {
   }
 
   /** Reads the first existing candidate once it is stable; `undefined` when none exists (after one re-check). */
-  private async readStable(candidates: readonly string[]): Promise<FileRead | undefined> {
+  private async readStable(candidates: readonly string[], signal: AbortSignal): Promise<FileRead | undefined> {
     for (let recheck = 0; recheck < 2; recheck++) {
       for (const file of candidates) {
-        const read = await this.readFileStable(file);
+        const read = await this.readFileStable(file, signal);
         if (read) return read;
       }
-      if (this.settle > 0 && recheck === 0) await sleep(this.settle);
+      if (this.settle > 0 && recheck === 0) await sleep(this.settle, signal);
     }
     return undefined;
   }
 
-  private async readFileStable(file: string): Promise<FileRead | undefined> {
+  private async readFileStable(file: string, signal: AbortSignal): Promise<FileRead | undefined> {
     for (let attempt = 0; attempt < MAX_READ_TRIES; attempt++) {
       let before;
       try {
-        before = await stat(file);
+        before = await boundedFs(() => stat(file), signal);
       } catch (error) {
         if ((error as { code?: string }).code === 'ENOENT') return undefined;
         throw error;
       }
       if (before.isDirectory()) throw Object.assign(new Error('directory'), { code: 'EISDIR' });
+      if (!before.isFile()) throw notRegular();
       if (before.size > MAX_FILE_BYTES) throw Object.assign(new Error('too large'), { code: 'TooLarge' });
-      const age = Date.now() - before.mtimeMs;
-      if (age >= 0 && age < this.settle) {
-        await sleep(this.settle - age + 1);
+      const age = Date.now() - Math.max(before.mtimeMs, before.ctimeMs);
+      if (age >= 0 && age < this.quiet) {
+        await sleep(this.quiet - age + 1, signal);
+        continue;
+      }
+      // An in-place writer truncates first, and on a busy disk the truncate alone can take tens of
+      // milliseconds with the mtime already set: an empty file is one being written (no secret is
+      // empty), so it is read again, not served.
+      if (before.size === 0) {
+        await sleep(Math.max(5, Math.min(this.quiet, 50)), signal);
         continue;
       }
       let bytes: Buffer;
       let after;
       try {
-        bytes = await readFile(file);
-        after = await stat(file);
+        bytes = await boundedFs(() => readRegularFile(file), signal);
+        after = await boundedFs(() => stat(file), signal);
       } catch (error) {
         // The kubelet removed the old timestamped directory between our stat and read: read again.
         if ((error as { code?: string }).code === 'ENOENT') continue;
@@ -372,24 +402,28 @@ export class MountedFilesSource implements Source {
         before.ino === after.ino &&
         before.size === after.size &&
         before.mtimeMs === after.mtimeMs &&
+        before.ctimeMs === after.ctimeMs &&
         bytes.length === after.size
       ) {
         return { bytes, mtimeMs: after.mtimeMs, file };
       }
-      await sleep(Math.max(5, Math.min(this.settle, 50)));
+      await sleep(Math.max(5, Math.min(this.settle, 50)), signal);
     }
     throw Object.assign(new Error('file kept changing'), { code: 'FileUnstable' });
   }
 
-  /** Content hash (the version id) of an id's file, 'missing', or 'unsettled' while it is being written. */
+  /**
+   * Content hash (the version id) of an id's file, 'missing', 'unsettled' while it is being
+   * written, or `invalid:…` / `error:…` when it cannot be read.
+   */
   private async fingerprint(candidates: readonly string[]): Promise<string> {
     for (const file of candidates) {
       try {
-        const st = await stat(file);
-        const age = Date.now() - st.mtimeMs;
-        if (age >= 0 && age < this.settle) return 'unsettled';
-        if (st.size > MAX_FILE_BYTES || st.isDirectory()) return `invalid:${st.size}:${st.mtimeMs}`;
-        return versionOf(await readFile(file));
+        const st = await boundedFs(() => stat(file));
+        const age = Date.now() - Math.max(st.mtimeMs, st.ctimeMs);
+        if (age >= 0 && age < this.quiet) return 'unsettled';
+        if (st.size > MAX_FILE_BYTES || !st.isFile()) return `invalid:${st.size}:${st.mtimeMs}`;
+        return versionOf(await boundedFs(() => readRegularFile(file)));
       } catch (error) {
         if ((error as { code?: string }).code !== 'ENOENT')
           return `error:${(error as { code?: string }).code ?? 'unknown'}`;
@@ -411,8 +445,20 @@ export function externalSecretsKey(name: string, strategy: 'Default' | 'Unicode'
   );
 }
 
+/** Whether a fingerprint is a version id (not 'missing', 'unsettled', 'invalid:…', 'error:…'). */
+function isVersion(state: string): boolean {
+  return state !== 'missing' && state !== 'unsettled' && !state.startsWith('invalid:') && !state.startsWith('error:');
+}
+
+/**
+ * The per-process key of version ids. A plain hash of the content would let anyone who sees a
+ * version (health shows 8 hex characters, rotation logs 16) brute-force a PIN or a dictionary
+ * password offline; keyed, the id says only "same content or not" within this process.
+ */
+const VERSION_KEY = randomBytes(32);
+
 function versionOf(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex').slice(0, 16);
+  return createHmac('sha256', VERSION_KEY).update(bytes).digest('hex').slice(0, 16);
 }
 
 function toRaw(read: FileRead): RawSecret {
@@ -430,6 +476,37 @@ function failure(id: string, code: string, message: string, retryable: boolean, 
   return { ok: false, error: new SecretFetchError(id, code, message, { retryable, cause }) };
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+/**
+ * A delay inside a fetch (the settle wait): the store awaits it, so the timer keeps the process
+ * alive; it ends early with the signal's reason when the fetch is aborted (deadline, close()).
+ */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal.reason as Error);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+const notRegular = (): Error => Object.assign(new Error('not a regular file'), { code: 'NotARegularFile' });
+
+/**
+ * Reads a regular file. Opened non-blocking and checked on the open descriptor, so a FIFO (or a
+ * file swapped for one after the stat) is refused instead of blocking a libuv thread forever.
+ */
+async function readRegularFile(file: string): Promise<Buffer> {
+  const handle = await open(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  try {
+    if (!(await handle.stat()).isFile()) throw notRegular();
+    return await handle.readFile();
+  } finally {
+    await handle.close();
+  }
 }

@@ -1,8 +1,11 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { SecretFetchError, SecretsConfigError } from '../errors';
+import { inspect } from 'node:util';
+import { SecretFetchError, SecretsConfigError, errorCodeName } from '../errors';
+import { REDACTED } from '../redaction';
 import { checkKnownKeys, parseDuration, type Duration } from '../validation';
+import { identityProblem } from './answers';
 import {
   SourceCounters,
   mapConcurrent,
@@ -39,6 +42,8 @@ const NETWORK_CODES = new Set([
   'UND_ERR_SOCKET',
 ]);
 const MAX_BODY_BYTES = 1024 * 1024;
+/** Plain-text answers of the agent and the Lambda extension, quoted in messages (lower case). */
+const AGENT_PLAIN_ANSWERS = ['bad token', 'not found', 'unknown parameter', 'connection limit exceeded', 'forbidden'];
 
 /** Options of {@link secretsManagerAgent}. */
 export interface SecretsManagerAgentOptions {
@@ -69,11 +74,41 @@ export interface SecretsManagerAgentOptions {
    * @default '50s'
    */
   connectionMaxAge?: Duration;
+  /**
+   * Allow a plain `http://` URL to a host that is not loopback (`localhost`, `127.0.0.0/8`, `::1`).
+   * Off by default: the SSRF token — in Lambda the `AWS_SESSION_TOKEN` — and every value would
+   * cross the network in clear text. Use `https://` for a remote agent instead.
+   * @default false
+   */
+  allowInsecureHttp?: boolean;
 }
 
-const OPTION_KEYS = ['url', 'token', 'concurrency', 'requestTimeout', 'env', 'roleArn', 'connectionMaxAge'];
+const OPTION_KEYS = [
+  'url',
+  'token',
+  'concurrency',
+  'requestTimeout',
+  'env',
+  'allowInsecureHttp',
+  'roleArn',
+  'connectionMaxAge',
+];
 /** The Workload Credentials Provider's check (`parse.rs`, `validate_role_arn`). */
 const ROLE_ARN = /^arn:[\w-]+:iam::\d{12}:role\/[\w+=,.@/-]+$/;
+
+/** Whether `hostname` (as `URL.hostname` gives it) is this machine. */
+function isLoopback(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  return host === 'localhost' || host.endsWith('.localhost') || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
+/** A URL as messages show it: without `user:password@`. */
+function displayUrl(url: URL): string {
+  const shown = new URL(url.href);
+  shown.username = '';
+  shown.password = '';
+  return shown.href.replace(/\/+$/, '');
+}
 
 /**
  * Reads secrets through the AWS Secrets Manager Agent (AWS Workload Credentials Provider) or the
@@ -100,12 +135,15 @@ export function secretsManagerAgent(options: SecretsManagerAgentOptions = {}): S
 
 export class SecretsManagerAgentSource implements Source {
   readonly kind = 'secrets-manager-agent';
-  /** Base URL, without a trailing slash. */
+  /** Base URL as messages show it: without a trailing slash and without `user:password@`. */
   readonly url: string;
-  private readonly base: URL;
-  private readonly tokenSpec: { value: string } | { file: string };
-  private readonly tokenSourceName: string;
-  private cachedToken: string | undefined;
+  // Credentials live in private fields: never an enumerable property, so util.inspect (with any
+  // options), JSON.stringify, spreading and structured logging of the source cannot show them.
+  readonly #base: URL;
+  readonly #tokenSpec: { value: string } | { file: string };
+  readonly #tokenSourceName: string;
+  #cachedToken: string | undefined;
+  #permissionsChecked = false;
   private readonly concurrency: number;
   private readonly requestTimeout: number;
   private readonly counters = new SourceCounters();
@@ -120,21 +158,32 @@ export class SecretsManagerAgentSource implements Source {
       throw new SecretsConfigError('secretsManagerAgent', 'expected an options object.');
     checkKnownKeys(options, OPTION_KEYS, 'secretsManagerAgent');
     const rawUrl = options.url ?? DEFAULT_AGENT_URL;
+    let base: URL;
     try {
-      this.base = new URL(rawUrl);
+      base = new URL(rawUrl);
     } catch {
+      // The text is not a URL, so userinfo cannot be cut out of it: it is not quoted at all.
       throw new SecretsConfigError(
         'secretsManagerAgent.url',
-        `cannot parse ${JSON.stringify(rawUrl)} as a URL, e.g. "http://localhost:2773".`,
+        'cannot parse the url option as a URL (its text is not shown), e.g. "http://localhost:2773".',
       );
     }
-    if (this.base.protocol !== 'http:' && this.base.protocol !== 'https:') {
+    this.#base = base;
+    this.url = displayUrl(base);
+    if (base.protocol !== 'http:' && base.protocol !== 'https:') {
       throw new SecretsConfigError(
         'secretsManagerAgent.url',
-        `expected an http:// or https:// URL, got protocol "${this.base.protocol}".`,
+        `expected an http:// or https:// URL, got protocol "${base.protocol}".`,
       );
     }
-    this.url = this.base.href.replace(/\/+$/, '');
+    if (base.protocol === 'http:' && !isLoopback(base.hostname) && options.allowInsecureHttp !== true) {
+      throw new SecretsConfigError(
+        'secretsManagerAgent.url',
+        `refusing plain http to ${base.hostname}, which is not loopback: the SSRF token and every value would ` +
+          'cross the network in clear text. Use https://, run the agent on this host (http://localhost:2773), ' +
+          'or pass allowInsecureHttp: true if the network path is trusted.',
+      );
+    }
     const concurrency = options.concurrency ?? 8;
     if (!Number.isInteger(concurrency) || concurrency < 1) {
       throw new SecretsConfigError(
@@ -162,7 +211,7 @@ export class SecretsManagerAgentSource implements Source {
           `or in Lambda AWS_SESSION_TOKEN, or pass { token } to secretsManagerAgent().`,
       );
     }
-    this.tokenSourceName = from;
+    this.#tokenSourceName = from;
     if (token.startsWith('file://')) {
       let file: string;
       try {
@@ -171,9 +220,9 @@ export class SecretsManagerAgentSource implements Source {
         file = token.slice('file://'.length);
       }
       if (!file) throw new SecretsConfigError('secretsManagerAgent.token', `the ${from} file:// value names no file.`);
-      this.tokenSpec = { file };
+      this.#tokenSpec = { file };
     } else {
-      this.tokenSpec = { value: token.trim() };
+      this.#tokenSpec = { value: token.trim() };
     }
     if (options.roleArn !== undefined && (typeof options.roleArn !== 'string' || !ROLE_ARN.test(options.roleArn))) {
       throw new SecretsConfigError(
@@ -184,7 +233,7 @@ export class SecretsManagerAgentSource implements Source {
     this.roleArn = options.roleArn;
     this.connectionMaxAge = parseDuration(options.connectionMaxAge ?? 50_000, 'secretsManagerAgent.connectionMaxAge');
     // One keep-alive pool per source, sized to the concurrency, destroyed by close().
-    const Agent = this.base.protocol === 'https:' ? https.Agent : http.Agent;
+    const Agent = base.protocol === 'https:' ? https.Agent : http.Agent;
     this.httpAgent = new Agent({ keepAlive: true, maxSockets: this.concurrency });
     const born = new WeakMap<object, number>();
     // Node's Agent hooks: createConnection makes each socket; keepSocketAlive decides whether a freed one is pooled.
@@ -220,17 +269,46 @@ export class SecretsManagerAgentSource implements Source {
     return `SecretsManagerAgentSource(${this.url})`;
   }
 
-  private async token(reread: boolean): Promise<string> {
-    if ('value' in this.tokenSpec) return this.tokenSpec.value;
-    if (this.cachedToken === undefined || reread) {
-      this.cachedToken = (await readFile(this.tokenSpec.file, 'utf8')).trim();
+  toJSON(): Record<string, unknown> {
+    return { kind: this.kind, url: this.url, token: `${REDACTED} (from ${this.#tokenSourceName})` };
+  }
+
+  [inspect.custom](): string {
+    return `SecretsManagerAgentSource { url: ${this.url}, token: ${REDACTED} (from ${this.#tokenSourceName}) }`;
+  }
+
+  async #token(reread: boolean, context: FetchContext): Promise<string> {
+    const spec = this.#tokenSpec;
+    if ('value' in spec) return spec.value;
+    if (this.#cachedToken === undefined || reread) {
+      this.#cachedToken = (await readFile(spec.file, 'utf8')).trim();
+      if (!this.#permissionsChecked) {
+        this.#permissionsChecked = true;
+        await this.#checkPermissions(spec.file, context);
+      }
     }
-    return this.cachedToken;
+    return this.#cachedToken;
+  }
+
+  /** Warns once when the token file can be read by every user of the machine. */
+  async #checkPermissions(file: string, context: FetchContext): Promise<void> {
+    if (process.platform === 'win32') return;
+    try {
+      const mode = (await stat(file)).mode & 0o777;
+      if ((mode & 0o004) === 0) return;
+      context.logger?.warn(
+        `The Secrets Manager Agent token file ${file} is readable by every user (mode ${mode.toString(8).padStart(4, '0')}); ` +
+          'any process on the host can use the token to read secrets through the agent. Make it 0600 (owner only).',
+        { event: 'agent-token-file-world-readable', file, mode: mode.toString(8) },
+      );
+    } catch {
+      // The file was just read; a failing stat only loses the warning.
+    }
   }
 
   private async getOne(request: SecretRequest, context: FetchContext): Promise<FetchOutcome> {
     const id = request.id;
-    const url = new URL('secretsmanager/get', `${this.url}/`);
+    const url = new URL('secretsmanager/get', `${this.#base.href.replace(/\/+$/, '')}/`);
     url.searchParams.set('secretId', id);
     if (request.versionId) url.searchParams.set('versionId', request.versionId);
     if (request.versionStage) url.searchParams.set('versionStage', request.versionStage);
@@ -243,16 +321,16 @@ export class SecretsManagerAgentSource implements Source {
       attempts++;
       let token: string;
       try {
-        token = await this.token(rereadToken);
+        token = await this.#token(rereadToken, context);
       } catch (error) {
-        const file = 'file' in this.tokenSpec ? this.tokenSpec.file : '';
+        const file = 'file' in this.#tokenSpec ? this.#tokenSpec.file : '';
         const code = (error as { code?: string }).code ?? 'UnknownError';
         this.counters.record('AgentGet', attempts, 'AgentTokenUnavailable');
         // Retryable: the agent writes its token file when it starts, which may be after us.
         return fail(
           id,
           'AgentTokenUnavailable',
-          `cannot read the agent token file ${file} (${code}; from ${this.tokenSourceName}).`,
+          `cannot read the agent token file ${file} (${code}; from ${this.#tokenSourceName}).`,
           true,
           false,
           error,
@@ -274,7 +352,7 @@ export class SecretsManagerAgentSource implements Source {
       }
       if (response.status === 200) {
         try {
-          const secret = toRaw(JSON.parse(response.body) as AgentBody);
+          const secret = toRaw(JSON.parse(response.body) as AgentBody, id);
           this.counters.record('AgentGet', attempts, 'ok');
           return { ok: true, secret };
         } catch {
@@ -289,7 +367,7 @@ export class SecretsManagerAgentSource implements Source {
         }
       }
       if (response.status === 403) {
-        if ('file' in this.tokenSpec && !rereadToken) {
+        if ('file' in this.#tokenSpec && !rereadToken) {
           rereadToken = true;
           continue;
         }
@@ -297,7 +375,7 @@ export class SecretsManagerAgentSource implements Source {
         return fail(
           id,
           'AgentForbidden',
-          `the agent at ${this.url} rejected the SSRF token (403 Bad Token; token from ${this.tokenSourceName}). ` +
+          `the agent at ${this.url} rejected the SSRF token (403 Bad Token; token from ${this.#tokenSourceName}). ` +
             'Set AWS_TOKEN (or the token option) to the token the agent was started with, e.g. AWS_TOKEN=file:///var/run/awssmatoken.',
           false,
           false,
@@ -372,27 +450,35 @@ export class SecretsManagerAgentSource implements Source {
 }
 
 interface AgentBody {
-  ARN?: string;
-  Name?: string;
-  VersionId?: string;
-  SecretString?: string;
-  SecretBinary?: string;
-  CreatedDate?: string | number;
+  ARN?: string | null;
+  Name?: string | null;
+  VersionId?: string | null;
+  SecretString?: string | null;
+  SecretBinary?: string | null;
+  CreatedDate?: string | number | null;
 }
 
-function toRaw(body: AgentBody): RawSecret {
-  if (!body || typeof body !== 'object' || (body.SecretString === undefined && body.SecretBinary === undefined)) {
-    throw new TypeError('not a GetSecretValue result');
-  }
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** A GetSecretValue result for `id`, or throws when the body is not one (the caller reports InvalidAgentResponse). */
+function toRaw(body: AgentBody, id: string): RawSecret {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new TypeError('not an object');
+  // The agent sends absent members as null.
+  const string = body.SecretString ?? undefined;
+  const binary = body.SecretBinary ?? undefined;
+  if (string === undefined && binary === undefined) throw new TypeError('neither SecretString nor SecretBinary');
+  if (string !== undefined && typeof string !== 'string') throw new TypeError('SecretString is not a string');
+  if (binary !== undefined && (typeof binary !== 'string' || !BASE64.test(binary)))
+    throw new TypeError('SecretBinary is not base64');
+  if (typeof body.VersionId !== 'string' || body.VersionId === '') throw new TypeError('no VersionId');
+  if (identityProblem(id, body.Name ?? undefined, body.ARN ?? undefined) !== undefined)
+    throw new TypeError('another secret');
   return {
-    versionId: body.VersionId ?? 'unknown',
-    string: typeof body.SecretString === 'string' ? body.SecretString : undefined,
-    binary:
-      body.SecretString === undefined && typeof body.SecretBinary === 'string'
-        ? new Uint8Array(Buffer.from(body.SecretBinary, 'base64'))
-        : undefined,
+    versionId: body.VersionId,
+    string,
+    binary: string === undefined && binary !== undefined ? new Uint8Array(Buffer.from(binary, 'base64')) : undefined,
     createdDate: parseAgentDate(body.CreatedDate),
-    arn: body.ARN,
+    arn: body.ARN ?? undefined,
   };
 }
 
@@ -417,13 +503,20 @@ function mapError(
   let message: string | undefined;
   try {
     const parsed = JSON.parse(body) as { __type?: unknown; message?: unknown; Message?: unknown };
-    if (typeof parsed.__type === 'string') code = parsed.__type.replace(/^.*#/, '');
+    if (typeof parsed.__type === 'string') code = errorCodeName(parsed.__type.replace(/^.*#/, ''));
     const m = parsed.message ?? parsed.Message;
     if (typeof m === 'string') message = m;
   } catch {
     // Plain-text bodies: "Bad Token", "Not found", "unknown parameter: x", "Connection limit exceeded".
   }
-  const text = (message ?? body).replace(/\s+/g, ' ').trim().slice(0, 200);
+  // A body is foreign text (a proxy or a broken agent may answer with anything, the value included):
+  // only the agent's JSON `message` and its known plain-text answers are quoted.
+  const plain = body.replace(/\s+/g, ' ').trim();
+  const known = AGENT_PLAIN_ANSWERS.find((answer) => plain.toLowerCase().startsWith(answer));
+  const text = (
+    message ??
+    (known !== undefined && plain.length <= 120 ? plain : plain ? `body withheld, ${body.length} characters` : '')
+  ).slice(0, 200);
   const throttled = status === 429 || (code !== undefined && THROTTLING_CODES.has(code));
   if (status === 429) {
     return {

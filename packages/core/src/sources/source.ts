@@ -75,8 +75,18 @@ export type DescribeOutcome =
   | { readonly ok: true; readonly description: SecretDescription }
   | { readonly ok: false; readonly error: SecretFetchError };
 
-/** Receives ids whose content may have changed (push-based sources such as mounted files). */
-export type ChangeListener = (ids: readonly string[]) => void;
+/** An id whose content a watching source found unchanged: still `versionId`, checked just now. */
+export interface CurrentVersion {
+  readonly id: string;
+  readonly versionId: string;
+}
+
+/**
+ * Receives ids whose content may have changed (push-based sources such as mounted files), and
+ * optionally ids the source has just confirmed unchanged (`current`), which keeps a served value
+ * fresh without a fetch when background refresh is off.
+ */
+export type ChangeListener = (ids: readonly string[], current?: readonly CurrentVersion[]) => void;
 
 /**
  * Where secrets come from. A source only fetches; the store owns caching, single flight,
