@@ -141,6 +141,24 @@ describe('refreshNow against an agent that rejects it (the Lambda extension does
   });
 });
 
+describe('error bodies the older Agent does not escape', () => {
+  it('a throttle whose message breaks the JSON is still a retryable throttle, not a permanent 400', async () => {
+    let n = 0;
+    const url = await front((_u, res) => {
+      if (n++ >= 2) return false; // answer the two ids of the first round, then recover
+      // aws-secretsmanager-agent utils.rs err_response: format!("{{\"__type\":\"{}\", \"message\":\"{}\"}}").
+      res
+        .writeHead(400, { 'content-type': 'application/json' })
+        .end('{"__type":"ThrottlingException", "message":"Rate "exceeded""}');
+      return true;
+    });
+    const { store } = newStore(url);
+    await store.load(); // the boot loop retries the throttle and loads
+    expect(store.get('db')).toBe('db-CANARY-0');
+    expect(store.stats().outcomes['AgentGet']).toEqual({ throttled: 2, ok: 2 });
+  });
+});
+
 describe('connections the agent cuts 61 s after opening', () => {
   /** A TCP front that drops every connection `lifeMs` after accepting it, like the agent's per-connection timeout. */
   async function cutter(lifeMs: number): Promise<{ url: string; cuts: () => number }> {

@@ -508,6 +508,10 @@ function mapError(
     if (typeof m === 'string') message = m;
   } catch {
     // Plain-text bodies: "Bad Token", "Not found", "unknown parameter: x", "Connection limit exceeded".
+    // The Secrets Manager Agent builds its error JSON with format!() and no escaping, so a message
+    // with a quote is not JSON (the Workload Credentials Provider escapes it): keep its __type.
+    const type = /^\s*\{\s*"__type"\s*:\s*"([A-Za-z0-9_.#:-]{1,128})"/.exec(body)?.[1];
+    if (type) code = errorCodeName(type.replace(/^.*#/, ''));
   }
   // A body is foreign text (a proxy or a broken agent may answer with anything, the value included):
   // only the agent's JSON `message` and its known plain-text answers are quoted.
