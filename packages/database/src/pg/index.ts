@@ -1,0 +1,2 @@
+export { createPgPool, type HushPgPool, type PgCredentialStats, type PgPoolOptions } from './create-pg-pool';
+export { isPgLoginFailure, PG_LOGIN_FAILURES } from '../credentials';
