@@ -14,6 +14,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { toMarkdown, type Row } from './report';
 import { bootScenario } from './scenarios/boot';
+import { dbRotationScenario } from './scenarios/db-rotation';
 import { fleetScenario, QUOTA_SCALE } from './scenarios/fleet';
 import { hotReadScenario } from './scenarios/hot-read';
 import { memoryScenario } from './scenarios/memory';
@@ -33,6 +34,7 @@ const SCENARIOS: [number, string, (ctx: BenchContext) => Promise<Row[]>][] = [
   [5, 'steady-state cost', steadyStateScenario],
   [6, 'memory', memoryScenario],
   [7, 'rotation latency', rotationScenario],
+  [8, 'database credential rotation', dbRotationScenario],
 ];
 
 async function main(): Promise<void> {

@@ -131,6 +131,10 @@ export function refreshOnFailure<T = unknown>(
       if (untried(now)) return now;
       const main = candidateOf(name);
       if (untried(main)) return main;
+      // A pending value already in memory (a background refresh saw the rotation start) costs one
+      // login to try, far less than a rate-limited refresh round.
+      const known = fallback === undefined ? undefined : candidateOf(fallback);
+      if (untried(known)) return known;
       await refresh(name);
       const refreshed = candidateOf(name);
       if (untried(refreshed)) return refreshed;

@@ -1,8 +1,7 @@
-import { randomUUID } from 'node:crypto';
-import { SecretsManagerClient, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SecretStore, awsSecretsManager, defineSecrets, type SecretStoreOptions } from '@hush/core';
 import { startEmulator, type Emulator } from '@hush/emulator';
-import type { RotationFunction } from '@hush/emulator/rotation-postgres';
+import { runRotation, type RotationFunction } from '@hush/emulator/rotation-postgres';
 import { startPostgres, type PostgresServer } from '@hush/database/testing';
 
 export const SECRET_ID = 'app/db';
@@ -85,29 +84,14 @@ export async function fixture(): Promise<Fixture> {
   };
 }
 
-/**
- * Runs the four rotation steps the way Secrets Manager's RotateSecret does, with `windowMs` between
- * `setSecret` and `finishSecret` (the single-user window: the database already wants the new password).
- */
-export async function rotate(
+/** One rotation through the emulator's API, with `windowMs` between `setSecret` and `finishSecret`. */
+export function rotate(
   fx: Fixture,
   fn: RotationFunction,
-  opts: { secretId?: string; windowMs?: number; onWindow?: () => Promise<void> | void } = {},
+  opts: { secretId?: string; windowMs?: number; onWindow?: () => unknown } = {},
 ): Promise<string> {
-  const token = randomUUID();
   const context = { client: fx.sm, endpoint: fx.emu.url, region: fx.emu.region };
-  const SecretId = opts.secretId ?? SECRET_ID;
-  await fn({ SecretId, ClientRequestToken: token, Step: 'createSecret' }, context);
-  await fn({ SecretId, ClientRequestToken: token, Step: 'setSecret' }, context);
-  if (opts.windowMs) await sleep(opts.windowMs);
-  await opts.onWindow?.();
-  await fn({ SecretId, ClientRequestToken: token, Step: 'testSecret' }, context);
-  await fn({ SecretId, ClientRequestToken: token, Step: 'finishSecret' }, context);
-  // Secrets Manager removes the AWSPENDING label once the rotation succeeded.
-  await fx.sm.send(
-    new UpdateSecretVersionStageCommand({ SecretId, VersionStage: 'AWSPENDING', RemoveFromVersionId: token }),
-  );
-  return token;
+  return runRotation(fn, context, opts.secretId ?? SECRET_ID, opts);
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
