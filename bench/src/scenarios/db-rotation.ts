@@ -1,14 +1,9 @@
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { RotateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SecretStore, awsSecretsManager, defineSecrets } from '@hush/core';
 import { createPgPool } from '@hush/database/pg';
-import { startPostgres, type PostgresServer } from '@hush/database/testing';
+import { startPostgres } from '@hush/database/testing';
 import { startEmulator, type Emulator } from '@hush/emulator';
-import {
-  postgresAlternatingUsers,
-  postgresSingleUser,
-  runRotation,
-  type RotationFunction,
-} from '@hush/emulator/rotation-postgres';
+import { postgresAlternatingUsers, postgresSingleUser } from '@hush/emulator/rotation-postgres';
 import pg from 'pg';
 import { met, type Row } from '../report';
 import { fmt, nowMs, percentile, sleep, type BenchContext } from '../util';
@@ -19,6 +14,10 @@ const REFRESH_MS = 250;
 
 type Strategy = 'single user' | 'alternating users';
 type Variant = 'createPgPool' | 'plain pg.Pool (boot password)' | 'pool.end() on rotation';
+const LAMBDA: Record<Strategy, string> = {
+  'single user': 'arn:aws:lambda:us-east-1:123456789012:function:bench-pg-single-user',
+  'alternating users': 'arn:aws:lambda:us-east-1:123456789012:function:bench-pg-alternating-users',
+};
 const VARIANTS: Variant[] = ['createPgPool', 'plain pg.Pool (boot password)', 'pool.end() on rotation'];
 
 interface Sample {
@@ -46,7 +45,24 @@ export async function dbRotationScenario(ctx: BenchContext): Promise<Row[]> {
   const rotations = ctx.quick ? 1 : 5;
   const windowMs = ctx.quick ? 150 : 1_000;
   const steadyMs = ctx.quick ? 150 : 1_500;
-  const [db, emu] = await Promise.all([startPostgres(), startEmulator()]);
+  // The window runs from setSecret (the database changes) to the end of finishSecret.
+  const marks = new Map<string, number>();
+  const mark = (fn: ReturnType<typeof postgresSingleUser>): ReturnType<typeof postgresSingleUser> => {
+    return async (event, context) => {
+      if (event.Step === 'setSecret') marks.set(event.ClientRequestToken, nowMs());
+      await fn(event, context);
+    };
+  };
+  const [db, emu] = await Promise.all([
+    startPostgres(),
+    startEmulator({
+      rotationFunctions: {
+        [LAMBDA['single user']]: mark(postgresSingleUser()),
+        [LAMBDA['alternating users']]: mark(postgresAlternatingUsers()),
+      },
+      rotationWindow: windowMs,
+    }),
+  ]);
   const sm = new SecretsManagerClient({ ...emu.clientConfig(), maxAttempts: 1 });
   const rows: Row[] = [];
   let n = 0;
@@ -73,8 +89,7 @@ export async function dbRotationScenario(ctx: BenchContext): Promise<Row[]> {
             masterarn: 'bench/db-master',
           }),
         );
-        const fn = strategy === 'single user' ? postgresSingleUser() : postgresAlternatingUsers();
-        const outcome = await runVariant(variant, { db, emu, sm, id, fn, rotations, windowMs, steadyMs });
+        const outcome = await runVariant(variant, { emu, sm, id, strategy, marks, rotations, steadyMs });
         results.set(variant, outcome);
         ctx.log(
           `db rotation ${strategy} / ${variant}: ${outcome.failed}/${outcome.queries} failed, p99 steady ` +
@@ -115,13 +130,12 @@ export async function dbRotationScenario(ctx: BenchContext): Promise<Row[]> {
 }
 
 interface RunOptions {
-  readonly db: PostgresServer;
   readonly emu: Emulator;
   readonly sm: SecretsManagerClient;
   readonly id: string;
-  readonly fn: RotationFunction;
+  readonly strategy: Strategy;
+  readonly marks: ReadonlyMap<string, number>;
   readonly rotations: number;
-  readonly windowMs: number;
   readonly steadyMs: number;
 }
 
@@ -182,21 +196,17 @@ async function runVariant(variant: Variant, o: RunOptions): Promise<Outcome> {
       if (!ok) await sleep(1);
     }
   });
-  const context = { client: o.sm, endpoint: o.emu.url, region: o.emu.region };
   try {
     await sleep(o.steadyMs);
     for (let i = 0; i < o.rotations; i++) {
-      let start = 0;
-      await runRotation(
-        async (event, c) => {
-          // The window runs from setSecret (the database changes) to the end of finishSecret.
-          if (event.Step === 'setSecret') start = nowMs();
-          await o.fn(event, c);
-        },
-        context,
-        o.id,
-        { windowMs: o.windowMs },
+      // RotateSecret returns at once; the emulator runs the four steps with its rotationWindow.
+      const { VersionId } = await o.sm.send(
+        new RotateSecretCommand({ SecretId: o.id, RotationLambdaARN: LAMBDA[o.strategy] }),
       );
+      const record = o.emu.rotations().find((r) => r.token === VersionId);
+      await record?.done;
+      if (record?.state !== 'succeeded') throw new Error(`rotation ${record?.state}: ${record?.error}`);
+      const start = o.marks.get(VersionId!) ?? nowMs();
       // Convergence counts as window too: the store sees finishSecret at its next refresh.
       windows.push([start, nowMs() + REFRESH_MS]);
       await sleep(o.steadyMs);

@@ -3,7 +3,6 @@ import { SecretsConfigError } from '@hush/core';
 import { DatabaseCredentialsError, DatabaseLoginError } from '@hush/database';
 import { createPgPool, type HushPgPool } from '@hush/database/pg';
 import { startPostgres } from '@hush/database/testing';
-import { postgresAlternatingUsers, postgresSingleUser } from '@hush/emulator/rotation-postgres';
 import { SECRET_ID, fixture, ident, literal, rotate, until, type Fixture } from './support';
 
 const HOSTILE = [
@@ -76,9 +75,8 @@ describe('createPgPool', () => {
     // maxUses 1: every query is a new login, so logins happen inside the window.
     const pool = track(createPgPool(store, 'db', { pending: 'dbPending', maxUses: 1 }));
     await pool.query('SELECT 1');
-    const fn = postgresSingleUser();
     let inWindow = 0;
-    await rotate(fx, fn, {
+    await rotate(fx, 'single', {
       onWindow: async () => {
         // The database wants the pending password; AWSCURRENT still returns the old one.
         for (let i = 0; i < 5; i++) inWindow += (await pool.query('SELECT 1 AS one')).rows[0].one;
@@ -99,7 +97,7 @@ describe('createPgPool', () => {
     const client = await pool.connect();
     const pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
     const slow = client.query('SELECT pg_sleep(0.4), 42 AS answer');
-    await rotate(fx, postgresAlternatingUsers());
+    await rotate(fx, 'alternating');
     await store.refresh('db');
     expect((await slow).rows[0].answer).toBe(42);
     expect(pool.totalCount).toBe(1);

@@ -1,6 +1,6 @@
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import pg from 'pg';
-import { postgresAlternatingUsers, postgresSingleUser } from '@hush/emulator/rotation-postgres';
+import { postgresSingleUser } from '@hush/emulator/rotation-postgres';
 import { SECRET_ID, fixture, rotate, type Fixture, type RdsSecret } from './support';
 
 async function stage(fx: Fixture, stage: string): Promise<RdsSecret> {
@@ -36,9 +36,8 @@ describe('PostgreSQL rotation functions (@hush/emulator/rotation-postgres)', () 
   describe('postgresSingleUser', () => {
     it('changes the password in the database at setSecret and moves AWSCURRENT at finishSecret', async () => {
       const { value: v1 } = await fx.user('solo', 'pw-solo-1');
-      const fn = postgresSingleUser();
       let inWindow: [string, string, string] | undefined;
-      await rotate(fx, fn, {
+      await rotate(fx, 'single', {
         onWindow: async () => {
           const pending = await stage(fx, 'AWSPENDING');
           // The single-user window: AWSCURRENT is still the old password, which no longer logs in.
@@ -49,7 +48,7 @@ describe('PostgreSQL rotation functions (@hush/emulator/rotation-postgres)', () 
       const current = await stage(fx, 'AWSCURRENT');
       expect(current.username).toBe('solo');
       expect(current.password).not.toBe('pw-solo-1');
-      expect(current.password).not.toMatch(/[/@"'\\]/);
+      expect(current.password).toMatch(/^[\w-]{20,}$/);
       expect(await loginCode(current)).toBe('solo');
       expect((await stage(fx, 'AWSPREVIOUS')).password).toBe('pw-solo-1');
     });
@@ -57,7 +56,8 @@ describe('PostgreSQL rotation functions (@hush/emulator/rotation-postgres)', () 
     it('sets hostile generated passwords exactly (quotes, backslashes, unicode, very long)', async () => {
       await fx.user('solo2', 'pw-solo2-1');
       for (const password of [`a'b"c\\d\\'e`, 'ünï-çødé-密码', 'p'.repeat(2000), `$$;--\n`]) {
-        await rotate(fx, postgresSingleUser({ generatePassword: () => password }));
+        fx.passwords.push(password);
+        await rotate(fx, 'single');
         const current = await stage(fx, 'AWSCURRENT');
         expect(current.password).toBe(password);
         expect(await loginCode(current)).toBe('solo2');
@@ -80,7 +80,11 @@ describe('PostgreSQL rotation functions (@hush/emulator/rotation-postgres)', () 
       ] as const) {
         await fn({ SecretId: SECRET_ID, ClientRequestToken: token, Step }, context);
       }
-      expect(await loginCode(await stage(fx, 'AWSCURRENT'))).toBe('solo3');
+      const current = await stage(fx, 'AWSCURRENT');
+      expect(await loginCode(current)).toBe('solo3');
+      // The default generator: 32 characters without the templates' excluded / @ " ' \\
+      expect(current.password).toHaveLength(32);
+      expect(current.password).not.toMatch(/[/@"'\\]/);
       await expect(
         fn(
           { SecretId: SECRET_ID, ClientRequestToken: 'not-a-version-000000000000000000000001', Step: 'setSecret' },
@@ -98,7 +102,7 @@ describe('PostgreSQL rotation functions (@hush/emulator/rotation-postgres)', () 
       await owner.query('CREATE TABLE items (n int); INSERT INTO items VALUES (7)');
       await owner.end();
 
-      await rotate(fx, postgresAlternatingUsers());
+      await rotate(fx, 'alternating');
       const first = await stage(fx, 'AWSCURRENT');
       expect(first.username).toBe('duo_clone');
       expect(await loginCode(first)).toBe('duo_clone');
@@ -115,7 +119,7 @@ describe('PostgreSQL rotation functions (@hush/emulator/rotation-postgres)', () 
       expect((await clone.query('SELECT n FROM items')).rows).toEqual([{ n: 7 }]);
       await clone.end();
 
-      await rotate(fx, postgresAlternatingUsers());
+      await rotate(fx, 'alternating');
       const second = await stage(fx, 'AWSCURRENT');
       expect(second.username).toBe('duo');
       expect(second.password).not.toBe('pw-duo-1');

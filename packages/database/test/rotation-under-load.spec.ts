@@ -1,11 +1,9 @@
 import pg from 'pg';
 import { createPgPool } from '@hush/database/pg';
-import { postgresAlternatingUsers, postgresSingleUser, type RotationFunction } from '@hush/emulator/rotation-postgres';
-import { fixture, rotate, type Fixture } from './support';
+import { fixture, rotate, until, type Fixture, type Strategy } from './support';
 
 const WORKERS = 8;
 const ROTATIONS = 3;
-const WINDOW_MS = 300;
 
 /** 8 workers issuing queries back to back until `stop()`; counts successes and failures by SQLSTATE. */
 function load(pool: pg.Pool) {
@@ -40,12 +38,12 @@ describe('rotation under load (real PostgreSQL, short-lived connections)', () =>
   });
   afterAll(() => fx?.stop());
 
-  const strategies: [string, () => RotationFunction][] = [
-    ['single user', () => postgresSingleUser()],
-    ['alternating users', () => postgresAlternatingUsers()],
+  const strategies: [string, Strategy][] = [
+    ['single user', 'single'],
+    ['alternating users', 'alternating'],
   ];
 
-  it.each(strategies)('%s: createPgPool serves every query through 3 rotations', async (label, make) => {
+  it.each(strategies)('%s: createPgPool serves every query through 3 rotations', async (label, strategy) => {
     const user = `load_${label.split(' ')[0]}`;
     await fx.user(user, 'pw-load-1');
     const store = fx.store({ refreshInterval: 250, refreshJitter: 0 });
@@ -54,18 +52,18 @@ describe('rotation under load (real PostgreSQL, short-lived connections)', () =>
     const pool = createPgPool(store, 'db', { pending: 'dbPending', max: WORKERS, maxUses: 2 });
     pool.on('error', () => {});
     const driver = load(pool);
-    const fn = make();
     const okInWindows: number[] = [];
-    for (let i = 0; i < ROTATIONS; i++) {
-      await rotate(fx, fn, {
-        windowMs: WINDOW_MS,
-        onWindow: () => void okInWindows.push(driver.counts.ok),
-      });
+    let counts: Awaited<ReturnType<typeof driver.stop>>;
+    try {
+      for (let i = 0; i < ROTATIONS; i++) {
+        await rotate(fx, strategy, { onWindow: () => void okInWindows.push(driver.counts.ok) });
+      }
+      await store.refresh('db');
+      const before = driver.counts.ok;
+      await until(() => driver.counts.ok >= before + 50);
+    } finally {
+      counts = await driver.stop();
     }
-    await store.refresh('db');
-    const before = driver.counts.ok;
-    while (driver.counts.ok < before + 50) await new Promise((r) => setTimeout(r, 10));
-    const counts = await driver.stop();
     const stats = pool.credentialStats();
     const current = await pool.query<{ u: string }>('SELECT current_user AS u');
     await pool.end();
@@ -96,8 +94,8 @@ describe('rotation under load (real PostgreSQL, short-lived connections)', () =>
     });
     pool.on('error', () => {});
     const driver = load(pool);
-    await rotate(fx, postgresSingleUser(), { windowMs: WINDOW_MS });
-    const counts = await driver.stop();
+    await rotate(fx, 'single').finally(() => driver.stop());
+    const counts = driver.counts;
     await pool.end();
     expect(counts.failed).toBeGreaterThan(0);
     expect(counts.codes['28P01']).toBe(counts.failed);

@@ -1,11 +1,26 @@
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { randomBytes } from 'node:crypto';
+import {
+  DescribeSecretCommand,
+  RotateSecretCommand,
+  SecretsManagerClient,
+  UpdateSecretVersionStageCommand,
+} from '@aws-sdk/client-secrets-manager';
 import { SecretStore, awsSecretsManager, defineSecrets, type SecretStoreOptions } from '@hush/core';
 import { startEmulator, type Emulator } from '@hush/emulator';
-import { runRotation, type RotationFunction } from '@hush/emulator/rotation-postgres';
+import { postgresAlternatingUsers, postgresSingleUser } from '@hush/emulator/rotation-postgres';
 import { startPostgres, type PostgresServer } from '@hush/database/testing';
 
 export const SECRET_ID = 'app/db';
 export const MASTER_ID = 'app/db-master';
+
+/** The pause the emulator makes between setSecret and finishSecret (the single-user window). */
+export const WINDOW_MS = 400;
+
+export type Strategy = 'single' | 'alternating';
+export const LAMBDA: Record<Strategy, string> = {
+  single: 'arn:aws:lambda:us-east-1:123456789012:function:pg-single-user',
+  alternating: 'arn:aws:lambda:us-east-1:123456789012:function:pg-alternating-users',
+};
 
 export const secrets = defineSecrets({
   db: { id: SECRET_ID, format: 'json' },
@@ -16,6 +31,8 @@ export interface Fixture {
   readonly pg: PostgresServer;
   readonly emu: Emulator;
   readonly sm: SecretsManagerClient;
+  /** The next passwords the rotation functions generate, in order (then random ones). */
+  readonly passwords: string[];
   /** Creates a login role owning a fresh database and stores its RDS-shaped secret as AWSCURRENT. */
   user(name: string, password: string, opts?: { secretId?: string }): Promise<{ versionId: string; value: RdsSecret }>;
   store(opts?: Partial<SecretStoreOptions>): SecretStore<typeof secrets>;
@@ -33,7 +50,19 @@ export interface RdsSecret {
 }
 
 export async function fixture(): Promise<Fixture> {
-  const [pg, emu] = await Promise.all([startPostgres(), startEmulator()]);
+  // Passwords queued here are the next ones the rotation functions generate (hostile-value tests).
+  const passwords: string[] = [];
+  const generatePassword = () => passwords.shift() ?? randomBytes(16).toString('base64url');
+  const [pg, emu] = await Promise.all([
+    startPostgres(),
+    startEmulator({
+      rotationFunctions: {
+        [LAMBDA.single]: postgresSingleUser({ generatePassword }),
+        [LAMBDA.alternating]: postgresAlternatingUsers({ generatePassword }),
+      },
+      rotationWindow: WINDOW_MS,
+    }),
+  ]);
   const sm = new SecretsManagerClient({ ...emu.clientConfig(), maxAttempts: 1 });
   emu.putSecret(
     MASTER_ID,
@@ -51,6 +80,7 @@ export async function fixture(): Promise<Fixture> {
     pg,
     emu,
     sm,
+    passwords,
     async user(name, password, opts = {}) {
       await pg.query(`CREATE ROLE ${ident(name)} LOGIN PASSWORD ${literal(password)}`);
       await pg.query(`CREATE DATABASE ${ident(name)} OWNER ${ident(name)}`);
@@ -63,7 +93,9 @@ export async function fixture(): Promise<Fixture> {
         dbname: name,
         masterarn: MASTER_ID,
       };
-      const { versionId } = emu.putSecret(opts.secretId ?? SECRET_ID, JSON.stringify(value));
+      const id = opts.secretId ?? SECRET_ID;
+      await clearPending(sm, id);
+      const { versionId } = emu.putSecret(id, JSON.stringify(value));
       return { versionId, value };
     },
     store(opts = {}) {
@@ -84,14 +116,43 @@ export async function fixture(): Promise<Fixture> {
   };
 }
 
-/** One rotation through the emulator's API, with `windowMs` between `setSecret` and `finishSecret`. */
-export function rotate(
+/**
+ * One rotation through the emulator's RotateSecret (the four steps run by the emulator, with its
+ * `rotationWindow` between setSecret and finishSecret); `onWindow` runs inside that window.
+ * Resolves with the new VersionId once the rotation succeeded.
+ */
+export async function rotate(
   fx: Fixture,
-  fn: RotationFunction,
-  opts: { secretId?: string; windowMs?: number; onWindow?: () => unknown } = {},
+  strategy: Strategy,
+  opts: { secretId?: string; onWindow?: () => unknown } = {},
 ): Promise<string> {
-  const context = { client: fx.sm, endpoint: fx.emu.url, region: fx.emu.region };
-  return runRotation(fn, context, opts.secretId ?? SECRET_ID, opts);
+  const { VersionId } = await fx.sm.send(
+    new RotateSecretCommand({ SecretId: opts.secretId ?? SECRET_ID, RotationLambdaARN: LAMBDA[strategy] }),
+  );
+  const record = () => fx.emu.rotations().find((r) => r.token === VersionId)!;
+  if (opts.onWindow) {
+    await until(() => record().steps.includes('setSecret') || record().state !== 'running');
+    await opts.onWindow();
+  }
+  await record().done;
+  const done = record();
+  if (done.state !== 'succeeded') throw new Error(`rotation ${done.state} at ${done.step}: ${done.error}`);
+  return VersionId!;
+}
+
+/**
+ * A finished rotation leaves AWSPENDING on the new AWSCURRENT version; once another value is put
+ * out of band, RotateSecret would see a rotation in progress. Remove the label, as an operator would.
+ */
+export async function clearPending(sm: SecretsManagerClient, id: string): Promise<void> {
+  const meta = await sm.send(new DescribeSecretCommand({ SecretId: id })).catch(() => undefined);
+  for (const [version, stages] of Object.entries(meta?.VersionIdsToStages ?? {})) {
+    if (stages.includes('AWSPENDING')) {
+      await sm.send(
+        new UpdateSecretVersionStageCommand({ SecretId: id, VersionStage: 'AWSPENDING', RemoveFromVersionId: version }),
+      );
+    }
+  }
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,9 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as realSetTimeout } from 'node:timers';
 import type { Emulator, LoggerLike } from './emulator';
-import { AWSCURRENT } from './secret-store';
+import { compact, delay, listen, sendPlain, trackSockets } from './http';
+import { AWSCURRENT } from './secrets-model';
 
 /** GetSecretValue input as the agent sends it upstream. */
 export interface AgentUpstreamInput {
@@ -143,7 +144,7 @@ function errorStatus(err: unknown): number | undefined {
  */
 export class Agent {
   private readonly server: Server;
-  private readonly sockets = new Set<Socket>();
+  private readonly sockets: Set<Socket>;
   private readonly cache = new Map<string, CacheEntry>();
   private readonly upstream: AgentUpstream;
   private readonly logger: LoggerLike;
@@ -184,10 +185,7 @@ export class Agent {
     this.token = options.token ?? 'test';
     this.logger = options.logger || {};
     this.server = createServer((req, res) => void this.onRequest(req, res));
-    this.server.on('connection', (socket) => {
-      this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
-    });
+    this.sockets = trackSockets(this.server);
   }
 
   /** Base URL, e.g. `http://127.0.0.1:2773`. */
@@ -201,14 +199,7 @@ export class Agent {
 
   /** @internal */
   async listen(): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(this.options.port ?? 0, this.options.host ?? '127.0.0.1', () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
-    this.boundPort = (this.server.address() as AddressInfo).port;
+    this.boundPort = await listen(this.server, this.options.port ?? 0, this.options.host ?? '127.0.0.1');
     this.logger.info?.(`Secrets Manager agent listening on ${this.url}`);
   }
 
@@ -256,7 +247,7 @@ export class Agent {
       const url = new URL(req.url ?? '/', 'http://agent');
       if (req.method === 'GET' && url.pathname === '/ping') {
         this.counts.ping += 1;
-        return send(res, 200, 'healthy');
+        return sendPlain(res, 200, 'healthy');
       }
       if (req.method !== 'GET') throw new HttpError(405, 'Not allowed');
       this.counts.requests += 1;
@@ -268,7 +259,7 @@ export class Agent {
       const query = parseQuery(url);
       await this.applyFault();
       const value = await this.getSecret(query);
-      return send(res, 200, {
+      return sendPlain(res, 200, {
         ...compact({
           ARN: value.ARN,
           Name: value.Name,
@@ -284,10 +275,10 @@ export class Agent {
         ResultMetadata: {},
       });
     } catch (err) {
-      if (err instanceof HttpError) return send(res, err.status, err.body);
+      if (err instanceof HttpError) return sendPlain(res, err.status, err.body);
       const { status, body } = toAgentError(err);
       this.logger.warn?.(`agent request failed: ${status} ${JSON.stringify(body)}`);
-      return send(res, status, body);
+      return sendPlain(res, status, body);
     }
   }
 
@@ -296,7 +287,7 @@ export class Agent {
     if (!fault) return;
     fault.remaining -= 1;
     if (fault.remaining <= 0) this.faults = this.faults.filter((f) => f !== fault);
-    if (fault.latencyMs) await sleep(fault.latencyMs);
+    if (fault.latencyMs) await delay(fault.latencyMs);
     if (fault.hang) await new Promise<never>(() => undefined); // the socket is destroyed by close()
     if (fault.status !== undefined || (!fault.hang && !fault.latencyMs)) {
       const status = fault.status ?? 500;
@@ -432,25 +423,6 @@ function parseQuery(url: URL): AgentUpstreamInput & { refreshNow: boolean } {
     }
   }
   return out;
-}
-
-function compact(obj: Record<string, unknown>): Record<string, unknown> {
-  for (const key of Object.keys(obj)) if (obj[key] === undefined) delete obj[key];
-  return obj;
-}
-
-function send(res: ServerResponse, status: number, body: string | Record<string, unknown>): void {
-  if (res.destroyed) return;
-  const text = typeof body === 'string' ? body : JSON.stringify(body);
-  res.writeHead(status, {
-    'Content-Type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json',
-    'Content-Length': Buffer.byteLength(text),
-  });
-  res.end(text);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => realSetTimeout(resolve, ms));
 }
 
 /**

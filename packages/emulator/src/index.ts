@@ -11,6 +11,9 @@ export type {
   SeedSecret,
   SeedVersion,
 } from './emulator';
+export { ROTATION_STEPS } from './rotation';
+export type { RotationContext, RotationEvent, RotationFunction, RotationRecord, RotationStep } from './rotation';
+export type { Duration } from './schedule';
 export { startAgent, Agent, formatAgentDate } from './agent';
 export type {
   AgentCalls,
@@ -22,7 +25,14 @@ export type {
 } from './agent';
 export { AWS_QUOTAS, FaultRegistry, Throttler, TokenBucket } from './faults';
 export type { ActiveFault, FaultOptions, QuotaConfig, ThrottleLimit } from './faults';
-/** The emulator's in-memory model (not `@hush/core`'s SecretStore). */
-export { SecretStore as EmulatorSecretStore, AWSCURRENT, AWSPREVIOUS, AWSPENDING } from './secret-store';
-export type { PutOptions, SecretValue, StoredSecret, StoredVersion } from './secret-store';
+/** The emulator's in-memory model of secrets, versions and labels. */
+export { SecretsModel, AWSCURRENT, AWSPREVIOUS, AWSPENDING } from './secrets-model';
+export type {
+  PutOptions,
+  RotationRules,
+  SecretValue,
+  StoredReplica,
+  StoredSecret,
+  StoredVersion,
+} from './secrets-model';
 export { ServiceError, DEFAULT_ERROR_STATUS, statusForError } from './errors';

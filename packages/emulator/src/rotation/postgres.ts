@@ -3,7 +3,7 @@
  * templates (aws-samples/aws-secrets-manager-rotation-lambdas, SecretsManagerRDSPostgreSQLRotationSingleUser
  * and ...MultiUser `lambda_function.py`), ported step for step to TypeScript on `pg`.
  */
-import { randomInt, randomUUID } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import {
   DescribeSecretCommand,
   GetSecretValueCommand,
@@ -12,26 +12,9 @@ import {
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import pg from 'pg';
+import type { RotationContext, RotationEvent, RotationFunction, RotationStep } from '../rotation';
 
-/** The four steps Secrets Manager calls, in order. */
-export type RotationStep = 'createSecret' | 'setSecret' | 'testSecret' | 'finishSecret';
-
-/** The event of one step (the Lambda event's shape). */
-export interface RotationEvent {
-  readonly SecretId: string;
-  readonly ClientRequestToken: string;
-  readonly Step: RotationStep;
-}
-
-/** What the emulator hands a rotation function: an SDK client pointed at itself. */
-export interface RotationContext {
-  readonly client: SecretsManagerClient;
-  readonly endpoint: string;
-  readonly region: string;
-}
-
-/** A rotation function: one call per step. */
-export type RotationFunction = (event: RotationEvent, context: RotationContext) => Promise<void> | void;
+export type { RotationContext, RotationEvent, RotationFunction, RotationStep };
 
 /** Options of both PostgreSQL rotation functions. */
 export interface PostgresRotationOptions {
@@ -268,38 +251,4 @@ function randomPassword(): string {
   let out = '';
   for (let i = 0; i < 32; i++) out += PASSWORD_CHARS[randomInt(PASSWORD_CHARS.length)];
   return out;
-}
-
-/** Options of {@link runRotation}. */
-export interface RunRotationOptions {
-  /** The new version's id. @default a random UUID */
-  readonly token?: string;
-  /** Pause between `setSecret` and `testSecret`/`finishSecret`: the window in which the database already wants the new password. */
-  readonly windowMs?: number;
-  /** Called inside the window, after the pause. */
-  readonly onWindow?: () => unknown;
-}
-
-/**
- * Runs the four steps of one rotation the way Secrets Manager's RotateSecret does, then removes the
- * AWSPENDING label: for driving a rotation function from a test or a script. Returns the new VersionId.
- */
-export async function runRotation(
-  fn: RotationFunction,
-  context: RotationContext,
-  secretId: string,
-  options: RunRotationOptions = {},
-): Promise<string> {
-  const token = options.token ?? randomUUID();
-  const step = (Step: RotationStep) => fn({ SecretId: secretId, ClientRequestToken: token, Step }, context);
-  await step('createSecret');
-  await step('setSecret');
-  if (options.windowMs) await new Promise((r) => setTimeout(r, options.windowMs));
-  await options.onWindow?.();
-  await step('testSecret');
-  await step('finishSecret');
-  await context.client.send(
-    new UpdateSecretVersionStageCommand({ SecretId: secretId, VersionStage: 'AWSPENDING', RemoveFromVersionId: token }),
-  );
-  return token;
 }
