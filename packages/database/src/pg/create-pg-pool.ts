@@ -270,3 +270,36 @@ function clientClass(state: State): typeof pg.Client {
     }
   } as unknown as typeof pg.Client;
 }
+
+/** Connection fields as `pg` (and Knex's pg client) name them. */
+export interface PgConnectionConfig {
+  readonly user: string;
+  readonly password: string;
+  readonly host?: string;
+  readonly port?: number;
+  readonly database?: string;
+}
+
+/**
+ * The current login of secret `name` as `pg` connection fields (`user`, `password`, `host`, `port`,
+ * `database`), read from the store now: synchronous, no I/O. For drivers that build connections
+ * themselves and accept a per-connection config function (Knex's `connection: () => …`). Unlike
+ * {@link createPgPool} it cannot retry a refused login: it only ever sees the store's current value.
+ *
+ * @example
+ * knex({ client: 'pg', connection: () => pgConnectionConfig(store, 'db') });
+ */
+export function pgConnectionConfig(
+  store: AnySecretStore,
+  name: string,
+  options: { readonly map?: CredentialsMapper } = {},
+): PgConnectionConfig {
+  const login = rdsCredentials(name, store.get(name), options.map);
+  return {
+    user: login.user,
+    password: login.password,
+    ...(login.host !== undefined && { host: login.host }),
+    ...(login.port !== undefined && { port: login.port }),
+    ...(login.database !== undefined && { database: login.database }),
+  };
+}
