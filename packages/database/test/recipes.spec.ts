@@ -10,7 +10,7 @@ import knex from 'knex';
 import postgres from 'postgres';
 import { DataSource } from 'typeorm';
 import { createPgPool, pgConnectionConfig } from '@hush/database/pg';
-import { fixture, rotate, until, type Fixture } from './support';
+import { fixture, phased, rotate, until, type Fixture } from './support';
 
 type Db = { username: string; password: string; host: string; port: number; dbname: string };
 
@@ -44,8 +44,7 @@ describe('recipes', () => {
       expect((await db.raw('SELECT current_user AS u')).rows[0].u).toBe('knex_app');
       await rotate(fx, 'alternating');
       await store.refresh('db');
-      await kick('knex_app');
-      // The pool notices the dead connection and opens a new one with the rotated user.
+      // The version changed, so the config expired: Knex re-reads it and replaces the pooled connection.
       await until(
         async () =>
           (await db.raw('SELECT current_user AS u').then(
@@ -73,20 +72,26 @@ describe('recipes', () => {
       onnotice: () => {},
     });
     try {
-      expect((await sql`SELECT current_user AS u`)[0]!.u).toBe('pgjs_app');
-      await rotate(fx, 'single');
-      await store.refresh('db');
-      await kick('pgjs_app');
-      await until(
-        async () =>
-          (await sql`SELECT 1 AS one`.then(
-            (r) => r[0]!.one,
-            () => 0,
-          )) === 1,
-      );
-      expect((await sql`SELECT current_user AS u`)[0]!.u).toBe('pgjs_app');
+      await phased(async (phase) => {
+        expect((await sql`SELECT current_user AS u`)[0]!.u).toBe('pgjs_app');
+        phase('rotation');
+        await rotate(fx, 'single');
+        phase('refresh');
+        await store.refresh('db');
+        phase('kick');
+        await kick('pgjs_app');
+        phase('query on a new connection');
+        await until(
+          async () =>
+            (await sql`SELECT 1 AS one`.then(
+              (r) => r[0]!.one,
+              () => 0,
+            )) === 1,
+        );
+        expect((await sql`SELECT current_user AS u`)[0]!.u).toBe('pgjs_app');
+      });
     } finally {
-      await sql.end();
+      await sql.end({ timeout: 1 });
     }
   });
 
@@ -102,20 +107,16 @@ describe('recipes', () => {
       username: value.username,
       password: () => (store.get('db') as Db).password,
       poolSize: 2,
+      // Passed to pg.Pool: every query opens a new connection, so the rotated password is needed.
+      extra: { maxUses: 1 },
     });
     await ds.initialize();
     try {
       expect((await ds.query('SELECT current_user AS u'))[0].u).toBe('typeorm_app');
       await rotate(fx, 'single');
       await store.refresh('db');
-      await kick('typeorm_app');
-      await until(
-        async () =>
-          (await ds.query('SELECT 1 AS one').then(
-            (r) => r[0].one,
-            () => 0,
-          )) === 1,
-      );
+      // A new connection (maxUses 1) logs in with the rotated password, first time.
+      expect((await ds.query('SELECT current_user AS u'))[0].u).toBe('typeorm_app');
     } finally {
       await ds.destroy();
     }
@@ -126,14 +127,21 @@ describe('recipes', () => {
     const store = fx.store();
     await store.load();
     const pool = createPgPool(store, 'db', { pending: 'dbPending', max: 2 });
+    // pool.end() resolves before the sockets close; the server's shutdown may still reach one.
+    pool.on('error', () => {});
     const db = drizzle({ client: pool });
     try {
-      const who = async () => (await db.execute<{ u: string }>(dsql`SELECT current_user AS u`)).rows[0]!.u;
-      expect(await who()).toBe('drizzle_app');
-      await rotate(fx, 'alternating');
-      await store.refresh('db');
-      // The idle connection of the old version is retired at checkout: the next query logs in as the clone.
-      expect(await who()).toBe('drizzle_app_clone');
+      await phased(async (phase) => {
+        const who = async () => (await db.execute<{ u: string }>(dsql`SELECT current_user AS u`)).rows[0]!.u;
+        expect(await who()).toBe('drizzle_app');
+        phase('rotation');
+        await rotate(fx, 'alternating');
+        phase('refresh');
+        await store.refresh('db');
+        phase('query after rotation');
+        // The idle connection of the old version is retired at checkout: the next query logs in as the clone.
+        expect(await who()).toBe('drizzle_app_clone');
+      });
     } finally {
       await pool.end();
     }

@@ -134,7 +134,14 @@ export async function rotate(
     await until(() => record().steps.includes('setSecret') || record().state !== 'running');
     await opts.onWindow();
   }
-  await record().done;
+  // A rotation that never settles fails here with its state, instead of hanging the test.
+  await Promise.race([
+    record().done,
+    sleep(20_000).then(() => {
+      const r = record();
+      throw new Error(`rotation still ${r.state} at ${r.step} after 20 s (steps done: ${r.steps.join(', ')})`);
+    }),
+  ]);
   const done = record();
   if (done.state !== 'succeeded') throw new Error(`rotation ${done.state} at ${done.step}: ${done.error}`);
   return VersionId!;
@@ -155,7 +162,7 @@ export async function clearPending(sm: SecretsManagerClient, id: string): Promis
   }
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export function ident(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
@@ -164,6 +171,28 @@ export function ident(name: string): string {
 export function literal(value: string): string {
   const escaped = value.replace(/'/g, "''");
   return value.includes('\\') ? ` E'${escaped.replace(/\\/g, '\\\\')}'` : `'${escaped}'`;
+}
+
+/**
+ * Runs `body`, failing with the name of the phase it is stuck in after `timeoutMs` (a hang under
+ * load then says where it is instead of hitting Jest's timeout).
+ */
+export async function phased(
+  body: (phase: (name: string) => void) => Promise<void>,
+  timeoutMs = 20_000,
+): Promise<void> {
+  let current = 'start';
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      body((name) => (current = name)),
+      new Promise<never>((_, fail) => {
+        timer = setTimeout(() => fail(new Error(`stuck at: ${current}`)), timeoutMs);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Waits for a condition (never a fixed sleep as the assertion). */
