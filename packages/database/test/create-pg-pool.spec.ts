@@ -5,11 +5,12 @@ import { createPgPool, type HushPgPool } from '@hush/database/pg';
 import { startPostgres } from '@hush/database/testing';
 import { SECRET_ID, fixture, ident, literal, rotate, until, type Fixture } from './support';
 
+// Every value carries CANARY, so the run-wide leak scan also fails if one reaches any output.
 const HOSTILE = [
-  `it's "quoted" \\ back\\slash \\' \\"`,
-  'pässwörd-ü-日本語-ß',
-  'x'.repeat(1000),
-  `;DROP ROLE postgres;--`,
+  `it's "CANARY" \\ back\\slash \\' \\"`,
+  'pässwörd-ü-日本語-ß-CANARY',
+  `CANARY${'x'.repeat(1000)}`,
+  `;DROP ROLE postgres;--CANARY`,
 ];
 
 describe('createPgPool', () => {

@@ -48,14 +48,19 @@ describe('PostgreSQL rotation functions (@hush/emulator/rotation-postgres)', () 
       const current = await stage(fx, 'AWSCURRENT');
       expect(current.username).toBe('solo');
       expect(current.password).not.toBe('pw-solo-1');
-      expect(current.password).toMatch(/^[\w-]{20,}$/);
+      expect(current.password).toMatch(/^CANARY-[\w-]{20,}$/);
       expect(await loginCode(current)).toBe('solo');
       expect((await stage(fx, 'AWSPREVIOUS')).password).toBe('pw-solo-1');
     });
 
     it('sets hostile generated passwords exactly (quotes, backslashes, unicode, very long)', async () => {
       await fx.user('solo2', 'pw-solo2-1');
-      for (const password of [`a'b"c\\d\\'e`, 'ünï-çødé-密码', 'p'.repeat(2000), `$$;--\n`]) {
+      for (const password of [
+        `a'b"c\\d\\'e-CANARY`,
+        'ünï-çødé-密码-CANARY',
+        `CANARY${'p'.repeat(2000)}`,
+        `$$;--\nCANARY`,
+      ]) {
         fx.passwords.push(password);
         await rotate(fx, 'single');
         const current = await stage(fx, 'AWSCURRENT');

@@ -52,7 +52,7 @@ export interface RdsSecret {
 export async function fixture(): Promise<Fixture> {
   // Passwords queued here are the next ones the rotation functions generate (hostile-value tests).
   const passwords: string[] = [];
-  const generatePassword = () => passwords.shift() ?? randomBytes(16).toString('base64url');
+  const generatePassword = () => passwords.shift() ?? `CANARY-${randomBytes(16).toString('base64url')}`;
   const [pg, emu] = await Promise.all([
     startPostgres(),
     startEmulator({
