@@ -46,7 +46,6 @@ export interface HushPgPool extends pg.Pool {
   credentialStats(): PgCredentialStats;
 }
 
-const OWN_KEYS = ['pending', 'map', 'retryBudget'] as const;
 const FORBIDDEN = ['user', 'password', 'connectionString', 'Client'] as const;
 const noop = (): void => {};
 
@@ -82,7 +81,6 @@ export function createPgPool(store: AnySecretStore, name: string, options: PgPoo
     }
   }
   const { pending, map, retryBudget, ...poolConfig } = options as PgPoolOptions & Record<string, unknown>;
-  void OWN_KEYS;
   const creds = refreshOnFailure<unknown>(store, name, {
     isStale: isPgLoginFailure,
     ...(pending !== undefined && { fallback: pending }),
