@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as realSetTimeout } from 'node:timers';
 import type { Emulator, LoggerLike } from './emulator';
-import { compact, delay, listen, sendPlain, trackSockets } from './http';
+import { delay, listen, sendBare, trackSockets } from './http';
 import { AWSCURRENT } from './secrets-model';
 
 /** GetSecretValue input as the agent sends it upstream. */
@@ -49,10 +49,23 @@ export interface AgentOptions {
   emulator?: Emulator;
   /** Read from this client instead of an emulator. */
   upstream?: AgentUpstream;
-  /** Required value of `X-Aws-Parameters-Secrets-Token` (or `X-Vault-Token`). @default 'test' */
+  /** The token clients must send in one of {@link tokenHeaders}. @default 'test' */
   token?: string;
-  /** Cache TTL; 0 disables the cache. @default 300 */
+  /** Headers that may carry the token; any one that matches is enough (the agent's `ssrf_headers`). @default ['X-Aws-Parameters-Secrets-Token', 'X-Vault-Token'] */
+  tokenHeaders?: string[];
+  /** Prefix of the path-style API, `/v1/<secret id>` (the agent's `path_prefix`). @default '/v1/' */
+  pathPrefix?: string;
+  /**
+   * Cache TTL. Like the agent, 0 still caches, but every request then revalidates the entry with
+   * DescribeSecret. @default 300
+   */
   ttlSeconds?: number;
+  /**
+   * Upstream retries, like the agent's AWS SDK (standard mode: 3 attempts, exponential backoff
+   * with full jitter from 1 s) for throttling, 5xx, timeouts and connection errors. Set
+   * `initialBackoffMs` low in tests. @default { maxAttempts: 3, initialBackoffMs: 1000 }
+   */
+  upstreamRetry?: { maxAttempts?: number; initialBackoffMs?: number };
   /** Cached entries before least-recently-updated eviction. @default 1000 */
   cacheSize?: number;
   /** Concurrent connections before 429 "Connection limit exceeded". @default 800 */
@@ -95,7 +108,8 @@ export interface AgentCalls {
 
 interface CacheEntry {
   value: AgentUpstreamValue;
-  expiresAt: number;
+  /** performance.now() when written; expired once more than the TTL has passed. */
+  storedAt: number;
 }
 
 interface ActiveAgentFault extends AgentFaultOptions {
@@ -112,7 +126,7 @@ class HttpError extends Error {
   }
 }
 
-const TOKEN_HEADERS = ['x-aws-parameters-secrets-token', 'x-vault-token'];
+const DEFAULT_TOKEN_HEADERS = ['X-Aws-Parameters-Secrets-Token', 'X-Vault-Token'];
 const TRANSIENT_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -162,6 +176,8 @@ export class Agent {
   private closing: Promise<void> | undefined;
   /** The token clients must send. */
   readonly token: string;
+  private readonly tokenHeaders: string[];
+  private readonly pathPrefix: string;
 
   /** @internal use {@link startAgent} */
   constructor(private readonly options: AgentOptions) {
@@ -183,6 +199,10 @@ export class Agent {
     const ttl = options.ttlSeconds ?? 300;
     if (!(ttl >= 0)) throw new RangeError(`startAgent: ttlSeconds must be >= 0, got ${ttl}.`);
     this.token = options.token ?? 'test';
+    this.tokenHeaders = (options.tokenHeaders ?? DEFAULT_TOKEN_HEADERS).map((h) => h.toLowerCase());
+    if (this.tokenHeaders.length === 0) throw new TypeError('startAgent: tokenHeaders must not be empty.');
+    this.pathPrefix = options.pathPrefix ?? '/v1/';
+    if (!this.pathPrefix.startsWith('/')) throw new TypeError('startAgent: pathPrefix must begin with /.');
     this.logger = options.logger || {};
     this.server = createServer((req, res) => void this.onRequest(req, res));
     this.sockets = trackSockets(this.server);
@@ -245,40 +265,27 @@ export class Agent {
     res.sendDate = false;
     try {
       const url = new URL(req.url ?? '/', 'http://agent');
-      if (req.method === 'GET' && url.pathname === '/ping') {
-        this.counts.ping += 1;
-        return sendPlain(res, 200, 'healthy');
+      const ping = url.pathname === '/ping';
+      if (ping) this.counts.ping += 1;
+      else this.counts.requests += 1;
+      // The agent's order: connection limit, X-Forwarded-For, token (not for /ping), method, path.
+      const limit = (this.options.maxConnections ?? 800) + (ping ? 2 : 0);
+      if (this.sockets.size > limit) throw new HttpError(429, 'Connection limit exceeded');
+      if (!ping) {
+        if (req.headers['x-forwarded-for'] !== undefined) throw new HttpError(400, 'Forwarded');
+        if (!this.tokenHeaders.some((h) => req.headers[h] === this.token)) throw new HttpError(403, 'Bad Token');
       }
       if (req.method !== 'GET') throw new HttpError(405, 'Not allowed');
-      this.counts.requests += 1;
-      if (this.sockets.size > (this.options.maxConnections ?? 800))
-        throw new HttpError(429, 'Connection limit exceeded');
-      const token = TOKEN_HEADERS.map((h) => req.headers[h]).find((v) => v !== undefined);
-      if (token !== this.token) throw new HttpError(403, 'Bad Token');
-      if (req.headers['x-forwarded-for'] !== undefined) throw new HttpError(400, 'Forwarded');
-      const query = parseQuery(url);
+      if (ping) return sendBare(res, 200, 'healthy');
+      const query = parseQuery(url, this.pathPrefix);
       await this.applyFault();
       const value = await this.getSecret(query);
-      return sendPlain(res, 200, {
-        ...compact({
-          ARN: value.ARN,
-          Name: value.Name,
-          VersionId: value.VersionId,
-          SecretString: value.SecretString,
-          SecretBinary:
-            typeof value.SecretBinary === 'string'
-              ? value.SecretBinary
-              : value.SecretBinary && Buffer.from(value.SecretBinary).toString('base64'),
-          VersionStages: value.VersionStages && value.VersionStages.length > 0 ? value.VersionStages : undefined,
-          CreatedDate: formatAgentDate(value.CreatedDate),
-        }),
-        ResultMetadata: {},
-      });
+      return sendBare(res, 200, agentBody(value));
     } catch (err) {
-      if (err instanceof HttpError) return sendPlain(res, err.status, err.body);
+      if (err instanceof HttpError) return sendBare(res, err.status, err.body);
       const { status, body } = toAgentError(err);
-      this.logger.warn?.(`agent request failed: ${status} ${JSON.stringify(body)}`);
-      return sendPlain(res, status, body);
+      this.logger.warn?.(`agent request failed: ${status} ${body}`);
+      return sendBare(res, status, body);
     }
   }
 
@@ -294,68 +301,86 @@ export class Agent {
       const type =
         fault.error ?? (status === 502 ? 'ConnectionError' : status === 504 ? 'TimeoutError' : 'InternalFailure');
       const message = status === 504 ? 'Timeout' : `Injected agent fault (${status})`;
-      throw new HttpError(status, { __type: type, message });
+      throw new HttpError(status, errorBody(type, message));
     }
   }
 
+  /** The caching client's get_secret_value: TTL hit, else revalidate with DescribeSecret, else GetSecretValue. */
   private async getSecret(q: AgentUpstreamInput & { refreshNow: boolean }): Promise<AgentUpstreamValue> {
-    const ttlMs = (this.options.ttlSeconds ?? 300) * 1000;
     const key = `${q.SecretId}\u0000${q.VersionId ?? ''}\u0000${q.VersionStage ?? ''}`;
-    const cached = ttlMs > 0 ? this.cache.get(key) : undefined;
-    const now = performance.now();
-    if (cached && !q.refreshNow) {
-      if (now < cached.expiresAt) {
+    const cached = q.refreshNow ? undefined : this.cache.get(key);
+    if (cached) {
+      if (performance.now() - cached.storedAt <= this.ttlMs) {
         this.counts.cacheHits += 1;
         return cached.value;
       }
-      if (this.upstream.describeSecret && cached.value.VersionId) {
-        try {
-          if (await this.stillCurrent(q, cached.value.VersionId)) {
-            this.store(key, cached.value, ttlMs);
-            this.counts.cacheHits += 1;
-            return cached.value;
-          }
-        } catch (err) {
-          if (this.serveStale(err)) return cached.value;
-          throw err;
-        }
+      if (await this.isCurrent(q, cached.value)) {
+        this.store(key, cached.value); // re-arms the TTL
+        this.counts.cacheHits += 1;
+        return cached.value;
       }
     }
     const input: AgentUpstreamInput = { SecretId: q.SecretId };
     if (q.VersionId !== undefined) input.VersionId = q.VersionId;
     if (q.VersionStage !== undefined) input.VersionStage = q.VersionStage;
+    let value: AgentUpstreamValue;
     try {
-      this.counts.upstream += 1;
-      this.counts.upstreamGetSecretValue += 1;
-      const value = await this.withTimeout(this.upstream.getSecretValue(input));
-      if (ttlMs > 0) this.store(key, value, ttlMs);
-      return value;
+      value = await this.call('GetSecretValue', () => this.upstream.getSecretValue(input));
     } catch (err) {
       // refreshNow failures are reported, never masked by the cache (agent README).
-      if (cached && !q.refreshNow && this.serveStale(err)) return cached.value;
+      if (!cached || !this.serveStale(err)) throw err;
+      value = cached.value; // and written back below, so the TTL starts again
+    }
+    this.store(key, value);
+    return value;
+  }
+
+  /** The agent's is_current: DescribeSecret with the cached ARN; a transient failure counts as current. */
+  private async isCurrent(q: AgentUpstreamInput, cached: AgentUpstreamValue): Promise<boolean> {
+    if (!this.upstream.describeSecret) return false;
+    let described: { VersionIdsToStages?: Record<string, string[]> };
+    try {
+      const id = cached.ARN ?? q.SecretId;
+      described = await this.call('DescribeSecret', () => this.upstream.describeSecret!({ SecretId: id }));
+    } catch (err) {
+      if (this.serveStale(err)) return true;
       throw err;
+    }
+    const stages = described.VersionIdsToStages;
+    if (!stages) return false;
+    if (q.VersionId !== undefined && q.VersionStage === undefined) return q.VersionId in stages;
+    const versionId = q.VersionId ?? cached.VersionId;
+    return versionId !== undefined && (stages[versionId] ?? []).includes(q.VersionStage ?? AWSCURRENT);
+  }
+
+  /** One upstream operation with the SDK's retries (standard mode). */
+  private async call<T>(op: 'GetSecretValue' | 'DescribeSecret', fn: () => Promise<T>): Promise<T> {
+    const attempts = Math.max(1, this.options.upstreamRetry?.maxAttempts ?? 3);
+    const base = this.options.upstreamRetry?.initialBackoffMs ?? 1000;
+    for (let attempt = 1; ; attempt++) {
+      this.counts.upstream += 1;
+      if (op === 'GetSecretValue') this.counts.upstreamGetSecretValue += 1;
+      else this.counts.upstreamDescribeSecret += 1;
+      try {
+        return await this.withTimeout(fn());
+      } catch (err) {
+        if (attempt >= attempts || !retryable(err)) throw err;
+        await delay(Math.random() * Math.min(base * 2 ** (attempt - 1), 20_000));
+      }
     }
   }
 
-  private async stillCurrent(q: AgentUpstreamInput, versionId: string): Promise<boolean> {
-    this.counts.upstream += 1;
-    this.counts.upstreamDescribeSecret += 1;
-    const described = await this.withTimeout(this.upstream.describeSecret!({ SecretId: q.SecretId }));
-    const stages = described.VersionIdsToStages?.[versionId];
-    if (!stages) return false;
-    if (q.VersionId !== undefined && q.VersionStage === undefined) return true;
-    return stages.includes(q.VersionStage ?? AWSCURRENT);
+  private get ttlMs(): number {
+    return (this.options.ttlSeconds ?? 300) * 1000;
   }
 
   private serveStale(err: unknown): boolean {
-    if (this.options.ignoreTransientErrors === false) return false;
-    const status = toAgentError(err).status;
-    return status >= 500;
+    return this.options.ignoreTransientErrors !== false && transient(err);
   }
 
-  private store(key: string, value: AgentUpstreamValue, ttlMs: number): void {
+  private store(key: string, value: AgentUpstreamValue): void {
     this.cache.delete(key);
-    this.cache.set(key, { value, expiresAt: performance.now() + ttlMs });
+    this.cache.set(key, { value, storedAt: performance.now() });
     const max = this.options.cacheSize ?? 1000;
     while (this.cache.size > max) this.cache.delete(this.cache.keys().next().value as string);
   }
@@ -374,36 +399,85 @@ export class Agent {
   }
 }
 
-/** Maps an upstream failure to the agent's response (AWS-FACTS §C1). */
-function toAgentError(err: unknown): { status: number; body: Record<string, unknown> } {
-  const e = err as { name?: string; code?: string; message?: string };
-  if (e?.name === 'TimeoutError') return { status: 504, body: { __type: 'TimeoutError', message: 'Timeout' } };
-  const code = typeof e?.code === 'string' ? e.code : undefined;
-  if (code && TRANSIENT_CODES.has(code))
-    return { status: 502, body: { __type: 'ConnectionError', message: e.message ?? code } };
-  const status = errorStatus(err);
-  if (status !== undefined) {
-    const type = typeof e.code === 'string' ? e.code : (e.name ?? 'Unknown');
-    return { status, body: { __type: type, message: e.message ?? '' } };
-  }
-  return { status: 500, body: { __type: 'InternalFailure' } };
+/**
+ * The agent's response body (`GetSecretValueOutputDef`): ARN, Name, VersionId and CreatedDate
+ * always (null when unknown), SecretString / SecretBinary / VersionStages only when present, no
+ * `ResultMetadata`.
+ */
+function agentBody(value: AgentUpstreamValue): Record<string, unknown> {
+  const binary =
+    typeof value.SecretBinary === 'string'
+      ? value.SecretBinary
+      : value.SecretBinary && Buffer.from(value.SecretBinary).toString('base64');
+  return {
+    ARN: value.ARN ?? null,
+    Name: value.Name ?? null,
+    VersionId: value.VersionId ?? null,
+    ...(value.SecretString !== undefined ? { SecretString: value.SecretString } : {}),
+    ...(binary !== undefined ? { SecretBinary: binary } : {}),
+    ...(value.VersionStages !== undefined ? { VersionStages: value.VersionStages } : {}),
+    CreatedDate: formatAgentDate(value.CreatedDate) ?? null,
+  };
 }
 
-function parseQuery(url: URL): AgentUpstreamInput & { refreshNow: boolean } {
-  let secretId: string | undefined;
-  if (url.pathname === '/secretsmanager/get') {
-    secretId = url.searchParams.get('secretId') ?? undefined;
-    if (!secretId) throw new HttpError(400, 'missing parameter secretId');
-  } else if (url.pathname.startsWith('/v1/')) {
-    secretId = decodeURIComponent(url.pathname.slice('/v1/'.length));
-    if (!secretId) throw new HttpError(400, 'missing secret ID');
-  } else {
-    throw new HttpError(404, 'Not found');
+/** The agent's err_response: `{"__type", "message"}`, or only `__type: InternalFailure` without a message. */
+function errorBody(code: string, message: string): Record<string, unknown> {
+  return !message || code === 'InternalFailure' ? { __type: 'InternalFailure' } : { __type: code, message };
+}
+
+function networkError(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'string' && TRANSIENT_CODES.has(code);
+}
+
+function timeoutError(err: unknown): boolean {
+  return (err as { name?: unknown })?.name === 'TimeoutError';
+}
+
+/** The caching library's is_transient_error: timeouts, connection errors, 5xx. */
+function transient(err: unknown): boolean {
+  const status = errorStatus(err);
+  return timeoutError(err) || networkError(err) || (status !== undefined && status >= 500);
+}
+
+/** What the SDK's standard retry mode retries: transient errors and throttling. */
+function retryable(err: unknown): boolean {
+  const e = err as { code?: unknown; name?: unknown; status?: unknown };
+  const code = typeof e?.code === 'string' ? e.code : typeof e?.name === 'string' ? e.name : '';
+  return transient(err) || code === 'ThrottlingException' || code === 'TooManyRequestsException' || e?.status === 429;
+}
+
+/** Maps an upstream failure to the agent's response (cache_manager.rs svc_err). */
+function toAgentError(err: unknown): { status: number; body: string } {
+  if (timeoutError(err)) return { status: 504, body: JSON.stringify(errorBody('TimeoutError', 'Timeout')) };
+  if (networkError(err)) return { status: 502, body: JSON.stringify(errorBody('ConnectionError', 'Read Error')) };
+  const status = errorStatus(err);
+  if (status !== undefined) {
+    const e = err as { code?: unknown; name?: unknown; message?: unknown };
+    const type = typeof e.code === 'string' ? e.code : typeof e.name === 'string' ? e.name : 'Unknown';
+    return { status, body: JSON.stringify(errorBody(type, typeof e.message === 'string' ? e.message : '')) };
   }
-  const out: AgentUpstreamInput & { refreshNow: boolean } = { SecretId: secretId, refreshNow: false };
+  return { status: 500, body: JSON.stringify(errorBody('InternalFailure', '')) };
+}
+
+/**
+ * The agent's query parsing: `/secretsmanager/get?secretId=…` (decoded as a query value), or
+ * `<pathPrefix><secret id>` where the id is the raw path, not percent-decoded, and `secretId` is
+ * an unknown parameter.
+ */
+function parseQuery(url: URL, pathPrefix: string): AgentUpstreamInput & { refreshNow: boolean } {
+  const pathStyle = url.pathname !== '/secretsmanager/get';
+  if (pathStyle && !url.pathname.startsWith(pathPrefix)) throw new HttpError(404, 'Not found');
+  const out: AgentUpstreamInput & { refreshNow: boolean } = { SecretId: '', refreshNow: false };
+  if (pathStyle) {
+    out.SecretId = url.pathname.slice(pathPrefix.length);
+    if (!out.SecretId) throw new HttpError(400, 'missing secret ID');
+  }
   for (const [name, value] of url.searchParams) {
     switch (name) {
       case 'secretId':
+        if (pathStyle) throw new HttpError(400, `unknown parameter: ${name}`);
+        out.SecretId = value;
         break;
       case 'versionId':
         out.VersionId = value;
@@ -422,6 +496,7 @@ function parseQuery(url: URL): AgentUpstreamInput & { refreshNow: boolean } {
         throw new HttpError(400, `unknown parameter: ${name}`);
     }
   }
+  if (!out.SecretId) throw new HttpError(400, 'missing parameter secretId');
   return out;
 }
 

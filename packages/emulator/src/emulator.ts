@@ -112,6 +112,7 @@ export class Emulator {
   private readonly throttler = new Throttler();
   private readonly logger: LoggerLike;
   private readonly rotation: RotationRunner;
+  private readonly rotationFunctions = new Map<string, RotationFunction>();
   private rotationClient: SecretsManagerClient | undefined;
   private scheduler: ReturnType<typeof setInterval> | undefined;
   private clockOffset = 0;
@@ -135,9 +136,10 @@ export class Emulator {
       toMs(options.deletionDelay ?? '2s', 'deletionDelay'),
     );
     this.logger = options.logger || {};
+    for (const [arn, fn] of Object.entries(options.rotationFunctions ?? {})) this.setRotationFunction(arn, fn);
     this.rotation = new RotationRunner({
       model: this.store,
-      functions: new Map(Object.entries(options.rotationFunctions ?? {})),
+      functions: this.rotationFunctions,
       windowMs: toMs(options.rotationWindow ?? 0, 'rotationWindow'),
       context: () => this.rotationContext(),
       warn: (m) => this.logger.warn?.(m),
@@ -256,6 +258,12 @@ export class Emulator {
       started.push(this.rotation.start(secret, token, secret.rotationLambdaArn, 'rotation', 'schedule'));
     }
     return started;
+  }
+
+  /** Registers (or replaces) the rotation function RotateSecret invokes for `lambdaArn`. */
+  setRotationFunction(lambdaArn: string, fn: RotationFunction): void {
+    if (typeof fn !== 'function') throw new TypeError(`The rotation function for ${lambdaArn} is not a function.`);
+    this.rotationFunctions.set(lambdaArn, fn);
   }
 
   /** Every rotation run (and rotation test) so far, oldest first: state, completed steps, error. */

@@ -46,12 +46,9 @@ export function sendAwsJson(res: ServerResponse, status: number, body: Json): vo
   });
 }
 
-/** A plain JSON (`application/json`) or text (`text/plain`) reply, as the Agent sends them. */
-export function sendPlain(res: ServerResponse, status: number, body: string | Json): void {
-  const text = typeof body === 'string' ? body : JSON.stringify(body);
-  send(res, status, text, {
-    'Content-Type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json',
-  });
+/** A reply without Content-Type, as the Agent sends them (hyper's default): a string as is, an object as JSON. */
+export function sendBare(res: ServerResponse, status: number, body: string | Json): void {
+  send(res, status, typeof body === 'string' ? body : JSON.stringify(body), {});
 }
 
 function send(res: ServerResponse, status: number, payload: string, headers: Record<string, string>): void {

@@ -65,7 +65,7 @@ export function rotationJson(record: RotationRecord): Record<string, unknown> {
 /** What the runner needs from the emulator. */
 export interface RotationHost {
   readonly model: SecretsModel;
-  readonly functions: ReadonlyMap<string, RotationFunction>;
+  readonly functions: Map<string, RotationFunction>;
   /** Pause after setSecret, before testSecret and finishSecret, in real ms. */
   readonly windowMs: number;
   context(): Promise<RotationContext>;
@@ -187,7 +187,9 @@ export class RotationRunner {
       const e = err as { name?: unknown; message?: unknown };
       record.error = `${typeof e?.name === 'string' ? e.name : 'Error'}: ${typeof e?.message === 'string' ? e.message : String(err)}`;
       // The function's message is its own text and may quote values: keep it in the record, not the log.
-      this.host.warn(`rotation of ${secret.name} (${record.token}) failed at ${record.step ?? 'start'}`);
+      this.host.warn(
+        `rotation of ${secret.name} (${record.token}) failed at ${record.step ?? 'start'}; the error is in GET /_emulator/rotations (emu.rotations())`,
+      );
     } finally {
       if (record.kind === 'test') {
         // "The test creates an AWSPENDING version of the secret and then removes it."

@@ -59,21 +59,31 @@ export function applySeed(model: SecretsModel, seed: Seed | string): void {
   const data = typeof seed === 'string' ? readJsonFile(seed) : seed;
   const entries = isSeedFile(data) ? data.secrets : data;
   for (const [name, entry] of Object.entries(entries)) {
-    if (typeof entry === 'string') {
-      model.put(name, entry);
-      continue;
+    try {
+      seedOne(model, name, entry);
+    } catch (err) {
+      if (err instanceof TypeError) throw err;
+      // Name the secret: the model's errors carry AWS's text, which does not.
+      throw new Error(`Seed: secret ${JSON.stringify(name)}: ${(err as Error).message}`, { cause: err });
     }
-    if (typeof entry !== 'object' || entry === null) {
-      throw new TypeError(`Seed: secret ${name} must be a string or an object with value/binary, got ${typeof entry}.`);
-    }
-    const description = entry.description;
-    for (const v of entry.versions ?? []) {
-      model.put(name, seedValue(name, v), { versionId: v.versionId, stages: v.stages, description });
-    }
-    if (entry.value !== undefined || entry.binary !== undefined) {
-      model.put(name, seedValue(name, entry), { description });
-    } else if (!model.find(name)) {
-      model.create(name, { description });
-    }
+  }
+}
+
+function seedOne(model: SecretsModel, name: string, entry: string | SeedSecret): void {
+  if (typeof entry === 'string') {
+    model.put(name, entry);
+    return;
+  }
+  if (typeof entry !== 'object' || entry === null) {
+    throw new TypeError(`Seed: secret ${name} must be a string or an object with value/binary, got ${typeof entry}.`);
+  }
+  const description = entry.description;
+  for (const v of entry.versions ?? []) {
+    model.put(name, seedValue(name, v), { versionId: v.versionId, stages: v.stages, description });
+  }
+  if (entry.value !== undefined || entry.binary !== undefined) {
+    model.put(name, seedValue(name, entry), { description });
+  } else if (!model.find(name)) {
+    model.create(name, { description });
   }
 }

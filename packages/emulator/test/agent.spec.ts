@@ -53,8 +53,9 @@ describe('Agent', () => {
       Name: 'db',
       SecretString: '{"password":"p1"}',
       VersionStages: ['AWSCURRENT'],
-      ResultMetadata: {},
     });
+    // The real agent serializes GetSecretValueOutputDef: no ResultMetadata (issue 14).
+    expect(Object.keys(body)).toEqual(['ARN', 'Name', 'VersionId', 'SecretString', 'VersionStages', 'CreatedDate']);
     expect(body.ARN).toMatch(/^arn:aws:secretsmanager:us-east-1:123456789012:secret:db-/);
     expect(typeof body.CreatedDate).toBe('string');
     expect(body.CreatedDate).toMatch(/^\d+(\.\d{1,3})?$/);
@@ -92,7 +93,11 @@ describe('Agent', () => {
     expect((await fetch(`${agent.url}/nope`, { headers: { 'X-Aws-Parameters-Secrets-Token': TOKEN } })).status).toBe(
       404,
     );
-    expect((await fetch(`${agent.url}/secretsmanager/get?secretId=db`, { method: 'POST' })).status).toBe(405);
+    // The real agent checks the token before the method (issue 14): 405 only with a valid token.
+    const post = (headers: Record<string, string>) =>
+      fetch(`${agent.url}/secretsmanager/get?secretId=db`, { method: 'POST', headers });
+    expect((await post({ 'X-Aws-Parameters-Secrets-Token': TOKEN })).status).toBe(405);
+    expect((await post({})).status).toBe(403);
   });
 
   it('serves the second get from the TTL cache and refreshNow bypasses it', async () => {
@@ -171,5 +176,166 @@ describe('Agent', () => {
       await viaSdk.close();
       sdk.destroy();
     }
+  });
+});
+
+/** Behaviours of the real agent (aws/aws-secretsmanager-agent: server.rs, parse.rs, cache_manager.rs, caching lib.rs). */
+describe('Agent, aligned with aws-secretsmanager-agent', () => {
+  let emu: Emulator;
+  const agents: Agent[] = [];
+  const h = { 'X-Aws-Parameters-Secrets-Token': TOKEN };
+  const start = async (opts: Partial<Parameters<typeof startAgent>[0]> = {}) => {
+    const a = await startAgent({ emulator: emu, token: TOKEN, upstreamRetry: { initialBackoffMs: 5 }, ...opts });
+    agents.push(a);
+    return a;
+  };
+  const get = (a: Agent, path: string, headers: Record<string, string> = h, method = 'GET') =>
+    fetch(`${a.url}${path}`, { headers, method });
+
+  beforeAll(async () => {
+    emu = await startEmulator({ seed: { 'app/db': '{"password":"p1"}', plain: 'v1' } });
+  });
+  afterAll(async () => {
+    for (const a of agents) await a.close();
+    await emu.close();
+  });
+  beforeEach(() => {
+    emu.resetCalls();
+    emu.clearFaults();
+  });
+
+  it('checks in the agent order: forwarded (400), token (403), method (405), path (404); /ping needs no token but GET', async () => {
+    const a = await start();
+    expect((await get(a, '/secretsmanager/get?secretId=plain', {}, 'POST')).status).toBe(403);
+    expect((await get(a, '/nope', {})).status).toBe(403);
+    expect((await get(a, '/nope')).status).toBe(404);
+    const forwarded = await get(a, '/secretsmanager/get?secretId=plain', {
+      'X-Aws-Parameters-Secrets-Token': 'wrong',
+      'X-Forwarded-For': '10.0.0.1',
+    });
+    expect([forwarded.status, await forwarded.text()]).toEqual([400, 'Forwarded']);
+    expect((await get(a, '/ping', {})).status).toBe(200);
+    expect((await get(a, '/ping', {}, 'POST')).status).toBe(405);
+    expect(emu.calls().total).toBe(0);
+  });
+
+  it('accepts the token in any configured header that matches', async () => {
+    const a = await start();
+    const both = await get(a, '/secretsmanager/get?secretId=plain', {
+      'X-Aws-Parameters-Secrets-Token': 'wrong',
+      'X-Vault-Token': TOKEN,
+    });
+    expect(both.status).toBe(200);
+    const custom = await start({ tokenHeaders: ['X-My-Token'] });
+    expect((await get(custom, '/secretsmanager/get?secretId=plain')).status).toBe(403);
+    expect((await get(custom, '/secretsmanager/get?secretId=plain', { 'x-my-token': TOKEN })).status).toBe(200);
+  });
+
+  it('takes /v1/ ids from the raw path: no percent-decoding, no secretId parameter', async () => {
+    const a = await start();
+    const raw = await get(a, '/v1/app/db');
+    expect(((await raw.json()) as { Name: string }).Name).toBe('app/db');
+    const encoded = await get(a, '/v1/app%2Fdb');
+    expect(encoded.status).toBe(400);
+    expect(await encoded.json()).toMatchObject({ __type: 'ValidationException' }); // the id sent was "app%2Fdb"
+    const param = await get(a, '/v1/plain?secretId=app/db');
+    expect([param.status, await param.text()]).toEqual([400, 'unknown parameter: secretId']);
+    expect((await get(a, '/secretsmanager/get?secretId=app%2Fdb')).status).toBe(200); // query values are decoded
+  });
+
+  it('answers without Content-Type and with the agent error bodies', async () => {
+    const a = await start();
+    const ok = await get(a, '/secretsmanager/get?secretId=plain');
+    expect(ok.headers.get('content-type')).toBeNull();
+    const missing = await get(a, '/secretsmanager/get?secretId=nope');
+    expect(missing.status).toBe(400);
+    expect(await missing.json()).toEqual({
+      __type: 'ResourceNotFoundException',
+      message: "Secrets Manager can't find the specified secret.",
+    });
+  });
+
+  it('TTL 0 still caches: every request revalidates with DescribeSecret instead of reading the value again', async () => {
+    const a = await start({ ttlSeconds: 0 });
+    for (let i = 0; i < 4; i++) expect((await get(a, '/secretsmanager/get?secretId=plain')).status).toBe(200);
+    expect(emu.calls()).toMatchObject({ GetSecretValue: 1, DescribeSecret: 3 });
+    emu.rotate('plain', 'v2');
+    const next = (await (await get(a, '/secretsmanager/get?secretId=plain')).json()) as { SecretString: string };
+    expect(next.SecretString).toBe('v2');
+    expect(emu.calls()).toMatchObject({ GetSecretValue: 2, DescribeSecret: 4 });
+  });
+
+  it('calls DescribeSecret with the cached ARN, not the id in the request', async () => {
+    const described: string[] = [];
+    const a = await start({
+      emulator: undefined,
+      upstream: {
+        getSecretValue: (input) => emu.invoke('GetSecretValue', { ...input }),
+        describeSecret: (input) => (described.push(input.SecretId), emu.invoke('DescribeSecret', { ...input })),
+      },
+      ttlSeconds: 0,
+    });
+    await get(a, '/secretsmanager/get?secretId=app/db');
+    await get(a, '/secretsmanager/get?secretId=app/db');
+    expect(described).toEqual([emu.store.find('app/db')!.arn]);
+  });
+
+  it('after serving a stale value on a transient error it re-arms the TTL', async () => {
+    const a = await start({ ttlSeconds: 0.6 });
+    await get(a, '/secretsmanager/get?secretId=plain');
+    emu.rotate('plain', 'v-new'); // the cached version is no longer AWSCURRENT
+    await new Promise((r) => setTimeout(r, 650));
+    emu.injectFault({ operation: 'GetSecretValue', error: 'InternalServiceError', times: 3 });
+    const stale = (await (await get(a, '/secretsmanager/get?secretId=plain')).json()) as { SecretString: string };
+    expect(stale.SecretString).not.toBe('v-new');
+    emu.resetCalls();
+    // Within the new TTL: served from the cache, no upstream call at all.
+    await get(a, '/secretsmanager/get?secretId=plain');
+    expect(emu.calls().total).toBe(0);
+    await new Promise((r) => setTimeout(r, 650));
+    const fresh = (await (await get(a, '/secretsmanager/get?secretId=plain')).json()) as { SecretString: string };
+    expect(fresh.SecretString).toBe('v-new');
+  });
+
+  it('a transient DescribeSecret failure counts as "still current" (served, TTL re-armed)', async () => {
+    const a = await start({ ttlSeconds: 0.6 });
+    await get(a, '/secretsmanager/get?secretId=plain');
+    emu.resetCalls();
+    await new Promise((r) => setTimeout(r, 650));
+    emu.injectFault({ operation: 'DescribeSecret', error: 'ServiceUnavailable', times: 3 });
+    expect((await get(a, '/secretsmanager/get?secretId=plain')).status).toBe(200);
+    expect(emu.calls()).toMatchObject({ DescribeSecret: 3, GetSecretValue: 0 });
+    emu.resetCalls();
+    expect((await get(a, '/secretsmanager/get?secretId=plain')).status).toBe(200);
+    expect(emu.calls().total).toBe(0);
+  });
+
+  it('retries upstream like the SDK (3 attempts) before it fails', async () => {
+    const a = await start();
+    emu.injectFault({ operation: 'GetSecretValue', error: 'ThrottlingException', times: 2 });
+    expect((await get(a, '/secretsmanager/get?secretId=app/db')).status).toBe(200);
+    expect(a.calls().upstreamGetSecretValue).toBe(3);
+    emu.injectFault({ operation: 'GetSecretValue', error: 'InternalServiceError', times: 3 });
+    const failed = await get(a, '/secretsmanager/get?secretId=plain&refreshNow=true');
+    expect(failed.status).toBe(500);
+    expect(await failed.json()).toEqual({
+      __type: 'InternalServiceError',
+      message: 'An error occurred on the server side.',
+    });
+    expect(emu.calls().GetSecretValue).toBe(6);
+    // Not retried: client errors.
+    emu.resetCalls();
+    expect((await get(a, '/secretsmanager/get?secretId=gone')).status).toBe(400);
+    expect(emu.calls().GetSecretValue).toBe(1);
+  });
+
+  it('maps an unreachable upstream to 502 ConnectionError "Read Error"', async () => {
+    const down = await startEmulator({ seed: { s: 'v' } });
+    const a = await startAgent({ emulator: down, token: TOKEN, upstreamRetry: { maxAttempts: 1 } });
+    agents.push(a);
+    await down.close();
+    const res = await get(a, '/secretsmanager/get?secretId=s');
+    expect(res.status).toBe(502);
+    expect(await res.json()).toEqual({ __type: 'ConnectionError', message: 'Read Error' });
   });
 });

@@ -86,6 +86,12 @@ describe('AWS parity', () => {
       },
     );
 
+    it('a seed with an invalid name fails start-up with an error that names it', async () => {
+      await expect(startEmulator({ seed: { 'bad name': 'v' } })).rejects.toThrow(
+        'Seed: secret "bad name": Invalid name. Must be a valid name containing alphanumeric characters',
+      );
+    });
+
     it('accepts every allowed character and 512 characters', async () => {
       await client.send(new CreateSecretCommand({ Name: 'ok/_+=.@-Name9', SecretString: 'v' }));
       await client.send(new CreateSecretCommand({ Name: 'n'.repeat(512), SecretString: 'v' }));

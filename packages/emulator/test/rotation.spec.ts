@@ -44,6 +44,36 @@ describe('RotateSecret with rotation functions', () => {
       retryStrategy: new ConfiguredRetryStrategy(2, () => 10),
     });
   };
+  /** Makes `step` throw `message` the first time it runs. */
+  const failOnce = (step: RotationEvent['Step'], message: string) => {
+    let failures = 1;
+    beforeStep = (e) => {
+      if (e.Step === step && failures-- > 0) throw new Error(message);
+    };
+  };
+  /** RotateSecret with a fixed token, then waits for the run. */
+  const rotateAndSettle = async (token: string) => {
+    await client.send(
+      new RotateSecretCommand({ SecretId: 'prod/db', RotationLambdaARN: LAMBDA, ClientRequestToken: token }),
+    );
+    await emu.rotationsSettled();
+  };
+  /** Configures a schedule without rotating now (RotateImmediately false), then waits for the rotation test. */
+  const schedule = async (RotationRules: {
+    AutomaticallyAfterDays?: number;
+    ScheduleExpression?: string;
+    Duration?: string;
+  }) => {
+    await client.send(
+      new RotateSecretCommand({
+        SecretId: 'prod/db',
+        RotationLambdaARN: LAMBDA,
+        RotateImmediately: false,
+        RotationRules,
+      }),
+    );
+    await emu.rotationsSettled();
+  };
   const current = async () =>
     JSON.parse((await client.send(new GetSecretValueCommand({ SecretId: 'prod/db' }))).SecretString!) as {
       password: string;
@@ -139,15 +169,9 @@ describe('RotateSecret with rotation functions', () => {
 
   it('a step that throws leaves AWSPENDING in place and AWSCURRENT unchanged; RotateSecret with the same token resumes', async () => {
     await start();
-    let failures = 1;
-    beforeStep = (e) => {
-      if (e.Step === 'testSecret' && failures-- > 0) throw new Error('database unreachable');
-    };
+    failOnce('testSecret', 'database unreachable');
     const token = '11111111-2222-4333-8444-555555555555';
-    await client.send(
-      new RotateSecretCommand({ SecretId: 'prod/db', RotationLambdaARN: LAMBDA, ClientRequestToken: token }),
-    );
-    await emu.rotationsSettled();
+    await rotateAndSettle(token);
     expect(emu.rotations()[0]).toMatchObject({
       state: 'failed',
       step: 'testSecret',
@@ -179,15 +203,9 @@ describe('RotateSecret with rotation functions', () => {
 
   it('resumes a failed rotation when RotateSecret is called again with the same token', async () => {
     await start();
-    let failures = 1;
-    beforeStep = (e) => {
-      if (e.Step === 'finishSecret' && failures-- > 0) throw new Error('lambda timed out');
-    };
+    failOnce('finishSecret', 'lambda timed out');
     const token = '99999999-2222-4333-8444-555555555555';
-    await client.send(
-      new RotateSecretCommand({ SecretId: 'prod/db', RotationLambdaARN: LAMBDA, ClientRequestToken: token }),
-    );
-    await emu.rotationsSettled();
+    await rotateAndSettle(token);
     expect(emu.rotations()[0]).toMatchObject({ state: 'failed', step: 'finishSecret' });
     expect((await current()).password).toBe('p1');
 
@@ -283,15 +301,7 @@ describe('RotateSecret with rotation functions', () => {
   describe('schedules', () => {
     it('AutomaticallyAfterDays: advancing the clock 30 days triggers the due rotation', async () => {
       await start();
-      await client.send(
-        new RotateSecretCommand({
-          SecretId: 'prod/db',
-          RotationLambdaARN: LAMBDA,
-          RotateImmediately: false,
-          RotationRules: { AutomaticallyAfterDays: 30 },
-        }),
-      );
-      await emu.rotationsSettled();
+      await schedule({ AutomaticallyAfterDays: 30 });
       expect(emu.advanceClock('29d')).toEqual([]);
       const started = emu.advanceClock('1d');
       expect(started).toHaveLength(1);
@@ -306,14 +316,7 @@ describe('RotateSecret with rotation functions', () => {
     it('timeScale runs a rate(4 hours) schedule by itself, in real seconds', async () => {
       // One real second = four emulated hours.
       await start({ timeScale: 4 * 3600 });
-      await client.send(
-        new RotateSecretCommand({
-          SecretId: 'prod/db',
-          RotationLambdaARN: LAMBDA,
-          RotateImmediately: false,
-          RotationRules: { ScheduleExpression: 'rate(4 hours)' },
-        }),
-      );
+      await schedule({ ScheduleExpression: 'rate(4 hours)' });
       await until(
         () => emu.rotations().filter((r) => r.trigger === 'schedule' && r.state === 'succeeded').length >= 2,
         10_000,
@@ -323,14 +326,7 @@ describe('RotateSecret with rotation functions', () => {
 
     it('cron() gives the next matching UTC time, and bad rules are rejected', async () => {
       await start();
-      await client.send(
-        new RotateSecretCommand({
-          SecretId: 'prod/db',
-          RotationLambdaARN: LAMBDA,
-          RotateImmediately: false,
-          RotationRules: { ScheduleExpression: 'cron(0 16 1,15 * ? *)', Duration: '2h' },
-        }),
-      );
+      await schedule({ ScheduleExpression: 'cron(0 16 1,15 * ? *)', Duration: '2h' });
       const next = (await client.send(new DescribeSecretCommand({ SecretId: 'prod/db' }))).NextRotationDate!;
       expect(next.getUTCHours()).toBe(16);
       expect(next.getUTCMinutes()).toBe(0);
@@ -354,15 +350,7 @@ describe('RotateSecret with rotation functions', () => {
 
     it('control API: POST /_emulator/rotations/run-due with advance, GET /_emulator/rotations', async () => {
       await start();
-      await client.send(
-        new RotateSecretCommand({
-          SecretId: 'prod/db',
-          RotationLambdaARN: LAMBDA,
-          RotateImmediately: false,
-          RotationRules: { AutomaticallyAfterDays: 1 },
-        }),
-      );
-      await emu.rotationsSettled();
+      await schedule({ AutomaticallyAfterDays: 1 });
       const res = await fetch(`${emu.url}/_emulator/rotations/run-due`, {
         method: 'POST',
         body: JSON.stringify({ advance: '1d' }),
@@ -382,6 +370,47 @@ describe('RotateSecret with rotation functions', () => {
         }),
       ]);
     });
+  });
+});
+
+describe('rotation logs', () => {
+  it('a failing step logs secret, token and step, never the function error text (which may quote values)', async () => {
+    const hostile = 'pw-CANARY-"quote\\back\nslash-ü-' + 'x'.repeat(300);
+    const lines: string[] = [];
+    const log = (m: string) => lines.push(m);
+    const emu = await startEmulator({
+      seed: { 'log/db': JSON.stringify({ username: 'app', password: hostile }) },
+      logger: { debug: log, info: log, warn: log, error: log },
+      rotationFunctions: {
+        [LAMBDA]: async (event, { client }) => {
+          const v = await client.send(new GetSecretValueCommand({ SecretId: event.SecretId }));
+          throw new Error(`cannot log in with ${v.SecretString}`);
+        },
+      },
+    });
+    const client = new SecretsManagerClient(emu.clientConfig());
+    try {
+      await client.send(new RotateSecretCommand({ SecretId: 'log/db', RotationLambdaARN: LAMBDA }));
+      await emu.rotationsSettled();
+      expect(emu.rotations()[0]).toMatchObject({ state: 'failed', step: 'createSecret' });
+      expect(emu.rotations()[0]!.error).toContain('CANARY'); // kept for the test, in the record only
+      expect(lines.some((l) => l.includes('failed at createSecret'))).toBe(true);
+      const all = lines.join('\n');
+      for (const fragment of [
+        'CANARY',
+        'quote',
+        'back',
+        'slash',
+        'ü',
+        'x'.repeat(20),
+        JSON.stringify(hostile).slice(1, 12),
+      ]) {
+        expect(all).not.toContain(fragment);
+      }
+    } finally {
+      client.destroy();
+      await emu.close();
+    }
   });
 });
 
