@@ -135,13 +135,16 @@ export async function rotate(
     await opts.onWindow();
   }
   // A rotation that never settles fails here with its state, instead of hanging the test.
+  let timer: NodeJS.Timeout | undefined;
   await Promise.race([
     record().done,
-    sleep(20_000).then(() => {
-      const r = record();
-      throw new Error(`rotation still ${r.state} at ${r.step} after 20 s (steps done: ${r.steps.join(', ')})`);
+    new Promise<never>((_, fail) => {
+      timer = setTimeout(() => {
+        const r = record();
+        fail(new Error(`rotation still ${r.state} at ${r.step} after 20 s (steps done: ${r.steps.join(', ')})`));
+      }, 20_000);
     }),
-  ]);
+  ]).finally(() => clearTimeout(timer));
   const done = record();
   if (done.state !== 'succeeded') throw new Error(`rotation ${done.state} at ${done.step}: ${done.error}`);
   return VersionId!;
