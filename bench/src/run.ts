@@ -15,6 +15,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { toMarkdown, type Row } from './report';
 import { bootScenario } from './scenarios/boot';
+import { dbRotationScenario } from './scenarios/db-rotation';
 import { fleetScenario, QUOTA_SCALE } from './scenarios/fleet';
 import { fleetCostScenario } from './scenarios/fleet-cost';
 import { hotReadScenario } from './scenarios/hot-read';
@@ -38,6 +39,7 @@ const SCENARIOS: [number, string, (ctx: BenchContext) => Promise<Row[]>][] = [
   [7, 'rotation latency', rotationScenario],
   [8, 'redaction worst case', scrubScenario],
   [9, 'fleet cost', fleetCostScenario],
+  [10, 'database credential rotation', dbRotationScenario],
 ];
 
 async function main(): Promise<void> {

@@ -23,6 +23,6 @@ export class DbService {
   reconnect(next: DbCredentials, info: RotationInfo): void {
     this.reconnects++;
     // Name and version only: a rotation hook must never log the password.
-    this.logger.log(`rotation hook: db now version ${info.version.slice(0, 8)} (user ${next.username}); pool rebuilt`);
+    this.logger.log(`rotation hook: db now version ${info.version.slice(0, 8)} (user ${next.username})`);
   }
 }

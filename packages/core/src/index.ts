@@ -91,3 +91,10 @@ export {
   type SourceFromEnvOverrides,
 } from './sources/source-from-env';
 export { HUSH_METRICS, STORE_STATUS_VALUES, type MeterProviderLike } from './metrics';
+export {
+  refreshOnFailure,
+  type AnySecretStore,
+  type RefreshOnFailure,
+  type RefreshOnFailureOptions,
+  type SecretCandidate,
+} from './refresh-on-failure';

@@ -1,0 +1,1 @@
+export { startPostgres, type PostgresServer, type StartPostgresOptions } from './postgres';
