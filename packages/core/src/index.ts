@@ -58,17 +58,15 @@ export {
   type DescribeOutcome,
   type CurrentVersion,
 } from './sources/source';
+export { awsSecretsManager, AwsSecretsManagerSource, BATCH_SIZE } from './sources/aws-secrets-manager.source';
 export {
-  awsSecretsManager,
-  AwsSecretsManagerSource,
-  BATCH_SIZE,
   DEFAULT_REQUEST_TIMEOUT_MS,
   DEFAULT_CONNECTION_TIMEOUT_MS,
+  DEFAULT_FAILOVER_TIMEOUT_MS,
   type AwsSecretsManagerOptions,
   type SecretsManagerClientLike,
-} from './sources/aws-secrets-manager.source';
+} from './sources/aws-options';
 export { memorySource, MemorySource, type MemoryValue } from './sources/memory.source';
-export { DEFAULT_FAILOVER_TIMEOUT_MS } from './sources/aws-secrets-manager.source';
 export {
   secretsManagerAgent,
   SecretsManagerAgentSource,

@@ -26,5 +26,5 @@ export { SECRET_STORE_OPTION_KEYS, resolveStoreOptions, type ResolvedStoreOption
 export { bootBackoff, refreshBackoff, jitteredInterval } from './backoff';
 export { normalizeDeclarations, fetchKeyOf, type NormalizedDeclaration } from './declarations';
 export { SourceCounters, mapConcurrent } from './sources/source';
-export { classify as classifyAwsError } from './sources/aws-secrets-manager.source';
+export { classify as classifyAwsError } from './sources/aws-errors';
 export { parseAgentDate } from './sources/secrets-manager-agent.source';

@@ -1,87 +1,27 @@
 import { setMaxListeners } from 'node:events';
+import { untilAborted } from './abort';
+import { applyFailure, applySuccess, notify, parseFor, type ApplyContext, type Rotation } from './apply';
 import { jitteredInterval, refreshBackoff } from './backoff';
 import type { NormalizedDeclaration } from './declarations';
-import { SecretFetchError, SecretsError, SecretsStoreClosedError, errorCodeOf } from './errors';
-import {
-  logEvent,
-  type RotationInfo,
-  type SecretListener,
-  type SecretsEvent,
-  type SecretsEventListener,
-} from './events';
-import { parseSecret } from './parse';
-import { Fragments, describeError } from './redaction';
-import { Secret, type SecretSlot } from './secret';
+import { SecretFetchError, SecretsStoreClosedError, errorCodeOf } from './errors';
+import { logEvent, type SecretsEvent, type SecretsEventListener } from './events';
+import { createEntries, type Entry, type FetchOptions, type Slot } from './refresh-state';
+import { RotationSchedule, type ScheduleHost } from './rotation-schedule';
 import { checkOutcomes } from './sources/answers';
-import type { CurrentVersion, DescribeOutcome, FetchOutcome, RawSecret, SecretRequest } from './sources/source';
+import type { CurrentVersion, FetchOutcome } from './sources/source';
 import type { ResolvedStoreOptions } from './store-options';
-
-/** @internal The state of one fetched id (names sharing an id share an entry). */
-export interface Entry {
-  readonly key: string;
-  readonly request: SecretRequest;
-  readonly slots: Slot[];
-  versionId: string | undefined;
-  region: string | undefined;
-  lastAttemptAt: number | undefined;
-  /** Last successful fetch (monotonic). */
-  lastSuccessAt: number | undefined;
-  error: SecretsError | undefined;
-  failures: number;
-  dueAt: number;
-  inflight: Promise<void> | undefined;
-  /** Background refresh interval of this id (the shortest of its declarations'); 0 = none. */
-  interval: number;
-  /** ARN from the last fetch, so `invalidate()` can match events that carry ARNs. */
-  arn: string | undefined;
-  /** When the periodic poll is next due (monotonic); Infinity when the id has no background interval. */
-  pollAt: number;
-  /** `rotationSchedule`: when to fetch after the next scheduled rotation (monotonic). */
-  rotationAt: number | undefined;
-  /** `rotationSchedule`: when to describe this id again (monotonic); undefined = never (pinned version). */
-  describeAt: number | undefined;
-  /** `rotationSchedule`: a post-rotation fetch found the old version at this time (monotonic). */
-  rotationFetchedAt: number | undefined;
-  /** `rotationSchedule`: describes since then that still found the old version. */
-  rechecks: number;
-}
-
-/** @internal The state of one declared name. */
-export interface Slot extends SecretSlot<unknown> {
-  readonly decl: NormalizedDeclaration;
-  readonly handle: Secret<unknown>;
-  entry: Entry;
-  /** When this slot last held a value confirmed by a successful fetch (monotonic). */
-  goodAt: number | undefined;
-  error: SecretsError | undefined;
-  /** A version that failed to parse, so it is not re-parsed on every refresh. */
-  failedVersion: string | undefined;
-  staleNotified: boolean;
-  /** The value before the last rotation, kept only so text quoting it is withheld too (the leak rule). */
-  previousValue: unknown;
-  /** Created on the first `subscribe` (an empty Set costs ~150 B per secret). */
-  listeners: Set<SecretListener<unknown>> | undefined;
-}
-
-/** @internal */
-export interface FetchOptions {
-  readonly reason: 'load' | 'refresh';
-  readonly force: boolean;
-  readonly deadline?: number;
-  /** Forced refreshes are rate-limited unless this is false (a deferred call that already waited). */
-  readonly rateLimit?: boolean;
-}
 
 /**
  * @internal The refresh engine behind a {@link SecretStore}: the entries and slots, single
  * flight, rate-limited forced refreshes (deferral), fetch rounds (parse, then swap every value at
  * once, then notify), backoff, staleness and the one timer. The store is its public face.
  */
-export class RefreshEngine {
-  readonly slots = new Map<string, Slot>();
-  readonly entries: Entry[] = [];
+export class RefreshEngine implements ApplyContext, ScheduleHost {
+  readonly slots: Map<string, Slot>;
+  readonly entries: Entry[];
   readonly eventListeners = new Set<SecretsEventListener>();
-  private readonly aborts = new Set<AbortController>();
+  /** In-flight source calls, aborted by `stop()`. */
+  readonly aborts = new Set<AbortController>();
   /** Settles every timer a caller awaits (a sleep, a deferred refresh) with SecretsStoreClosedError. */
   private readonly cancels = new Set<() => void>();
   readonly counts = { loads: 0, refreshOk: 0, refreshFailed: 0, rotations: 0 };
@@ -91,8 +31,9 @@ export class RefreshEngine {
   private timer: NodeJS.Timeout | undefined;
   private deferred: { entries: Set<Entry>; promise: Promise<void> } | undefined;
   private invalidation: { entries: Set<Entry>; promise: Promise<void> } | undefined;
-  private describing = false;
-  private describeWarned = false;
+  /** The batching window: entries due within it are fetched together. */
+  readonly batchWindow: number;
+  private readonly rotation = new RotationSchedule(this);
 
   constructor(
     decls: readonly NormalizedDeclaration[],
@@ -100,66 +41,13 @@ export class RefreshEngine {
     /** Called after any value changed (the store drops its cached snapshot). */
     private readonly onValueChange: () => void,
   ) {
-    const entries = new Map<string, Entry>();
-    for (const decl of decls) {
-      let entry = entries.get(decl.fetchKey);
-      if (!entry) {
-        entry = {
-          key: decl.fetchKey,
-          // The normalized declaration is a SecretRequest (id, versionId, versionStage): no copy per secret.
-          request: decl,
-          slots: [],
-          versionId: undefined,
-          region: undefined,
-          lastAttemptAt: undefined,
-          lastSuccessAt: undefined,
-          error: undefined,
-          failures: 0,
-          dueAt: 0,
-          inflight: undefined,
-          interval: 0,
-          pollAt: 0,
-          arn: undefined,
-          rotationAt: undefined,
-          describeAt: undefined,
-          rotationFetchedAt: undefined,
-          rechecks: 0,
-        };
-        entries.set(decl.fetchKey, entry);
-        this.entries.push(entry);
-      }
-      const slot = {
-        name: decl.name,
-        optional: decl.optional,
-        value: undefined,
-        loaded: false,
-        version: undefined,
-        updatedAt: undefined,
-        decl,
-        entry,
-        goodAt: undefined,
-        error: undefined,
-        failedVersion: undefined,
-        staleNotified: false,
-        previousValue: undefined,
-        listeners: undefined,
-      } as unknown as Slot;
-      (slot as { handle: Secret<unknown> }).handle = new Secret(slot);
-      entry.slots.push(slot);
-      this.slots.set(decl.name, slot);
-    }
-    const storeInterval = config.rotationSchedule?.safetyInterval ?? config.refreshInterval;
-    for (const entry of this.entries) {
-      // The shortest positive interval among the names sharing the id; 0 only if all of them say so.
-      const intervals = entry.slots.map((s) => s.decl.refreshInterval ?? storeInterval).filter((ms) => ms > 0);
-      entry.interval = intervals.length > 0 ? Math.min(...intervals) : 0;
-    }
-    /** The batching window: entries due within it are fetched together. */
+    ({ entries: this.entries, slots: this.slots } = createEntries(
+      decls,
+      config.rotationSchedule?.safetyInterval ?? config.refreshInterval,
+    ));
     const positive = this.entries.map((e) => e.interval).filter((ms) => ms > 0);
     this.batchWindow = positive.length > 0 ? Math.min(1_000, Math.min(...positive) * 0.05) : 0;
   }
-
-  private readonly batchWindow: number;
 
   /**
    * Single flight + rate limit, then one batched fetch for everything that may go now.
@@ -304,20 +192,20 @@ export class RefreshEngine {
       entries.map(async (entry, i) => {
         const outcome = outcomes[i]!;
         if (!outcome.ok) return { entry, outcome, parsed: [] };
-        const parsed = await Promise.all(entry.slots.map((slot) => this.parseFor(slot, outcome.secret)));
+        const parsed = await Promise.all(entry.slots.map((slot) => parseFor(slot, outcome.secret)));
         return { entry, outcome, parsed };
       }),
     );
     if (this.closed) return;
     const roundRandom = Math.random();
     // Phase 2: swap every value synchronously, so no reader sees half of one refresh.
-    const rotated: Array<{ slot: Slot; info: RotationInfo }> = [];
+    const rotated: Rotation[] = [];
     for (const { entry, outcome, parsed } of prepared) {
       // One jitter draw per round, so ids fetched together stay due together (one batch next time).
       const interval = jitteredInterval(entry.interval, this.config.jitter, () => roundRandom);
       if (outcome.ok) {
         const previous = entry.versionId;
-        this.applySuccess(entry, outcome.secret, parsed, now, options, rotated);
+        applySuccess(this, entry, outcome.secret, parsed, now, options, rotated);
         entry.arn = outcome.secret.arn ?? entry.arn;
         // Only a fetch that was (nearly) due restarts the periodic poll. A fetch for a rotation, an
         // invalidation or a file change keeps it, so the id stays in its usual batch.
@@ -333,7 +221,7 @@ export class RefreshEngine {
           if (entry.describeAt !== undefined) entry.describeAt = now;
         }
       } else {
-        this.applyFailure(entry, outcome.error, options);
+        applyFailure(this, entry, outcome.error, options);
         // Transient failures back off exponentially; permanent ones (deleted, denied) wait a refresh interval.
         entry.dueAt =
           now +
@@ -344,159 +232,13 @@ export class RefreshEngine {
       if (entry.rotationAt !== undefined) entry.dueAt = Math.min(entry.dueAt, entry.rotationAt);
     }
     // Phase 3: listeners run after every value is in place.
-    for (const { slot, info } of rotated) this.notify(slot, info);
+    for (const { slot, info } of rotated) notify(this.config.log, slot, info);
   }
 
-  /** Parses `raw` for one slot, or returns undefined when the slot already holds (or rejected) this version. */
-  private async parseFor(
-    slot: Slot,
-    raw: RawSecret,
-  ): Promise<{ value: unknown } | { error: SecretsError } | undefined> {
-    if ((slot.loaded && slot.version === raw.versionId) || slot.failedVersion === raw.versionId) return undefined;
-    try {
-      return { value: await parseSecret(slot.decl, raw) };
-    } catch (error) {
-      return {
-        error:
-          error instanceof SecretsError
-            ? error
-            : new SecretFetchError(slot.decl.id, 'ParseError', 'parser failed', { retryable: false }),
-      };
-    }
-  }
-
-  private applySuccess(
-    entry: Entry,
-    raw: RawSecret,
-    parsed: ReadonlyArray<{ value: unknown } | { error: SecretsError } | undefined>,
-    now: number,
-    options: FetchOptions,
-    rotated: Array<{ slot: Slot; info: RotationInfo }>,
-  ): void {
-    const recovered = entry.error !== undefined && entry.lastSuccessAt !== undefined;
-    // A slot also recovers from its own parse/validation error when a good version lands.
-    const hadError = entry.slots.map((slot) => recovered || (slot.loaded && slot.error !== undefined));
-    entry.lastSuccessAt = now;
-    entry.error = undefined;
-    entry.failures = 0;
-    // One version per id: names projecting keys of one secret (db + dbPassword) take a version
-    // together or not at all, so no reader ever pairs a v2 username with a v1 password.
-    const rejection = parsed.find((r): r is { error: SecretsError } => r !== undefined && 'error' in r);
-    if (rejection !== undefined) {
-      this.rejectVersion(entry, raw, parsed, rejection.error, options);
-      return;
-    }
-    entry.region = raw.region;
-    entry.versionId = raw.versionId;
-    entry.slots.forEach((slot, i) => {
-      const result = parsed[i];
-      if (result === undefined || 'error' in result) {
-        if (slot.version === raw.versionId) {
-          slot.goodAt = now;
-          slot.error = undefined;
-          slot.staleNotified = false;
-        }
-        return;
-      }
-      const previousVersion = slot.version;
-      const wasLoaded = slot.loaded;
-      if (wasLoaded) slot.previousValue = slot.value;
-      slot.value = result.value;
-      slot.version = raw.versionId;
-      slot.loaded = true;
-      slot.updatedAt = this.config.clock.wallNow();
-      slot.goodAt = now;
-      slot.error = undefined;
-      slot.failedVersion = undefined;
-      slot.staleNotified = false;
-      this.generation++;
-      this.onValueChange();
-      if (wasLoaded) {
-        this.counts.rotations++;
-        this.emit({ type: 'rotated', name: slot.name, version: raw.versionId, previousVersion });
-        rotated.push({ slot, info: { name: slot.name, version: raw.versionId, previousVersion } });
-      }
-    });
-    // stats().refreshes counts per fetched id: ok when the fetch succeeded and every slot took the value.
-    if (options.reason === 'refresh') {
-      // The source still answers a version rejected before: still a failed refresh.
-      if (entry.slots.some((slot) => slot.failedVersion === raw.versionId)) {
-        this.counts.refreshFailed++;
-      } else {
-        this.counts.refreshOk++;
-        for (const slot of entry.slots) this.emit({ type: 'refreshed', name: slot.name, version: raw.versionId });
-      }
-    }
-    entry.slots.forEach((slot, i) => {
-      if (hadError[i] && !slot.error) this.emit({ type: 'recovered', name: slot.name, version: raw.versionId });
-    });
-  }
-
-  /**
-   * A version that one slot of the id rejected: no slot takes it (each keeps its value), every
-   * slot reports the rejection (its own error, or the sibling's that rejected it), and the version
-   * is remembered so it is not parsed again on every refresh.
-   */
-  private rejectVersion(
-    entry: Entry,
-    raw: RawSecret,
-    parsed: ReadonlyArray<{ value: unknown } | { error: SecretsError } | undefined>,
-    rejection: SecretsError,
-    options: FetchOptions,
-  ): void {
-    entry.slots.forEach((slot, i) => {
-      const own = parsed[i];
-      const error = own !== undefined && 'error' in own ? own.error : rejection;
-      slot.error = error;
-      slot.failedVersion = raw.versionId;
-      this.emit({
-        type: 'refresh-failed',
-        name: slot.name,
-        code: errorCodeOf(error),
-        message: error.message,
-        failures: 1,
-      });
-    });
-    if (options.reason === 'refresh') this.counts.refreshFailed++;
-  }
-
-  private applyFailure(entry: Entry, failure: SecretFetchError, options: FetchOptions): void {
-    const error = withoutValues(failure, entry);
-    entry.error = error;
-    entry.failures++;
-    if (options.reason === 'refresh') this.counts.refreshFailed++;
-    for (const slot of entry.slots) {
-      this.emit({
-        type: 'refresh-failed',
-        name: slot.name,
-        code: error.awsCode,
-        message: error.message,
-        failures: entry.failures,
-      });
-    }
-  }
-
-  private notify(slot: Slot, info: { name: string; version: string; previousVersion: string | undefined }): void {
-    const listeners = slot.listeners;
-    if (listeners === undefined) return;
-    for (const listener of listeners) {
-      try {
-        const result = listener(slot.value, info);
-        if (result && typeof (result as Promise<void>).then === 'function') {
-          (result as Promise<void>).catch((error: unknown) => this.listenerFailed(slot, error));
-        }
-      } catch (error) {
-        this.listenerFailed(slot, error);
-      }
-    }
-  }
-
-  private listenerFailed(slot: Slot, error: unknown): void {
-    // A listener was handed the value and tends to put it in its message: name and code only.
-    this.config.log.error(
-      `A rotation listener for secret "${slot.name}" threw; other listeners and the refresh loop continue.`,
-      { secret: slot.name, error: describeError(error, [slot.value, slot.previousValue]) },
-    );
+  /** A slot took a new value: the generation moves on and the store drops its cached snapshot. */
+  valueChanged(): void {
+    this.generation++;
+    this.onValueChange();
   }
 
   /**
@@ -521,102 +263,9 @@ export class RefreshEngine {
     return promise;
   }
 
-  /** Arms the first schedule read after load (rotationSchedule only): every id not pinned to a version. */
+  /** Arms the first schedule read after load (rotationSchedule only). */
   startRotationSchedule(): void {
-    const rs = this.config.rotationSchedule;
-    if (!rs) return;
-    if (!this.config.source.describe) {
-      this.config.log.warn(
-        `rotationSchedule: source "${this.config.source.kind}" cannot read rotation schedules (no DescribeSecret); ` +
-          `secrets are polled every safetyInterval (${rs.safetyInterval} ms).`,
-        { event: 'rotation-schedule-unavailable', source: this.config.source.kind },
-      );
-      return;
-    }
-    const now = this.config.clock.now();
-    for (const entry of this.entries) if (entry.request.versionId === undefined) entry.describeAt = now;
-  }
-
-  /** One DescribeSecret round for the ids whose schedule is due; sets each one's post-rotation fetch time. */
-  private async describeDue(now: number): Promise<void> {
-    const rs = this.config.rotationSchedule;
-    const describe = this.config.source.describe;
-    if (!rs || !describe || this.describing) return;
-    const due = this.entries.filter((e) => e.describeAt !== undefined && e.describeAt <= now + this.batchWindow);
-    if (due.length === 0) return;
-    this.describing = true;
-    const abort = new AbortController();
-    setMaxListeners(Infinity, abort.signal);
-    this.aborts.add(abort);
-    const timer = setTimeout(() => abort.abort(), this.config.fetchTimeout);
-    timer.unref();
-    let outcomes: readonly DescribeOutcome[];
-    try {
-      outcomes = await describe.call(
-        this.config.source,
-        due.map((e) => e.request.id),
-        { signal: abort.signal, force: false, reason: 'refresh', logger: this.config.log },
-      );
-    } catch {
-      outcomes = [];
-    } finally {
-      clearTimeout(timer);
-      this.aborts.delete(abort);
-      this.describing = false;
-    }
-    if (this.closed) return;
-    const at = this.config.clock.now();
-    const wall = this.config.clock.wallNow();
-    let failed = 0;
-    let code = '';
-    due.forEach((entry, i) => {
-      const o = outcomes[i];
-      entry.describeAt = at + rs.describeInterval;
-      if (!o?.ok) {
-        failed++;
-        code ||= o ? o.error.awsCode : 'NoResult';
-        return;
-      }
-      const d = o.description;
-      const moved =
-        d.currentVersionId !== undefined &&
-        entry.request.versionStage === undefined &&
-        entry.versionId !== undefined &&
-        d.currentVersionId !== entry.versionId;
-      // The version already moved (a rotation that ran early, or a change we missed): fetch now.
-      if (moved) entry.dueAt = at;
-      const next = d.rotationEnabled ? d.nextRotationDate?.getTime() : undefined;
-      // The fetch after the scheduled rotation still found the old version: the rotation has not
-      // started (NextRotationDate passed) or is under way (AWSPENDING on another version). Look
-      // again after delay, doubling, for one safety interval — a failed rotation can stay overdue
-      // (and leave AWSPENDING behind) for good.
-      const waiting =
-        entry.rotationFetchedAt !== undefined &&
-        d.currentVersionId === entry.versionId &&
-        at - entry.rotationFetchedAt < rs.safetyInterval &&
-        ((next !== undefined && next <= wall) || d.rotationPending === true);
-      if (waiting) {
-        entry.describeAt = at + Math.max(rs.delay, 1_000) * 2 ** Math.min(entry.rechecks++, 6);
-      } else {
-        entry.rotationFetchedAt = undefined;
-        entry.rechecks = 0;
-      }
-      if (next !== undefined && (next > wall || (wall - next < rs.safetyInterval && !waiting && !moved))) {
-        // Due in the future, or due just now (a describe that lands on the rotation time).
-        entry.rotationAt = at + Math.max(0, next - wall) + rs.delay + Math.random() * rs.jitter;
-        entry.dueAt = Math.min(entry.dueAt, entry.rotationAt);
-      } else {
-        entry.rotationAt = undefined;
-      }
-    });
-    if (failed > 0 && !this.describeWarned) {
-      this.describeWarned = true;
-      this.config.log.warn(
-        `rotationSchedule: DescribeSecret failed for ${failed} secret(s) (${code}); they are polled every safetyInterval. ` +
-          `Grant secretsmanager:DescribeSecret to use rotation schedules.`,
-        { event: 'rotation-schedule-failed', code, failed },
-      );
-    }
+    this.rotation.start();
   }
 
   onSourceChange(ids: readonly string[], current: readonly CurrentVersion[] = []): void {
@@ -697,7 +346,7 @@ export class RefreshEngine {
       }
     }
     try {
-      await this.describeDue(this.config.clock.now());
+      await this.rotation.describeDue(this.config.clock.now());
     } catch (error) {
       this.config.log.error('Rotation schedule read failed unexpectedly', { error: errorCodeOf(error) });
     }
@@ -761,44 +410,4 @@ export class RefreshEngine {
       this.cancels.add(cancel);
     });
   }
-}
-
-/** Settles with `promise`, or rejects with the signal's reason as soon as it aborts. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    promise.catch(() => undefined);
-    return Promise.reject(signal.reason as Error);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error as Error);
-      },
-    );
-  });
-}
-
-/**
- * The source's error, or — when its text (an AWS or agent message, a proxy's body) carries a
- * fragment of a current or previous value of this entry — the same error with that text withheld.
- */
-function withoutValues(error: SecretFetchError, entry: Entry): SecretFetchError {
-  const values = entry.slots.filter((s) => s.loaded).flatMap((s) => [s.value, s.previousValue]);
-  if (values.length === 0) return error;
-  const fragments = Fragments.of(...values);
-  const codeLeaks = fragments.in(error.awsCode);
-  if (!codeLeaks && !fragments.in(error.message)) return error;
-  return new SecretFetchError(
-    error.secretId,
-    codeLeaks ? 'UnknownError' : error.awsCode,
-    'the source answered with text that quotes the current value; it is withheld',
-    { retryable: error.retryable, throttled: error.throttled },
-  );
 }

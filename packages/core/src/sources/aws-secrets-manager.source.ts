@@ -1,10 +1,8 @@
-import type * as SecretsManagerSdk from '@aws-sdk/client-secrets-manager';
-import type { SecretsManagerClient, SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
-import type * as SmithyRetry from '@smithy/core/retry';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { fetchKeyOf } from '../declarations';
-import { SecretFetchError, SecretsConfigError, errorCodeName } from '../errors';
+import { SecretFetchError, SecretsConfigError } from '../errors';
 import type { LoggerLike } from '../logger';
-import { checkKnownKeys, parseDuration, type Duration } from '../validation';
+import { checkKnownKeys, parseDuration } from '../validation';
 import { identityProblem, invalidAnswer, matchesSecret } from './answers';
 import {
   SourceCounters,
@@ -17,63 +15,17 @@ import {
   type Source,
   type SourceStats,
 } from './source';
-
-let sdk: typeof SecretsManagerSdk | undefined;
-/**
- * The SDK is loaded when an AWS source is first built or used, so apps that read only the Agent,
- * mounted files or memory never load it (importing `@hush/core` loads no `@aws-sdk/*` module).
- */
-function loadSdk(): typeof SecretsManagerSdk {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (sdk ??= require('@aws-sdk/client-secrets-manager') as typeof SecretsManagerSdk);
-}
-
-let smithyRetry: typeof SmithyRetry | undefined;
-/** The SDK's own error classification (throttling and transient codes), loaded with the first error. */
-function retryClassification(): typeof SmithyRetry {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (smithyRetry ??= require('@smithy/core/retry') as typeof SmithyRetry);
-}
-
-/**
- * Transient codes the SDK's classification leaves out: Secrets Manager's 5xx error names (which
- * `BatchGetSecretValue` reports per secret, without an HTTP status), the abort of the store's
- * fetch deadline (which the SDK treats as final) and signature / clock-skew errors.
- */
-const HUSH_TRANSIENT_CODES = new Set([
-  'AbortError',
-  'InternalServiceError',
-  'InternalFailure',
-  'ServiceUnavailable',
-  // A request signed with a skewed clock or credentials mid-rotation: the SDK corrects its clock
-  // offset from the response, and the next try usually succeeds.
-  'InvalidSignatureException',
-  'SignatureDoesNotMatch',
-  'RequestTimeTooSkewed',
-  'RequestExpired',
-]);
-
-/** Throttling: the SDK's list (`isThrottlingError` of `@smithy/core/retry`), which includes HTTP 429. */
-function isThrottlingCode(code: string, status?: number, retryable?: unknown): boolean {
-  return retryClassification().isThrottlingError({
-    name: code,
-    message: '',
-    $metadata: status === undefined ? {} : { httpStatusCode: status },
-    ...(retryable ? { $retryable: retryable } : {}),
-  } as Parameters<typeof SmithyRetry.isThrottlingError>[0]);
-}
-
-/** Transient: the SDK's transient names, Node timeout and network errno codes, 500/502/503/504, plus Hush's. */
-function isTransientCode(code: string, status?: number, retryable?: unknown): boolean {
-  if (HUSH_TRANSIENT_CODES.has(code)) return true;
-  return retryClassification().isTransientError({
-    name: code,
-    code,
-    message: '',
-    $metadata: status === undefined ? {} : { httpStatusCode: status },
-    ...(retryable ? { $retryable: retryable } : {}),
-  } as Parameters<typeof SmithyRetry.isTransientError>[0]);
-}
+import { attemptsOf, classify, isThrottlingCode, isTransientCode, loadSdk } from './aws-errors';
+import {
+  DEFAULT_CONNECTION_TIMEOUT_MS,
+  DEFAULT_FAILOVER_TIMEOUT_MS,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  OPTION_KEYS,
+  blankToUndefined,
+  positiveInt,
+  type AwsSecretsManagerOptions,
+  type SecretsManagerClientLike,
+} from './aws-options';
 
 /** Superseded version ids remembered per secret, to recognise a replica that has not caught up. */
 const SUPERSEDED_KEPT = 8;
@@ -91,88 +43,6 @@ const BATCH_REPROBE_MAX_MS = 30 * 60_000;
 
 /** `BatchGetSecretValue` takes at most 20 ids per call. */
 export const BATCH_SIZE = 20;
-
-/** A client shape checked structurally, so any `SecretsManagerClient` copy or a wrapper works. */
-export interface SecretsManagerClientLike {
-  send(command: unknown, options?: { abortSignal?: AbortSignal }): Promise<unknown>;
-}
-
-interface CommonOptions {
-  /**
-   * Fetch AWSCURRENT ids with `BatchGetSecretValue` (20 per call). When the role lacks
-   * `secretsmanager:BatchGetSecretValue` the source falls back to `GetSecretValue` and warns once.
-   * @default true
-   */
-  batch?: boolean;
-  /**
-   * When a batch call is still throttled after the SDK's retries, fetch that chunk with
-   * `GetSecretValue` (a quota 100× larger) instead of failing it.
-   * @default true
-   */
-  spillover?: boolean;
-  /** Concurrent `GetSecretValue` calls. @default 10 */
-  concurrency?: number;
-  /** Concurrent `BatchGetSecretValue` calls. @default 4 */
-  batchConcurrency?: number;
-  /** Receives the one-time batch fallback and failover warnings. @default the store's logger (`FetchContext.logger`) */
-  logger?: LoggerLike;
-  /**
-   * Regions holding replicas of the secrets, tried in order when the primary Region fails with a
-   * transient error (5xx, timeout, network, throttling after the SDK's retries) — never on a 4xx
-   * such as ResourceNotFoundException or AccessDeniedException. Health reports the Region that
-   * served each secret. ARN ids are rewritten to the replica's Region.
-   * @example awsSecretsManager({ region: 'us-east-1', failoverRegions: ['us-west-2'] })
-   */
-  failoverRegions?: readonly string[];
-  /** Clients for failover Regions, by Region. Regions without one get a client built like the primary's. */
-  failoverClients?: Readonly<Record<string, SecretsManagerClientLike>>;
-  /** Endpoint per Region (e.g. one `@hush/emulator` per Region); overrides `endpoint` for that Region. */
-  endpoints?: Readonly<Record<string, string>>;
-  /**
-   * With `failoverRegions`: how long one Region gets for a fetch, SDK retries included, before its
-   * unanswered secrets go to the next Region.
-   * @default '5s'
-   */
-  failoverTimeout?: Duration;
-}
-
-/** Options for {@link awsSecretsManager}: bring a client, or let Hush build one. */
-export type AwsSecretsManagerOptions = CommonOptions &
-  (
-    | { client: SecretsManagerClientLike; region?: never; endpoint?: never; clientConfig?: never }
-    | {
-        client?: undefined;
-        /** @default process.env.AWS_REGION */
-        region?: string;
-        /** e.g. `http://127.0.0.1:4566` for `@hush/emulator`. */
-        endpoint?: string;
-        /** Extra `SecretsManagerClient` config (credentials, retryMode, requestHandler…). */
-        clientConfig?: SecretsManagerClientConfig;
-      }
-  );
-
-const OPTION_KEYS = [
-  'client',
-  'region',
-  'endpoint',
-  'clientConfig',
-  'batch',
-  'spillover',
-  'concurrency',
-  'batchConcurrency',
-  'logger',
-  'failoverRegions',
-  'failoverClients',
-  'endpoints',
-  'failoverTimeout',
-];
-
-/** Default of `failoverTimeout`. */
-export const DEFAULT_FAILOVER_TIMEOUT_MS = 5_000;
-
-/** Default request and connection timeouts for clients Hush builds (the SDK has none by default). */
-export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
-export const DEFAULT_CONNECTION_TIMEOUT_MS = 2_000;
 
 /**
  * The default source: AWS Secrets Manager through the AWS SDK v3 client.
@@ -680,59 +550,4 @@ function inRegion(id: string, region: string): string {
   if (parts.length < 7 || parts[2] !== 'secretsmanager') return id;
   parts[3] = region;
   return parts.join(':');
-}
-
-function attemptsOf(error: unknown): number {
-  return (error as { $metadata?: { attempts?: number } })?.$metadata?.attempts ?? 1;
-}
-
-/**
- * Classifies an SDK or network error into a code and retry flags. The message is kept only from
- * an error AWS answered (a modelled service exception: `$fault` and an HTTP status of 400 or more)
- * or from a Node system error; anything else — above all the SDK's `SyntaxError` for a 200 with a
- * broken body, whose text quotes that body — is reported by name, and no code is pulled out of
- * its text.
- */
-export function classify(error: unknown): { code: string; message: string; retryable: boolean; throttled: boolean } {
-  const e = error as {
-    name?: string;
-    code?: string;
-    message?: string;
-    $metadata?: { httpStatusCode?: number };
-    $fault?: string;
-    $retryable?: unknown;
-  };
-  const systemCode = typeof e?.code === 'string' && /^E[A-Z0-9_]+$/.test(e.code) ? e.code : undefined;
-  let code = e?.name !== 'TimeoutError' && systemCode ? systemCode : errorCodeName(e?.name);
-  if (code === 'Error' || code === 'SyntaxError') {
-    // The SDK wraps non-Error throwables (e.g. a network error from another realm) as
-    // "AWS SDK error wrapper for Error: connect ECONNREFUSED …": recover the errno code from that
-    // wrapper only, and only a known network code (a transient one).
-    const wrapped = /^AWS SDK error wrapper for .*?\b(E[A-Z]{4,})\b/.exec(e?.message ?? '')?.[1];
-    code = systemCode ?? (wrapped && isTransientCode(wrapped) ? wrapped : code);
-  }
-  const status = e?.$metadata?.httpStatusCode;
-  const throttled = isThrottlingCode(code, status, e?.$retryable);
-  const retryable =
-    throttled ||
-    isTransientCode(code, status, e?.$retryable) ||
-    (status !== undefined && status >= 500) ||
-    e?.$fault === 'server';
-  const answered = (e?.$fault === 'client' || e?.$fault === 'server') && status !== undefined && status >= 400;
-  const trusted = (answered && code !== 'SyntaxError') || systemCode !== undefined || code === 'TimeoutError';
-  const message =
-    trusted && typeof e?.message === 'string' && e.message.length < 500
-      ? e.message
-      : `${code}${status !== undefined ? ` (HTTP ${status})` : ''}; the error text is withheld (it may quote the response)`;
-  return { code, message, retryable, throttled };
-}
-
-function blankToUndefined(value: string | undefined): string | undefined {
-  return value === undefined || value.trim() === '' ? undefined : value.trim();
-}
-
-function positiveInt(value: number, option: string): number {
-  if (!Number.isInteger(value) || value < 1)
-    throw new SecretsConfigError(option, `expected a positive integer, got ${String(value)}.`);
-  return value;
 }

@@ -1,6 +1,7 @@
 import { SecretsConfigError } from '../errors';
 import { suggest, type Duration } from '../validation';
-import { awsSecretsManager, type AwsSecretsManagerOptions } from './aws-secrets-manager.source';
+import type { AwsSecretsManagerOptions } from './aws-options';
+import { awsSecretsManager } from './aws-secrets-manager.source';
 import { mountedFiles, type MountedFilesOptions } from './mounted-files.source';
 import {
   DEFAULT_AGENT_URL,
