@@ -32,7 +32,42 @@ import { recordingLogger, waitFor } from '../../../test/support';
 const logger = recordingLogger();
 
 /** Timers that keep the event loop alive right now (unref'd ones are not listed). */
-const refTimers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+/**
+ * Counts the pending timers created since `trackTimers()` that keep the process alive (`hasRef()`),
+ * so the check sees the store's own timers, not whatever else the test process has running.
+ */
+function trackTimers(): { refd: () => number; restore: () => void } {
+  const realSet = globalThis.setTimeout;
+  const realClear = globalThis.clearTimeout;
+  const pending = new Set<NodeJS.Timeout>();
+  const set = jest.spyOn(globalThis, 'setTimeout').mockImplementation(((
+    fn: (...args: unknown[]) => void,
+    ms?: number,
+    ...args: unknown[]
+  ) => {
+    const timer: NodeJS.Timeout = realSet(
+      (...a: unknown[]) => {
+        pending.delete(timer);
+        fn(...a);
+      },
+      ms,
+      ...args,
+    );
+    pending.add(timer);
+    return timer;
+  }) as unknown as typeof setTimeout);
+  const clear = jest.spyOn(globalThis, 'clearTimeout').mockImplementation(((timer?: NodeJS.Timeout) => {
+    if (timer) pending.delete(timer);
+    realClear(timer);
+  }) as typeof clearTimeout);
+  return {
+    refd: () => [...pending].filter((t) => t.hasRef()).length,
+    restore: () => {
+      set.mockRestore();
+      clear.mockRestore();
+    },
+  };
+}
 
 /** A source that fails every id with a retryable `code` after `delayMs`, until `heal()`. */
 function failingSource(code = 'ECONNREFUSED', delayMs = 0) {
@@ -68,39 +103,49 @@ function hungSource(): Source & { calls: number } {
 
 describe('awaited timers keep the process alive; the background loop does not (point 1)', () => {
   it('holds a ref while load() waits out startupJitter, and none once loaded', async () => {
-    const before = refTimers();
-    const store = new SecretStore(defineSecrets({ a: 'a' }), {
-      source: memorySource({ a: 'v' }),
-      startupJitter: 200,
-      logger,
-    });
-    // Math.random() * 200 may be tiny: look right away, before the jitter can end.
-    const loading = store.load();
-    const during = refTimers();
-    await loading;
-    expect(during).toBeGreaterThan(before);
-    // The refresh timer is unref'd (other short-lived timers of the test process may come and go).
-    await waitFor(() => refTimers() <= before, 2_000, "no ref'd timer left by the loaded store");
-    await store.close();
+    const timers = trackTimers();
+    try {
+      const store = new SecretStore(defineSecrets({ a: 'a' }), {
+        source: memorySource({ a: 'v' }),
+        startupJitter: 200,
+        logger,
+      });
+      // Math.random() * 200 may be tiny: look right away, before the jitter can end.
+      const loading = store.load();
+      const during = timers.refd();
+      await loading;
+      expect(during).toBeGreaterThan(0);
+      // The refresh timer is unref'd.
+      await waitFor(() => timers.refd() === 0, 2_000, "no ref'd timer left by the loaded store");
+      await store.close();
+    } finally {
+      timers.restore();
+    }
   });
 
   it('holds a ref while load() backs off after a retryable failure', async () => {
     const { source, state, heal } = failingSource();
-    const before = refTimers();
-    const store = new SecretStore(defineSecrets({ a: 'a' }), {
-      source,
-      backoff: { initial: 300 },
-      bootTimeout: 10_000,
-      logger,
-    });
-    const loading = store.load();
-    await waitFor(() => state.calls >= 1, 2_000, 'the first round');
-    await new Promise((r) => setImmediate(r));
-    expect(refTimers()).toBeGreaterThan(before);
-    heal();
-    await loading;
-    await waitFor(() => refTimers() <= before, 2_000, "no ref'd timer left by the loaded store");
-    await store.close();
+    // Every backoff sleep is its full cap (300 ms), so there is a window to look in.
+    const random = jest.spyOn(Math, 'random').mockReturnValue(0.999);
+    const timers = trackTimers();
+    try {
+      const store = new SecretStore(defineSecrets({ a: 'a' }), {
+        source,
+        backoff: { initial: 300 },
+        bootTimeout: 10_000,
+        logger,
+      });
+      const loading = store.load();
+      await waitFor(() => state.calls >= 1, 2_000, 'the first round');
+      await waitFor(() => timers.refd() > 0, 250, "a ref'd backoff timer");
+      heal();
+      await loading;
+      await waitFor(() => timers.refd() === 0, 2_000, "no ref'd timer left by the loaded store");
+      await store.close();
+    } finally {
+      timers.restore();
+      random.mockRestore();
+    }
   });
 
   it('holds a ref while a forced refresh waits for minRefreshInterval', async () => {
@@ -110,12 +155,15 @@ describe('awaited timers keep the process alive; the background loop does not (p
       logger,
     });
     await store.load();
-    const before = refTimers();
-    const deferred = store.refresh(); // within minRefreshInterval of the load's fetch: deferred
-    await new Promise((r) => setImmediate(r));
-    expect(refTimers()).toBeGreaterThan(before);
-    await deferred;
-    await store.close();
+    const timers = trackTimers();
+    try {
+      const deferred = store.refresh(); // within minRefreshInterval of the load's fetch: deferred
+      await waitFor(() => timers.refd() > 0, 250, "a ref'd deferral timer");
+      await deferred;
+      await store.close();
+    } finally {
+      timers.restore();
+    }
   });
 });
 
