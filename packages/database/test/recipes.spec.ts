@@ -1,7 +1,7 @@
 /**
  * Recipes from the README, each against the real database through a real rotation:
  * Knex (connection function), postgres.js (password function), TypeORM (password function),
- * Drizzle (on createPgPool).
+ * Drizzle (on createPgPool). Prisma 7 (on createPgPool) is in recipe-prisma.spec.ts: it generates its client first.
  */
 import 'reflect-metadata';
 import { drizzle } from 'drizzle-orm/node-postgres';
