@@ -332,6 +332,9 @@ describe('SecretsModule', () => {
       await sleep(150);
       expect(store.stats().refreshes.ok).toBeGreaterThan(0);
       await app.close();
+      // A request that close() aborted may still be in transit to the emulator: let it land, then
+      // count. A refresh loop still running (every 50 ms) would add calls during the next 200 ms.
+      await sleep(50);
       const calls = emu.calls().total;
       await sleep(200);
       expect(emu.calls().total).toBe(calls);
