@@ -122,6 +122,21 @@ describe('the user app as a process, the emulator as another', () => {
     await emu.stop();
   });
 
+  it.concurrent('a forced refresh that joins a hung background refresh settles instead of exiting 13', async () => {
+    // The background round's deadline is unref'd; once refresh() joins it, it must hold the process.
+    const app = track(
+      startApp('refresh-app.mjs', {
+        secrets: { a: 'field/a' },
+        options: { refreshInterval: '300ms', refreshJitter: 0, fetchTimeout: '1s', minRefreshInterval: 0 },
+      }),
+    );
+    expect(await app.exit()).toBe(0);
+    expect(app.output).toMatch(/refresh settled after \d+ ms; calls \d+; health TimeoutError/);
+    const settled = Number(/refresh settled after (\d+) ms/.exec(app.output)?.[1]);
+    expect(settled).toBeLessThan(5_000);
+    record('ESM core, refresh() joins a hung background fetch', app, `, settled after ${settled} ms`);
+  });
+
   it.concurrent('exits 1 naming ECONNREFUSED when the endpoint is down for the whole bootTimeout', async () => {
     const { app } = await appWithNothingListening({ bootTimeout: '2s', backoff: { initial: '200ms' } }, (p) =>
       awsEnv(`http://127.0.0.1:${p}`),

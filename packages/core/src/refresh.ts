@@ -22,6 +22,8 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
   readonly eventListeners = new Set<SecretsEventListener>();
   /** In-flight source calls, aborted by `stop()`. */
   readonly aborts = new Set<AbortController>();
+  /** The deadline timer of each in-flight round (background rounds' are unref'd until a caller joins). */
+  private readonly deadlines = new WeakMap<Promise<void>, NodeJS.Timeout>();
   /** Settles every timer a caller awaits (a sleep, a deferred refresh) with SecretsStoreClosedError. */
   private readonly cancels = new Set<() => void>();
   readonly counts = { loads: 0, refreshOk: 0, refreshFailed: 0, rotations: 0 };
@@ -60,6 +62,9 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
     const joined: Entry[] = [];
     for (const entry of entries) {
       if (entry.inflight) {
+        // A caller that awaits (load, forced refresh) joining a background round: that round's
+        // deadline now keeps the process alive too, or a source holding no handle lets it exit.
+        if (options.force || options.reason === 'load') this.deadlines.get(entry.inflight)?.ref();
         waits.push(entry.inflight);
         joined.push(entry);
       } else if (
@@ -97,15 +102,21 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
   }
 
   fetch(entries: readonly Entry[], options: FetchOptions): Promise<void> {
-    const run = this.runFetch(entries, options);
+    let deadline: NodeJS.Timeout | undefined;
+    const run = this.runFetch(entries, options, (timer) => (deadline = timer));
     const shared = run.finally(() => {
       for (const e of entries) if (e.inflight === shared) e.inflight = undefined;
     });
+    if (deadline) this.deadlines.set(shared, deadline);
     for (const e of entries) e.inflight = shared;
     return shared;
   }
 
-  private async runFetch(entries: readonly Entry[], options: FetchOptions): Promise<void> {
+  private async runFetch(
+    entries: readonly Entry[],
+    options: FetchOptions,
+    onDeadline: (timer: NodeJS.Timeout) => void,
+  ): Promise<void> {
     const started = this.config.clock.now();
     for (const e of entries) e.lastAttemptAt = started;
     const timeout = Math.max(1, Math.min(this.config.fetchTimeout, (options.deadline ?? Infinity) - started));
@@ -123,6 +134,7 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
     // Load and forced refreshes are awaited by a caller: their deadline keeps the process alive
     // (a source that holds no handle would otherwise let `node app.js` exit mid-load).
     if (options.reason !== 'load' && !options.force) timer.unref();
+    onDeadline(timer);
     this.aborts.add(abort);
     let outcomes: readonly FetchOutcome[];
     try {
