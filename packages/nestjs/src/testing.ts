@@ -45,16 +45,10 @@ export async function rotateSecret(app: INestApplicationContext, name: string, v
   const source = testingSourceOf(ref);
   const id = idOf(ref, name, store);
   const versionId = source.set(id, value);
-  // Within minRefreshInterval of the last fetch, refresh() waits on the store's unref'd timer; in a
-  // script with nothing else keeping Node alive (an app from NestFactory.create() after init(),
-  // no listen()) the process would exit before the rotation. Hold the event loop open meanwhile.
-  const keepAlive = setInterval(() => {}, 60_000);
-  try {
-    await store.refresh(name);
-    await tryGet<SecretsExplorer>(ref, SecretsExplorer)?.settled();
-  } finally {
-    clearInterval(keepAlive);
-  }
+  // A refresh deferred by minRefreshInterval keeps the process alive by itself (the store refs
+  // every timer a caller awaits), so this works in a script that never calls listen().
+  await store.refresh(name);
+  await tryGet<SecretsExplorer>(ref, SecretsExplorer)?.settled();
   return versionId;
 }
 
