@@ -22,9 +22,39 @@ export interface LeakHit {
   readonly snippet: string;
 }
 
-/** Masks every canary so a report or a failure message can quote the context safely. */
+/**
+ * The base64 of the canary at each of the three byte alignments it can sit at inside a longer
+ * text: the characters that do not depend on the bytes around it (7 or 8 of them).
+ */
+function base64Forms(token: string): string[] {
+  const forms: string[] = [];
+  for (let shift = 0; shift < 3; shift++) {
+    const encode = (fill: number) =>
+      Buffer.concat([Buffer.alloc(shift, fill), Buffer.from(token), Buffer.alloc(3, fill)]).toString('base64');
+    const [a, b] = [encode(0x00), encode(0xff)];
+    let best = '';
+    for (let i = 0, run = ''; i <= a.length; i++) {
+      if (i < a.length && a[i] === b[i]) run += a[i];
+      else {
+        if (run.length > best.length) best = run;
+        run = '';
+      }
+    }
+    forms.push(best);
+  }
+  return forms;
+}
+
+/**
+ * What a leaked canary looks like in text: raw (also inside JSON-, inspect- or URL-escaped text,
+ * which leave its letters alone), hex (either case) and base64 / base64url at any alignment.
+ */
+const CANARY_FORMS: readonly string[] = [CANARY, Buffer.from(CANARY).toString('hex'), ...base64Forms(CANARY)];
+const CANARY_PATTERN = new RegExp(CANARY_FORMS.map((f) => f.replace(/[+/]/g, '[+/_-]')).join('|'), 'i');
+
+/** Masks every canary (in every form) so a report or a failure message can quote the context safely. */
 export function maskCanary(text: string): string {
-  return text.split(CANARY).join('C#NARY');
+  return text.replace(new RegExp(CANARY_PATTERN.source, 'gi'), (m) => `${m[0]}#${m.slice(2)}`);
 }
 
 /** Converts anything written to a stream (string, Buffer, Uint8Array) to text. */
@@ -37,9 +67,10 @@ export function chunkToText(chunk: unknown): string {
 
 /** The masked context of the first canary in `text`, or undefined when there is none. */
 export function findCanary(text: string): string | undefined {
-  const at = text.indexOf(CANARY);
-  if (at < 0) return undefined;
-  return maskCanary(text.slice(Math.max(0, at - 60), at + CANARY.length + 60)).replace(/\s+/g, ' ');
+  const match = CANARY_PATTERN.exec(text);
+  if (!match) return undefined;
+  const at = match.index;
+  return maskCanary(text.slice(Math.max(0, at - 60), at + match[0].length + 60)).replace(/\s+/g, ' ');
 }
 
 /** Records canary hits for one test file (and appends them to the run's report file). */
