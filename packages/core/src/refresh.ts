@@ -6,7 +6,7 @@ import { SecretFetchError, SecretsStoreClosedError, errorCodeOf } from './errors
 import { logEvent, type SecretsEvent, type SecretsEventListener } from './events';
 import { createEntries, type Entry, type FetchOptions, type Slot } from './refresh-state';
 import { RotationSchedule, type ScheduleHost } from './rotation-schedule';
-import { changePending, mayRideAlong, nextFetchAt, pollDueAt, rotationPending } from './schedule';
+import { changePending, mayRideAlong, nextFetchAt, pollDueAt, rotationPending, type ScheduleConfig } from './schedule';
 import { checkOutcomes } from './sources/answers';
 import type { CurrentVersion, FetchOutcome } from './sources/source';
 import type { ResolvedStoreOptions } from './store-options';
@@ -41,6 +41,8 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
   /** The batching window: entries due within it are fetched together. */
   readonly batchWindow: number;
   private readonly rotation = new RotationSchedule(this);
+  /** What the derived schedule reads of the store's settings. */
+  private readonly plan: ScheduleConfig;
 
   constructor(
     decls: readonly NormalizedDeclaration[],
@@ -54,6 +56,12 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
     ));
     const positive = this.entries.map((e) => e.interval).filter((ms) => ms > 0);
     this.batchWindow = positive.length > 0 ? Math.min(1_000, Math.min(...positive) * 0.05) : 0;
+    this.plan = {
+      jitter: config.jitter,
+      minRefreshInterval: config.minRefreshInterval,
+      backoff: config.backoff,
+      batchWindow: this.batchWindow,
+    };
   }
 
   /**
@@ -126,11 +134,11 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
   ): Promise<void> {
     const started = this.config.clock.now();
     // Facts the schedule reads: which rotation this fetch may answer is decided before it starts.
-    const answersRotation = entries.map((e) => rotationPending(e) && started >= e.rotationAt!);
+    const answersRotation = entries.map((e) => rotationPending(e, this.plan) && started >= e.rotationAt! - this.batchWindow);
     const pollWasDue = entries.map(
       (e) =>
         e.polledAt === undefined ||
-        pollDueAt(e, this.config) <= started + Math.max(this.batchWindow, e.interval * this.config.jitter),
+        pollDueAt(e, this.plan) <= started + Math.max(this.batchWindow, e.interval * this.config.jitter),
     );
     for (const e of entries) {
       e.attempts++;
@@ -351,7 +359,7 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
     this.timer = undefined;
     const now = this.config.clock.now();
     let fetchAt = Infinity;
-    for (const entry of this.entries) fetchAt = Math.min(fetchAt, nextFetchAt(entry, this.config));
+    for (const entry of this.entries) fetchAt = Math.min(fetchAt, nextFetchAt(entry, this.plan));
     this.fetchDueAt = fetchAt;
     let next = Math.min(fetchAt, this.rotation.nextAt());
     for (const slot of this.slots.values()) {
@@ -393,11 +401,11 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
 
   /** The ids to fetch in a round starting at `now`: every due one, and polls that may ride along. */
   private dueEntries(now: number): Entry[] {
-    const due = this.entries.filter((e) => nextFetchAt(e, this.config) <= now + this.batchWindow);
+    const due = this.entries.filter((e) => nextFetchAt(e, this.plan) <= now + this.batchWindow);
     if (due.length === 0) return due;
     // Ids with other intervals that are nearly due ride along (at most their jitter early), so
     // declarations with different intervals keep sharing batches instead of drifting apart.
-    for (const e of this.entries) if (!due.includes(e) && mayRideAlong(e, now, this.config)) due.push(e);
+    for (const e of this.entries) if (!due.includes(e) && mayRideAlong(e, now, this.plan)) due.push(e);
     return due;
   }
 

@@ -8,7 +8,9 @@
  * What it guarantees, by construction (and by property tests, `schedule.spec.ts`):
  * - after a failed attempt, the next background attempt is at least its backoff after that
  *   attempt settled, whatever else is due (a poll, a rotation date, an invalidation, a change);
- * - no two background attempts of one id start closer than `minRefreshInterval`;
+ * - a recorded change or a scheduled rotation is fetched no sooner than `minRefreshInterval` after
+ *   the last attempt (and a rotation at least 1 ms after it: a fetch that started before the
+ *   rotation time cannot make its own retry due at once);
  * - an id with a round in flight is never due (its round settling re-arms the timer), so the timer
  *   never re-arms at a time already past while a round is in flight;
  * - an id with no reason to be fetched (no poll, no failure, no rotation, no change) is never due.
@@ -58,6 +60,11 @@ export interface ScheduleConfig {
   readonly jitter: number;
   readonly minRefreshInterval: number;
   readonly backoff: BackoffConfig;
+  /**
+   * Ids due within this window are fetched together, so a fetch may start up to this much before
+   * an id's due time; such a fetch answers a scheduled rotation too. @default 0
+   */
+  readonly batchWindow?: number;
 }
 
 /** A change recorded before the last fetch started has been answered by it. */
@@ -65,9 +72,22 @@ export function changePending(f: ScheduleFacts): boolean {
   return f.change !== undefined && f.attempts <= f.change.attempt;
 }
 
-/** The scheduled rotation is known and no successful fetch has started since its result became available. */
-export function rotationPending(f: ScheduleFacts): boolean {
-  return f.rotationAt !== undefined && (f.okAttemptAt === undefined || f.okAttemptAt < f.rotationAt);
+/**
+ * The scheduled rotation is known and no successful fetch has started since its result became
+ * available (a fetch batched up to `batchWindow` early counts).
+ */
+export function rotationPending(f: ScheduleFacts, config: ScheduleConfig): boolean {
+  if (f.rotationAt === undefined) return false;
+  return f.okAttemptAt === undefined || f.okAttemptAt < f.rotationAt - (config.batchWindow ?? 0);
+}
+
+/**
+ * When the scheduled rotation's fetch is due: at `rotationAt`, and no sooner than
+ * `minRefreshInterval` (at least 1 ms) after the last attempt started; Infinity when none is pending.
+ */
+export function rotationDueAt(f: ScheduleFacts, config: ScheduleConfig): number {
+  if (!rotationPending(f, config)) return Infinity;
+  return Math.max(f.rotationAt!, (f.lastAttemptAt ?? -Infinity) + Math.max(1, config.minRefreshInterval));
 }
 
 /** When the periodic poll is due; Infinity without polling (or before the first success). */
@@ -89,28 +109,35 @@ export function failureBackoff(f: ScheduleFacts, config: ScheduleConfig): number
 }
 
 /**
- * The earliest time a background attempt may start, whatever it is for: `minRefreshInterval`
- * after the last attempt started and, after a failure, its backoff after it settled.
+ * The earliest time a background attempt may start, whatever it is for: after a failure, its
+ * backoff after it settled.
  */
 export function earliestAttemptAt(f: ScheduleFacts, config: ScheduleConfig): number {
-  let at = -Infinity;
-  if (f.lastAttemptAt !== undefined) at = f.lastAttemptAt + config.minRefreshInterval;
-  if (f.failures > 0 && f.settledAt !== undefined) at = Math.max(at, f.settledAt + failureBackoff(f, config));
-  return at;
+  if (f.failures > 0 && f.settledAt !== undefined) return f.settledAt + failureBackoff(f, config);
+  return -Infinity;
+}
+
+/**
+ * When a recorded change is answered: at once, but no sooner than `minRefreshInterval` after the
+ * last attempt started (a burst of events costs one call per interval); Infinity when none is pending.
+ */
+export function changeDueAt(f: ScheduleFacts, config: ScheduleConfig): number {
+  if (!changePending(f)) return Infinity;
+  return Math.max(f.change!.at, (f.lastAttemptAt ?? -Infinity) + config.minRefreshInterval);
 }
 
 /**
  * When this id should next be fetched in the background (monotonic ms), or Infinity: the earliest
- * of its reasons (poll, retry after a failure, scheduled rotation, a pending change), never
- * before {@link earliestAttemptAt}; Infinity while a round is in flight.
+ * of its reasons — the poll, the retry after a failure, the scheduled rotation and a recorded change
+ * (both held to `minRefreshInterval` after the last attempt) — and, after a failure, never before its backoff ends ({@link
+ * earliestAttemptAt}); Infinity while a round is in flight.
  */
 export function nextFetchAt(f: ScheduleFacts, config: ScheduleConfig): number {
   if (f.inflight) return Infinity;
-  let want = pollDueAt(f, config);
+  let want = Math.min(pollDueAt(f, config), changeDueAt(f, config));
   // A failed id is retried (at the end of its backoff) even when it does not poll.
   if (f.failures > 0) want = -Infinity;
-  if (rotationPending(f)) want = Math.min(want, f.rotationAt!);
-  if (changePending(f)) want = Math.min(want, f.change!.at);
+  want = Math.min(want, rotationDueAt(f, config));
   if (want === Infinity) return Infinity;
   return Math.max(want, earliestAttemptAt(f, config));
 }
