@@ -134,7 +134,9 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
   ): Promise<void> {
     const started = this.config.clock.now();
     // Facts the schedule reads: which rotation this fetch may answer is decided before it starts.
-    const answersRotation = entries.map((e) => rotationPending(e, this.plan) && started >= e.rotationAt! - this.batchWindow);
+    const answersRotation = entries.map(
+      (e) => rotationPending(e, this.plan) && started >= e.rotationAt! - this.batchWindow,
+    );
     const pollWasDue = entries.map(
       (e) =>
         e.polledAt === undefined ||
@@ -385,16 +387,17 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
   }
 
   /**
-   * Runs now the round the timer would run for every id that is due, and joins the background
-   * rounds in flight. Resolves with the names fetched; never rejects for a source failure.
+   * Runs now the round the timer would run for every id that is due, and joins every round in
+   * flight. Resolves with the names fetched; never rejects for a source failure.
    */
   async refreshDue(): Promise<string[]> {
     if (this.closed) throw new SecretsStoreClosedError('refresh');
     if (!this.loaded) return [];
     const due = this.dueEntries(this.config.clock.now());
-    const joined = this.entries.filter((e) => e.inflight !== undefined && this.background.has(e.inflight));
+    const joined = this.entries.filter((e) => e.inflight !== undefined);
+    const waits: Promise<void>[] = joined.map((e) => e.inflight!.catch(() => undefined));
     if (due.length > 0) this.startRound(due);
-    await Promise.all([...this.background]);
+    await Promise.all([...waits, ...this.background]);
     if (this.closed) throw new SecretsStoreClosedError('finish refresh');
     return [...due, ...joined].flatMap((e) => e.slots.map((s) => s.name));
   }

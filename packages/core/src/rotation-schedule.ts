@@ -76,12 +76,16 @@ export class RotationSchedule {
       // The deadline wins even when the source ignores the signal (a client wrapper that drops
       // abortSignal): a describe that never answers must not stop the schedule for good.
       outcomes = await untilAborted(
-        describe.call(this.host.config.source, due.map((e) => e.request.id), {
-          signal: abort.signal,
-          force: false,
-          reason: 'refresh',
-          logger: this.host.config.log,
-        }),
+        describe.call(
+          this.host.config.source,
+          due.map((e) => e.request.id),
+          {
+            signal: abort.signal,
+            force: false,
+            reason: 'refresh',
+            logger: this.host.config.log,
+          },
+        ),
         abort.signal,
       );
     } catch {
@@ -148,7 +152,11 @@ export class RotationSchedule {
       entry.rotationFetch = undefined;
       entry.rechecks = 0;
     }
-    if (next !== undefined && Number.isFinite(next) && (next > wall || (wall - next < rs.safetyInterval && !waiting && !moved))) {
+    if (
+      next !== undefined &&
+      Number.isFinite(next) &&
+      (next > wall || (wall - next < rs.safetyInterval && !waiting && !moved))
+    ) {
       // Due in the future, or due just now (a describe that lands on the rotation time).
       entry.rotationAt = at + Math.max(0, next - wall) + rs.delay + Math.random() * rs.jitter;
     } else {

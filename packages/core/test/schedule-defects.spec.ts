@@ -62,7 +62,11 @@ class ScriptedSource implements Source {
       const error = fault?.(r.id);
       if (error) return { ok: false, error };
       const v = read[i];
-      if (!v) return { ok: false, error: new SecretFetchError(r.id, 'ResourceNotFoundException', 'no such secret', { retryable: false }) };
+      if (!v)
+        return {
+          ok: false,
+          error: new SecretFetchError(r.id, 'ResourceNotFoundException', 'no such secret', { retryable: false }),
+        };
       return { ok: true, secret: { versionId: v.version, string: v.value } };
     });
   }
@@ -74,7 +78,10 @@ class ScriptedSource implements Source {
     return Promise.resolve(
       answers.map((d, i) =>
         d && d !== 'hang'
-          ? { ok: true as const, description: { ...d, currentVersionId: d.currentVersionId ?? this.values.get(ids[i]!)?.version } }
+          ? {
+              ok: true as const,
+              description: { ...d, currentVersionId: d.currentVersionId ?? this.values.get(ids[i]!)?.version },
+            }
           : { ok: true as const, description: { rotationEnabled: false } },
       ),
     );
@@ -154,7 +161,9 @@ describe('the derived schedule: defects of issue 21', () => {
   it('3. invalidate() is answered by a fetch that started after it, not by a round already in flight', async () => {
     const source = new ScriptedSource();
     source.set('db', 'pw-1');
-    const store = open(new SecretStore(defineSecrets({ db: 'db' }), { source, refreshInterval: '1m', refreshJitter: 0 }));
+    const store = open(
+      new SecretStore(defineSecrets({ db: 'db' }), { source, refreshInterval: '1m', refreshJitter: 0 }),
+    );
     await store.load();
     let release!: () => void;
     source.gate = new Promise((resolve) => (release = resolve));
@@ -250,5 +259,45 @@ describe('stores sharing one mountedFiles source (defect 6)', () => {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     expect([first, second, third].map((s) => s.get('apiKey'))).toEqual(['key-2', 'key-2', 'key-2']);
+  });
+});
+
+describe('isRefreshDue() / refreshDue(): a runtime that freezes between requests', () => {
+  beforeEach(() => jest.useRealTimers());
+
+  it('after a freeze the refresh is due; the caller and the timer share one fetch; a non-due check fetches nothing', async () => {
+    let t = 1_000_000;
+    const clock = { now: () => t, wallNow: () => Date.now() };
+    const source = new ScriptedSource();
+    source.set('db', 'pw-1');
+    const store = open(
+      new SecretStore(defineSecrets({ db: 'db' }), { source, refreshInterval: '5m', refreshJitter: 0, clock }),
+    );
+    expect(store.isRefreshDue()).toBe(false); // not loaded: nothing is due
+    await store.load();
+    expect(store.isRefreshDue()).toBe(false);
+    t += 4 * 60_000;
+    expect(store.isRefreshDue()).toBe(false);
+    await expect(store.refreshDue()).resolves.toEqual([]);
+    expect(source.callsFor('db')).toBe(1);
+
+    // Frozen for 10 minutes (no timer ran), then thawed with a new version at the source.
+    source.set('db', 'pw-2');
+    t += 6 * 60_000;
+    expect(store.isRefreshDue()).toBe(true);
+    let release!: () => void;
+    source.gate = new Promise((resolve) => (release = resolve));
+    const first = store.refreshDue();
+    const second = store.refreshDue(); // joins the round in flight
+    expect(store.isRefreshDue()).toBe(true); // under way
+    release();
+    source.gate = undefined;
+    await expect(first).resolves.toEqual(['db']);
+    await expect(second).resolves.toEqual(['db']);
+    expect(source.callsFor('db')).toBe(2);
+    expect(store.get('db')).toBe('pw-2');
+    expect(store.isRefreshDue()).toBe(false);
+    await store.close();
+    await expect(store.refreshDue()).rejects.toMatchObject({ name: 'SecretsStoreClosedError' });
   });
 });

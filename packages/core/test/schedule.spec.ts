@@ -1,7 +1,6 @@
 import fc from 'fast-check';
 import {
   changeDueAt,
-  earliestAttemptAt,
   failureBackoff,
   nextDescribeAt,
   nextFetchAt,
