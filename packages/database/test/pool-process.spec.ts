@@ -106,13 +106,13 @@ describe('createPgPool in a service process (pool of 2, 4 workers, real PostgreS
       await svc.send('refresh');
       // maxUses 2: every other query needs a new login, built by pg-pool inside a socket callback.
       phase('after no password');
-      await moreQueries(svc, 200);
+      await moreQueries(svc, 100);
       fx.emu.putSecret(SECRET_ID, JSON.stringify({ ...value, port: 'not-a-port' }));
       phase('refresh 2');
       await svc.send('refresh');
       phase('after bad port');
-      await moreQueries(svc, 200);
-    }, 25_000).catch((e: Error) => {
+      await moreQueries(svc, 100);
+    }, 50_000).catch((e: Error) => {
       throw new Error(`${e.message}; exit ${svc.exitCode()}; stderr: ${svc.stderr().slice(0, 1500)}`);
     });
     const { result, code, stderr } = await svc.stop();
@@ -128,8 +128,8 @@ describe('createPgPool in a service process (pool of 2, 4 workers, real PostgreS
       rejected: { name: 'db', reason: 'invalid', code: 'DATABASE_CREDENTIALS_INVALID', field: 'port' },
     });
     expect(result.rejected.map((r) => r['field'])).toEqual(['password', 'port']);
-    expect(result.stats.logins['db']).toBeGreaterThan(100);
-  });
+    expect(result.stats.logins['db']).toBeGreaterThan(50);
+  }, 60_000);
 
   it('2. a full pool keeps the AWSPENDING candidate with the retry: a single-user rotation fails no query', async () => {
     await fx.user('proc_full', 'pw-full-1');
@@ -151,7 +151,7 @@ describe('createPgPool in a service process (pool of 2, 4 workers, real PostgreS
     expect(result.stats.logins['dbPending']).toBeGreaterThan(0);
     expect(result.health).toMatchObject({ status: 'ok', proven: true });
     expect(result.rejected).toEqual([]);
-  });
+  }, 60_000);
 
   it('3. AWSCURRENT moves to a version the database refuses: working connections keep serving, health says so', async () => {
     const { value } = await fx.user('proc_refused', 'pw-refused-1');
@@ -162,7 +162,7 @@ describe('createPgPool in a service process (pool of 2, 4 workers, real PostgreS
     // A typo in the new version: the database still has the old password.
     const { versionId } = fx.emu.putSecret(SECRET_ID, JSON.stringify({ ...value, password: 'pw-typo' }));
     await svc.send('refresh');
-    await moreQueries(svc, 400);
+    await moreQueries(svc, 200);
     const mid = await svc.send<Counts>('count');
     expect(mid.health).toMatchObject({
       status: 'degraded',
@@ -186,5 +186,5 @@ describe('createPgPool in a service process (pool of 2, 4 workers, real PostgreS
       { name: 'db', version: versionId.slice(0, 8), reason: 'refused', code: '28P01' },
     ]);
     expect(result.health).toEqual({ status: 'ok', serving: expect.objectContaining({ name: 'db' }), proven: true });
-  });
+  }, 60_000);
 });

@@ -126,6 +126,7 @@ export function createPgPool(store: AnySecretStore, name: string, options: PgPoo
   /** Which candidate a queued `connect()` was made for (see the constructor). */
   const queued = new WeakMap<object, SecretCandidate<unknown>>();
   const probedAt = new Map<string, number>();
+  const probes = new Map<string, Promise<void>>();
 
   class Pool extends pg.Pool implements HushPgPool {
     readonly secretName = name;
@@ -144,7 +145,7 @@ export function createPgPool(store: AnySecretStore, name: string, options: PgPoo
           return push.apply(queue, items);
         };
       }
-      state.probe = (candidate) => this.#probe(candidate);
+      state.probe = (candidate) => void this.#probe(candidate);
     }
 
     credentialStats(): PgCredentialStats {
@@ -191,12 +192,20 @@ export function createPgPool(store: AnySecretStore, name: string, options: PgPoo
 
     async #connect(): Promise<pg.PoolClient> {
       // An idle connection opened with an older version is closed instead of handed out (its release
-      // retires it) once the serving version has logged in; bounded, because every retired one makes
-      // room for a new login.
+      // retires it) once the serving version has logged in. If it has not yet, one probe login tries
+      // it first (this checkout waits for it): refused, the old connection serves on. Bounded,
+      // because every retired one makes room for a new login.
+      let probed = false;
       for (let i = 0; ; i++) {
         const client = await this.#checkout();
         const version = (client as unknown as { secretVersion?: string }).secretVersion;
-        if (i >= (this.options.max ?? 10) || !state.shouldRetire(version)) return client;
+        let verdict = state.verdict(version);
+        if (verdict === 'unproven' && !probed) {
+          probed = true;
+          await this.#probe(state.choose());
+          verdict = state.verdict(version);
+        }
+        if (i >= (this.options.max ?? 10) || verdict !== 'retire') return client;
         client.release();
       }
     }
@@ -256,26 +265,36 @@ export function createPgPool(store: AnySecretStore, name: string, options: PgPoo
 
     /**
      * One login with a version no connection has used yet, outside the pool (it closes at once):
-     * until it succeeds, connections of the older version keep serving. At most one per version
-     * every 5 s.
+     * until it succeeds, connections of the older version keep serving. One at a time per version,
+     * at most one every 5 s; a caller waits for it at most `connectionTimeoutMillis` (or 5 s).
      */
-    #probe(candidate: SecretCandidate<unknown>): void {
+    #probe(candidate: SecretCandidate<unknown>): Promise<void> {
       const key = versionKey(candidate);
-      const now = performance.now();
-      if (this.ending || now - (probedAt.get(key) ?? -Infinity) < 5_000) return;
-      probedAt.set(key, now);
-      state.override = candidate;
-      let client: pg.Client;
-      try {
-        client = new Client(this.options as pg.ClientConfig);
-      } finally {
-        state.override = undefined;
+      let running = probes.get(key);
+      if (!running) {
+        const now = performance.now();
+        if (this.ending || now - (probedAt.get(key) ?? -Infinity) < 5_000) return Promise.resolve();
+        probedAt.set(key, now);
+        state.override = candidate;
+        let client: pg.Client;
+        try {
+          client = new Client(this.options as pg.ClientConfig);
+        } finally {
+          state.override = undefined;
+        }
+        client.on('error', noop);
+        const end = (): Promise<void> => client.end().catch(noop);
+        running = client
+          .connect()
+          .then(end, end)
+          .finally(() => probes.delete(key));
+        probes.set(key, running);
       }
-      client.on('error', noop);
-      client.connect().then(
-        () => client.end().catch(noop),
-        () => client.end().catch(noop),
-      );
+      let timer: NodeJS.Timeout | undefined;
+      return Promise.race([
+        running,
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, this.options.connectionTimeoutMillis || 5_000))),
+      ]).finally(() => clearTimeout(timer));
     }
 
     override toString(): string {
@@ -379,15 +398,14 @@ class LoginState {
   }
 
   /**
-   * Whether a connection opened with `version` closes on release: only once a login with the
-   * serving version has succeeded. Until then it keeps serving, and one probe login tries the new one.
+   * What becomes of a connection opened with `version`: `keep` (it is the serving version),
+   * `retire` (a login with the serving version has succeeded), `unproven` (not yet: it keeps
+   * serving while a probe login tries the serving version).
    */
-  shouldRetire(version: string | undefined): boolean {
+  verdict(version: string | undefined): 'keep' | 'retire' | 'unproven' {
     const serving = this.choose();
-    if ((version ?? '') === versionKey(serving)) return false;
-    if (this.isProven(serving)) return true;
-    this.probe(serving);
-    return false;
+    if ((version ?? '') === versionKey(serving)) return 'keep';
+    return this.isProven(serving) ? 'retire' : 'unproven';
   }
 
   succeeded(candidate: SecretCandidate<unknown>): void {
@@ -530,10 +548,12 @@ function clientClass(state: LoginState): typeof pg.Client {
     get release(): ReleaseFn {
       const poolRelease = this.#release;
       return (release?: unknown) => {
-        if (!release && state.shouldRetire(this.#candidate.version)) {
+        const verdict = release ? 'keep' : state.verdict(this.#candidate.version);
+        if (verdict === 'retire') {
           state.counts.retired++;
           return poolRelease?.(true);
         }
+        if (verdict === 'unproven') state.probe(state.choose());
         return poolRelease?.(release);
       };
     }
