@@ -573,11 +573,16 @@ export interface PgConnectionConfig {
   readonly database?: string;
 }
 
+/** The last login of each (store, declared name) that parsed: what pgConnectionConfig serves while a newer one does not. */
+const lastConfigs = new WeakMap<AnySecretStore, Map<string, PgConnectionConfig>>();
+
 /**
  * The current login of secret `name` as `pg` connection fields (`user`, `password`, `host`, `port`,
  * `database`), read from the store now: synchronous, no I/O. For drivers that build connections
  * themselves and accept a per-connection config function (Knex's `connection: () => …`). Unlike
  * {@link createPgPool} it cannot retry a refused login: it only ever sees the store's current value.
+ * A version that is not usable credentials (no `password`, a bad `port`) is set aside: the last
+ * login that was returns instead (the first call still throws, naming the secret and the field).
  *
  * @example
  * knex({ client: 'pg', connection: () => pgConnectionConfig(store, 'db') });
@@ -587,12 +592,23 @@ export function pgConnectionConfig(
   name: string,
   options: { readonly map?: CredentialsMapper } = {},
 ): PgConnectionConfig {
-  const login = rdsCredentials(name, store.get(name), options.map);
-  return {
+  let login: DatabaseCredentials;
+  try {
+    login = rdsCredentials(name, store.get(name), options.map);
+  } catch (error) {
+    const kept = lastConfigs.get(store)?.get(name);
+    if (kept && error instanceof DatabaseCredentialsError) return { ...kept };
+    throw error;
+  }
+  const config: PgConnectionConfig = {
     user: login.user,
     password: login.password,
     ...(login.host !== undefined && { host: login.host }),
     ...(login.port !== undefined && { port: login.port }),
     ...(login.database !== undefined && { database: login.database }),
   };
+  let byName = lastConfigs.get(store);
+  if (!byName) lastConfigs.set(store, (byName = new Map()));
+  byName.set(name, config);
+  return config;
 }
