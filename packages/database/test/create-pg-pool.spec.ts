@@ -194,7 +194,13 @@ describe('createPgPool', () => {
       await fx.pg.query(`CREATE ROLE ${ident(username)} LOGIN PASSWORD 'pw-user-CANARY-1'`);
       fx.emu.putSecret(
         SECRET_ID,
-        JSON.stringify({ host: fx.pg.host, port: fx.pg.port, username, password: 'pw-wrong-CANARY', dbname: 'postgres' }),
+        JSON.stringify({
+          host: fx.pg.host,
+          port: fx.pg.port,
+          username,
+          password: 'pw-wrong-CANARY',
+          dbname: 'postgres',
+        }),
       );
       const store = fx.store();
       await store.load();

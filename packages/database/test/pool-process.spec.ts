@@ -182,9 +182,7 @@ describe('createPgPool in a service process (pool of 2, 4 workers, real PostgreS
       failed: 0,
       codes: {},
     });
-    expect(result.rejected).toEqual([
-      { name: 'db', version: versionId.slice(0, 8), reason: 'refused', code: '28P01' },
-    ]);
+    expect(result.rejected).toEqual([{ name: 'db', version: versionId.slice(0, 8), reason: 'refused', code: '28P01' }]);
     expect(result.health).toEqual({ status: 'ok', serving: expect.objectContaining({ name: 'db' }), proven: true });
   }, 60_000);
 });

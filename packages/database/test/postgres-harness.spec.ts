@@ -76,7 +76,7 @@ describe('startPostgres', () => {
       }
       const text = lines.join('\n');
       // Lines without a password still arrive.
-      expect(text).toMatch(/ERROR:  division by zero/);
+      expect(text).toMatch(/ERROR: {2}division by zero/);
       for (const password of [...PASSWORDS, 'pw-dup-1']) {
         for (const fragment of [password, password.slice(0, 8), password.slice(-8), ...password.split('\n')]) {
           expect(text).not.toContain(fragment);
@@ -84,7 +84,7 @@ describe('startPostgres', () => {
       }
       expect(text).not.toContain('CANARY');
       // The error and the statement quoting the password arrive as one line.
-      expect(text).toMatch(/\[\d+\] ERROR:  \[redacted: a message quoting SQL with a password\]/);
+      expect(text).toMatch(/\[\d+\] ERROR: {2}\[redacted: a message quoting SQL with a password\]/);
     });
   });
 });

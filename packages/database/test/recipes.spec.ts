@@ -57,7 +57,7 @@ describe('recipes', () => {
     }
   });
 
-  it('postgres.js: a `password` function is read at every new connection (single user)', async () => {
+  it('postgres.js: a `password` function (pgConnectionConfig) is read at every new connection (single user)', async () => {
     const { value } = await fx.user('pgjs_app', 'pw-pgjs-1');
     const store = fx.store();
     await store.load();
@@ -66,7 +66,7 @@ describe('recipes', () => {
       port: value.port,
       database: value.dbname,
       username: value.username,
-      password: () => (store.get('db') as Db).password,
+      password: () => pgConnectionConfig(store, 'db').password,
       max: 2,
       connect_timeout: 3,
       onnotice: () => {},
@@ -105,7 +105,7 @@ describe('recipes', () => {
       port: value.port,
       database: value.dbname,
       username: value.username,
-      password: () => (store.get('db') as Db).password,
+      password: () => pgConnectionConfig(store, 'db').password,
       poolSize: 2,
       // Passed to pg.Pool: every query opens a new connection, so the rotated password is needed.
       extra: { maxUses: 1 },
@@ -199,7 +199,10 @@ describe('recipes', () => {
           connect_timeout: 3,
           onnotice: () => {},
         });
-        return { who: async () => (await sql`SELECT current_user AS u`)[0]!.u as string, end: () => sql.end({ timeout: 1 }) };
+        return {
+          who: async () => (await sql`SELECT current_user AS u`)[0]!.u as string,
+          end: () => sql.end({ timeout: 1 }),
+        };
       },
       async drizzle(store) {
         const pool = createPgPool(store, 'db', { pending: 'dbPending', max: 2, retryBudget: 500 });
@@ -258,30 +261,27 @@ describe('recipes', () => {
       postgresjs: { beforeKick: 5, afterKick: 0 },
       drizzle: { beforeKick: 5, afterKick: 5 }, // createPgPool serves on with the last good login
     };
-    it.each(Object.keys(RECIPES))(
-      '%s: AWSCURRENT moves to a version the database refuses',
-      async (recipeName) => {
-        const user = `refused_${recipeName}`;
-        const { value } = await fx.user(user, 'pw-refused-1');
-        const store = fx.store();
-        await store.load();
-        const recipe = await RECIPES[recipeName]!(store, value);
-        try {
-          expect(await recipe.who()).toBe(user);
-          fx.emu.putSecret('app/db', JSON.stringify({ ...value, password: 'pw-typo' }));
-          await store.refresh('db');
-          const before = await five(recipe, user);
-          await kick(user);
-          const after = await five(recipe, user);
-          expect({ before: before.ok, after: after.ok }).toEqual({
-            before: REFUSED[recipeName]!.beforeKick,
-            after: REFUSED[recipeName]!.afterKick,
-          });
-        } finally {
-          await recipe.end();
-        }
-      },
-    );
+    it.each(Object.keys(RECIPES))('%s: AWSCURRENT moves to a version the database refuses', async (recipeName) => {
+      const user = `refused_${recipeName}`;
+      const { value } = await fx.user(user, 'pw-refused-1');
+      const store = fx.store();
+      await store.load();
+      const recipe = await RECIPES[recipeName]!(store, value);
+      try {
+        expect(await recipe.who()).toBe(user);
+        fx.emu.putSecret('app/db', JSON.stringify({ ...value, password: 'pw-typo' }));
+        await store.refresh('db');
+        const before = await five(recipe, user);
+        await kick(user);
+        const after = await five(recipe, user);
+        expect({ before: before.ok, after: after.ok }).toEqual({
+          before: REFUSED[recipeName]!.beforeKick,
+          after: REFUSED[recipeName]!.afterKick,
+        });
+      } finally {
+        await recipe.end();
+      }
+    });
 
     it('Drizzle on createPgPool, pool full (max 1, 3 concurrent): a single-user rotation fails no query', async () => {
       await fx.user('full_drizzle', 'pw-full-1');

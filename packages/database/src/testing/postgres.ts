@@ -307,7 +307,7 @@ function run(file: string, args: string[], opts: Parameters<typeof spawn>[2], ti
 /** `%m [%p] `: `2026-12-06 18:07:01.123 UTC [4242] ` before every record's first line. */
 const LOG_LINE_PREFIX = '%m [%p] ';
 const RECORD_START =
-  /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? \S+ \[\d+\] )(DEBUG[1-5]|INFO|NOTICE|WARNING|ERROR|LOG|FATAL|PANIC|DETAIL|HINT|QUERY|CONTEXT|LOCATION|STATEMENT):  /;
+  /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? \S+ \[\d+\] )(DEBUG[1-5]|INFO|NOTICE|WARNING|ERROR|LOG|FATAL|PANIC|DETAIL|HINT|QUERY|CONTEXT|LOCATION|STATEMENT): {2}/;
 /** Records that add to the record before them (same message), rather than start a new message. */
 const SECONDARY = new Set(['DETAIL', 'HINT', 'QUERY', 'CONTEXT', 'LOCATION', 'STATEMENT']);
 
