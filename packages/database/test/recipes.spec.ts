@@ -275,6 +275,8 @@ describe('recipes', () => {
         await store.refresh('db');
         const before = await five(recipe, user);
         await kick(user);
+        // One query to let the driver notice its ended sessions (its failure is not counted).
+        await recipe.who().catch(() => undefined);
         const after = await five(recipe, user);
         expect({ before: before.ok, after: after.ok }).toEqual({
           before: REFUSED[recipeName]!.beforeKick,
