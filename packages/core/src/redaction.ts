@@ -184,7 +184,7 @@ export class Fragments {
   /** Whether `text` carries a fragment in any of the encodings. */
   in(text: string): boolean {
     if (this.empty || text.length === 0) return false;
-    for (const view of this.views(text)) if (this.rawHits(view, undefined)) return true;
+    for (const view of textViews(text)) if (this.rawHits(view, undefined)) return true;
     return false;
   }
 
@@ -239,27 +239,35 @@ export class Fragments {
     }
     return hit;
   }
+}
 
-  /** The text as written, and as it reads with each common encoding undone. */
-  private *views(text: string): Generator<string> {
-    yield text;
-    let unescaped = text;
-    for (let depth = 0; depth < 4 && unescaped.includes('\\'); depth++) {
-      unescaped = unescape(unescaped);
-      yield unescaped;
+/**
+ * The text as written, and as it reads with each common encoding undone: JSON/inspect escapes (up
+ * to 4 levels), URL encoding, every base64 (base64url too) run decoded at each alignment and also
+ * written as standard base64, every hex run decoded and lower-cased.
+ */
+export function* textViews(text: string): Generator<string> {
+  yield text;
+  let unescaped = text;
+  for (let depth = 0; depth < 4 && unescaped.includes('\\'); depth++) {
+    unescaped = unescape(unescaped);
+    yield unescaped;
+  }
+  if (text.includes('%')) yield urlDecode(text);
+  for (const run of text.match(BASE64_RUN) ?? []) {
+    const std = run.replace(/-/g, '+').replace(/_/g, '/');
+    // A binary value is indexed as standard base64: a base64url run is compared in that form too.
+    if (std !== run) yield std;
+    for (let offset = 0; offset < 4 && std.length - offset >= 8; offset++) {
+      const body = std.slice(offset, offset + Math.floor((std.length - offset) / 4) * 4);
+      yield Buffer.from(body, 'base64').toString('utf8');
     }
-    if (text.includes('%')) yield urlDecode(text);
-    for (const run of text.match(BASE64_RUN) ?? []) {
-      const std = run.replace(/-/g, '+').replace(/_/g, '/');
-      for (let offset = 0; offset < 4 && std.length - offset >= 8; offset++) {
-        const body = std.slice(offset, offset + Math.floor((std.length - offset) / 4) * 4);
-        yield Buffer.from(body, 'base64').toString('utf8');
-      }
-    }
-    for (const run of text.match(HEX_RUN) ?? []) {
-      yield Buffer.from(run, 'hex').toString('utf8');
-      if (run.length > 13) yield Buffer.from(run.slice(1, run.length - 1), 'hex').toString('utf8');
-    }
+  }
+  for (const run of text.match(HEX_RUN) ?? []) {
+    const lower = run.toLowerCase();
+    if (lower !== run) yield lower;
+    yield Buffer.from(run, 'hex').toString('utf8');
+    if (run.length > 13) yield Buffer.from(run.slice(1, run.length - 1), 'hex').toString('utf8');
   }
 }
 
@@ -280,21 +288,4 @@ function urlDecode(text: string): string {
  */
 export function scrub(text: string, value: unknown): string {
   return Fragments.of(value).scrub(text);
-}
-
-const IDENTIFIER = /^[A-Za-z_$][\w$.:-]{0,63}$/;
-
-/**
- * How Hush reports an error thrown by code it does not own (a rotation listener, an SDK, a
- * schema): its name and its `code`, never its message — user code handed a value tends to put it
- * in the message. Name and code are kept only when they look like identifiers and carry no
- * fragment of `value`.
- */
-export function describeError(error: unknown, value?: unknown): string {
-  if (!(error instanceof Error)) return `a non-Error value was thrown (${typeof error})`;
-  const fragments = Fragments.of(value);
-  const ok = (s: unknown): s is string => typeof s === 'string' && IDENTIFIER.test(s) && !fragments.in(s);
-  const name = ok(error.name) ? error.name : 'Error';
-  const code = (error as { code?: unknown }).code;
-  return `${name}${ok(code) ? ` (code ${code})` : ''} (message withheld)`;
 }

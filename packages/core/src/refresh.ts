@@ -10,6 +10,7 @@ import { RotationSchedule, type ScheduleHost } from './rotation-schedule';
 import { checkOutcomes } from './sources/answers';
 import type { CurrentVersion, FetchOutcome } from './sources/source';
 import type { ResolvedStoreOptions } from './store-options';
+import { ValueIndex } from './value-index';
 
 /**
  * @internal The refresh engine behind a {@link SecretStore}: the entries and slots, single
@@ -36,6 +37,8 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
   /** The batching window: entries due within it are fetched together. */
   readonly batchWindow: number;
   private readonly rotation = new RotationSchedule(this);
+  /** Every value this store holds, indexed for the leak check on the first foreign failure. */
+  readonly values = new ValueIndex(this);
 
   constructor(
     decls: readonly NormalizedDeclaration[],
@@ -204,7 +207,7 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
       entries.map(async (entry, i) => {
         const outcome = outcomes[i]!;
         if (!outcome.ok) return { entry, outcome, parsed: [] };
-        const parsed = await Promise.all(entry.slots.map((slot) => parseFor(slot, outcome.secret)));
+        const parsed = await Promise.all(entry.slots.map((slot) => parseFor(this, slot, outcome.secret)));
         return { entry, outcome, parsed };
       }),
     );

@@ -1,0 +1,407 @@
+import { KeyObject } from 'node:crypto';
+import { types } from 'node:util';
+import type { NormalizedDeclaration } from './declarations';
+import { isKnownCode } from './known-codes';
+import { FRAGMENT_LENGTH, Fragments, textViews } from './redaction';
+import { SecretBytes } from './secret-bytes';
+
+/*
+ * The store-wide (and process-wide) side of the leak rule: foreign text is checked against every
+ * value of every secret of every store alive in the process, not only the secret it arrived on.
+ *
+ * Each store owns one ValueIndex. It is built on the first check (a store that never meets a
+ * foreign failure pays nothing), then kept in step with the store's generation: a check after a
+ * value changed adds the new values' windows. Windows are kept as 32-bit fingerprints in an
+ * open-addressing table (4 bytes a slot, no string per window), placed by a second, independent
+ * hash; a value that left the store (a previous value rotated out) stays indexed until the table
+ * is rebuilt from the live values when it fills up, which only makes the check stricter.
+ */
+
+/** @internal What an index reads from its store: the slots (current and previous values) and the generation. */
+export interface ValueHost {
+  readonly slots: ReadonlyMap<string, IndexedSlot>;
+  readonly generation: number;
+}
+
+/** @internal The part of a slot the index reads. */
+export interface IndexedSlot {
+  readonly decl: NormalizedDeclaration;
+  readonly loaded: boolean;
+  readonly value: unknown;
+  readonly previousValue: unknown;
+}
+
+/** Something that says whether text carries a fragment of what it holds. */
+export interface FragmentCheck {
+  in(text: string): boolean;
+}
+
+/** Nesting followed inside one value; characters indexed per value (a schema output can be any graph). */
+const MAX_DEPTH = 64;
+const MAX_CHARS_PER_VALUE = 4 * 1024 * 1024;
+const MIN_CAPACITY = 1 << 10;
+/** The table is rebuilt (from live values, at twice the size if need be) when this full. */
+const MAX_LOAD = 0.7;
+
+/** Every store alive in the process (weakly held: a store nobody references is not kept alive by this). */
+const live = new Set<WeakRef<ValueIndex>>();
+
+/**
+ * @internal The values of one store, indexed for the fragment rule. `in(text)` answers for every
+ * store alive in the process; {@link carriesAnyValue} does the same without a store at hand.
+ */
+export class ValueIndex implements FragmentCheck {
+  private table = new Int32Array(0);
+  private mask = 0;
+  private used = 0;
+  private readonly short = new Set<string>();
+  private built = false;
+  private generation = -1;
+  /** What each slot held when last indexed (by identity), so a sync adds only what changed. */
+  private readonly seen = new Map<IndexedSlot, readonly [unknown, unknown]>();
+  /** Versions fetched in the running round that are not in a slot yet (cleared as each entry settles). */
+  private readonly incoming = new Map<object, unknown[]>();
+  private readonly ref = new WeakRef(this);
+
+  constructor(private readonly host: ValueHost) {
+    live.add(this.ref);
+  }
+
+  /**
+   * Notes a value fetched for `owner` (an entry) before the round swaps it in, so a failure
+   * reported in the same round that quotes it is caught. Costs nothing until the index is built.
+   */
+  fetched(owner: object, value: unknown): void {
+    const list = this.incoming.get(owner) ?? [];
+    list.push(value);
+    this.incoming.set(owner, list);
+    if (this.built) this.addValue(value);
+  }
+
+  /** `owner`'s fetched versions are now in its slots (or were rejected, and stay indexed until a rebuild). */
+  settled(owner: object): void {
+    this.incoming.delete(owner);
+  }
+
+  /** Whether `text` carries a fragment (raw or encoded) of any value of any store alive in the process. */
+  in(text: string): boolean {
+    return carriesAnyValue(text);
+  }
+
+  /** Foreign text if it carries no value of any store (and is not too long to check), else `fallback`. */
+  safe(text: string, fallback: string): string {
+    return carriesAnyValue(text) ? fallback : text;
+  }
+
+  /** Brings the table up to date with the store's values. */
+  private sync(): void {
+    if (!this.built) return this.rebuild(capacityFor(this.liveWindows()));
+    if (this.generation === this.host.generation) return;
+    this.generation = this.host.generation;
+    for (const slot of this.host.slots.values()) {
+      if (!slot.loaded) continue;
+      const was = this.seen.get(slot);
+      if (was !== undefined && was[0] === slot.value && was[1] === slot.previousValue) continue;
+      this.seen.set(slot, [slot.value, slot.previousValue]);
+      if (was?.[0] !== slot.value && was?.[1] !== slot.value) this.addValue(slot.value);
+      if (was?.[0] !== slot.previousValue && was?.[1] !== slot.previousValue) this.addValue(slot.previousValue);
+    }
+  }
+
+  /** Indexes the live values from scratch into a table of at least `capacity` slots. */
+  private rebuild(capacity: number): void {
+    this.table = new Int32Array(capacity);
+    this.mask = capacity - 1;
+    this.used = 0;
+    this.short.clear();
+    this.seen.clear();
+    this.built = true;
+    this.generation = this.host.generation;
+    for (const slot of this.host.slots.values()) {
+      if (!slot.loaded) continue;
+      this.seen.set(slot, [slot.value, slot.previousValue]);
+      this.addValue(slot.value);
+      this.addValue(slot.previousValue);
+    }
+    for (const list of this.incoming.values()) for (const v of list) this.addValue(v);
+  }
+
+  /** Whether one view of a text holds an indexed window or a quoted short value. */
+  hits(view: string): boolean {
+    if (this.used > 0) {
+      for (let i = 0; i + FRAGMENT_LENGTH <= view.length; i++) if (this.has(view, i)) return true;
+    }
+    return this.short.size > 0 && quotedShort(view, this.short);
+  }
+
+  /** Called before a check: builds or updates the index. */
+  prepare(): void {
+    this.sync();
+  }
+
+  private addValue(value: unknown): void {
+    if (value === undefined || value === null) return;
+    const budget = { chars: MAX_CHARS_PER_VALUE };
+    walk(value, 0, new WeakSet(), budget, (s) => this.addString(s));
+  }
+
+  private addString(s: string): void {
+    if (s.length === 0) return;
+    if (s.length < FRAGMENT_LENGTH) {
+      this.short.add(s);
+      return;
+    }
+    for (let i = 0; i + FRAGMENT_LENGTH <= s.length; i++) {
+      if (blank(s, i)) continue;
+      this.insert(s, i);
+    }
+  }
+
+  private insert(s: string, at: number): void {
+    if (this.used + 1 > this.table.length * MAX_LOAD) {
+      // Full: rebuild from the live values (dropping values that left), larger if they still fill it.
+      this.rebuild(Math.max(this.table.length, capacityFor(this.liveWindows())));
+    }
+    hash(s, at);
+    const print = hashed.print;
+    for (let i = hashed.place & this.mask; ; i = (i + 1) & this.mask) {
+      const t = this.table[i]!;
+      if (t === print) return;
+      if (t === 0) {
+        this.table[i] = print;
+        this.used++;
+        return;
+      }
+    }
+  }
+
+  private has(s: string, at: number): boolean {
+    hash(s, at);
+    const print = hashed.print;
+    for (let i = hashed.place & this.mask; ; i = (i + 1) & this.mask) {
+      const t = this.table[i]!;
+      if (t === print) return true;
+      if (t === 0) return false;
+    }
+  }
+
+  /** An upper bound of the windows the live values need (for sizing a rebuild). */
+  private liveWindows(): number {
+    let n = 0;
+    const count = (s: string) => (n += Math.max(0, s.length - FRAGMENT_LENGTH + 1));
+    for (const slot of this.host.slots.values()) {
+      if (!slot.loaded) continue;
+      for (const v of [slot.value, slot.previousValue])
+        if (v !== undefined) walk(v, 0, new WeakSet(), { chars: MAX_CHARS_PER_VALUE }, count);
+    }
+    for (const list of this.incoming.values())
+      for (const v of list) if (v !== undefined) walk(v, 0, new WeakSet(), { chars: MAX_CHARS_PER_VALUE }, count);
+    return n;
+  }
+}
+
+/**
+ * Whether `text` carries a fragment (see {@link Fragments}) of any value held by any store alive
+ * in the process: current and previous values, versions being fetched, binary values as raw bytes,
+ * base64 and hex, schema outputs of any shape, and object keys.
+ */
+export function carriesAnyValue(text: string): boolean {
+  if (text.length === 0) return false;
+  const indexes: ValueIndex[] = [];
+  for (const ref of live) {
+    const index = ref.deref();
+    if (index === undefined) live.delete(ref);
+    else {
+      index.prepare();
+      indexes.push(index);
+    }
+  }
+  if (indexes.length === 0) return false;
+  for (const view of textViews(text)) for (const index of indexes) if (index.hits(view)) return true;
+  return false;
+}
+
+const IDENTIFIER = /^[A-Za-z_$][\w$.:-]{0,63}$/;
+
+/**
+ * How Hush reports an error thrown by code it does not own (a rotation listener, an SDK, a
+ * schema): its name and its `code`, never its message — user code handed a value tends to put it
+ * in the message. Name and code are kept only when they look like identifiers and carry no
+ * fragment of `value` nor of any value of any store in the process.
+ */
+export function describeError(error: unknown, value?: unknown): string {
+  if (!(error instanceof Error)) return `a non-Error value was thrown (${typeof error})`;
+  const fragments = Fragments.of(value);
+  const ok = (s: unknown): s is string =>
+    typeof s === 'string' && IDENTIFIER.test(s) && !fragments.in(s) && (isKnownCode(s) || !carriesAnyValue(s));
+  const name = ok(error.name) ? error.name : 'Error';
+  const code = (error as { code?: unknown }).code;
+  return `${name}${ok(code) ? ` (code ${code})` : ''} (message withheld)`;
+}
+
+/** Whether the window at `at` is all whitespace (shared by any text; never a fragment). */
+function blank(s: string, at: number): boolean {
+  for (let i = at; i < at + FRAGMENT_LENGTH; i++) {
+    const c = s.charCodeAt(i);
+    if (!(c === 32 || (c >= 9 && c <= 13) || c === 0xa0 || c === 0xfeff || c === 0x2028 || c === 0x2029)) return false;
+  }
+  return true;
+}
+
+const QUOTES = new Set(['"', "'", '`']);
+
+/** A value shorter than a fragment, quoted in `text`. */
+function quotedShort(text: string, short: ReadonlySet<string>): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const q = text[i]!;
+    if (!QUOTES.has(q)) continue;
+    for (let len = 1; len < FRAGMENT_LENGTH && i + len + 1 < text.length; len++) {
+      if (text[i + len + 1] === q && short.has(text.slice(i + 1, i + len + 1))) return true;
+    }
+  }
+  return false;
+}
+
+/** Table slots for `windows` windows: room for half as many again before the next rebuild. */
+function capacityFor(windows: number): number {
+  let capacity = MIN_CAPACITY;
+  while (capacity * MAX_LOAD < windows * 1.5) capacity *= 2;
+  return capacity;
+}
+
+/** The last {@link hash}: set in place (a check hashes every window of a text; no array per window). */
+const hashed = { place: 0, print: 0 };
+
+/**
+ * Two independent 32-bit hashes of the window `s[at, at + FRAGMENT_LENGTH)`: where it goes in the
+ * table, and its fingerprint there (never 0, which marks an empty slot).
+ */
+function hash(s: string, at: number): void {
+  let a = 0x811c9dc5;
+  let b = 0x9e3779b9;
+  for (let i = at; i < at + FRAGMENT_LENGTH; i++) {
+    const c = s.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+    b ^= b >>> 13;
+  }
+  a ^= a >>> 15;
+  a = Math.imul(a, 0x2c1b3c6d);
+  a ^= a >>> 12;
+  b = Math.imul(b ^ (b >>> 16), 0x85ebca6b);
+  b ^= b >>> 13;
+  hashed.place = a >>> 0;
+  hashed.print = b === 0 ? 1 : b;
+}
+
+/**
+ * Every string a value can show up as in text: string leaves, numbers, object keys (a map keyed by
+ * secrets), bytes (as UTF-8, Latin-1, base64 at each byte alignment and hex), and the contents of
+ * Maps, Sets, URLs and secret keys. Only own data properties are read (no getter runs, no Proxy
+ * trap); a class instance's own `toJSON`/`toString`, when it has them, are asked once each (a
+ * class that hides its state in private fields prints it that way).
+ */
+function walk(
+  value: unknown,
+  depth: number,
+  seen: WeakSet<object>,
+  budget: { chars: number },
+  add: (s: string) => void,
+): void {
+  if (depth > MAX_DEPTH || budget.chars <= 0) return;
+  const text = (s: string) => {
+    budget.chars -= s.length;
+    add(s);
+  };
+  switch (typeof value) {
+    case 'string':
+      return text(value);
+    case 'number':
+    case 'bigint':
+      return text(String(value));
+    case 'object':
+      break;
+    default:
+      return;
+  }
+  if (value === null || seen.has(value)) return;
+  seen.add(value);
+  if (types.isProxy(value)) return;
+  if (value instanceof SecretBytes) {
+    const copy = value.toUint8Array();
+    bytes(copy, text);
+    copy.fill(0);
+    return;
+  }
+  if (ArrayBuffer.isView(value)) return bytes(new Uint8Array(value.buffer, value.byteOffset, value.byteLength), text);
+  if (types.isAnyArrayBuffer(value)) return bytes(new Uint8Array(value), text);
+  if (value instanceof KeyObject) return keyObject(value, text);
+  if (value instanceof URL) {
+    text(value.href);
+    for (const part of [value.username, value.password]) if (part) text(safeDecode(part));
+    return;
+  }
+  if (types.isDate(value) || types.isRegExp(value) || types.isPromise(value)) return;
+  if (types.isMap(value)) {
+    for (const [k, v] of Map.prototype.entries.call(value) as IterableIterator<[unknown, unknown]>) {
+      walk(k, depth + 1, seen, budget, add);
+      walk(v, depth + 1, seen, budget, add);
+    }
+    return;
+  }
+  if (types.isSet(value)) {
+    for (const v of Set.prototype.values.call(value) as IterableIterator<unknown>)
+      walk(v, depth + 1, seen, budget, add);
+    return;
+  }
+  for (const key of Reflect.ownKeys(value)) {
+    if (typeof key !== 'string') continue;
+    if (!(Array.isArray(value) && /^\d+$/.test(key)) && key !== 'length') text(key);
+    const desc = Reflect.getOwnPropertyDescriptor(value, key);
+    if (desc && 'value' in desc) walk(desc.value, depth + 1, seen, budget, add);
+  }
+  const proto = Object.getPrototypeOf(value) as object | null;
+  if (proto !== null && proto !== Object.prototype && proto !== Array.prototype) {
+    for (const method of ['toJSON', 'toString'] as const) {
+      const fn = (value as Record<string, unknown>)[method];
+      if (typeof fn !== 'function' || fn === Object.prototype.toString) continue;
+      try {
+        const out: unknown = fn.call(value);
+        if (typeof out === 'string') text(out);
+        else if (method === 'toJSON') walk(out, depth + 1, seen, budget, add);
+      } catch {
+        // A class whose printing throws prints nothing either.
+      }
+    }
+  }
+}
+
+/** Bytes as the texts they show up as. */
+function bytes(b: Uint8Array, text: (s: string) => void): void {
+  if (b.byteLength === 0) return;
+  const buffer = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  // Invalid UTF-8 decodes to U+FFFD: those runs are shared by any mangled text, so they are cut out.
+  for (const part of buffer.toString('utf8').split('\uFFFD')) text(part);
+  text(buffer.toString('latin1'));
+  for (let align = 0; align < 3 && align < b.byteLength; align++) {
+    text(buffer.subarray(align).toString('base64').replace(/=+$/, ''));
+  }
+  text(buffer.toString('hex'));
+}
+
+function keyObject(key: KeyObject, text: (s: string) => void): void {
+  try {
+    if (key.type === 'secret') bytes(key.export(), text);
+    else if (key.type === 'private') text(key.export({ format: 'pem', type: 'pkcs8' }) as string);
+  } catch {
+    // A key that cannot be exported cannot be printed either.
+  }
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
