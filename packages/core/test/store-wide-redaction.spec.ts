@@ -31,7 +31,7 @@ const A_VALUE = 'a-"tok"\\n\n-çé✓-Zq81kPw3xYv';
 
 let emu: Emulator;
 const clients: SecretsManagerClient[] = [];
-const stores: SecretStore[] = [];
+const stores: { close(): Promise<void> }[] = [];
 
 function client(): SecretsManagerClient {
   const c = new SecretsManagerClient({
@@ -42,14 +42,14 @@ function client(): SecretsManagerClient {
   return c;
 }
 
-function track<S extends SecretStore>(store: S): S {
+function track<S extends { close(): Promise<void> }>(store: S): S {
   stores.push(store);
   return store;
 }
 
 /** Every text a failure of `store` puts out: events, log lines, health. */
 function outputs(
-  store: SecretStore,
+  store: { health(): unknown },
   events: readonly SecretsEvent[],
   lines: readonly string[],
 ): Record<string, string> {
