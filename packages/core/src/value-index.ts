@@ -139,10 +139,10 @@ export class ValueIndex implements FragmentCheck {
     this.sync();
   }
 
+  private readonly addText = (s: string): void => this.addString(s);
+
   private addValue(value: unknown): void {
-    if (value === undefined || value === null) return;
-    const budget = { chars: MAX_CHARS_PER_VALUE };
-    walk(value, 0, new WeakSet(), budget, (s) => this.addString(s));
+    walk(value, this.addText);
   }
 
   private addString(s: string): void {
@@ -191,11 +191,10 @@ export class ValueIndex implements FragmentCheck {
     const count = (s: string) => (n += Math.max(0, s.length - FRAGMENT_LENGTH + 1));
     for (const slot of this.host.slots.values()) {
       if (!slot.loaded) continue;
-      for (const v of [slot.value, slot.previousValue])
-        if (v !== undefined) walk(v, 0, new WeakSet(), { chars: MAX_CHARS_PER_VALUE }, count);
+      walk(slot.value, count);
+      walk(slot.previousValue, count);
     }
-    for (const list of this.incoming.values())
-      for (const v of list) if (v !== undefined) walk(v, 0, new WeakSet(), { chars: MAX_CHARS_PER_VALUE }, count);
+    for (const list of this.incoming.values()) for (const v of list) walk(v, count);
     return n;
   }
 }
@@ -301,76 +300,77 @@ function hash(s: string, at: number): void {
  * trap); a class instance's own `toJSON`/`toString`, when it has them, are asked once each (a
  * class that hides its state in private fields prints it that way).
  */
-function walk(
-  value: unknown,
-  depth: number,
-  seen: WeakSet<object>,
-  budget: { chars: number },
-  add: (s: string) => void,
-): void {
-  if (depth > MAX_DEPTH || budget.chars <= 0) return;
-  const text = (s: string) => {
-    budget.chars -= s.length;
-    add(s);
-  };
-  switch (typeof value) {
-    case 'string':
-      return text(value);
-    case 'number':
-    case 'bigint':
-      return text(String(value));
-    case 'object':
-      break;
-    default:
+function walk(value: unknown, add: (s: string) => void): void {
+  if (typeof value === 'string') return add(value);
+  if (typeof value === 'number' || typeof value === 'bigint') return add(String(value));
+  if (value === null || typeof value !== 'object') return;
+  new Walker(add).visit(value, 0);
+}
+
+class Walker {
+  private readonly seen = new Set<object>();
+  private chars = MAX_CHARS_PER_VALUE;
+
+  constructor(private readonly add: (s: string) => void) {}
+
+  private text(s: string): void {
+    this.chars -= s.length;
+    this.add(s);
+  }
+
+  visit(value: unknown, depth: number): void {
+    if (depth > MAX_DEPTH || this.chars <= 0) return;
+    if (typeof value === 'string') return this.text(value);
+    if (typeof value === 'number' || typeof value === 'bigint') return this.text(String(value));
+    if (value === null || typeof value !== 'object' || this.seen.has(value)) return;
+    this.seen.add(value);
+    if (types.isProxy(value)) return;
+    const text = (s: string) => this.text(s);
+    if (value instanceof SecretBytes) {
+      const copy = value.toUint8Array();
+      bytes(copy, text);
+      copy.fill(0);
       return;
-  }
-  if (value === null || seen.has(value)) return;
-  seen.add(value);
-  if (types.isProxy(value)) return;
-  if (value instanceof SecretBytes) {
-    const copy = value.toUint8Array();
-    bytes(copy, text);
-    copy.fill(0);
-    return;
-  }
-  if (ArrayBuffer.isView(value)) return bytes(new Uint8Array(value.buffer, value.byteOffset, value.byteLength), text);
-  if (types.isAnyArrayBuffer(value)) return bytes(new Uint8Array(value), text);
-  if (value instanceof KeyObject) return keyObject(value, text);
-  if (value instanceof URL) {
-    text(value.href);
-    for (const part of [value.username, value.password]) if (part) text(safeDecode(part));
-    return;
-  }
-  if (types.isDate(value) || types.isRegExp(value) || types.isPromise(value)) return;
-  if (types.isMap(value)) {
-    for (const [k, v] of Map.prototype.entries.call(value) as IterableIterator<[unknown, unknown]>) {
-      walk(k, depth + 1, seen, budget, add);
-      walk(v, depth + 1, seen, budget, add);
     }
-    return;
-  }
-  if (types.isSet(value)) {
-    for (const v of Set.prototype.values.call(value) as IterableIterator<unknown>)
-      walk(v, depth + 1, seen, budget, add);
-    return;
-  }
-  for (const key of Reflect.ownKeys(value)) {
-    if (typeof key !== 'string') continue;
-    if (!(Array.isArray(value) && /^\d+$/.test(key)) && key !== 'length') text(key);
-    const desc = Reflect.getOwnPropertyDescriptor(value, key);
-    if (desc && 'value' in desc) walk(desc.value, depth + 1, seen, budget, add);
-  }
-  const proto = Object.getPrototypeOf(value) as object | null;
-  if (proto !== null && proto !== Object.prototype && proto !== Array.prototype) {
-    for (const method of ['toJSON', 'toString'] as const) {
-      const fn = (value as Record<string, unknown>)[method];
-      if (typeof fn !== 'function' || fn === Object.prototype.toString) continue;
-      try {
-        const out: unknown = fn.call(value);
-        if (typeof out === 'string') text(out);
-        else if (method === 'toJSON') walk(out, depth + 1, seen, budget, add);
-      } catch {
-        // A class whose printing throws prints nothing either.
+    if (ArrayBuffer.isView(value)) return bytes(new Uint8Array(value.buffer, value.byteOffset, value.byteLength), text);
+    if (types.isAnyArrayBuffer(value)) return bytes(new Uint8Array(value), text);
+    if (value instanceof KeyObject) return keyObject(value, text);
+    if (value instanceof URL) {
+      this.text(value.href);
+      for (const part of [value.username, value.password]) if (part) this.text(safeDecode(part));
+      return;
+    }
+    if (types.isDate(value) || types.isRegExp(value) || types.isPromise(value)) return;
+    if (types.isMap(value)) {
+      for (const [k, v] of Map.prototype.entries.call(value) as IterableIterator<[unknown, unknown]>) {
+        this.visit(k, depth + 1);
+        this.visit(v, depth + 1);
+      }
+      return;
+    }
+    if (types.isSet(value)) {
+      for (const v of Set.prototype.values.call(value) as IterableIterator<unknown>) this.visit(v, depth + 1);
+      return;
+    }
+    const array = Array.isArray(value);
+    for (const key of Reflect.ownKeys(value)) {
+      if (typeof key !== 'string' || (array && key === 'length')) continue;
+      if (!array) this.text(key);
+      const desc = Reflect.getOwnPropertyDescriptor(value, key);
+      if (desc && 'value' in desc) this.visit(desc.value, depth + 1);
+    }
+    const proto = Object.getPrototypeOf(value) as object | null;
+    if (proto !== null && proto !== Object.prototype && proto !== Array.prototype) {
+      for (const method of ['toJSON', 'toString'] as const) {
+        const fn = (value as Record<string, unknown>)[method];
+        if (typeof fn !== 'function' || fn === Object.prototype.toString) continue;
+        try {
+          const out: unknown = fn.call(value);
+          if (typeof out === 'string') this.text(out);
+          else if (method === 'toJSON') this.visit(out, depth + 1);
+        } catch {
+          // A class whose printing throws prints nothing either.
+        }
       }
     }
   }
