@@ -74,6 +74,7 @@ export async function valueIndexScenario(ctx: BenchContext): Promise<Row[]> {
   const t0 = nowMs();
   check(!carriesAnyValue(typical), 'a typical AWS message was taken for a value');
   const buildMs = nowMs() - t0;
+  check(!carriesAnyValue(body), 'a proxy body was taken for a value');
   check(carriesAnyValue(quoting), 'a text quoting a value was not caught');
   const binary = store.get(`s${n - 1}`) as unknown as { toBuffer(): Buffer };
   check(
@@ -109,33 +110,39 @@ export async function valueIndexScenario(ctx: BenchContext): Promise<Row[]> {
 
   // Before issue 21: the failing entry's own values only, their fragments built on each failure.
   const entryValue = store.get(`s${strings + jsons - 1}`);
-  const oldRounds: number[] = [];
-  for (let r = 0; r < 7; r++) {
-    const t = nowMs();
-    for (let i = 0; i < reps; i++) ctx.sink += Fragments.of(entryValue, entryValue).in(typical) ? 1 : 0;
-    oldRounds.push(((nowMs() - t) * 1000) / reps);
-  }
-  const oldUs = median(oldRounds);
+  const perEntry = (text: string): number => {
+    const rounds: number[] = [];
+    for (let r = 0; r < 7; r++) {
+      const t = nowMs();
+      for (let i = 0; i < reps; i++) ctx.sink += Fragments.of(entryValue, entryValue).in(text) ? 1 : 0;
+      rounds.push(((nowMs() - t) * 1000) / reps);
+    }
+    return median(rounds);
+  };
+  const oldUs = perEntry(typical);
+  const oldBodyUs = perEntry(body);
   await store.close();
 
   const heapMiB = process.memoryUsage().heapUsed / 2 ** 20;
-  const data = { n, buildMs, typicalUs, bodyUs, quotingUs, rotationUs, oldUs, heapMiB };
+  const data = { n, buildMs, typicalUs, bodyUs, quotingUs, rotationUs, oldUs, oldBodyUs, heapMiB };
   ctx.log(`value index: ${JSON.stringify(data)}`);
+  const row = (what: string, us: number, old: number): Row => ({
+    scenario: '11 Store-wide redaction',
+    metric: `one check of ${what} against every value of ${n.toLocaleString('en-US')} secrets (current + previous) (median of 7 × ${reps})`,
+    hush: `${fmt(us)} µs`,
+    baseline: `before issue 21, the failing secret's own values only: ${fmt(old)} µs`,
+    ratio: `${fmt(us / old)}× the per-secret check`,
+    target: '≤ 1.5× the per-secret check',
+    met: ctx.quick ? '—' : met(us <= old * 1.5, `${fmt(us / old)}×`),
+    data,
+  });
   return [
+    row('a ~100-char AWS message', typicalUs, oldUs),
+    row('a 300-char proxy body with base64 and hex runs', bodyUs, oldBodyUs),
     {
       scenario: '11 Store-wide redaction',
-      metric: `foreign-text check against every value of ${n.toLocaleString('en-US')} secrets (current + previous): one check of a ~100-char AWS message (median of 7 × ${reps})`,
-      hush: `${fmt(typicalUs)} µs (300-char body with base64/hex runs ${fmt(bodyUs)} µs; a quoting text ${fmt(quotingUs)} µs)`,
-      baseline: `before issue 21, the failing entry's own values only: ${fmt(oldUs)} µs`,
-      ratio: `${fmt(typicalUs / oldUs)}× the per-entry check`,
-      target: '< 100 µs per check',
-      met: ctx.quick ? '—' : met(typicalUs < 100 && bodyUs < 100, `${fmt(Math.max(typicalUs, bodyUs))} µs`),
-      data,
-    },
-    {
-      scenario: '11 Store-wide redaction',
-      metric: `index upkeep: first check (builds the index of ${n.toLocaleString('en-US')} × 2 values); first check after one rotation`,
-      hush: `${fmt(buildMs)} ms; ${fmt(rotationUs)} µs`,
+      metric: `index upkeep: first check (builds the index of ${n.toLocaleString('en-US')} × 2 values); first check after one rotation; a text quoting a value`,
+      hush: `${fmt(buildMs)} ms; ${fmt(rotationUs)} µs; ${fmt(quotingUs)} µs`,
       baseline: '—',
       ratio: '—',
       target: '— (reported)',

@@ -243,8 +243,8 @@ export class Fragments {
 
 /**
  * The text as written, and as it reads with each common encoding undone: JSON/inspect escapes (up
- * to 4 levels), URL encoding, every base64 (base64url too) run decoded at each alignment and also
- * written as standard base64, every hex run decoded and lower-cased.
+ * to 4 levels), URL encoding, every base64 (base64url too) run decoded at each alignment and every
+ * hex run decoded, each as UTF-8 text and as Latin-1 bytes.
  */
 export function* textViews(text: string): Generator<string> {
   yield text;
@@ -256,19 +256,21 @@ export function* textViews(text: string): Generator<string> {
   if (text.includes('%')) yield urlDecode(text);
   for (const run of text.match(BASE64_RUN) ?? []) {
     const std = run.replace(/-/g, '+').replace(/_/g, '/');
-    // A binary value is indexed as standard base64: a base64url run is compared in that form too.
-    if (std !== run) yield std;
     for (let offset = 0; offset < 4 && std.length - offset >= 8; offset++) {
       const body = std.slice(offset, offset + Math.floor((std.length - offset) / 4) * 4);
-      yield Buffer.from(body, 'base64').toString('utf8');
+      yield* decoded(Buffer.from(body, 'base64'));
     }
   }
   for (const run of text.match(HEX_RUN) ?? []) {
-    const lower = run.toLowerCase();
-    if (lower !== run) yield lower;
-    yield Buffer.from(run, 'hex').toString('utf8');
-    if (run.length > 13) yield Buffer.from(run.slice(1, run.length - 1), 'hex').toString('utf8');
+    yield* decoded(Buffer.from(run, 'hex'));
+    if (run.length > 13) yield* decoded(Buffer.from(run.slice(1, run.length - 1), 'hex'));
   }
+}
+
+/** Decoded bytes as text (UTF-8) and as bytes (Latin-1: one character per byte, for binary values). */
+function* decoded(bytes: Buffer): Generator<string> {
+  yield bytes.toString('utf8');
+  yield bytes.toString('latin1');
 }
 
 function unescape(text: string): string {

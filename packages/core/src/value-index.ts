@@ -128,8 +128,20 @@ export class ValueIndex implements FragmentCheck {
 
   /** Whether one view of a text holds an indexed window or a quoted short value. */
   hits(view: string): boolean {
-    if (this.used > 0) {
-      for (let i = 0; i + FRAGMENT_LENGTH <= view.length; i++) if (this.has(view, i)) return true;
+    if (this.used > 0 && view.length >= FRAGMENT_LENGTH) {
+      let h1 = 0;
+      let h2 = 0;
+      for (let j = 0; j < view.length; j++) {
+        const c = view.charCodeAt(j);
+        h1 = (Math.imul(h1, B1) + c) | 0;
+        h2 = (Math.imul(h2, B2) + c) | 0;
+        if (j >= FRAGMENT_LENGTH) {
+          const out = view.charCodeAt(j - FRAGMENT_LENGTH);
+          h1 = (h1 - Math.imul(out, P1)) | 0;
+          h2 = (h2 - Math.imul(out, P2)) | 0;
+        }
+        if (j >= FRAGMENT_LENGTH - 1 && this.has(mix(h1), mix(h2) || 1)) return true;
+      }
     }
     return this.short.size > 0 && quotedShort(view, this.short);
   }
@@ -151,20 +163,31 @@ export class ValueIndex implements FragmentCheck {
       this.short.add(s);
       return;
     }
-    for (let i = 0; i + FRAGMENT_LENGTH <= s.length; i++) {
-      if (blank(s, i)) continue;
-      this.insert(s, i);
+    let h1 = 0;
+    let h2 = 0;
+    let blanks = 0;
+    for (let j = 0; j < s.length; j++) {
+      const c = s.charCodeAt(j);
+      h1 = (Math.imul(h1, B1) + c) | 0;
+      h2 = (Math.imul(h2, B2) + c) | 0;
+      if (isBlank(c)) blanks++;
+      if (j >= FRAGMENT_LENGTH) {
+        const out = s.charCodeAt(j - FRAGMENT_LENGTH);
+        h1 = (h1 - Math.imul(out, P1)) | 0;
+        h2 = (h2 - Math.imul(out, P2)) | 0;
+        if (isBlank(out)) blanks--;
+      }
+      // A window of whitespace only is shared by any text: never a fragment.
+      if (j >= FRAGMENT_LENGTH - 1 && blanks < FRAGMENT_LENGTH) this.insert(mix(h1), mix(h2) || 1);
     }
   }
 
-  private insert(s: string, at: number): void {
+  private insert(place: number, print: number): void {
     if (this.used + 1 > this.table.length * MAX_LOAD) {
       // Full: rebuild from the live values (dropping values that left), larger if they still fill it.
       this.rebuild(Math.max(this.table.length, capacityFor(this.liveWindows())));
     }
-    hash(s, at);
-    const print = hashed.print;
-    for (let i = hashed.place & this.mask; ; i = (i + 1) & this.mask) {
+    for (let i = place & this.mask; ; i = (i + 1) & this.mask) {
       const t = this.table[i]!;
       if (t === print) return;
       if (t === 0) {
@@ -175,26 +198,30 @@ export class ValueIndex implements FragmentCheck {
     }
   }
 
-  private has(s: string, at: number): boolean {
-    hash(s, at);
-    const print = hashed.print;
-    for (let i = hashed.place & this.mask; ; i = (i + 1) & this.mask) {
+  private has(place: number, print: number): boolean {
+    for (let i = place & this.mask; ; i = (i + 1) & this.mask) {
       const t = this.table[i]!;
       if (t === print) return true;
       if (t === 0) return false;
     }
   }
 
-  /** An upper bound of the windows the live values need (for sizing a rebuild). */
+  /** About how many windows the live values need (for sizing a rebuild; an estimate is enough). */
   private liveWindows(): number {
     let n = 0;
     const count = (s: string) => (n += Math.max(0, s.length - FRAGMENT_LENGTH + 1));
+    const estimate = (v: unknown): void => {
+      if (typeof v === 'string') n += v.length;
+      // UTF-8 and Latin-1: about 2 characters per byte.
+      else if (v instanceof SecretBytes || ArrayBuffer.isView(v)) n += v.byteLength * 2;
+      else walk(v, count);
+    };
     for (const slot of this.host.slots.values()) {
       if (!slot.loaded) continue;
-      walk(slot.value, count);
-      walk(slot.previousValue, count);
+      estimate(slot.value);
+      estimate(slot.previousValue);
     }
-    for (const list of this.incoming.values()) for (const v of list) walk(v, count);
+    for (const list of this.incoming.values()) for (const v of list) estimate(v);
     return n;
   }
 }
@@ -238,24 +265,19 @@ export function describeError(error: unknown, value?: unknown): string {
   return `${name}${ok(code) ? ` (code ${code})` : ''} (message withheld)`;
 }
 
-/** Whether the window at `at` is all whitespace (shared by any text; never a fragment). */
-function blank(s: string, at: number): boolean {
-  for (let i = at; i < at + FRAGMENT_LENGTH; i++) {
-    const c = s.charCodeAt(i);
-    if (!(c === 32 || (c >= 9 && c <= 13) || c === 0xa0 || c === 0xfeff || c === 0x2028 || c === 0x2029)) return false;
-  }
-  return true;
+/** Whitespace (a window of nothing else is never a fragment). */
+function isBlank(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13) || c === 0xa0 || c === 0xfeff || c === 0x2028 || c === 0x2029;
 }
 
-const QUOTES = new Set(['"', "'", '`']);
-
-/** A value shorter than a fragment, quoted in `text`. */
+/** A value shorter than a fragment, quoted in `text` (`"ab"`, `'ab'`, `` `ab` ``). */
 function quotedShort(text: string, short: ReadonlySet<string>): boolean {
   for (let i = 0; i < text.length; i++) {
-    const q = text[i]!;
-    if (!QUOTES.has(q)) continue;
-    for (let len = 1; len < FRAGMENT_LENGTH && i + len + 1 < text.length; len++) {
-      if (text[i + len + 1] === q && short.has(text.slice(i + 1, i + len + 1))) return true;
+    const q = text.charCodeAt(i);
+    if (q !== 34 && q !== 39 && q !== 96) continue;
+    const last = Math.min(text.length - 1, i + FRAGMENT_LENGTH);
+    for (let end = i + 2; end <= last; end++) {
+      if (text.charCodeAt(end) === q && short.has(text.slice(i + 1, end))) return true;
     }
   }
   return false;
@@ -268,29 +290,33 @@ function capacityFor(windows: number): number {
   return capacity;
 }
 
-/** The last {@link hash}: set in place (a check hashes every window of a text; no array per window). */
-const hashed = { place: 0, print: 0 };
-
-/**
- * Two independent 32-bit hashes of the window `s[at, at + FRAGMENT_LENGTH)`: where it goes in the
- * table, and its fingerprint there (never 0, which marks an empty slot).
+/*
+ * Each window of FRAGMENT_LENGTH characters gets two independent 32-bit hashes, rolled along the
+ * text (one multiply-add per character each): one places the window in the table, the other is
+ * its fingerprint there (never 0, which marks an empty slot). Together about 50 bits: a false
+ * match (which would only withhold a harmless text) is rarer than 1 in 10^6 checks even with
+ * millions of windows indexed.
  */
-function hash(s: string, at: number): void {
-  let a = 0x811c9dc5;
-  let b = 0x9e3779b9;
-  for (let i = at; i < at + FRAGMENT_LENGTH; i++) {
-    const c = s.charCodeAt(i);
-    a = Math.imul(a ^ c, 0x01000193);
-    b = Math.imul(b ^ c, 0x5bd1e995);
-    b ^= b >>> 13;
-  }
-  a ^= a >>> 15;
-  a = Math.imul(a, 0x2c1b3c6d);
-  a ^= a >>> 12;
-  b = Math.imul(b ^ (b >>> 16), 0x85ebca6b);
-  b ^= b >>> 13;
-  hashed.place = a >>> 0;
-  hashed.print = b === 0 ? 1 : b;
+const B1 = 0x01000193;
+const B2 = 0x5bd1e995;
+/** B^FRAGMENT_LENGTH mod 2^32: what the character leaving the window contributed. */
+const P1 = power(B1, FRAGMENT_LENGTH);
+const P2 = power(B2, FRAGMENT_LENGTH);
+
+function power(base: number, exponent: number): number {
+  let p = 1;
+  for (let i = 0; i < exponent; i++) p = Math.imul(p, base);
+  return p;
+}
+
+/** Murmur3's finaliser: spreads a polynomial hash over all 32 bits. */
+function mix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h;
 }
 
 /**
@@ -376,17 +402,18 @@ class Walker {
   }
 }
 
-/** Bytes as the texts they show up as. */
+/**
+ * Bytes as the texts they show up as: decoded as UTF-8 and as Latin-1 (one character per byte).
+ * Their base64 and hex forms are caught on the text side, which decodes every base64 and hex run
+ * it finds to Latin-1 too — so a hex echo counts from 6 bytes (12 hex digits) on, not from 3
+ * bytes, which random hex would match by chance with thousands of keys indexed.
+ */
 function bytes(b: Uint8Array, text: (s: string) => void): void {
   if (b.byteLength === 0) return;
   const buffer = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
   // Invalid UTF-8 decodes to U+FFFD: those runs are shared by any mangled text, so they are cut out.
   for (const part of buffer.toString('utf8').split('\uFFFD')) text(part);
   text(buffer.toString('latin1'));
-  for (let align = 0; align < 3 && align < b.byteLength; align++) {
-    text(buffer.subarray(align).toString('base64').replace(/=+$/, ''));
-  }
-  text(buffer.toString('hex'));
 }
 
 function keyObject(key: KeyObject, text: (s: string) => void): void {
