@@ -1,6 +1,5 @@
 import { KeyObject } from 'node:crypto';
 import { types } from 'node:util';
-import type { NormalizedDeclaration } from './declarations';
 import { isKnownCode } from './known-codes';
 import { FRAGMENT_LENGTH, Fragments, textViews } from './redaction';
 import { SecretBytes } from './secret-bytes';
@@ -25,7 +24,6 @@ export interface ValueHost {
 
 /** @internal The part of a slot the index reads. */
 export interface IndexedSlot {
-  readonly decl: NormalizedDeclaration;
   readonly loaded: boolean;
   readonly value: unknown;
   readonly previousValue: unknown;
@@ -40,7 +38,7 @@ export interface FragmentCheck {
 const MAX_DEPTH = 64;
 const MAX_CHARS_PER_VALUE = 4 * 1024 * 1024;
 const MIN_CAPACITY = 1 << 10;
-/** The table is rebuilt (from live values, at twice the size if need be) when this full. */
+/** When the table is this full it is rebuilt from the live values (larger if they still need it). */
 const MAX_LOAD = 0.7;
 
 /** Every store alive in the process (weakly held: a store nobody references is not kept alive by this). */
@@ -86,11 +84,6 @@ export class ValueIndex implements FragmentCheck {
   /** Whether `text` carries a fragment (raw or encoded) of any value of any store alive in the process. */
   in(text: string): boolean {
     return carriesAnyValue(text);
-  }
-
-  /** Foreign text if it carries no value of any store (and is not too long to check), else `fallback`. */
-  safe(text: string, fallback: string): string {
-    return carriesAnyValue(text) ? fallback : text;
   }
 
   /** Brings the table up to date with the store's values. */

@@ -150,6 +150,28 @@ describe('foreign text is checked against every value of the store (issue 21 §2
     expect(findings(new FragmentFinder([A_VALUE]), errorTexts(error))).toEqual([]);
   });
 
+  it('keeps up with rotations: after the index is built, a new value and the one it replaced are both withheld', async () => {
+    const source = memorySource({ 'r/a': 'a-first-Tm4Qz9', 'r/b': 'b-Val-Np2' });
+    const store = track(
+      new SecretStore(defineSecrets({ a: 'r/a', b: 'r/b' }), { source, refreshInterval: false, minRefreshInterval: 0 }),
+    );
+    await store.load();
+    const messages: string[] = [];
+    store.onEvent((e) => e.type === 'refresh-failed' && messages.push(e.message));
+    const failB = async (message: string): Promise<string> => {
+      source.fail('r/b', 'InternalServiceError', { message, times: 1 });
+      await store.refresh('b');
+      return messages.at(-1)!;
+    };
+    // The first failure builds the index; a text quoting nothing is carried as is.
+    expect(await failB('upstream hiccup')).toContain('upstream hiccup');
+    source.set('r/a', 'a-second-Wc7Lk3');
+    await store.refresh('a');
+    expect(await failB('echo a-second-Wc7Lk3')).toMatch(/withheld/);
+    expect(await failB('echo a-first-Tm4Qz9')).toMatch(/withheld/);
+    expect(messages.join('\n')).not.toMatch(/Wc7Lk3|Tm4Qz9/);
+  });
+
   describe('binary values and schema outputs of any shape (defect 9)', () => {
     const KEY = Uint8Array.from([
       0xde, 0xad, 0xbe, 0xef, 0x00, 0xff, 0x41, 0x42, 0x43, 0x7f, 0x80, 0x10, 0x20, 0x33, 0x99, 0xaa,
