@@ -2,15 +2,17 @@ import { inspect } from 'node:util';
 
 /**
  * Everything Hush does to keep a value out of text: the one placeholder, objects that print as
- * it, the fragment rule for text Hush did not write, and describing a thrown error safely.
+ * it, and the fragment rule for text Hush did not write.
  *
  * The rule, applied wherever text leaves Hush (errors, events, logs, health, metrics): no run of
- * {@link FRAGMENT_LENGTH} or more characters of a current or previous value appears in it — raw, JSON- or
+ * {@link FRAGMENT_LENGTH} or more characters of a value appears in it — raw, JSON- or
  * inspect-escaped (any depth), URL-encoded, base64 (base64url too) or hex — and a value shorter
  * than that never appears quoted. Hush's own text names secrets, ids, keys and options only; text
  * from elsewhere (schema messages, AWS and agent messages, listener errors) is either left out or
- * checked against the value with {@link Fragments} first. Cost is linear in the size of the text
- * plus the size of the value.
+ * checked first: against the values at hand with {@link Fragments} (linear in the size of the text
+ * plus the size of the values), and against every value of every store in the process with
+ * `value-index.ts` (which also describes a thrown error safely: `describeError`). Both undo the
+ * text's encodings with {@link textViews}.
  */
 
 /** The text every Hush container prints instead of a value. */
