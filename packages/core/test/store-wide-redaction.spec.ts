@@ -361,6 +361,31 @@ describe('a foreign error code goes through errorCodeName (defect 11)', () => {
   });
 });
 
+describe('a custom source whose error name is foreign text', () => {
+  it.each([
+    ['a line break and a body', 'Bad\nName: {"a":1}'],
+    ['another secret`s value', 'Zq81kPw3xYv'],
+  ])('reports UnknownError for %s (health, events, load error)', async (_, name) => {
+    const holder = track(
+      new SecretStore(defineSecrets({ token: 'x/token' }), { source: memorySource({ 'x/token': A_VALUE }) }),
+    );
+    await holder.load();
+    const source = {
+      kind: 'custom',
+      fetch: () => Promise.reject(Object.assign(new Error('nope'), { name })),
+    };
+    const store = track(new SecretStore(defineSecrets({ other: 'c/other' }), { source, bootTimeout: 1_000 }));
+    const events: SecretsEvent[] = [];
+    store.onEvent((e) => events.push(e));
+    const error = (await store.load().catch((e: unknown) => e)) as SecretsLoadError;
+    expect(error.failures).toEqual([expect.objectContaining({ name: 'other', code: 'UnknownError' })]);
+    expect(store.health().secrets['other']).toMatchObject({ error: 'UnknownError' });
+    const texts = { ...errorTexts(error), events: JSON.stringify(events), health: JSON.stringify(store.health()) };
+    for (const [channel, text] of Object.entries(texts))
+      expect([channel, text.includes(name)]).toEqual([channel, false]);
+  });
+});
+
 describe('secret names that collide with object hooks are rejected (defect 7)', () => {
   const RESERVED = [
     'toJSON',
