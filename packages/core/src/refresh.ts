@@ -10,6 +10,7 @@ import { changePending, mayRideAlong, nextFetchAt, pollDueAt, rotationPending, t
 import { checkOutcomes } from './sources/answers';
 import type { CurrentVersion, FetchOutcome } from './sources/source';
 import type { ResolvedStoreOptions } from './store-options';
+import { ValueIndex } from './value-index';
 
 /**
  * @internal The refresh engine behind a {@link SecretStore}: the entries and slots, single
@@ -43,6 +44,8 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
   private readonly rotation = new RotationSchedule(this);
   /** What the derived schedule reads of the store's settings. */
   private readonly plan: ScheduleConfig;
+  /** Every value this store holds, indexed for the leak check on the first foreign failure. */
+  readonly values = new ValueIndex(this);
 
   constructor(
     decls: readonly NormalizedDeclaration[],
@@ -231,7 +234,7 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
       entries.map(async (entry, i) => {
         const outcome = outcomes[i]!;
         if (!outcome.ok) return { entry, outcome, parsed: [] };
-        const parsed = await Promise.all(entry.slots.map((slot) => parseFor(slot, outcome.secret)));
+        const parsed = await Promise.all(entry.slots.map((slot) => parseFor(this, slot, outcome.secret)));
         return { entry, outcome, parsed };
       }),
     );

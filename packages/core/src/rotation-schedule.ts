@@ -1,7 +1,8 @@
 import { setMaxListeners } from 'node:events';
 import { untilAborted } from './abort';
-import { errorCodeOf } from './errors';
+import { foreignCode } from './apply';
 import type { Entry } from './refresh-state';
+import type { ValueIndex } from './value-index';
 import { nextDescribeAt } from './schedule';
 import type { DescribeOutcome, SecretDescription } from './sources/source';
 import type { ResolvedRotationSchedule, ResolvedStoreOptions } from './store-options';
@@ -17,6 +18,8 @@ export interface ScheduleHost {
   readonly aborts: Set<AbortController>;
   /** Records that `entries` changed at the source (answered by a fetch). */
   recordChange(entries: readonly Entry[]): void;
+  /** Every value of the store, for foreign text (a describe's error code) to be checked against. */
+  readonly values: ValueIndex;
 }
 
 /**
@@ -106,7 +109,7 @@ export class RotationSchedule {
       entry.describedAt = at;
       if (!o?.ok) {
         failed++;
-        code ||= o && !o.ok ? errorCodeOf(o.error) : 'NoResult';
+        code ||= o && !o.ok ? foreignCode(this.host.values, o.error?.awsCode) : 'NoResult';
         return;
       }
       if (this.record(entry, o.description, at, wall, rs)) moved.push(entry);
