@@ -46,7 +46,8 @@ function cliTimestamp(value: unknown): number {
   if (typeof value === 'number' && Number.isFinite(value)) return Math.round(value * 1000);
   if (typeof value === 'string' && /^\d+(\.\d+)?$/.test(value)) return Math.round(Number(value) * 1000);
   const ms = typeof value === 'string' ? Date.parse(value) : NaN;
-  if (Number.isNaN(ms)) throw new Error(`not a timestamp of AWS CLI v1 (epoch seconds) or v2 (ISO 8601): ${String(value)}`);
+  if (Number.isNaN(ms))
+    throw new Error(`not a timestamp of AWS CLI v1 (epoch seconds) or v2 (ISO 8601): ${String(value)}`);
   return ms;
 }
 
