@@ -75,6 +75,18 @@ it('starts both demos on one emulator and exits cleanly on SIGINT', async () => 
     expect(nest!['dbVersion']).toEqual(web!['dbVersion']);
     expect(JSON.stringify([nest, web])).not.toMatch(/password/i);
 
+    // Start-up says which app each line is about, and warns about nothing: the database demo's
+    // optional AWSPENDING secret, missing outside a rotation, is one LOG line.
+    const startup = output.slice(0, output.indexOf('Hush demo is running')).replace(/\x1b\[[0-9;]*m/g, '');
+    expect(startup).toMatch(/LOG \[Secrets:nest-demo\] Loaded 3 secrets/);
+    expect(startup).toMatch(/LOG \[Secrets:db-demo\] Loaded 2 secrets/);
+    expect(startup).toMatch(
+      /LOG \[Secrets:db-demo\] Optional secret "dbPending" is missing: ResourceNotFoundException/,
+    );
+    expect(startup.split('\n').filter((l) => /WARN|ERROR|dbPending/.test(l))).toEqual([
+      expect.stringMatching(/LOG \[Secrets:db-demo\] Optional secret "dbPending"/),
+    ]);
+
     // Every server of the banner (emulator, Nest, Express, database demo) listens on loopback only.
     const banner = output.slice(output.indexOf('Hush demo is running'));
     const servers = [...new Set([...banner.matchAll(/http:\/\/([^/\s]+)/g)].map((m) => m[1]!))];

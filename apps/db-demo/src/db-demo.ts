@@ -62,6 +62,8 @@ export async function createDbDemo(options: DbDemoOptions): Promise<DbDemo> {
   @Module({
     imports: [
       SecretsModule.forRoot({
+        // Its log lines ([Secrets:db-demo]), metrics and health say which app they are about.
+        name: 'db-demo',
         secrets: dbSecrets,
         source: awsSecretsManager({ clientConfig }),
         refreshInterval: '10s',

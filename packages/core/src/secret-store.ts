@@ -34,6 +34,9 @@ const MIN_ROUND_MS = 1_000;
 /** Codes that mean "this secret does not exist" (an optional secret missing for them is expected). */
 const MISSING_CODES: ReadonlySet<string> = new Set(['ResourceNotFoundException', 'FileNotFound']);
 
+/** A first boot round unanswered for this long (at most bootTimeout / 3) gets the waiting line. */
+const SLOW_ROUND_MS = 5_000;
+
 /** `30 s`, `1.5 s`, `250 ms`: how a boot line shows `bootTimeout`. */
 const formatMs = (ms: number): string => (ms >= 1_000 ? `${Math.round(ms / 100) / 10} s` : `${Math.round(ms)} ms`);
 
@@ -129,19 +132,32 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
     // Backoff grows only while rounds make no progress: under a shared quota, a pod that got some
     // of its secrets keeps its place instead of sleeping longer each round (fleet benchmark tail).
     // Boot waits only for required secrets: optional ones still pending then retry in the background.
+    // One line per load() that has to wait: after the first failed round, or while a first round
+    // is still unanswered after SLOW_ROUND_MS (a hung endpoint can take the whole bootTimeout).
     let waiting = false;
+    const sayWaiting = (entries: readonly Entry[]): void => {
+      if (waiting) return;
+      waiting = true;
+      this.#logWaiting(entries, deadline);
+    };
     for (let attempt = 0; pending.length > 0;) {
       const before = pending.length;
-      await this.#engine.fetch(pending, { reason: 'load', force: false, deadline });
+      const round = pending;
+      const slow = waiting
+        ? undefined
+        : setTimeout(() => sayWaiting(round), Math.min(SLOW_ROUND_MS, this.#config.bootTimeout / 3));
+      slow?.unref();
+      try {
+        await this.#engine.fetch(pending, { reason: 'load', force: false, deadline });
+      } finally {
+        clearTimeout(slow);
+      }
       if (this.#engine.closed) throw new SecretsStoreClosedError('finish load');
       pending = pending.filter((e) => e.error instanceof SecretFetchError && e.error.retryable);
       const remaining = deadline - this.#config.clock.now();
       if (!pending.some(isRequired) || remaining <= minRound) break;
       attempt = pending.length < before ? 0 : attempt + 1;
-      if (!waiting) {
-        waiting = true;
-        this.#logWaiting(pending, deadline);
-      }
+      sayWaiting(pending);
       await this.#engine.sleep(
         Math.min(remaining - minRound, bootBackoff(attempt, this.#config.backoff, this.#config.bootTimeout)),
       );
@@ -356,20 +372,23 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
   // ---------------------------------------------------------------------------------------------
 
   /**
-   * The one line of a boot that has to retry: what it waits for (names, source, codes) and until
-   * when. Once per `load()`, after the first failed round; later rounds stay quiet until the load
-   * succeeds (`Loaded …`) or fails (`SecretsLoadError`).
+   * The one line of a boot that has to wait: what it waits for (names, source, codes) and until
+   * when. Once per `load()`, after the first failed round or during a slow first round; later
+   * rounds stay quiet until the load succeeds (`Loaded …`) or fails (`SecretsLoadError`).
    */
   #logWaiting(pending: readonly Entry[], deadline: number): void {
     const { source, clock, bootTimeout } = this.#config;
     const names = pending.flatMap((e) => e.slots.filter((s) => !s.loaded).map((s) => s.name));
-    const codes = [...new Set(pending.map((e) => (e.error ? errorCodeOf(e.error) : 'TimeoutError')))];
+    // Codes of the last failed attempt; none while a first round is still unanswered.
+    const codes = [...new Set(pending.flatMap((e) => (e.error ? [errorCodeOf(e.error)] : [])))];
     const until = new Date(clock.wallNow() + Math.max(0, deadline - clock.now())).toISOString();
     const shown = names.slice(0, 5).map((n) => `"${n}"`);
     if (names.length > shown.length) shown.push(`${names.length - shown.length} more`);
     const from = source.location === undefined ? source.kind : `${source.kind} (${source.location})`;
     this.#config.log.warn(
-      `Waiting for ${names.length === 1 ? 'secret' : 'secrets'} ${shown.join(', ')} from ${from}: ${codes.join(', ')}; retrying until ${until} (bootTimeout ${formatMs(bootTimeout)})`,
+      `Waiting for ${names.length === 1 ? 'secret' : 'secrets'} ${shown.join(', ')} from ${from}: ${
+        codes.length > 0 ? `${codes.join(', ')}; retrying` : 'no answer yet; trying'
+      } until ${until} (bootTimeout ${formatMs(bootTimeout)})`,
       {
         event: 'load-retrying',
         secrets: names,

@@ -1,5 +1,5 @@
 import { Console } from 'node:console';
-import { createServer, type AddressInfo } from 'node:net';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import {
@@ -388,6 +388,46 @@ describe('a boot that cannot reach the source', () => {
     ]);
     // Early: after the first round, not at the end of bootTimeout.
     expect(lines[0]!.at - started).toBeLessThan(2_000);
+    await store.close();
+  }, 30_000);
+
+  it('says so during a first round that gets no answer (a hung endpoint), not only when bootTimeout ends', async () => {
+    // Accepts connections and never answers: the first round can last the whole bootTimeout.
+    const sockets = new Set<Socket>();
+    const hung = createServer((socket) => void sockets.add(socket));
+    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+    const endpoint = `http://127.0.0.1:${(hung.address() as AddressInfo).port}`;
+    const stamped: { at: number; level: string; message: string }[] = [];
+    const at = (level: string) => (message: string) => stamped.push({ at: performance.now(), level, message });
+    const store = new SecretStore(secrets, {
+      source: awsSecretsManager({
+        region: 'us-east-1',
+        endpoint,
+        clientConfig: { credentials: { accessKeyId: 'test', secretAccessKey: 'test' } },
+      }),
+      bootTimeout: '3s',
+      logger: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') },
+      meterProvider: false,
+    });
+    const started = performance.now();
+    try {
+      await expect(store.load()).rejects.toBeInstanceOf(SecretsLoadError);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => hung.close(resolve));
+    }
+    const lines = stamped.filter((l) => l.level !== 'debug');
+    expect(lines.map((l) => [l.level, l.message])).toEqual([
+      [
+        'warn',
+        expect.stringMatching(
+          /^Waiting for secrets "db", "dbUser", "apiKey" from aws-secrets-manager \(http:\/\/127\.0\.0\.1:\d+\): no answer yet; trying until \S+Z \(bootTimeout 3 s\)$/,
+        ),
+      ],
+    ]);
+    // After bootTimeout / 3 (1 s) of silence, well before the 3 s deadline.
+    expect(lines[0]!.at - started).toBeGreaterThanOrEqual(900);
+    expect(lines[0]!.at - started).toBeLessThan(2_500);
     await store.close();
   }, 30_000);
 });
