@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { connect, createServer, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 
 const root = join(__dirname, '..', '..');
 
@@ -77,7 +78,7 @@ it('starts both demos on one emulator and exits cleanly on SIGINT', async () => 
 
     // Start-up says which app each line is about, and warns about nothing: the database demo's
     // optional AWSPENDING secret, missing outside a rotation, is one LOG line.
-    const startup = output.slice(0, output.indexOf('Hush demo is running')).replace(/\x1b\[[0-9;]*m/g, '');
+    const startup = stripVTControlCharacters(output.slice(0, output.indexOf('Hush demo is running')));
     expect(startup).toMatch(/LOG \[Secrets:nest-demo\] Loaded 3 secrets/);
     expect(startup).toMatch(/LOG \[Secrets:db-demo\] Loaded 2 secrets/);
     expect(startup).toMatch(
