@@ -129,9 +129,6 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
     // the real cause (ECONNREFUSED, a 5xx, FileUnstable) with "no answer within 1 ms".
     const minRound = Math.min(MIN_ROUND_MS, this.#config.bootTimeout / 10, this.#config.fetchTimeout);
     let pending = this.#engine.entries.filter((e) => e.lastSuccessAt === undefined || e.slots.some((s) => !s.loaded));
-    // Backoff grows only while rounds make no progress: under a shared quota, a pod that got some
-    // of its secrets keeps its place instead of sleeping longer each round (fleet benchmark tail).
-    // Boot waits only for required secrets: optional ones still pending then retry in the background.
     // One line per load() that has to wait: after the first failed round, or while a first round
     // is still unanswered after SLOW_ROUND_MS (a hung endpoint can take the whole bootTimeout).
     let waiting = false;
@@ -140,6 +137,9 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
       waiting = true;
       this.#logWaiting(entries, deadline);
     };
+    // Backoff grows only while rounds make no progress: under a shared quota, a pod that got some
+    // of its secrets keeps its place instead of sleeping longer each round (fleet benchmark tail).
+    // Boot waits only for required secrets: optional ones still pending then retry in the background.
     for (let attempt = 0; pending.length > 0;) {
       const before = pending.length;
       const round = pending;
