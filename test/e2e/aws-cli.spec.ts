@@ -4,7 +4,8 @@
  * major version works: Debian's v2 (`apt-get install -y awscli`, 2.9.x; `.ci/run` installs it) or a
  * pip-installed v1 (`pip install awscli`); the suite's title and a line on stderr say which CLI and
  * version ran. Without a CLI this file runs one test that says so plainly (it does not fail, and it
- * does not pretend the lifecycle ran).
+ * does not pretend the lifecycle ran). A test may take minutes on a loaded machine: each call is
+ * a CLI process (a Python start).
  *
  * Not expressible with this CLI: a missing ClientRequestToken (4; the CLI always generates one),
  * a token shorter than 32 characters (botocore rejects it before sending), and BatchGetSecretValue
@@ -228,7 +229,7 @@ if (!awsCli) {
       const password = (await ok('get-random-password', '--password-length', '40', '--exclude-punctuation'))
         .RandomPassword as string;
       expect(password).toMatch(/^[A-Za-z0-9]{40}$/);
-    }, 120_000);
+    }, 300_000);
 
     it('rotates through the --rotation-module handler: rotate-secret, schedule fields, cancel-rotate-secret', async () => {
       await ok('create-secret', '--name', 'cli/rot', '--secret-string', '{"username":"app","password":"before"}');
@@ -275,7 +276,7 @@ if (!awsCli) {
       const cancelled = await ok('describe-secret', '--secret-id', 'cli/rot');
       expect(cancelled.RotationEnabled).toBe(false);
       expect(cancelled.NextRotationDate).toBeUndefined();
-    }, 120_000);
+    }, 300_000);
 
     it('answers like AWS where the emulator used to be lenient (mismatches 1, 2, 3, 8, 9, 11)', async () => {
       // 1. filter value limits
@@ -341,6 +342,6 @@ if (!awsCli) {
         '--client-request-token',
         't'.repeat(65),
       );
-    }, 120_000);
+    }, 300_000);
   });
 }
