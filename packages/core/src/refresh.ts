@@ -473,6 +473,7 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
     this.cancels.clear();
     for (const a of this.aborts) a.abort(new SecretsStoreClosedError('continue a fetch'));
     this.settleWaiters();
+    this.values.close();
   }
 
   emit(event: SecretsEvent): void {
