@@ -4,7 +4,11 @@
  */
 import { generate, run, type InvariantName, type Op, type RunOptions, type SimConfig, type Violation } from './sim';
 
-/** Smallest op list (1-minimal, within `budget` runs) that still violates `invariant`. */
+/**
+ * A small op list (within `budget` runs) that still violates `invariant`: cut after the violating
+ * step, drop the observation ops, merge runs of `advance`, delta-debug (ddmin) the rest, then try
+ * removing ops one by one.
+ */
 export async function shrink(
   config: SimConfig,
   ops: readonly Op[],
@@ -14,26 +18,36 @@ export async function shrink(
   options: RunOptions = {},
 ): Promise<{ ops: Op[]; violation: Violation; runs: number }> {
   let runs = 0;
-  let best = { ops: [...ops], violation: undefined as Violation | undefined };
   const fails = async (candidate: Op[]): Promise<Violation | undefined> => {
     runs++;
     const { violation } = await run(config, candidate, seed, options);
     return violation?.invariant === invariant ? violation : undefined;
   };
-  best.violation = await fails(best.ops);
-  if (!best.violation) throw new Error(`seed ${seed} did not reproduce ${invariant}`);
+  const first = await fails([...ops]);
+  if (!first) throw new Error(`seed ${seed} did not reproduce ${invariant}`);
   // Ops after the violating step never matter.
-  best.ops = best.ops.slice(0, best.violation.step + 1);
+  let best = { ops: ops.slice(0, first.step + 1), violation: first };
+  const attempt = async (candidate: Op[]): Promise<boolean> => {
+    if (runs >= budget || candidate.length === 0 || candidate.length >= best.ops.length + 1) return false;
+    const v = await fails(candidate);
+    if (!v) return false;
+    best = { ops: candidate.slice(0, Math.min(candidate.length, v.step + 1)), violation: v };
+    return true;
+  };
+  await attempt(best.ops.filter((op) => op.t !== 'read' && op.t !== 'inspect'));
+  const merged: Op[] = [];
+  for (const op of best.ops) {
+    const last = merged[merged.length - 1];
+    if (op.t === 'advance' && last?.t === 'advance') merged[merged.length - 1] = { t: 'advance', ms: last.ms + op.ms };
+    else merged.push(op);
+  }
+  if (merged.length < best.ops.length) await attempt(merged);
   let n = 2;
   while (best.ops.length >= 2 && runs < budget) {
     const size = Math.ceil(best.ops.length / n);
     let reduced = false;
     for (let i = 0; i < n && runs < budget; i++) {
-      const complement = [...best.ops.slice(0, i * size), ...best.ops.slice((i + 1) * size)];
-      if (complement.length === 0) continue;
-      const v = await fails(complement);
-      if (v) {
-        best = { ops: complement.slice(0, v.step + 1), violation: v };
+      if (await attempt([...best.ops.slice(0, i * size), ...best.ops.slice((i + 1) * size)])) {
         n = Math.max(n - 1, 2);
         reduced = true;
         break;
@@ -44,7 +58,10 @@ export async function shrink(
       n = Math.min(best.ops.length, n * 2);
     }
   }
-  return { ops: best.ops, violation: best.violation!, runs };
+  for (let i = best.ops.length - 1; i >= 0 && runs < budget; i--) {
+    if (i < best.ops.length) await attempt([...best.ops.slice(0, i), ...best.ops.slice(i + 1)]);
+  }
+  return { ops: best.ops, violation: best.violation, runs };
 }
 
 export interface SeedOutcome {
@@ -61,7 +78,13 @@ export async function runSeed(seed: number, steps: number, options: RunOptions =
 }
 
 /** The replay of a failing seed: everything needed to run it again, and the minimal op list. */
-export async function replayOf(seed: number, steps: number, violation: Violation, options: RunOptions = {}, budget?: number): Promise<string> {
+export async function replayOf(
+  seed: number,
+  steps: number,
+  violation: Violation,
+  options: RunOptions = {},
+  budget?: number,
+): Promise<string> {
   const { config, ops } = generate(seed, steps);
   const small = await shrink(config, ops, seed, violation.invariant, budget, options);
   const line = (op: Op) => JSON.stringify(op);
@@ -70,6 +93,8 @@ export async function replayOf(seed: number, steps: number, violation: Violation
     `minimal replay (${small.ops.length} of ${violation.step + 1} ops, ${small.runs} shrink runs): ${small.violation.invariant} at ${small.violation.at} s: ${small.violation.detail}`,
     `config: ${JSON.stringify(config)}`,
     ...small.ops.map((op, i) => `  ${i}: ${line(op)}`),
-    `run it: npm run sim -- --seed ${seed} --steps ${steps}`,
+    `ops: ${JSON.stringify(small.ops)}`,
+    `replay: ${JSON.stringify({ seed, config, ops: small.ops })}`,
+    `run it: npm run sim -- --seed ${seed} --ops '<the ops line>' (or save the replay line to a file: --replay <file>; the whole seed: --seed ${seed} --steps ${steps})`,
   ].join('\n');
 }

@@ -16,9 +16,37 @@ const tolerate = new Set((process.env.HUSH_SIM_TOLERATE ?? '').split(',').filter
 describe('simulation', () => {
   it('is deterministic: one seed, one run, whatever ran before it', async () => {
     const { config, ops } = generate(7, 600);
-    const a = await run(config, ops, 7, { tolerate: new Set(['envelope', 'monotonic', 'snapshot-consistent', 'convergence', 'spin', 'invalidate-answered', 'leak', 'code-shape', 'internal-error', 'call-after-close', 'timer-after-close']) });
+    const a = await run(config, ops, 7, {
+      tolerate: new Set([
+        'envelope',
+        'monotonic',
+        'snapshot-consistent',
+        'convergence',
+        'spin',
+        'invalidate-answered',
+        'leak',
+        'code-shape',
+        'internal-error',
+        'call-after-close',
+        'timer-after-close',
+      ]),
+    });
     await runSeed(8, 300);
-    const b = await run(config, ops, 7, { tolerate: new Set(['envelope', 'monotonic', 'snapshot-consistent', 'convergence', 'spin', 'invalidate-answered', 'leak', 'code-shape', 'internal-error', 'call-after-close', 'timer-after-close']) });
+    const b = await run(config, ops, 7, {
+      tolerate: new Set([
+        'envelope',
+        'monotonic',
+        'snapshot-consistent',
+        'convergence',
+        'spin',
+        'invalidate-answered',
+        'leak',
+        'code-shape',
+        'internal-error',
+        'call-after-close',
+        'timer-after-close',
+      ]),
+    });
     expect(b).toEqual(a);
     expect(a.wireCalls).toBeGreaterThan(0);
   });
@@ -33,8 +61,8 @@ describe('simulation', () => {
       // One minimal replay (shrinking costs runs); every failing seed is listed.
       first ??= await replayOf(seed, STEPS, outcome.violation, { tolerate }, 40);
     }
-    expect(failed.length === 0 ? 'no failing seed' : `${failed.length} failing seeds\n${first}\n\n${failed.join('\n')}`).toBe(
-      'no failing seed',
-    );
+    expect(
+      failed.length === 0 ? 'no failing seed' : `${failed.length} failing seeds\n${first}\n\n${failed.join('\n')}`,
+    ).toBe('no failing seed');
   }, 600_000);
 });

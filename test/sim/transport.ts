@@ -59,13 +59,13 @@ export function simRequestHandler(
   const latency = (): number => (rng.chance(0.9) ? rng.int(1, 40) : rng.int(40, 3_000));
 
   const answer = (operation: string, input: Record<string, unknown>): HttpResponseLike => {
-    const ids =
-      operation === 'BatchGetSecretValue' ? (input.SecretIdList as string[]) : [input.SecretId as string];
+    const ids = operation === 'BatchGetSecretValue' ? (input.SecretIdList as string[]) : [input.SecretId as string];
     if (operation === 'DescribeSecret' && world.active('describe-throttle', ids))
       return awsError(400, 'ThrottlingException', 'Rate exceeded');
     if (operation !== 'DescribeSecret') {
       if (world.active('throttle', ids)) return awsError(400, 'ThrottlingException', 'Rate exceeded');
-      if (world.active('server-error', ids)) return awsError(500, 'InternalServiceError', 'We encountered an internal error.');
+      if (world.active('server-error', ids))
+        return awsError(500, 'InternalServiceError', 'We encountered an internal error.');
       if (world.active('error-echo', ids))
         return awsError(500, 'InternalServiceError', `Internal error while reading ${echo()}`);
       if (operation === 'BatchGetSecretValue' && world.active('batch-error-echo', ids))
@@ -73,7 +73,8 @@ export function simRequestHandler(
     }
     if (operation === 'DescribeSecret') {
       const secret = world.secrets.get(ids[0]!);
-      if (!secret) return awsError(400, 'ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+      if (!secret)
+        return awsError(400, 'ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
       const stages: Record<string, string[]> = {};
       for (const v of secret.versions) if (v.stages.size > 0) stages[v.versionId] = [...v.stages];
       return json(200, {
@@ -142,10 +143,10 @@ export function simRequestHandler(
     handle(request, options) {
       const target = request.headers['x-amz-target'] ?? request.headers['X-Amz-Target'] ?? '';
       const operation = target.split('.')[1] ?? target;
-      const body = typeof request.body === 'string' ? request.body : new TextDecoder().decode(request.body as Uint8Array);
+      const body =
+        typeof request.body === 'string' ? request.body : new TextDecoder().decode(request.body as Uint8Array);
       const input = JSON.parse(body || '{}') as Record<string, unknown>;
-      const ids =
-        operation === 'BatchGetSecretValue' ? (input.SecretIdList as string[]) : [input.SecretId as string];
+      const ids = operation === 'BatchGetSecretValue' ? (input.SecretIdList as string[]) : [input.SecretId as string];
       wire.push({ operation, ids, at: world.now() });
       const signal = options?.abortSignal;
       const deaf =
