@@ -143,7 +143,7 @@ export function generate(seed: number, steps: number): { config: SimConfig; ops:
     refresh: 4,
     invalidate: 4,
     load: 1,
-    close: 0.15,
+    close: 0.1,
     put: 3,
     pending: 1,
     finish: 1,
@@ -645,7 +645,9 @@ export async function run(
     },
   };
 
-  for (const [index, sc] of config.stores.entries()) {
+  /** A new store for slot `index` (at the start, and after each close: a restarted process). */
+  const makeStore = (index: number): StoreRun => {
+    const sc = config.stores[index]!;
     const ref = {} as { run: StoreRun };
     const logger: LoggerLike = Object.fromEntries(
       (['debug', 'info', 'warn', 'error'] as const).map((level) => [
@@ -703,8 +705,9 @@ export async function run(
       scan(ref.run, `event ${event.type}`, `${JSON.stringify(event)} ${inspect(event, { depth: 5 })}`);
       checkCode(ref.run, `event ${event.type}.code`, (event as { code?: unknown }).code);
     });
-    runs.push(ref.run);
-  }
+    return ref.run;
+  };
+  for (const index of config.stores.keys()) runs.push(makeStore(index));
 
   // Reading values back to versions.
   const versionRead = (s: StoreRun, name: string, value: unknown): string | undefined => {
@@ -731,6 +734,7 @@ export async function run(
     return versionId;
   };
 
+  let finalPhase = false;
   const pending = new Set<Promise<unknown>>();
   const track = (promise: Promise<unknown>) => {
     pending.add(promise);
@@ -859,6 +863,12 @@ export async function run(
           s.store.close().then(
             () => {
               s.closed = true;
+              // The process restarts: a new store in the same slot, loaded at once.
+              if (runs[s.index] === s && !finalPhase) {
+                const next = makeStore(s.index);
+                runs[s.index] = next;
+                guard(next, 'load()', next.store.load());
+              }
             },
             (error: unknown) => note('crash', `store ${s.index} close() rejected with ${(error as Error).name}`),
           ),
@@ -937,6 +947,7 @@ export async function run(
       }
       // Final phase: faults stop, the world stops changing; every value must converge.
       step = ops.length;
+      finalPhase = true;
       world.faults = [];
       schemaDelay = 0;
       for (const secret of world.secrets.values()) secret.rotation.enabled = false;
@@ -954,13 +965,28 @@ export async function run(
             c.backoffMax +
             2 * c.fetchTimeout +
             c.bootTimeout +
-            (c.rotationSchedule ? c.rotationSchedule.delay + c.rotationSchedule.jitter : 0) +
+            (c.rotationSchedule
+              ? c.rotationSchedule.delay + c.rotationSchedule.jitter + c.rotationSchedule.describeInterval
+              : 0) +
             5_000
           );
         }),
       );
+      const quietSince = seq;
       await advance(bound);
       for (const s of open) {
+        // The rotation schedule is read again too: a DescribeSecret of every id after the faults stopped.
+        if (s.store.loaded && s.config.rotationSchedule && config.sources[s.config.source] === 'aws') {
+          for (const id of new Set(Object.values(s.config.names).map((d) => d.id))) {
+            if (
+              !calls.some((c) => c.store === s.index && c.op === 'describe' && c.seq > quietSince && c.ids.includes(id))
+            )
+              fail(
+                'convergence',
+                `store ${s.index} read no rotation schedule (DescribeSecret) of ${id} in the ${Math.round(bound / 1000)} s after the faults stopped`,
+              );
+          }
+        }
         if (!s.store.loaded) {
           fail('convergence', `store ${s.index} is not loaded ${Math.round(bound / 1000)} s after the faults stopped`);
           continue;
