@@ -1,5 +1,5 @@
 /**
- * `npm run sim -- --seeds N [--from S] [--steps K] [--seed S [--ops JSON]] [--replay FILE] [--tolerate a,b] [--no-shrink] [--first]`: runs
+ * `npm run sim -- --seeds N [--from S] [--steps K] [--seed S [--ops JSON]] [--replay FILE] [--tolerate a,b] [--no-shrink] [--budget RUNS] [--first]`: runs
  * the simulation over many seeds, prints each failing seed with its minimal replay, and exits 1 if
  * any seed failed. `--tolerate` (record runs only) notes the named invariants instead of failing.
  */
@@ -66,7 +66,10 @@ async function main(): Promise<void> {
     failed++;
     if (args.includes('--no-shrink'))
       process.stdout.write(`seed ${seed}: ${outcome.violation.invariant}: ${outcome.violation.detail}\n`);
-    else process.stdout.write(`${await replayOf(seed, steps, outcome.violation, { tolerate })}\n\n`);
+    else {
+      const budget = flag('budget') !== undefined ? Number(flag('budget')) : undefined;
+      process.stdout.write(`${await replayOf(seed, steps, outcome.violation, { tolerate }, budget)}\n\n`);
+    }
     if (args.includes('--first')) break;
   }
   const seconds = (performance.now() - started) / 1000;

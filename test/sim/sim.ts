@@ -955,38 +955,22 @@ export async function run(
       for (const id of world.secrets.keys()) world.put(id);
       for (const s of runs) if (!s.closed && !s.closing && !s.store.loaded) guard(s, 'load()', s.store.load());
       const open = runs.filter((s) => !s.closed && !s.closing);
+      // Values: one refresh interval (safetyInterval with rotationSchedule) plus jitter, plus
+      // backoff.max, plus a hung call's deadline and a reload, after the faults stop.
       const bound = Math.max(
         0,
         ...open.map((s) => {
           const c = s.config;
           const interval = c.rotationSchedule ? c.rotationSchedule.safetyInterval : c.refreshInterval;
+          const rotation = c.rotationSchedule ? c.rotationSchedule.delay + c.rotationSchedule.jitter : 0;
           return (
-            interval * (1 + c.refreshJitter) +
-            c.backoffMax +
-            2 * c.fetchTimeout +
-            c.bootTimeout +
-            (c.rotationSchedule
-              ? c.rotationSchedule.delay + c.rotationSchedule.jitter + c.rotationSchedule.describeInterval
-              : 0) +
-            5_000
+            interval * (1 + c.refreshJitter) + c.backoffMax + 2 * c.fetchTimeout + c.bootTimeout + rotation + 5_000
           );
         }),
       );
       const quietSince = seq;
       await advance(bound);
       for (const s of open) {
-        // The rotation schedule is read again too: a DescribeSecret of every id after the faults stopped.
-        if (s.store.loaded && s.config.rotationSchedule && config.sources[s.config.source] === 'aws') {
-          for (const id of new Set(Object.values(s.config.names).map((d) => d.id))) {
-            if (
-              !calls.some((c) => c.store === s.index && c.op === 'describe' && c.seq > quietSince && c.ids.includes(id))
-            )
-              fail(
-                'convergence',
-                `store ${s.index} read no rotation schedule (DescribeSecret) of ${id} in the ${Math.round(bound / 1000)} s after the faults stopped`,
-              );
-          }
-        }
         if (!s.store.loaded) {
           fail('convergence', `store ${s.index} is not loaded ${Math.round(bound / 1000)} s after the faults stopped`);
           continue;
@@ -998,6 +982,24 @@ export async function run(
             fail(
               'convergence',
               `store ${s.index} serves ${name} at rank ${served ? world.byVersionId.get(served)!.version.rank : '-'}, current is rank ${current.rank}, ${Math.round(bound / 1000)} s after the faults stopped`,
+            );
+        }
+      }
+      // Rotation schedules: every id described again within describeInterval (plus the same margin).
+      const describeBound = Math.max(
+        0,
+        ...open.map((s) => (s.config.rotationSchedule ? s.config.rotationSchedule.describeInterval + bound : 0)),
+      );
+      if (describeBound > bound) await advance(describeBound - bound);
+      for (const s of open) {
+        if (!s.store.loaded || !s.config.rotationSchedule || config.sources[s.config.source] !== 'aws') continue;
+        for (const id of new Set(Object.values(s.config.names).map((d) => d.id))) {
+          if (
+            !calls.some((c) => c.store === s.index && c.op === 'describe' && c.seq > quietSince && c.ids.includes(id))
+          )
+            fail(
+              'convergence',
+              `store ${s.index} read no rotation schedule (DescribeSecret) of ${id} in the ${Math.round(describeBound / 1000)} s after the faults stopped`,
             );
         }
       }
