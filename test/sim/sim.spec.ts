@@ -49,7 +49,7 @@ describe('simulation', () => {
     });
     expect(b).toEqual(a);
     expect(a.wireCalls).toBeGreaterThan(0);
-  });
+  }, 120_000);
 
   it(`holds every invariant over ${SEEDS} seeds × ${STEPS} steps`, async () => {
     const failed: string[] = [];
