@@ -248,6 +248,20 @@ export interface Violation {
   readonly detail: string;
 }
 
+/** Plain data (strings, numbers, arrays, plain objects) prints the same through JSON and inspect. */
+function plain(value: unknown, depth = 0): boolean {
+  if (value === null || typeof value !== 'object') return typeof value !== 'function';
+  if (depth > 4) return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (!Array.isArray(value) && proto !== Object.prototype && proto !== null) return false;
+  return Object.values(value).every((v) => plain(v, depth + 1));
+}
+
+/** How a logger would print `value`: JSON, and inspect too when it holds more than plain data (an Error, a class instance). */
+function printed(value: unknown): string {
+  return plain(value) ? JSON.stringify(value) : `${JSON.stringify(value)} ${inspect(value, { depth: 5 })}`;
+}
+
 /** Thrown inside a run to stop it at the first violation. */
 class Stop extends Error {}
 
@@ -594,14 +608,13 @@ export async function run(
     const found = finderFor(s).find(channel, text);
     if (found.length === 0) return;
     // Whose value: the secret the text is about, or another one (names only, never the value).
-    const owners = [...s.held.entries()]
-      .filter(([, versions]) => versions.some((v) => finderForVersions([v]).find(channel, text).length > 0))
-      .map(([name]) => name);
-    const about = /"(?:name|secret)":"([^"]+)"/.exec(text)?.[1];
-    note(
-      'leak',
-      `store ${s.index} ${channel}${about ? ` about "${about}"` : ''}: a fragment of the value of ${owners.join(', ') || 'a held secret'} (${found.map((f) => `${f.encoding} ${f.masked}`).join(', ')})`,
-    );
+    note('leak', () => {
+      const owners = [...s.held.entries()]
+        .filter(([, versions]) => versions.some((v) => finderForVersions([v]).find(channel, text).length > 0))
+        .map(([name]) => name);
+      const about = /"(?:name|secret)":"([^"]+)"/.exec(text)?.[1];
+      return `store ${s.index} ${channel}${about ? ` about "${about}"` : ''}: a fragment of the value of ${owners.join(', ') || 'a held secret'} (${found.map((f) => `${f.encoding} ${f.masked}`).join(', ')})`;
+    });
   };
   const checkCode = (s: StoreRun, channel: string, code: unknown): void => {
     if (code === undefined) return;
@@ -654,11 +667,7 @@ export async function run(
         level,
         (message: string, fields?: Record<string, unknown>) => {
           if (message === PROBE) return void (probed = ref.run);
-          scan(
-            ref.run,
-            `log.${level}`,
-            `${message} ${JSON.stringify(fields ?? {})} ${inspect(fields ?? {}, { depth: 5 })}`,
-          );
+          scan(ref.run, `log.${level}`, `${message} ${printed(fields ?? {})}`);
           checkCode(ref.run, `log.${level} fields.code`, fields?.code);
           if (level === 'error' && /unexpectedly/.test(message))
             note('internal-error', `store ${index} logged "${message}"`);
@@ -702,7 +711,7 @@ export async function run(
     };
     storeOfLogger.set(logger, ref.run);
     store.onEvent((event) => {
-      scan(ref.run, `event ${event.type}`, `${JSON.stringify(event)} ${inspect(event, { depth: 5 })}`);
+      scan(ref.run, `event ${event.type}`, printed(event));
       checkCode(ref.run, `event ${event.type}.code`, (event as { code?: unknown }).code);
     });
     return ref.run;
