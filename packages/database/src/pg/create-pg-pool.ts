@@ -125,8 +125,9 @@ export function createPgPool(store: AnySecretStore, name: string, options: PgPoo
   const Client = clientClass(state);
   /** Which candidate a queued `connect()` was made for (see the constructor). */
   const queued = new WeakMap<object, SecretCandidate<unknown>>();
-  const probedAt = new Map<string, number>();
-  const probes = new Map<string, Promise<void>>();
+  /** Per version: when its last probe started, and until when a checkout may wait for one (its first probe only). */
+  const probedAt = new Map<string, { readonly last: number; readonly waitUntil: number }>();
+  const probes = new Map<string, { readonly running: Promise<void>; readonly client: pg.Client }>();
 
   class Pool extends pg.Pool implements HushPgPool {
     readonly secretName = name;
@@ -266,35 +267,52 @@ export function createPgPool(store: AnySecretStore, name: string, options: PgPoo
     /**
      * One login with a version no connection has used yet, outside the pool (it closes at once):
      * until it succeeds, connections of the older version keep serving. One at a time per version,
-     * at most one every 5 s; a caller waits for it at most `connectionTimeoutMillis` (or 5 s).
+     * at most one every 5 s, each bounded by `connectionTimeoutMillis` (or 5 s). Only the first probe
+     * of a version holds checkouts, and for that same bound from its start: a login that hangs (a
+     * host that never answers) must not delay every query, and later probes run in the background.
      */
     #probe(candidate: SecretCandidate<unknown>): Promise<void> {
       const key = versionKey(candidate);
-      let running = probes.get(key);
-      if (!running) {
-        const now = performance.now();
-        if (this.ending || now - (probedAt.get(key) ?? -Infinity) < 5_000) return Promise.resolve();
-        probedAt.set(key, now);
+      const bound = this.options.connectionTimeoutMillis || 5_000;
+      const now = performance.now();
+      const seen = probedAt.get(key);
+      if (!probes.has(key) && !this.ending && now - (seen?.last ?? -Infinity) >= 5_000) {
+        probedAt.delete(key);
+        probedAt.set(key, { last: now, waitUntil: seen?.waitUntil ?? now + bound });
+        // Bounded: the oldest versions go first (Map keeps insertion order).
+        if (probedAt.size > 64) probedAt.delete(probedAt.keys().next().value as string);
         state.override = candidate;
         let client: pg.Client;
         try {
-          client = new Client(this.options as pg.ClientConfig);
+          client = new Client({ ...this.options, connectionTimeoutMillis: bound } as pg.ClientConfig);
         } finally {
           state.override = undefined;
         }
         client.on('error', noop);
         const end = (): Promise<void> => client.end().catch(noop);
-        running = client
+        const running = client
           .connect()
           .then(end, end)
           .finally(() => probes.delete(key));
-        probes.set(key, running);
+        probes.set(key, { running, client });
       }
+      const running = probes.get(key)?.running;
+      const wait = (probedAt.get(key)?.waitUntil ?? 0) - now;
+      if (!running || wait <= 0) return Promise.resolve();
       let timer: NodeJS.Timeout | undefined;
-      return Promise.race([
-        running,
-        new Promise<void>((resolve) => (timer = setTimeout(resolve, this.options.connectionTimeoutMillis || 5_000))),
-      ]).finally(() => clearTimeout(timer));
+      return Promise.race([running, new Promise<void>((resolve) => (timer = setTimeout(resolve, wait)))]).finally(() =>
+        clearTimeout(timer),
+      );
+    }
+
+    /** Ends the pool, and any probe login still in flight (its socket would keep the process alive). */
+    override end(): Promise<void>;
+    override end(callback: () => void): void;
+    override end(callback?: () => void): Promise<void> | void {
+      for (const { client } of probes.values()) {
+        (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+      }
+      return callback ? super.end(callback) : super.end();
     }
 
     override toString(): string {
