@@ -7,9 +7,10 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { inspect } from 'node:util';
 import { createInterface } from 'node:readline';
 import { createPgPool } from '@hush/database/pg';
-import { SECRET_ID, fixture, until, type Fixture } from './support';
+import { SECRET_ID, fixture, ident, literal, until, type Fixture } from './support';
 
 const root = join(__dirname, '..', '..', '..');
 const app = join(__dirname, 'fixtures', 'pool-app.cjs');
@@ -160,5 +161,34 @@ describe('createPgPool under attack (service process, real PostgreSQL)', () => {
     await until(() => hole.open() === 1);
     await pool.end();
     await until(() => hole.open() === 0, 3_000);
+  }, 30_000);
+
+  it('util.inspect / console.dir of the pool and of its clients print neither the username nor the password', async () => {
+    const user = `atk"us'er\\ü-日本\nQX`;
+    const password = `pw'"\\\n-ü-PWQX${'p'.repeat(200)}`;
+    await fx.pg.query(`CREATE ROLE ${ident(user)} LOGIN PASSWORD ${literal(password)}`);
+    const { value } = await fx.user('atk_inspect', 'pw-inspect-1');
+    fx.emu.putSecret(SECRET_ID, JSON.stringify({ ...value, username: user, password, dbname: 'postgres' }));
+    const store = fx.store();
+    await store.load();
+    const pool = createPgPool(store, 'db', { max: 2 });
+    pool.on('error', () => {});
+    try {
+      const client = await pool.connect();
+      expect((await client.query('SELECT current_user AS u')).rows[0].u).toBe(user);
+      const printed = [
+        inspect(pool, { depth: 8 }),
+        inspect(pool, { depth: 8, showHidden: true }),
+        inspect(client, { depth: 8 }),
+        inspect(client, { depth: 8, showHidden: true }),
+        inspect({ pool, client }),
+      ].join('\n');
+      client.release();
+      for (const fragment of ['QX', 'PWQX', 'ppppp', 'atk"', "us'er", '日本', 'ü-'])
+        expect({ fragment, found: printed.includes(fragment) }).toEqual({ fragment, found: false });
+      expect(inspect(pool)).toContain('HushPgPool(db)');
+    } finally {
+      await pool.end();
+    }
   }, 30_000);
 });

@@ -6,6 +6,7 @@ import {
   type SecretCandidate,
   type AnySecretStore,
 } from '@hush/core';
+import { inspect } from 'node:util';
 import pg from 'pg';
 import { isPgLoginFailure, rdsCredentials, type CredentialsMapper, type DatabaseCredentials } from '../credentials';
 import { DatabaseCredentialsError, DatabaseLoginError, type TriedVersion } from '../errors';
@@ -318,6 +319,11 @@ export function createPgPool(store: AnySecretStore, name: string, options: PgPoo
     override toString(): string {
       return `HushPgPool(${name})`;
     }
+
+    /** pg's own printout lists every client with its username (and, with `showHidden`, its password). */
+    [inspect.custom](): string {
+      return `HushPgPool(${name}) { total: ${this.totalCount}, idle: ${this.idleCount}, waiting: ${this.waitingCount} }`;
+    }
   }
   return new Pool();
 }
@@ -578,6 +584,11 @@ function clientClass(state: LoginState): typeof pg.Client {
 
     set release(fn: ReleaseFn) {
       this.#release = fn;
+    }
+
+    /** pg's own printout shows the username (and, with `showHidden`, the password): name and version only. */
+    [inspect.custom](): string {
+      return `HushPgClient(${this.#candidate.name}@${this.#candidate.version?.slice(0, 8) ?? 'unknown'})`;
     }
   } as unknown as typeof pg.Client;
 }
