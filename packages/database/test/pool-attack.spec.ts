@@ -131,6 +131,28 @@ describe('createPgPool under attack (service process, real PostgreSQL)', () => {
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
   }, 60_000);
 
+  it('a connection the server ends while its checkout waits for a probe login does not kill the process', async () => {
+    const { value } = await fx.user('atk_probe_kill', 'pw-probe-kill-1');
+    const hole = await blackhole();
+    cleanups.push(hole.close);
+    // connectionTimeoutMillis: the pool's own new logins with that version would hang too (as with any pg.Pool).
+    const svc = (running = service(fx, { max: 2, connectionTimeoutMillis: 3_000 }));
+    await svc.ready();
+    await queriesWithin(svc, 50, 15_000);
+    fx.emu.putSecret(SECRET_ID, JSON.stringify({ ...value, host: '127.0.0.1', port: hole.port }));
+    await svc.send('refresh');
+    // The probe hangs: the checkouts that met the working connections wait for it, holding them.
+    await until(() => hole.open() === 1);
+    await fx.pg.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'atk_probe_kill'`);
+    await queriesWithin(svc, 1, 15_000).catch(() => undefined);
+    // The version of the host that never answers stays the one new logins use: point it back.
+    fx.emu.putSecret(SECRET_ID, JSON.stringify(value));
+    await svc.send('refresh');
+    await queriesWithin(svc, 100, 20_000);
+    const { code, stderr } = await svc.stop();
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+  }, 60_000);
+
   it('pool.end() while a probe login hangs: the process exits by itself', async () => {
     const { value } = await fx.user('atk_hang_end', 'pw-hang-end-1');
     const hole = await blackhole();

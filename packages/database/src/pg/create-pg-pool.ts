@@ -204,7 +204,20 @@ export function createPgPool(store: AnySecretStore, name: string, options: PgPoo
         let verdict = state.verdict(version);
         if (verdict === 'unproven' && !probed) {
           probed = true;
-          await this.#probe(state.choose());
+          // Checked out, the client has no 'error' listener of pg-pool's: one the server ends while
+          // this waits (an admin command, a failover) would be an uncaught 'error' event.
+          let lost: Error | undefined;
+          const onError = (error: Error): void => void (lost ??= error);
+          client.on('error', onError);
+          try {
+            await this.#probe(state.choose());
+          } finally {
+            client.removeListener('error', onError);
+          }
+          if (lost) {
+            client.release(lost);
+            continue;
+          }
           verdict = state.verdict(version);
         }
         if (i >= (this.options.max ?? 10) || verdict !== 'retire') return client;
