@@ -153,6 +153,21 @@ describe('createPgPool under attack (service process, real PostgreSQL)', () => {
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
   }, 60_000);
 
+  it('the server ending connections under load (no rotation) fails their queries, as with pg.Pool, and never kills the process', async () => {
+    await fx.user('atk_terminate', 'pw-terminate-1');
+    // 50 workers on a pool of 5: a released connection is handed at once to a queued checkout.
+    const svc = (running = service(fx, { max: 5 }, 50));
+    await svc.ready();
+    await queriesWithin(svc, 200, 15_000);
+    for (let i = 0; i < 30; i++) {
+      await fx.pg.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'atk_terminate'`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await queriesWithin(svc, 200, 15_000);
+    const { code, stderr } = await svc.stop();
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+  }, 60_000);
+
   it('pool.end() while a probe login hangs: the process exits by itself', async () => {
     const { value } = await fx.user('atk_hang_end', 'pw-hang-end-1');
     const hole = await blackhole();

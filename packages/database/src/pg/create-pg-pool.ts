@@ -129,6 +129,15 @@ export function createPgPool(store: AnySecretStore, name: string, options: PgPoo
   /** Per version: when its last probe started, and until when a checkout may wait for one (its first probe only). */
   const probedAt = new Map<string, { readonly last: number; readonly waitUntil: number }>();
   const probes = new Map<string, { readonly running: Promise<void>; readonly client: pg.Client }>();
+  /** The 'error' listener a client carries from its checkout until its caller has it (see the constructor). */
+  const guards = new WeakMap<object, Guard>();
+  const unguard = (client: pg.PoolClient): Error | undefined => {
+    const guard = guards.get(client);
+    if (!guard) return undefined;
+    guards.delete(client);
+    client.removeListener('error', guard.listener);
+    return guard.lost;
+  };
 
   class Pool extends pg.Pool implements HushPgPool {
     readonly secretName = name;
@@ -148,6 +157,18 @@ export function createPgPool(store: AnySecretStore, name: string, options: PgPoo
         };
       }
       state.probe = (candidate) => void this.#probe(candidate);
+      // pg-pool removes its 'error' listener from a client as it hands it out; with a callback, its
+      // own query() attaches one in the same tick. This pool hands clients out through promises
+      // (retries, probes), so a client the server ends in between (an admin command, a failover,
+      // often in the same socket read as the last query's end) would raise an uncaught 'error'.
+      // It carries a listener of ours until the caller has it; #connect replaces a lost one.
+      this.on('acquire', (client: pg.PoolClient) => {
+        if (guards.has(client)) return;
+        const guard: Guard = { listener: (error: Error) => void (guard.lost ??= error) };
+        guards.set(client, guard);
+        client.on('error', guard.listener);
+      });
+      this.on('release', (_error: unknown, client: pg.PoolClient) => void unguard(client));
     }
 
     credentialStats(): PgCredentialStats {
@@ -204,21 +225,14 @@ export function createPgPool(store: AnySecretStore, name: string, options: PgPoo
         let verdict = state.verdict(version);
         if (verdict === 'unproven' && !probed) {
           probed = true;
-          // Checked out, the client has no 'error' listener of pg-pool's: one the server ends while
-          // this waits (an admin command, a failover) would be an uncaught 'error' event.
-          let lost: Error | undefined;
-          const onError = (error: Error): void => void (lost ??= error);
-          client.on('error', onError);
-          try {
-            await this.#probe(state.choose());
-          } finally {
-            client.removeListener('error', onError);
-          }
-          if (lost) {
-            client.release(lost);
-            continue;
-          }
+          await this.#probe(state.choose());
           verdict = state.verdict(version);
+        }
+        // The server ended it while it was on its way here: drop it (pg-pool removes it), take another.
+        const lost = unguard(client);
+        if (lost) {
+          client.release(lost);
+          continue;
         }
         if (i >= (this.options.max ?? 10) || verdict !== 'retire') return client;
         client.release();
@@ -509,6 +523,12 @@ function safeName(error: unknown): string {
 const failedCandidate = new WeakMap<object, SecretCandidate<unknown>>();
 
 type ReleaseFn = (release?: unknown) => void;
+
+/** An 'error' listener on a client being handed out, and the error it caught. */
+interface Guard {
+  readonly listener: (error: Error) => void;
+  lost?: Error;
+}
 
 function clientClass(state: LoginState): typeof pg.Client {
   return class HushPgClient extends pg.Client {
