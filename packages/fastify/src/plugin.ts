@@ -301,8 +301,8 @@ function registerStore(instance: FastifyInstance, opts: LooseOptions): void {
   Object.freeze(hush);
 
   // Mount the probes before anything can fail later, so a bad option is reported at registration.
-  const health = opts.healthPath !== undefined ? healthHandler('health', opts.healthOptions) : undefined;
-  const readiness = opts.readinessPath !== undefined ? healthHandler('readiness', opts.readinessOptions) : undefined;
+  const health = healthHandler('health', opts.healthOptions);
+  const readiness = healthHandler('readiness', opts.readinessOptions);
   for (const [option, path] of [
     ['healthPath', opts.healthPath],
     ['readinessPath', opts.readinessPath],
@@ -338,8 +338,8 @@ function registerStore(instance: FastifyInstance, opts: LooseOptions): void {
   };
   instance.addHook('onRequest', pin);
 
-  if (health) instance.get(opts.healthPath!, health);
-  if (readiness) instance.get(opts.readinessPath!, readiness);
+  if (opts.healthPath !== undefined) instance.get(opts.healthPath, health);
+  if (opts.readinessPath !== undefined) instance.get(opts.readinessPath, readiness);
 
   instance.addHook('onReady', async () => {
     try {
