@@ -61,8 +61,10 @@ export interface HushCreateOptions<D extends SecretDeclarations = SecretDeclarat
  * `app.register(hushSecrets, { store })`: share a store you created (and close yourself). The
  * plugin loads it in `onReady` if it is not loaded yet, and never closes it.
  */
-export interface HushStoreOptions<D extends SecretDeclarations = SecretDeclarations> extends HushRoutesOptions {
-  store: SecretStore<D>;
+export interface HushStoreOptions extends HushRoutesOptions {
+  /** Any store (its declarations' types are not needed here: `app.secrets` is typed from `HushSecrets`). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- SecretStore<D> is invariant in D
+  store: SecretStore<any>;
   secrets?: never;
   only?: never;
 }
@@ -81,7 +83,7 @@ export interface HushScopeOptions<K extends string = SecretNameOf<HushSecrets>> 
 
 /** The options of {@link hushSecrets}: one of the three forms. */
 export type HushSecretsOptions<D extends SecretDeclarations = SecretDeclarations> =
-  HushCreateOptions<D> | HushStoreOptions<D> | HushScopeOptions;
+  HushCreateOptions<D> | HushStoreOptions | HushScopeOptions;
 
 /** `app.hush`: the store behind `app.secrets`, health handlers, refresh. */
 export interface HushFastify {

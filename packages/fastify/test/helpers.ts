@@ -17,23 +17,26 @@ export const secrets = defineSecrets({
 export const dbValue = (n: number) => ({
   username: `user-CANARY-${n}`,
   password: `p"w\\'\n\t-CANARY-é🔑-${n}-${'x'.repeat(300)}`,
-  host: `db-CANARY-${n}.internal`,
+  host: `db-CANARY-${n}.qzv`,
 });
 export const apiKey = (n: number) => `key-CANARY-${n}-\u2028"<>&`;
+export const adminToken = (n: number) => `zq-CANARY-tkn-${n}`;
 
 export const seed = (): Record<string, string> => ({
   'app/db': JSON.stringify(dbValue(1)),
   'app/api-key': apiKey(1),
-  'app/admin-token': 'admin-CANARY-1',
+  'app/admin-token': adminToken(1),
 });
 
-/** Every value any spec puts in the emulator, for the fragment search. */
+/**
+ * Every value any spec puts in the emulator, for the fragment search: the fields of the JSON
+ * secret (its key names, `"host"`, also occur in pino's `"hostname"`), the plain ones whole.
+ */
 export const allValues = (upTo = 4): string[] =>
   Array.from({ length: upTo }, (_, i) => i + 1).flatMap((n) => [
     ...Object.values(dbValue(n)),
-    JSON.stringify(dbValue(n)),
     apiKey(n),
-    `admin-CANARY-${n}`,
+    adminToken(n),
   ]);
 
 export async function emulator(): Promise<Emulator> {

@@ -13,7 +13,7 @@ import hushDefault, {
   toHealthCheckResult as fastifyHealthResult,
 } from '@hush/fastify';
 import type { Emulator } from '@hush/emulator';
-import { apiKey, dbValue, emulator, secrets, source, waitFor } from './helpers';
+import { adminToken, apiKey, dbValue, emulator, secrets, source, waitFor } from './helpers';
 
 let emu: Emulator;
 const apps: FastifyInstance[] = [];
@@ -48,7 +48,6 @@ const json = async (app: FastifyInstance, url: string) => {
 describe('hushSecrets', () => {
   it('is the named and the default export, and require() gives the plugin itself', () => {
     expect(hushDefault).toBe(hushSecrets);
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- what a CommonJS user writes
     expect(require('@hush/fastify')).toBe(hushSecrets);
     expect(typeof hushSecrets).toBe('function');
   });
@@ -342,7 +341,7 @@ describe('only: scoped route plugins', () => {
 
   it('shows a route plugin only the names it is given; the rest of the app sees everything', async () => {
     const app = await scopedApp();
-    expect((await json(app, '/admin/token')).body).toEqual({ token: 'admin-CANARY-1', user: dbValue(1).username });
+    expect((await json(app, '/admin/token')).body).toEqual({ token: adminToken(1), user: dbValue(1).username });
     expect((await json(app, '/admin/keys')).body).toEqual({
       request: ['dbUser', 'adminToken'],
       app: ['dbUser', 'adminToken'],
@@ -377,7 +376,7 @@ describe('only: scoped route plugins', () => {
     const app = appWith();
     app.addHook('onRequest', async () => {
       // After the app's pinning hook, before the scope's: a rotation lands.
-      emu.putSecret('app/admin-token', 'admin-CANARY-2');
+      emu.putSecret('app/admin-token', adminToken(2));
       await app.hush.refresh('adminToken');
     });
     await app.register(async (admin) => {
@@ -385,7 +384,7 @@ describe('only: scoped route plugins', () => {
       admin.get('/t', (req) => ({ token: req.secrets.adminToken, live: admin.secrets.adminToken }));
     });
     await app.ready();
-    expect((await json(app, '/t')).body).toEqual({ token: 'admin-CANARY-1', live: 'admin-CANARY-2' });
+    expect((await json(app, '/t')).body).toEqual({ token: adminToken(1), live: adminToken(2) });
   });
 
   it('rejects misuse with the same messages as @hush/express', async () => {
