@@ -1,6 +1,6 @@
 /**
- * `npm start` runs apps/demo.mjs on the built packages: one emulator, the Nest and the Express
- * demo. This starts it as a real child process, reads both /whoami endpoints, and checks Ctrl-C
+ * `npm start` runs apps/demo.mjs on the built packages: one emulator, the Nest, Express and Fastify
+ * demos. This starts it as a real child process, reads the three /whoami endpoints, and checks Ctrl-C
  * (SIGINT) exits cleanly; that SIGTERM sent to the `npm start` process reaches the demo; and that
  * a taken port is one line naming the variable to change.
  */
@@ -28,10 +28,11 @@ async function waitFor(read: () => string, text: string, timeoutMs: number): Pro
   while (!read().includes(text) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
 }
 
-it('starts both demos on one emulator and exits cleanly on SIGINT', async () => {
+it('starts the Nest, Express and Fastify demos on one emulator and exits cleanly on SIGINT', async () => {
   for (const built of [
     'apps/nest-demo/dist/index.js',
     'apps/express-demo/dist/main.js',
+    'apps/fastify-demo/dist/main.js',
     'packages/emulator/dist/index.js',
   ]) {
     if (!existsSync(join(root, built)))
@@ -39,7 +40,7 @@ it('starts both demos on one emulator and exits cleanly on SIGINT', async () => 
   }
   const child = spawn(process.execPath, ['apps/demo.mjs'], {
     cwd: root,
-    env: { ...process.env, NEST_PORT: '0', EXPRESS_PORT: '0', EMULATOR_PORT: '0' },
+    env: { ...process.env, NEST_PORT: '0', EXPRESS_PORT: '0', FASTIFY_PORT: '0', EMULATOR_PORT: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -51,13 +52,14 @@ it('starts both demos on one emulator and exits cleanly on SIGINT', async () => 
     while (!output.includes('Ctrl-C to stop') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     expect(output).toContain('Ctrl-C to stop');
     const urls = [...output.matchAll(/(http:\/\/\S+)\/whoami/g)].map((m) => m[1]!);
-    expect(urls).toHaveLength(2);
-    const [nest, web] = await Promise.all(
+    expect(urls).toHaveLength(3);
+    const [nest, web, fastify] = await Promise.all(
       urls.map(async (u) => (await fetch(`${u}/whoami`)).json() as Promise<Record<string, unknown>>),
     );
-    // Both apps read the same secret version from the one emulator.
+    // The three apps read the same secret version from the one emulator.
     expect(nest!['dbVersion']).toEqual(web!['dbVersion']);
-    expect(JSON.stringify([nest, web])).not.toMatch(/password/i);
+    expect(fastify!['dbVersion']).toEqual(web!['dbVersion']);
+    expect(JSON.stringify([nest, web, fastify])).not.toMatch(/password/i);
   } finally {
     child.kill('SIGINT');
   }
@@ -68,7 +70,7 @@ it('starts both demos on one emulator and exits cleanly on SIGINT', async () => 
 it('SIGTERM to the `npm start` process reaches the demo, which shuts down and exits', async () => {
   const npm = spawn('npm', ['start'], {
     cwd: root,
-    env: { ...process.env, NEST_PORT: '0', EXPRESS_PORT: '0', EMULATOR_PORT: '0' },
+    env: { ...process.env, NEST_PORT: '0', EXPRESS_PORT: '0', FASTIFY_PORT: '0', EMULATOR_PORT: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const out = collect(npm);
@@ -77,7 +79,7 @@ it('SIGTERM to the `npm start` process reaches the demo, which shuts down and ex
     await waitFor(out.text, 'Ctrl-C to stop', 90_000);
     expect(out.text()).toContain('Ctrl-C to stop');
     urls = [...out.text().matchAll(/(http:\/\/\S+)\/whoami/g)].map((m) => m[1]!);
-    expect(urls).toHaveLength(2);
+    expect(urls).toHaveLength(3);
   } finally {
     npm.kill('SIGTERM');
   }
@@ -87,7 +89,7 @@ it('SIGTERM to the `npm start` process reaches the demo, which shuts down and ex
   for (const url of urls ?? []) await expect(fetch(`${url}/whoami`)).rejects.toThrow();
 }, 120_000);
 
-describe.each(['NEST_PORT', 'EXPRESS_PORT', 'EMULATOR_PORT'])('a taken %s', (variable) => {
+describe.each(['NEST_PORT', 'EXPRESS_PORT', 'FASTIFY_PORT', 'EMULATOR_PORT'])('a taken %s', (variable) => {
   let blocker: Server;
   beforeAll(async () => {
     blocker = createServer();
@@ -99,7 +101,14 @@ describe.each(['NEST_PORT', 'EXPRESS_PORT', 'EMULATOR_PORT'])('a taken %s', (var
     const taken = (blocker.address() as AddressInfo).port;
     const child = spawn(process.execPath, ['apps/demo.mjs'], {
       cwd: root,
-      env: { ...process.env, NEST_PORT: '0', EXPRESS_PORT: '0', EMULATOR_PORT: '0', [variable]: String(taken) },
+      env: {
+        ...process.env,
+        NEST_PORT: '0',
+        EXPRESS_PORT: '0',
+        FASTIFY_PORT: '0',
+        EMULATOR_PORT: '0',
+        [variable]: String(taken),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const out = collect(child);
