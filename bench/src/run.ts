@@ -18,6 +18,7 @@ import { bootScenario } from './scenarios/boot';
 import { dbRotationScenario } from './scenarios/db-rotation';
 import { fleetScenario, QUOTA_SCALE } from './scenarios/fleet';
 import { fleetCostScenario } from './scenarios/fleet-cost';
+import { fastifyScenario } from './scenarios/fastify';
 import { hotReadScenario } from './scenarios/hot-read';
 import { memoryScenario } from './scenarios/memory';
 import { middlewareScenario } from './scenarios/middleware';
@@ -40,6 +41,7 @@ const SCENARIOS: [number, string, (ctx: BenchContext) => Promise<Row[]>][] = [
   [8, 'redaction worst case', scrubScenario],
   [9, 'fleet cost', fleetCostScenario],
   [10, 'database credential rotation', dbRotationScenario],
+  [11, '@hush/fastify overhead', fastifyScenario],
 ];
 
 async function main(): Promise<void> {
