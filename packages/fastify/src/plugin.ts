@@ -10,7 +10,7 @@ import {
 import { SECRET_STORE_OPTION_KEYS, checkKnownKeys, keysOf, suggest } from '@hush/core/internal';
 import type { HushSecrets } from './index';
 import { readOnlyError, registeredTwiceError } from './errors';
-import { buildView, type ViewSpec } from './secrets-view';
+import { buildView, viewBase, type ViewSpec } from './secrets-view';
 import {
   HEALTH_OPTION_KEYS,
   READINESS_OPTION_KEYS,
@@ -134,15 +134,18 @@ type Pinned = { [kView]: object | null };
 /** A set of visible names and the views of it, one per generation. */
 class Scope {
   readonly #views = new WeakMap<object, object>();
+  readonly #base: object;
   constructor(
     readonly spec: ViewSpec,
     readonly registration: Registration,
-  ) {}
+  ) {
+    this.#base = viewBase(spec);
+  }
 
   viewOf(snapshot: Readonly<Record<string, unknown>>): object {
     let view = this.#views.get(snapshot);
     if (view === undefined) {
-      view = buildView(snapshot, this.spec);
+      view = buildView(snapshot, this.spec, this.#base);
       this.#views.set(snapshot, view);
       this.registration.snapshotOf.set(view, snapshot);
     }

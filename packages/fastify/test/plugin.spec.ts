@@ -315,22 +315,32 @@ describe('hushSecrets', () => {
 });
 
 describe('only: scoped route plugins', () => {
+  /** The declared names a view lets you read (a hidden one throws). */
+  const readable = (view: object): string[] =>
+    ['db', 'dbUser', 'apiKey', 'adminToken'].filter((name) => {
+      try {
+        return (view as Record<string, unknown>)[name] !== undefined;
+      } catch {
+        return false;
+      }
+    });
+
   async function scopedApp(): Promise<FastifyInstance> {
     const app = appWith();
     app.setErrorHandler((error: Error, _req, reply) => {
       void reply.code(500).send({ name: error.name, message: error.message });
     });
-    app.get('/all', (req) => ({ keys: Object.keys(req.secrets) }));
+    app.get('/all', (req) => ({ keys: readable(req.secrets) }));
     await app.register(
       async (admin) => {
         await admin.register(hushSecrets, { only: ['adminToken', 'dbUser'] });
         admin.get('/token', (req) => ({ token: req.secrets.adminToken, user: req.secrets.dbUser }));
-        admin.get('/keys', (req) => ({ request: Object.keys(req.secrets), app: Object.keys(admin.secrets) }));
+        admin.get('/keys', (req) => ({ request: readable(req.secrets), app: readable(admin.secrets) }));
         admin.get('/hidden', (req) => req.secrets.apiKey);
         admin.get('/app-hidden', () => admin.secrets.apiKey);
         admin.get('/undeclared', (req) => (req.secrets as unknown as Record<string, unknown>)['nope']);
         await admin.register(async (nested) => {
-          nested.get('/nested', (req) => ({ keys: Object.keys(req.secrets) }));
+          nested.get('/nested', (req) => ({ keys: readable(req.secrets) }));
         });
       },
       { prefix: '/admin' },
@@ -349,7 +359,7 @@ describe('only: scoped route plugins', () => {
     // Encapsulation: nested plugins inherit the scope, siblings and the parent do not.
     expect((await json(app, '/admin/nested')).body).toEqual({ keys: ['dbUser', 'adminToken'] });
     expect((await json(app, '/all')).body).toEqual({ keys: ['db', 'dbUser', 'apiKey', 'adminToken'] });
-    expect(Object.keys(app.secrets)).toEqual(['db', 'dbUser', 'apiKey', 'adminToken']);
+    expect(readable(app.secrets)).toEqual(['db', 'dbUser', 'apiKey', 'adminToken']);
   });
 
   it('throws SecretNotVisibleError for a hidden name, with the same message as @hush/express', async () => {
@@ -441,8 +451,11 @@ describe('request.secrets', () => {
       for (const write of [
         () => ((req as unknown as { secrets: unknown }).secrets = {}),
         () => ((req.secrets as unknown as Record<string, unknown>)['apiKey'] = 'x'),
-        () => delete (req.secrets as unknown as Record<string, unknown>)['apiKey'],
+        () => ((req.secrets as unknown as Record<string, unknown>)['newName'] = 'x'),
+        () => Object.defineProperty(req.secrets, 'apiKey', { value: 'x' }),
+        () => Object.setPrototypeOf(req.secrets, null),
         () => ((app as unknown as { secrets: unknown }).secrets = {}),
+        () => ((app.secrets as unknown as Record<string, unknown>)['apiKey'] = 'x'),
       ]) {
         try {
           write();
@@ -451,12 +464,44 @@ describe('request.secrets', () => {
           errors.push((e as Error).message);
         }
       }
+      // The view has no own property: deleting a name removes nothing.
+      delete (req.secrets as unknown as Record<string, unknown>)['apiKey'];
       return { errors, key: req.secrets.apiKey };
     });
     await app.ready();
     const { body } = await json(app, '/');
     expect(body['key']).toBe(apiKey(1));
-    for (const message of body['errors'] as string[]) expect(message).toMatch(/read-only/);
+    expect(body['errors']).toHaveLength(7);
+    for (const message of body['errors'] as string[])
+      expect(message).toMatch(/read-only|not extensible|Cannot redefine/);
+  });
+
+  it('reads by name only: no own keys, so keys, entries and spreads are empty; destructuring works', async () => {
+    const app = appWith();
+    app.get('/', (req) => {
+      const { apiKey: key, dbUser } = req.secrets;
+      return {
+        keys: Object.keys(req.secrets),
+        entries: Object.entries(req.secrets).length,
+        spread: { ...req.secrets },
+        has: ['apiKey' in req.secrets, 'nope' in req.secrets],
+        key,
+        dbUser,
+        then: (req.secrets as unknown as { then?: unknown }).then ?? null,
+        hasOwn: Object.prototype.hasOwnProperty.call(req.secrets, 'apiKey'),
+      };
+    });
+    await app.ready();
+    expect((await json(app, '/')).body).toEqual({
+      keys: [],
+      entries: 0,
+      spread: {},
+      has: [true, false],
+      key: apiKey(1),
+      dbUser: dbValue(1).username,
+      then: null,
+      hasOwn: false,
+    });
   });
 
   it('adds no own property to the request', async () => {

@@ -5,6 +5,7 @@
  * (raw, escaped, URL-encoded, base64, hex), not just the exact value.
  */
 import Fastify from 'fastify';
+import { Console } from 'node:console';
 import { inspect } from 'node:util';
 import { Writable } from 'node:stream';
 import { hushSecrets } from '@hush/fastify';
@@ -17,6 +18,12 @@ beforeAll(async () => {
   emu = await emulator();
 });
 afterAll(() => emu.close());
+
+function tableOf(value: unknown): string {
+  const out = memoryStream();
+  new Console(out).table(value);
+  return out.text();
+}
 
 function memoryStream(): Writable & { text: () => string } {
   const chunks: string[] = [];
@@ -50,6 +57,13 @@ it('logs, errors, inspects and serializes without any fragment of any value', as
       inspectReqHidden: inspect(req, { showHidden: true, getters: true, depth: 2 }),
       inspectApp: inspect(app.secrets, { showHidden: true, getters: true }),
       inspectHush: inspect(app.hush, { showHidden: true, getters: true, depth: 5 }),
+      // console.dir sets customInspect: false; with every other option on, nothing is listed or called.
+      raw: [req.secrets, app.secrets, { nested: req.secrets }].map((v) =>
+        inspect(v, { customInspect: false, showHidden: true, getters: true, depth: Infinity, showProxy: true }),
+      ),
+      rawReq: inspect(req, { customInspect: false, showHidden: true, getters: true, depth: 3 }),
+      table: tableOf(req.secrets),
+      clone: JSON.stringify(structuredClone(req.secrets)),
       keys: Object.keys(req),
     };
   });
