@@ -90,15 +90,19 @@ export async function fastifyScenario(ctx: BenchContext): Promise<Row[]> {
     const seconds = ctx.loadSeconds ?? (ctx.quick ? 0.3 : 3);
     const rounds = Math.round(ctx.loadRounds ?? (ctx.quick ? 1 : 5));
     const connections = 32;
-    const results = Object.fromEntries(variants.map((v) => [v, [] as LoadResult[]])) as Record<Variant, LoadResult[]>;
+    type Measured = LoadResult & { readonly cpuUs: number };
+    const results = Object.fromEntries(variants.map((v) => [v, [] as Measured[]])) as Record<Variant, Measured[]>;
     for (const v of variants)
       await load(driver, { url: urls[v], seconds: ctx.quick ? 0.2 : 1, connections, expectBody: expectBody(v) });
     for (let round = 0; round < rounds; round++) {
       const order = variants.map((_, i) => variants[(i + round) % variants.length]!);
       for (const v of order) {
+        const cpu0 = process.cpuUsage();
         const r = await load(driver, { url: urls[v], seconds, connections, expectBody: expectBody(v) });
+        const cpu = process.cpuUsage(cpu0);
         check(r.total > 0 && r.errors === 0 && r.non2xx === 0 && r.mismatches === 0, `${v}: ${JSON.stringify(r)}`);
-        results[v].push(r);
+        // CPU time of this (server) process per request: far less sensitive to other load than req/s.
+        results[v].push({ ...r, cpuUs: (cpu.user + cpu.system) / r.total });
       }
     }
     const base = results['bare Fastify'];
@@ -130,7 +134,21 @@ export async function fastifyScenario(ctx: BenchContext): Promise<Row[]> {
           met: ctx.quick || !judged ? '—' : met(p99 / baseP99 <= 1.05),
         },
       );
-      ctx.log(`fastify ${v}: ${fmt(rps, 0)} req/s vs ${fmt(baseRps, 0)}; p99 ${p99} vs ${baseP99} ms`);
+      // Paired by round (the bare run next to it in time), so a slow patch of the machine cancels out.
+      const cpuDelta = median(results[v].map((r, i) => r.cpuUs - base[i]!.cpuUs));
+      const signed = `${cpuDelta >= 0 ? '+' : ''}${fmt(cpuDelta, 2)}`;
+      rows.push({
+        scenario: '11 Fastify',
+        metric: `${v}: server CPU per request (median of ${rounds})`,
+        hush: `${fmt(median(results[v].map((r) => r.cpuUs)), 1)} µs`,
+        baseline: `bare Fastify ${fmt(median(base.map((r) => r.cpuUs)), 1)} µs`,
+        ratio: `${signed} µs (paired by round)`,
+        target: '— (diagnostic)',
+        met: '—',
+      });
+      ctx.log(
+        `fastify ${v}: ${fmt(rps, 0)} req/s vs ${fmt(baseRps, 0)}; p99 ${p99} vs ${baseP99} ms; CPU ${signed} µs/req`,
+      );
     }
 
     // Part 2: the hot read on captured requests.

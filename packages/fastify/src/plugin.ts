@@ -209,6 +209,21 @@ export function hushSecretsPlugin(
 
 function registerStore(instance: FastifyInstance, opts: LooseOptions): void {
   if (nearest(registrations, instance) !== undefined) throw registeredTwiceError();
+  for (const [option, path] of [
+    ['healthPath', opts.healthPath],
+    ['readinessPath', opts.readinessPath],
+  ] as const) {
+    if (path !== undefined && (typeof path !== 'string' || !path.startsWith('/'))) {
+      throw new SecretsConfigError(`hushSecrets.${option}`, `expected a path starting with '/', e.g. '/healthz'.`);
+    }
+  }
+  for (const [option, known] of [
+    ['healthOptions', HEALTH_OPTION_KEYS],
+    ['readinessOptions', READINESS_OPTION_KEYS],
+  ] as const) {
+    checkObject(opts[option], `hushSecrets.${option}`, `{ ${option}: { key: 'secrets' } }`);
+    checkKnownKeys(opts[option] ?? {}, known, `hushSecrets.${option}`);
+  }
   let store: SecretStore;
   let owned: boolean;
   if (opts.store !== undefined) {
@@ -305,18 +320,9 @@ function registerStore(instance: FastifyInstance, opts: LooseOptions): void {
   });
   Object.freeze(hush);
 
-  // Mount the probes before anything can fail later, so a bad option is reported at registration.
+  // Built (and their options checked) at registration.
   const health = healthHandler('health', opts.healthOptions);
   const readiness = healthHandler('readiness', opts.readinessOptions);
-  for (const [option, path] of [
-    ['healthPath', opts.healthPath],
-    ['readinessPath', opts.readinessPath],
-  ] as const) {
-    if (path !== undefined && (typeof path !== 'string' || !path.startsWith('/'))) {
-      throw new SecretsConfigError(`hushSecrets.${option}`, `expected a path starting with '/', e.g. '/healthz'.`);
-    }
-  }
-
   instance.decorate('hush', hush);
   instance.decorate('secrets', {
     getter(this: FastifyInstance) {
