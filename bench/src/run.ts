@@ -25,6 +25,7 @@ import { middlewareScenario } from './scenarios/middleware';
 import { rotationScenario } from './scenarios/rotation';
 import { scrubScenario } from './scenarios/scrub';
 import { steadyStateScenario } from './scenarios/steady-state';
+import { valueIndexScenario } from './scenarios/value-index';
 import type { BenchContext } from './util';
 
 // The SDK warns once per process that future versions need Node 22; it is noise here (and in every forked pod).
@@ -41,7 +42,8 @@ const SCENARIOS: [number, string, (ctx: BenchContext) => Promise<Row[]>][] = [
   [8, 'redaction worst case', scrubScenario],
   [9, 'fleet cost', fleetCostScenario],
   [10, 'database credential rotation', dbRotationScenario],
-  [11, '@hush/fastify overhead', fastifyScenario],
+  [11, 'store-wide redaction check', valueIndexScenario],
+  [12, '@hush/fastify overhead', fastifyScenario],
 ];
 
 async function main(): Promise<void> {

@@ -339,6 +339,39 @@ function emulatorEchoPath(echo: 'current' | 'previous'): Path {
   };
 }
 
+/**
+ * Issue 21: the store holds the value under one secret; a whole BatchGetSecretValue call fails
+ * with a message quoting it, and the failure reaches every secret of the batch (the neighbours'
+ * events, logs and health too).
+ */
+const batchNeighbourPath: Path = async (s) => {
+  const id = `fuzz-${Math.random().toString(36).slice(2)}`;
+  const neighbour = `${id}-n`;
+  emu.putSecret(id, s);
+  emu.putSecret(neighbour, 'neighbour-value');
+  const client = new SecretsManagerClient({ ...emu.clientConfig(), maxAttempts: 1 });
+  try {
+    const channels = new Channels();
+    channels.capture();
+    const store = new SecretStore(
+      defineSecrets({ [NAME]: id, neighbour }),
+      storeOptions(channels, awsSecretsManager({ client })),
+    );
+    channels.watch(store);
+    await store.load();
+    const fault = emu.injectFault({
+      operation: 'BatchGetSecretValue',
+      error: 'InternalServiceError',
+      message: `upstream said: ${s}`,
+    });
+    await store.refresh();
+    emu.clearFaults(fault);
+    return { texts: await channels.finish(store), values: [s] };
+  } finally {
+    client.destroy();
+  }
+};
+
 /** A mounted file holding the value where JSON with a schema is declared. */
 function filePath(content: (s: string) => string, declaration: Record<string, unknown>): Path {
   return async (s) => {
@@ -377,11 +410,32 @@ const paths: Array<[string, Path, number]> = [
   ],
   ['arktype schema', schemaPath(type({ pw: 'string.email', other: "'never'", nested: { deep: 'number' } })), RUNS],
   ['throwing rotation listeners', listenerPath, RUNS],
+  [
+    'zod record keyed by secrets (issue 21)',
+    (s) =>
+      failedLoad(
+        { format: 'json', schema: z.object({ m: z.record(z.string(), z.object({ plan: z.number() })) }) },
+        { m: { [s]: { plan: 'x' } } },
+        s,
+      ),
+    RUNS,
+  ],
+  [
+    'valibot record keyed by secrets (issue 21)',
+    (s) =>
+      failedLoad(
+        { format: 'json', schema: v.object({ m: v.record(v.string(), v.object({ plan: v.number() })) }) },
+        { m: { [s]: { plan: 'x' } } },
+        s,
+      ),
+    RUNS,
+  ],
   ['SDK: 200 with a broken body', sdkMalformedPath, HTTP_RUNS],
   ['agent: 200 with a broken body', agentMalformedPath(200), HTTP_RUNS],
   ['agent: 500 whose body echoes the value', agentMalformedPath(500), HTTP_RUNS],
   ['emulator: refresh fails with a message echoing the value', emulatorEchoPath('current'), HTTP_RUNS],
   ['emulator: refresh fails with a message echoing the previous value', emulatorEchoPath('previous'), HTTP_RUNS],
+  ['emulator: a whole-batch error quoting one secret reaches its neighbours (issue 21)', batchNeighbourPath, HTTP_RUNS],
   ['file: not JSON', filePath((s) => `{${s}`, { format: 'json' }), HTTP_RUNS],
   [
     'file: schema failure',

@@ -119,11 +119,12 @@ export async function dbRotationScenario(ctx: BenchContext): Promise<Row[]> {
         data: Object.fromEntries(results),
       });
     }
+    rows.push(await refusedVersionRow(ctx, db, emu, () => ++n));
   } finally {
     sm.destroy();
     await Promise.allSettled([db.stop(), emu.close()]);
   }
-  if (rows.some((r) => (r.data?.['createPgPool'] as Outcome).failed > 0)) {
+  if (rows.some((r) => ((r.data?.['createPgPool'] as Outcome | undefined)?.failed ?? 0) > 0)) {
     throw new Error('createPgPool failed queries during a database rotation (see the log above)');
   }
   return rows;
@@ -231,5 +232,104 @@ async function runVariant(variant: Variant, o: RunOptions): Promise<Outcome> {
     failedInWindows: win.filter((s) => !s.ok).length,
     steady: summarize(steady),
     windows: summarize(win),
+  };
+}
+
+type RefusedVariant = 'createPgPool' | 'plain pg.Pool, password read per connection';
+const REFUSED_VARIANTS: RefusedVariant[] = ['createPgPool', 'plain pg.Pool, password read per connection'];
+
+/**
+ * "AWSCURRENT moves to a version the database refuses" (a typo, a rotation that did not reach this
+ * database): the same 8 workers on short-lived connections, then a new version with a wrong
+ * password is put and the stores' background refresh picks it up. Compared in one run: createPgPool
+ * (keeps working connections, new logins use the last good version) and a plain pg.Pool whose
+ * password function reads the secret at every new connection.
+ */
+async function refusedVersionRow(
+  ctx: BenchContext,
+  db: Awaited<ReturnType<typeof startPostgres>>,
+  emu: Emulator,
+  next: () => number,
+): Promise<Row> {
+  const afterMs = ctx.quick ? 300 : 3_000;
+  const steadyMs = ctx.quick ? 150 : 1_000;
+  const results = new Map<RefusedVariant, { queries: number; failed: number; failedAfter: number; after: number }>();
+  for (const variant of REFUSED_VARIANTS) {
+    const n = next();
+    const user = `bench_${n}`;
+    const id = `bench/db-${n}`;
+    const value = { engine: 'postgres', host: db.host, port: db.port, username: user, dbname: 'postgres' };
+    await db.query(`CREATE ROLE ${user} LOGIN PASSWORD 'pw-boot-${n}'`);
+    emu.putSecret(id, JSON.stringify({ ...value, password: `pw-boot-${n}` }));
+    const store = new SecretStore(defineSecrets({ db: { id, format: 'json' } }), {
+      source: awsSecretsManager({ clientConfig: { ...emu.clientConfig(), maxAttempts: 2 } }),
+      refreshInterval: REFRESH_MS,
+    });
+    await store.load();
+    const pool =
+      variant === 'createPgPool'
+        ? createPgPool(store, 'db', { max: WORKERS, maxUses: 2, retryBudget: 1_000 })
+        : new pg.Pool({
+            host: db.host,
+            port: db.port,
+            user,
+            database: 'postgres',
+            password: () => (store.get('db') as { password: string }).password,
+            max: WORKERS,
+            maxUses: 2,
+          });
+    pool.on('error', () => {});
+    const samples: Sample[] = [];
+    let running = true;
+    const workers = Array.from({ length: WORKERS }, async () => {
+      while (running) {
+        const t0 = nowMs();
+        const ok = await pool.query('SELECT 1').then(
+          () => true,
+          () => false,
+        );
+        samples.push({ at: t0, ms: nowMs() - t0, ok });
+        if (!ok) await sleep(1);
+      }
+    });
+    let moved = 0;
+    try {
+      await sleep(steadyMs);
+      moved = nowMs();
+      emu.putSecret(id, JSON.stringify({ ...value, password: `pw-typo-${n}` }));
+      await sleep(afterMs + REFRESH_MS);
+    } finally {
+      running = false;
+      await Promise.all(workers);
+      await store.close();
+      await pool.end();
+    }
+    const after = samples.filter((s) => s.at >= moved);
+    const outcome = {
+      queries: samples.length,
+      failed: samples.filter((s) => !s.ok).length,
+      failedAfter: after.filter((s) => !s.ok).length,
+      after: after.length,
+    };
+    results.set(variant, outcome);
+    ctx.log(
+      `db refused version / ${variant}: ${outcome.failed}/${outcome.queries} failed (${outcome.failedAfter}/${outcome.after} after the move)`,
+    );
+  }
+  const hush = results.get('createPgPool')!;
+  const plain = results.get('plain pg.Pool, password read per connection')!;
+  return {
+    scenario: '8 DB rotation',
+    metric: `AWSCURRENT moves to a version the database refuses: ${WORKERS} workers, maxUses 2, ${afterMs} ms after the move`,
+    hush: `${hush.failed} failed of ${hush.queries} (${hush.after} after the move)`,
+    baseline: `plain pg.Pool reading the password per connection: ${plain.failed} failed of ${plain.queries} (${plain.failedAfter} of ${plain.after} after the move)`,
+    ratio: plain.after > 0 ? `plain fails ${fmt((100 * plain.failedAfter) / plain.after)} % after the move` : '—',
+    target: '0 failed queries with createPgPool',
+    met: ctx.quick
+      ? hush.failed === 0
+        ? '— (quick; 0 failed)'
+        : met(false, `${hush.failed} failed`)
+      : met(hush.failed === 0, `${hush.failed} failed`),
+    data: Object.fromEntries(results),
   };
 }

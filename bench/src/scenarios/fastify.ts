@@ -27,7 +27,7 @@ const VALUE_BYTES = 64;
 const kField = Symbol('bench.secretsField');
 
 /**
- * Scenario 11 — `@hush/fastify`. Two questions, both side by side in one run:
+ * Scenario 12 — `@hush/fastify`. Two questions, both side by side in one run:
  *
  * 1. Request cost: Fastify 5 apps in this process — bare hello world; with the plugin (its
  *    `onRequest` hook pins the generation); with the plugin and a route reading two secrets through
@@ -115,7 +115,7 @@ export async function fastifyScenario(ctx: BenchContext): Promise<Row[]> {
       const p99 = median(results[v].map((r) => r.p99));
       rows.push(
         {
-          scenario: '11 Fastify',
+          scenario: '12 Fastify',
           metric: `${v}: req/s (median of ${rounds} × ${seconds} s, ${connections} conns)`,
           hush: fmt(rps, 0),
           baseline: `bare Fastify ${fmt(baseRps, 0)}`,
@@ -125,7 +125,7 @@ export async function fastifyScenario(ctx: BenchContext): Promise<Row[]> {
           data: { variant: v, results: results[v], baseline: base },
         },
         {
-          scenario: '11 Fastify',
+          scenario: '12 Fastify',
           metric: `${v}: p99 latency`,
           hush: `${fmt(p99)} ms`,
           baseline: `bare Fastify ${fmt(baseP99)} ms`,
@@ -138,7 +138,7 @@ export async function fastifyScenario(ctx: BenchContext): Promise<Row[]> {
       const cpuDelta = median(results[v].map((r, i) => r.cpuUs - base[i]!.cpuUs));
       const signed = `${cpuDelta >= 0 ? '+' : ''}${fmt(cpuDelta, 2)}`;
       rows.push({
-        scenario: '11 Fastify',
+        scenario: '12 Fastify',
         metric: `${v}: server CPU per request (median of ${rounds})`,
         hush: `${fmt(median(results[v].map((r) => r.cpuUs)), 1)} µs`,
         baseline: `bare Fastify ${fmt(median(base.map((r) => r.cpuUs)), 1)} µs`,
@@ -188,7 +188,7 @@ export async function fastifyScenario(ctx: BenchContext): Promise<Row[]> {
     const fieldNs = median(candidates[2]!.ns);
     rows.push(
       {
-        scenario: '11 Fastify',
+        scenario: '12 Fastify',
         metric: `request.secrets.x hot read ns/op (median of ${readRounds})`,
         hush: fmt(getterNs),
         baseline: `Map#get ${fmt(mapNs)}; hook-assigned field ${fmt(fieldNs)}`,
@@ -198,7 +198,7 @@ export async function fastifyScenario(ctx: BenchContext): Promise<Row[]> {
         data: { getterNs: candidates[1]!.ns, fieldNs: candidates[2]!.ns, mapNs: candidates[0]!.ns },
       },
       {
-        scenario: '11 Fastify',
+        scenario: '12 Fastify',
         metric: 'fastify-secrets-aws 1.0.0 (Fastify 3, aws-sdk v2)',
         hush: 'not run',
         baseline: '—',

@@ -1,11 +1,12 @@
-import { SecretFetchError, SecretsError, errorCodeOf } from './errors';
+import { SecretFetchError, SecretsError, errorCodeName, errorCodeOf } from './errors';
 import type { RotationInfo, SecretsEvent } from './events';
 import type { LoggerLike } from './logger';
 import { parseSecret } from './parse';
-import { Fragments, describeError } from './redaction';
 import type { Entry, FetchOptions, Slot } from './refresh-state';
 import type { RawSecret } from './sources/source';
+import { isKnownCode } from './known-codes';
 import type { ResolvedStoreOptions } from './store-options';
+import { describeError, type ValueIndex } from './value-index';
 
 /*
  * The apply phase of a fetch round: parse a fetched version for each slot, then take it (or the
@@ -20,6 +21,8 @@ export interface ApplyContext {
   emit(event: SecretsEvent): void;
   /** A slot took a new value (the store's generation moves on; cached snapshots are dropped). */
   valueChanged(): void;
+  /** Every value the store holds, for checking the text of failures (see `value-index.ts`). */
+  readonly values: ValueIndex;
 }
 
 /** @internal One slot's parse of a fetched version; undefined when the slot already holds (or rejected) it. */
@@ -31,12 +34,19 @@ export interface Rotation {
   readonly info: RotationInfo;
 }
 
-/** Parses `raw` for one slot, or returns undefined when the slot already holds (or rejected) this version. */
-export async function parseFor(slot: Slot, raw: RawSecret): Promise<ParseResult> {
+/**
+ * Parses `raw` for one slot, or returns undefined when the slot already holds (or rejected) this
+ * version. The fetched value is noted in the store's value index at once, so a failure of another
+ * secret reported in the same round that quotes it is withheld.
+ */
+export async function parseFor(ctx: Pick<ApplyContext, 'values'>, slot: Slot, raw: RawSecret): Promise<ParseResult> {
   if ((slot.loaded && slot.version === raw.versionId) || slot.failedVersion === raw.versionId) return undefined;
   try {
-    return { value: await parseSecret(slot.decl, raw) };
+    const value = await parseSecret(slot.decl, raw);
+    ctx.values.fetched(slot.entry, value);
+    return { value };
   } catch (error) {
+    ctx.values.fetched(slot.entry, raw.string ?? raw.binary);
     return {
       error:
         error instanceof SecretsError
@@ -60,6 +70,8 @@ export function applySuccess(
   options: FetchOptions,
   rotated: Rotation[],
 ): void {
+  // The fetched values are now in the slots (or were rejected): the index reads them from there.
+  ctx.values.settled(entry);
   const recovered = entry.error !== undefined && entry.lastSuccessAt !== undefined;
   // A slot also recovers from its own parse/validation error when a good version lands.
   const hadError = entry.slots.map((slot) => recovered || (slot.loaded && slot.error !== undefined));
@@ -149,7 +161,7 @@ function rejectVersion(
 
 /** A failed fetch of `entry`: every slot keeps its value and reports the failure (with any quoted value withheld). */
 export function applyFailure(ctx: ApplyContext, entry: Entry, failure: SecretFetchError, options: FetchOptions): void {
-  const error = withoutValues(failure, entry);
+  const error = withoutValues(ctx.values, failure);
   entry.error = error;
   entry.failures++;
   if (options.reason === 'refresh') ctx.counts.refreshFailed++;
@@ -189,19 +201,31 @@ function listenerFailed(log: LoggerLike, slot: Slot, error: unknown): void {
 }
 
 /**
- * The source's error, or — when its text (an AWS or agent message, a proxy's body) carries a
- * fragment of a current or previous value of this entry — the same error with that text withheld.
+ * The source's error, or — when its code is not an identifier, or its code or text (an AWS or
+ * agent message, a proxy's body) carries a fragment of any value of any secret of any store in
+ * the process (current, previous or just fetched) — the same error with that code replaced by
+ * `UnknownError` and that text withheld.
  */
-function withoutValues(error: SecretFetchError, entry: Entry): SecretFetchError {
-  const values = entry.slots.filter((s) => s.loaded).flatMap((s) => [s.value, s.previousValue]);
-  if (values.length === 0) return error;
-  const fragments = Fragments.of(...values);
-  const codeLeaks = fragments.in(error.awsCode);
-  if (!codeLeaks && !fragments.in(error.message)) return error;
+function withoutValues(values: ValueIndex, error: SecretFetchError): SecretFetchError {
+  const code = foreignCode(values, error.awsCode);
+  // The message is Hush's prefix (the id and the code) and the source's text.
+  const prefix = `Fetching secret id "${error.secretId}" failed: ${error.awsCode}: `;
+  const text = error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message;
+  const textLeaks = values.in(text);
+  if (!textLeaks && code === error.awsCode) return error;
   return new SecretFetchError(
     error.secretId,
-    codeLeaks ? 'UnknownError' : error.awsCode,
-    'the source answered with text that quotes the current value; it is withheld',
+    code,
+    textLeaks ? 'the source answered with text that quotes a secret value; it is withheld' : text,
     { retryable: error.retryable, throttled: error.throttled },
   );
+}
+
+/**
+ * A code from foreign text as logs, health and metrics may show it: an identifier (else
+ * `UnknownError`) that carries no fragment of any value (else `UnknownError`), known codes kept.
+ */
+export function foreignCode(values: ValueIndex, code: unknown): string {
+  const name = errorCodeName(code);
+  return !isKnownCode(name) && values.in(name) ? 'UnknownError' : name;
 }

@@ -100,6 +100,19 @@ const DECLARATION_KEYS = [
 ] as const;
 const FORMATS: readonly SecretFormat[] = ['string', 'json', 'binary'];
 const NAME_PATTERN = /^[A-Za-z_$][\w$-]*$/;
+/**
+ * Names a record of values cannot carry: every property of `Object.prototype` (`constructor`,
+ * `toString`, `valueOf`, `__proto__`, `hasOwnProperty`…), the printing hooks Hush's views answer
+ * with `[redacted]` (`toJSON`, `inspect`) and `then` (a view holding a `then` is taken for a promise
+ * by `await`). As secret names they would shadow those hooks in `store.snapshot()` and
+ * `req.secrets`: printing would call the value, or a value would print in the error that follows.
+ */
+const RESERVED_NAMES: ReadonlySet<string> = new Set([
+  ...Object.getOwnPropertyNames(Object.prototype),
+  'toJSON',
+  'inspect',
+  'then',
+]);
 const normalized = new WeakMap<object, readonly NormalizedDeclaration[]>();
 
 /**
@@ -165,6 +178,13 @@ function normalizeOne(name: string, raw: SecretDeclaration): NormalizedDeclarati
     throw new SecretsConfigError(
       at,
       `invalid secret name "${name}". Names are identifiers (letters, digits, _, $, -), used as \`store.get("${name}")\`.`,
+    );
+  }
+  if (RESERVED_NAMES.has(name)) {
+    throw new SecretsConfigError(
+      at,
+      `"${name}" cannot be a secret name: it is a property every object has (or a hook printing and \`await\` call), ` +
+        `so in store.snapshot() and req.secrets it would shadow it. Rename it, e.g. "${name.replace(/^_+/, '')}Secret".`,
     );
   }
   if (typeof raw === 'string') raw = { id: raw };

@@ -1,4 +1,4 @@
-import { describeError } from './redaction';
+import { describeError } from './value-index';
 
 /**
  * The error family of `@hush/core`. Every error has a stable `code`, a `name`, and an

@@ -43,11 +43,16 @@ export interface SecretState {
   readonly region: string | undefined;
   /** The secret's own error (parse, validation) or else its fetch error. */
   readonly error: unknown;
+  /**
+   * Whether the value is refreshed in the background. A secret nobody asked to refresh
+   * (`refreshInterval: false`) is never `stale`. @default true
+   */
+  readonly refreshes?: boolean;
 }
 
 /**
  * The health report of a set of secrets at monotonic time `now`: `missing` (no value), `stale`
- * (last good fetch older than `maxStaleness`), `error` (serving a value while the last attempt
+ * (refreshed in the background, and the last good fetch is older than `maxStaleness`), `error` (serving a value while the last attempt
  * failed) or `fresh`. Never a value.
  */
 export function computeHealth(secrets: Iterable<SecretState>, now: number, maxStaleness: number): HealthReport {
@@ -64,7 +69,7 @@ export function computeHealth(secrets: Iterable<SecretState>, now: number, maxSt
       h.version = s.version?.slice(0, 8);
       const age = now - (s.goodAt ?? now);
       h.ageSeconds = Math.max(0, Math.floor(age / 1000));
-      if (age > maxStaleness) {
+      if (age > maxStaleness && s.refreshes !== false) {
         h.status = 'stale';
         degraded = true;
       } else if (s.error) {

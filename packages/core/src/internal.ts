@@ -10,15 +10,8 @@
  */
 export { checkKnownKeys, keysOf, suggest } from './validation';
 export { toLogger } from './logger';
-export {
-  FRAGMENT_LENGTH,
-  Fragments,
-  redactedRecord,
-  hiddenAccessors,
-  scrub,
-  describeError,
-  type ReadOnlyFailure,
-} from './redaction';
+export { FRAGMENT_LENGTH, Fragments, redactedRecord, hiddenAccessors, scrub, type ReadOnlyFailure } from './redaction';
+export { describeError, carriesAnyValue } from './value-index';
 export { errorCodeName } from './errors';
 export { logEvent } from './events';
 export { computeHealth, failingNames, type SecretState } from './health';

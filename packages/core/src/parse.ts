@@ -1,9 +1,10 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import type { NormalizedDeclaration } from './declarations';
 import { SecretParseError, SecretValidationError, type ValidationIssue } from './errors';
-import { Fragments, REDACTED } from './redaction';
+import { Fragments, MAX_FOREIGN_TEXT, REDACTED } from './redaction';
 import { SecretBytes } from './secret-bytes';
 import type { RawSecret } from './sources/source';
+import { carriesAnyValue } from './value-index';
 
 /** AWS's limit for SecretString and SecretBinary. */
 export const MAX_SECRET_BYTES = 65_536;
@@ -129,16 +130,23 @@ async function validate(decl: NormalizedDeclaration, schema: StandardSchemaV1, v
   let result = schema['~standard'].validate(value);
   if (result instanceof Promise) result = await result;
   if (result.issues) {
-    // Schema libraries quote the value in their messages (escaped, truncated, or whole): each
-    // message and path segment is kept only when it carries no fragment of the value.
-    // Keys an issue's path names are the schema's own; other keys may be secrets (a map keyed by them).
-    const pathKeys = new Set<string>();
-    for (const issue of result.issues) for (const s of issue.path ?? []) pathKeys.add(String(segmentKey(s)));
+    // Schema libraries quote the value in their messages (escaped, truncated, or whole), and an
+    // issue's path names the data's keys (in a map keyed by secrets, the secrets). A path key is
+    // printed only when the schema itself declares it; a message is kept only when it carries no
+    // fragment of this value (its declared keys aside) nor of any value of any store.
+    const shape = shapeOf(schema);
+    const paths = result.issues.map((issue) => (issue.path ?? []).map(segmentKey));
+    const declared = new Set<string>();
+    for (const path of paths) {
+      path.forEach((key, at) => {
+        if (typeof key === 'string' && declares(shape, schema, value, path, at)) declared.add(key);
+      });
+    }
     const leaves = Fragments.index([value], () => false);
-    const fragments = Fragments.index([value], (key) => !pathKeys.has(key));
-    const issues: ValidationIssue[] = result.issues.map((issue) => ({
-      path: formatPath(issue.path, leaves),
-      message: fragments.safe(String(issue.message), WITHHELD_ISSUE),
+    const fragments = Fragments.index([value], (key) => !declared.has(key));
+    const issues: ValidationIssue[] = result.issues.map((issue, i) => ({
+      path: formatPath(paths[i]!, declared, leaves),
+      message: safeMessage(String(issue.message), declared, fragments),
     }));
     throw new SecretValidationError(decl.name, decl.id, issues);
   }
@@ -148,18 +156,157 @@ async function validate(decl: NormalizedDeclaration, schema: StandardSchemaV1, v
 /** What an issue reads when the schema's own message quoted the value (or was too long to check). */
 export const WITHHELD_ISSUE = 'does not match the schema (the schema message is withheld: it quotes the value)';
 
-function formatPath(path: StandardSchemaV1.Issue['path'], fragments: Fragments): string {
+function safeMessage(message: string, declared: ReadonlySet<string>, fragments: Fragments): string {
+  if (message.length > MAX_FOREIGN_TEXT || fragments.in(message)) return WITHHELD_ISSUE;
+  // The keys the schema declares may be keys of other secrets' values too ("password"): not a leak.
+  let rest = message;
+  for (const key of declared) if (key.length > 0) rest = rest.split(key).join('\u0000');
+  return carriesAnyValue(rest) ? WITHHELD_ISSUE : message;
+}
+
+/** A path with each key the schema declares (and that no leaf of the value holds) shown, any other key withheld. */
+function formatPath(path: readonly PropertyKey[], declared: ReadonlySet<string>, leaves: Fragments): string {
   let out = '$';
-  for (const segment of path ?? []) {
-    const key = segmentKey(segment);
+  for (const key of path) {
     if (typeof key === 'number') out += `[${key}]`;
-    else out += `.${fragments.safe(String(key), REDACTED)}`;
+    else if (typeof key === 'string' && declared.has(key) && !leaves.in(key)) out += `.${key}`;
+    else out += `.${REDACTED}`;
   }
   return out;
 }
 
 function segmentKey(segment: PropertyKey | StandardSchemaV1.PathSegment): PropertyKey {
   return typeof segment === 'object' && segment !== null ? segment.key : segment;
+}
+
+/** How to tell the keys a schema declares from keys of the data: its JSON Schema, or valibot's structure. */
+type Shape = { readonly kind: 'json'; readonly root: JsonNode } | { readonly kind: 'valibot' } | undefined;
+type JsonNode = Record<string, unknown>;
+type Node = Record<string, unknown>;
+
+const shapes = new WeakMap<object, Shape>();
+
+function shapeOf(schema: StandardSchemaV1): Shape {
+  if (shapes.has(schema)) return shapes.get(schema);
+  let shape: Shape;
+  const std = schema['~standard'] as StandardSchemaV1.Props & {
+    jsonSchema?: { input?: (options: { target: string }) => unknown };
+  };
+  try {
+    const root = std.jsonSchema?.input?.({ target: 'draft-2020-12' });
+    if (root !== null && typeof root === 'object') shape = { kind: 'json', root: root as JsonNode };
+  } catch {
+    // A schema with parts JSON Schema cannot express (transforms, custom checks): no shape from it.
+  }
+  if (shape === undefined && std.vendor === 'valibot') shape = { kind: 'valibot' };
+  shapes.set(schema, shape);
+  return shape;
+}
+
+/**
+ * Whether the key at `path[at]` is one the schema declares (an object's property), not a key of
+ * the data (a record's, a map's). A key the data does not have is the schema's (a missing
+ * property). Without a shape to read, every key of the data counts as data.
+ */
+function declares(
+  shape: Shape,
+  schema: StandardSchemaV1,
+  data: unknown,
+  path: readonly PropertyKey[],
+  at: number,
+): boolean {
+  const key = path[at] as string;
+  let parent: unknown = data;
+  for (let i = 0; i < at; i++) parent = ownData(parent, path[i]!);
+  if (parent === null || typeof parent !== 'object' || ownData(parent, key) === undefined) return true;
+  if (shape === undefined) return false;
+  return shape.kind === 'json' ? jsonDeclares(shape.root, path, at) : valibotDeclares(schema, path, at);
+}
+
+/** valibot schemas are plain objects: `entries` (objects), `value` (records), `item` (arrays), `wrapped`, `options`. */
+function valibotDeclares(schema: unknown, path: readonly PropertyKey[], at: number): boolean {
+  let nodes = valibotExpand(schema, 0);
+  for (let i = 0; i < at; i++) {
+    const key = path[i]!;
+    nodes = nodes
+      .flatMap((n): unknown[] => {
+        const entries = n['entries'];
+        if (isNode(entries) && typeof key === 'string' && Object.prototype.hasOwnProperty.call(entries, key))
+          return [entries[key]];
+        if (n['type'] === 'record' || n['type'] === 'map') return [n['value']];
+        if (n['type'] === 'array') return [n['item']];
+        if (Array.isArray(n['items']) && typeof key === 'number') return [(n['items'] as unknown[])[key]];
+        if (n['rest'] !== undefined) return [n['rest']];
+        return [];
+      })
+      .flatMap((n) => valibotExpand(n, 0));
+  }
+  const key = path[at] as string;
+  return nodes.some(
+    (n) => n['type'] !== 'record' && isNode(n['entries']) && Object.prototype.hasOwnProperty.call(n['entries'], key),
+  );
+}
+
+function valibotExpand(node: unknown, depth: number): Node[] {
+  if (!isNode(node) || depth > 16) return [];
+  const out: Node[] = [node];
+  if (node['wrapped'] !== undefined) out.push(...valibotExpand(node['wrapped'], depth + 1));
+  if (Array.isArray(node['options'])) for (const o of node['options']) out.push(...valibotExpand(o, depth + 1));
+  return out;
+}
+
+function ownData(value: unknown, key: PropertyKey): unknown {
+  if (value === null || typeof value !== 'object') return undefined;
+  const desc = Object.getOwnPropertyDescriptor(value, key);
+  return desc && 'value' in desc ? (desc.value as unknown) : undefined;
+}
+
+function jsonDeclares(root: JsonNode, path: readonly PropertyKey[], at: number): boolean {
+  let nodes = expand(root, root, 0);
+  for (let i = 0; i < at; i++) nodes = nodes.flatMap((n) => jsonChild(n, path[i]!)).flatMap((n) => expand(root, n, 0));
+  const key = path[at] as string;
+  return nodes.some((n) => isNode(n['properties']) && Object.prototype.hasOwnProperty.call(n['properties'], key));
+}
+
+function isNode(v: unknown): v is Node {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** A node with its `$ref` resolved and its `allOf`/`anyOf`/`oneOf` branches spread out. */
+function expand(root: JsonNode, node: Node, depth: number): Node[] {
+  if (depth > 16) return [];
+  const out: Node[] = [node];
+  const ref = node['$ref'];
+  if (typeof ref === 'string' && ref.startsWith('#/')) {
+    let target: unknown = root;
+    for (const part of ref.slice(2).split('/'))
+      target = isNode(target) ? target[part.replace(/~1/g, '/').replace(/~0/g, '~')] : undefined;
+    if (isNode(target)) out.push(...expand(root, target, depth + 1));
+  }
+  for (const combinator of ['allOf', 'anyOf', 'oneOf']) {
+    const branches = node[combinator];
+    if (Array.isArray(branches)) for (const b of branches) if (isNode(b)) out.push(...expand(root, b, depth + 1));
+  }
+  return out;
+}
+
+function jsonChild(node: Node, key: PropertyKey): Node[] {
+  const out: Node[] = [];
+  const props = node['properties'];
+  if (
+    typeof key === 'string' &&
+    isNode(props) &&
+    isNode(props[key]) &&
+    Object.prototype.hasOwnProperty.call(props, key)
+  )
+    out.push(props[key] as Node);
+  if (isNode(node['additionalProperties'])) out.push(node['additionalProperties']);
+  const patterns = node['patternProperties'];
+  if (isNode(patterns)) for (const p of Object.values(patterns)) if (isNode(p)) out.push(p);
+  const prefix = node['prefixItems'];
+  if (typeof key === 'number' && Array.isArray(prefix) && isNode(prefix[key])) out.push(prefix[key] as Node);
+  if (isNode(node['items'])) out.push(node['items']);
+  return out;
 }
 
 /** Decodes a Uint8Array as strict UTF-8, or undefined when it is not valid UTF-8. */

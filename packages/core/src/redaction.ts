@@ -2,15 +2,17 @@ import { inspect } from 'node:util';
 
 /**
  * Everything Hush does to keep a value out of text: the one placeholder, objects that print as
- * it, the fragment rule for text Hush did not write, and describing a thrown error safely.
+ * it, and the fragment rule for text Hush did not write.
  *
  * The rule, applied wherever text leaves Hush (errors, events, logs, health, metrics): no run of
- * {@link FRAGMENT_LENGTH} or more characters of a current or previous value appears in it — raw, JSON- or
+ * {@link FRAGMENT_LENGTH} or more characters of a value appears in it — raw, JSON- or
  * inspect-escaped (any depth), URL-encoded, base64 (base64url too) or hex — and a value shorter
  * than that never appears quoted. Hush's own text names secrets, ids, keys and options only; text
  * from elsewhere (schema messages, AWS and agent messages, listener errors) is either left out or
- * checked against the value with {@link Fragments} first. Cost is linear in the size of the text
- * plus the size of the value.
+ * checked first: against the values at hand with {@link Fragments} (linear in the size of the text
+ * plus the size of the values), and against every value of every store in the process with
+ * `value-index.ts` (which also describes a thrown error safely: `describeError`). Both undo the
+ * text's encodings with {@link textViews}.
  */
 
 /** The text every Hush container prints instead of a value. */
@@ -184,7 +186,7 @@ export class Fragments {
   /** Whether `text` carries a fragment in any of the encodings. */
   in(text: string): boolean {
     if (this.empty || text.length === 0) return false;
-    for (const view of this.views(text)) if (this.rawHits(view, undefined)) return true;
+    for (const view of textViews(text)) if (this.rawHits(view, undefined)) return true;
     return false;
   }
 
@@ -239,28 +241,38 @@ export class Fragments {
     }
     return hit;
   }
+}
 
-  /** The text as written, and as it reads with each common encoding undone. */
-  private *views(text: string): Generator<string> {
-    yield text;
-    let unescaped = text;
-    for (let depth = 0; depth < 4 && unescaped.includes('\\'); depth++) {
-      unescaped = unescape(unescaped);
-      yield unescaped;
-    }
-    if (text.includes('%')) yield urlDecode(text);
-    for (const run of text.match(BASE64_RUN) ?? []) {
-      const std = run.replace(/-/g, '+').replace(/_/g, '/');
-      for (let offset = 0; offset < 4 && std.length - offset >= 8; offset++) {
-        const body = std.slice(offset, offset + Math.floor((std.length - offset) / 4) * 4);
-        yield Buffer.from(body, 'base64').toString('utf8');
-      }
-    }
-    for (const run of text.match(HEX_RUN) ?? []) {
-      yield Buffer.from(run, 'hex').toString('utf8');
-      if (run.length > 13) yield Buffer.from(run.slice(1, run.length - 1), 'hex').toString('utf8');
+/**
+ * The text as written, and as it reads with each common encoding undone: JSON/inspect escapes (up
+ * to 4 levels), URL encoding, every base64 (base64url too) run decoded at each alignment and every
+ * hex run decoded, each as UTF-8 text and as Latin-1 bytes.
+ */
+export function* textViews(text: string): Generator<string> {
+  yield text;
+  let unescaped = text;
+  for (let depth = 0; depth < 4 && unescaped.includes('\\'); depth++) {
+    unescaped = unescape(unescaped);
+    yield unescaped;
+  }
+  if (text.includes('%')) yield urlDecode(text);
+  for (const run of text.match(BASE64_RUN) ?? []) {
+    const std = run.replace(/-/g, '+').replace(/_/g, '/');
+    for (let offset = 0; offset < 4 && std.length - offset >= 8; offset++) {
+      const body = std.slice(offset, offset + Math.floor((std.length - offset) / 4) * 4);
+      yield* decoded(Buffer.from(body, 'base64'));
     }
   }
+  for (const run of text.match(HEX_RUN) ?? []) {
+    yield* decoded(Buffer.from(run, 'hex'));
+    if (run.length > 13) yield* decoded(Buffer.from(run.slice(1, run.length - 1), 'hex'));
+  }
+}
+
+/** Decoded bytes as text (UTF-8) and as bytes (Latin-1: one character per byte, for binary values). */
+function* decoded(bytes: Buffer): Generator<string> {
+  yield bytes.toString('utf8');
+  yield bytes.toString('latin1');
 }
 
 function unescape(text: string): string {
@@ -280,21 +292,4 @@ function urlDecode(text: string): string {
  */
 export function scrub(text: string, value: unknown): string {
   return Fragments.of(value).scrub(text);
-}
-
-const IDENTIFIER = /^[A-Za-z_$][\w$.:-]{0,63}$/;
-
-/**
- * How Hush reports an error thrown by code it does not own (a rotation listener, an SDK, a
- * schema): its name and its `code`, never its message — user code handed a value tends to put it
- * in the message. Name and code are kept only when they look like identifiers and carry no
- * fragment of `value`.
- */
-export function describeError(error: unknown, value?: unknown): string {
-  if (!(error instanceof Error)) return `a non-Error value was thrown (${typeof error})`;
-  const fragments = Fragments.of(value);
-  const ok = (s: unknown): s is string => typeof s === 'string' && IDENTIFIER.test(s) && !fragments.in(s);
-  const name = ok(error.name) ? error.name : 'Error';
-  const code = (error as { code?: unknown }).code;
-  return `${name}${ok(code) ? ` (code ${code})` : ''} (message withheld)`;
 }

@@ -2,36 +2,45 @@ import type { NormalizedDeclaration } from './declarations';
 import type { SecretsError } from './errors';
 import type { SecretListener } from './events';
 import { Secret, type SecretSlot } from './secret';
+import type { DescribeFacts, ScheduleFacts } from './schedule';
 import type { SecretRequest } from './sources/source';
 
-/** @internal The state of one fetched id (names sharing an id share an entry). */
-export interface Entry {
+/**
+ * @internal The state of one fetched id (names sharing an id share an entry). The schedule
+ * fields are facts (what happened, and when); when the id is next fetched or described is derived
+ * from them by `schedule.ts`, and no field holds a due time.
+ */
+export interface Entry extends ScheduleFacts, DescribeFacts {
   readonly key: string;
   readonly request: SecretRequest;
   readonly slots: Slot[];
   versionId: string | undefined;
   region: string | undefined;
-  lastAttemptAt: number | undefined;
-  /** Last successful fetch (monotonic). */
+  /** Last successful fetch or confirmation (monotonic). */
   lastSuccessAt: number | undefined;
   error: SecretsError | undefined;
-  failures: number;
-  dueAt: number;
   inflight: Promise<void> | undefined;
   /** Background refresh interval of this id (the shortest of its declarations'); 0 = none. */
   interval: number;
   /** ARN from the last fetch, so `invalidate()` can match events that carry ARNs. */
   arn: string | undefined;
-  /** When the periodic poll is next due (monotonic); Infinity when the id has no background interval. */
-  pollAt: number;
-  /** `rotationSchedule`: when to fetch after the next scheduled rotation (monotonic). */
+  attempts: number;
+  lastAttemptAt: number | undefined;
+  okAttemptAt: number | undefined;
+  settledAt: number | undefined;
+  failures: number;
+  retryable: boolean;
+  failureDraw: number;
+  polledAt: number | undefined;
+  pollDraw: number;
   rotationAt: number | undefined;
-  /** `rotationSchedule`: when to describe this id again (monotonic); undefined = never (pinned version). */
-  describeAt: number | undefined;
-  /** `rotationSchedule`: a post-rotation fetch found the old version at this time (monotonic). */
-  rotationFetchedAt: number | undefined;
-  /** `rotationSchedule`: describes since then that still found the old version. */
+  change: { readonly at: number; readonly attempt: number } | undefined;
+  describedAt: number | undefined;
   rechecks: number;
+  /** The successful fetch after the scheduled rotation: when, and whether it found a new version. */
+  rotationFetch: { readonly at: number; readonly moved: boolean } | undefined;
+  /** The last state a watching source reported that is not a version (missing, unreadable). */
+  watchState: string | undefined;
 }
 
 /** @internal The state of one declared name. */
@@ -81,19 +90,27 @@ export function createEntries(
         slots: [],
         versionId: undefined,
         region: undefined,
-        lastAttemptAt: undefined,
         lastSuccessAt: undefined,
         error: undefined,
-        failures: 0,
-        dueAt: 0,
         inflight: undefined,
         interval: 0,
-        pollAt: 0,
         arn: undefined,
+        pinned: decl.versionId !== undefined,
+        attempts: 0,
+        lastAttemptAt: undefined,
+        okAttemptAt: undefined,
+        settledAt: undefined,
+        failures: 0,
+        retryable: false,
+        failureDraw: 0,
+        polledAt: undefined,
+        pollDraw: 0.5,
         rotationAt: undefined,
-        describeAt: undefined,
-        rotationFetchedAt: undefined,
+        change: undefined,
+        describedAt: undefined,
         rechecks: 0,
+        rotationFetch: undefined,
+        watchState: undefined,
       };
       byKey.set(decl.fetchKey, entry);
       entries.push(entry);

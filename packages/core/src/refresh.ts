@@ -1,15 +1,16 @@
 import { setMaxListeners } from 'node:events';
 import { untilAborted } from './abort';
 import { applyFailure, applySuccess, notify, parseFor, type ApplyContext, type Rotation } from './apply';
-import { jitteredInterval, refreshBackoff } from './backoff';
 import type { NormalizedDeclaration } from './declarations';
 import { SecretFetchError, SecretsStoreClosedError, errorCodeOf } from './errors';
 import { logEvent, type SecretsEvent, type SecretsEventListener } from './events';
 import { createEntries, type Entry, type FetchOptions, type Slot } from './refresh-state';
 import { RotationSchedule, type ScheduleHost } from './rotation-schedule';
+import { changePending, mayRideAlong, nextFetchAt, pollDueAt, rotationPending, type ScheduleConfig } from './schedule';
 import { checkOutcomes } from './sources/answers';
 import type { CurrentVersion, FetchOutcome } from './sources/source';
 import type { ResolvedStoreOptions } from './store-options';
+import { ValueIndex } from './value-index';
 
 /**
  * @internal The refresh engine behind a {@link SecretStore}: the entries and slots, single
@@ -32,10 +33,19 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
   generation = 0;
   private timer: NodeJS.Timeout | undefined;
   private deferred: { entries: Set<Entry>; promise: Promise<void> } | undefined;
-  private invalidation: { entries: Set<Entry>; promise: Promise<void> } | undefined;
+  /** Callers awaiting an answer to a change they recorded (`invalidate()`); they keep the timer ref'd. */
+  private readonly waiters = new Set<Waiter>();
+  /** Background rounds in flight (the timer's): `refreshDue()` joins them. */
+  private readonly background = new Set<Promise<void>>();
+  /** The earliest {@link nextFetchAt} over every entry, as of the last {@link schedule} (derived there). */
+  private fetchDueAt = Infinity;
   /** The batching window: entries due within it are fetched together. */
   readonly batchWindow: number;
   private readonly rotation = new RotationSchedule(this);
+  /** What the derived schedule reads of the store's settings. */
+  private readonly plan: ScheduleConfig;
+  /** Every value this store holds, indexed for the leak check on the first foreign failure. */
+  readonly values = new ValueIndex(this);
 
   constructor(
     decls: readonly NormalizedDeclaration[],
@@ -49,6 +59,12 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
     ));
     const positive = this.entries.map((e) => e.interval).filter((ms) => ms > 0);
     this.batchWindow = positive.length > 0 ? Math.min(1_000, Math.min(...positive) * 0.05) : 0;
+    this.plan = {
+      jitter: config.jitter,
+      minRefreshInterval: config.minRefreshInterval,
+      backoff: config.backoff,
+      batchWindow: this.batchWindow,
+    };
   }
 
   /**
@@ -106,6 +122,8 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
     const run = this.runFetch(entries, options, (timer) => (deadline = timer));
     const shared = run.finally(() => {
       for (const e of entries) if (e.inflight === shared) e.inflight = undefined;
+      this.settleWaiters();
+      this.schedule();
     });
     if (deadline) this.deadlines.set(shared, deadline);
     for (const e of entries) e.inflight = shared;
@@ -118,7 +136,19 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
     onDeadline: (timer: NodeJS.Timeout) => void,
   ): Promise<void> {
     const started = this.config.clock.now();
-    for (const e of entries) e.lastAttemptAt = started;
+    // Facts the schedule reads: which rotation this fetch may answer is decided before it starts.
+    const answersRotation = entries.map(
+      (e) => rotationPending(e, this.plan) && started >= e.rotationAt! - this.batchWindow,
+    );
+    const pollWasDue = entries.map(
+      (e) =>
+        e.polledAt === undefined ||
+        pollDueAt(e, this.plan) <= started + Math.max(this.batchWindow, e.interval * this.config.jitter),
+    );
+    for (const e of entries) {
+      e.attempts++;
+      e.lastAttemptAt = started;
+    }
     const timeout = Math.max(1, Math.min(this.config.fetchTimeout, (options.deadline ?? Infinity) - started));
     const abort = new AbortController();
     // One signal is shared by every SDK call of the round (one per batch of 20, plus spillover and
@@ -204,45 +234,38 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
       entries.map(async (entry, i) => {
         const outcome = outcomes[i]!;
         if (!outcome.ok) return { entry, outcome, parsed: [] };
-        const parsed = await Promise.all(entry.slots.map((slot) => parseFor(slot, outcome.secret)));
+        const parsed = await Promise.all(entry.slots.map((slot) => parseFor(this, slot, outcome.secret)));
         return { entry, outcome, parsed };
       }),
     );
     if (this.closed) return;
-    const roundRandom = Math.random();
-    // Phase 2: swap every value synchronously, so no reader sees half of one refresh.
+    // One jitter draw per round, so ids fetched together stay due together (one batch next time).
+    const roundDraw = Math.random();
+    // Phase 2: swap every value synchronously, so no reader sees half of one refresh. Then record
+    // what happened; when each id is next due follows from these facts (schedule.ts).
     const rotated: Rotation[] = [];
-    for (const { entry, outcome, parsed } of prepared) {
-      // One jitter draw per round, so ids fetched together stay due together (one batch next time).
-      const interval = jitteredInterval(entry.interval, this.config.jitter, () => roundRandom);
+    prepared.forEach(({ entry, outcome, parsed }, i) => {
+      entry.settledAt = now;
       if (outcome.ok) {
         const previous = entry.versionId;
         applySuccess(this, entry, outcome.secret, parsed, now, options, rotated);
         entry.arn = outcome.secret.arn ?? entry.arn;
+        entry.okAttemptAt = started;
         // Only a fetch that was (nearly) due restarts the periodic poll. A fetch for a rotation, an
         // invalidation or a file change keeps it, so the id stays in its usual batch.
-        if (entry.pollAt <= started + Math.max(this.batchWindow, entry.interval * this.config.jitter)) {
-          entry.pollAt = entry.interval > 0 ? now + interval : Infinity;
+        if (pollWasDue[i]) {
+          entry.polledAt = now;
+          entry.pollDraw = roundDraw;
         }
-        entry.dueAt = entry.pollAt;
-        if (entry.rotationAt !== undefined && entry.rotationAt <= now + this.batchWindow) {
-          // The scheduled rotation has passed: learn the next date (and, if the version has not
-          // moved yet, whether a rotation is still under way) with one DescribeSecret.
-          entry.rotationAt = undefined;
-          entry.rotationFetchedAt = previous === entry.versionId ? now : undefined;
-          if (entry.describeAt !== undefined) entry.describeAt = now;
-        }
+        // The fetch after the scheduled rotation: one DescribeSecret learns the next date (and, if
+        // the version has not moved yet, whether a rotation is still under way).
+        if (answersRotation[i]) entry.rotationFetch = { at: now, moved: previous !== entry.versionId };
       } else {
         applyFailure(this, entry, outcome.error, options);
-        // Transient failures back off exponentially; permanent ones (deleted, denied) wait a refresh interval.
-        entry.dueAt =
-          now +
-          (outcome.error.retryable || entry.interval === 0
-            ? refreshBackoff(entry.failures, this.config.backoff, entry.interval)
-            : interval);
+        entry.retryable = outcome.error.retryable;
+        entry.failureDraw = Math.random();
       }
-      if (entry.rotationAt !== undefined) entry.dueAt = Math.min(entry.dueAt, entry.rotationAt);
-    }
+    });
     // Phase 3: listeners run after every value is in place.
     for (const { slot, info } of rotated) notify(this.config.log, slot, info);
   }
@@ -254,25 +277,33 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
   }
 
   /**
-   * Refreshes `entries` because something outside says they changed (`store.invalidate`). Calls
-   * in the same tick share one batch; forced-refresh rate limiting applies.
+   * Something outside says `entries` changed (`store.invalidate`): records the change and resolves
+   * with their names once each has been answered by a fetch that started after this call. Changes
+   * recorded in the same tick are fetched in one batch; the schedule holds them to
+   * `minRefreshInterval` and to any backoff. On `close()` it resolves with the names answered by then.
    */
-  invalidate(entries: readonly Entry[]): Promise<void> {
-    if (this.invalidation) {
-      for (const e of entries) this.invalidation.entries.add(e);
-      return this.invalidation.promise;
-    }
-    const pending = new Set(entries);
-    const promise = Promise.resolve().then(async () => {
-      this.invalidation = undefined;
-      if (this.closed) return;
-      await this.request([...pending], { reason: 'refresh', force: true }).catch((error: unknown) =>
-        this.config.log.error('Invalidation refresh failed unexpectedly', { error: errorCodeOf(error) }),
-      );
-      this.schedule();
-    });
-    this.invalidation = { entries: pending, promise };
+  invalidate(entries: readonly Entry[]): Promise<string[]> {
+    this.recordChange(entries);
+    const marks = entries.map((e) => e.attempts);
+    const promise = new Promise<string[]>((resolve) => this.waiters.add({ entries, marks, resolve }));
+    this.schedule();
     return promise;
+  }
+
+  /** Records that `entries` changed at the source (a fact the schedule answers with a fetch). */
+  recordChange(entries: readonly Entry[]): void {
+    const at = this.config.clock.now();
+    for (const e of entries) if (!changePending(e)) e.change = { at, attempt: e.attempts };
+  }
+
+  /** Resolves the waiters whose every entry has been answered (or, once closed, every waiter). */
+  private settleWaiters(): void {
+    for (const w of this.waiters) {
+      const answered = w.entries.filter((e, i) => e.attempts > w.marks[i]! && !e.inflight);
+      if (answered.length < w.entries.length && !this.closed) continue;
+      this.waiters.delete(w);
+      w.resolve(answered.flatMap((e) => e.slots.map((s) => s.name)));
+    }
   }
 
   /** Arms the first schedule read after load (rotationSchedule only). */
@@ -280,88 +311,138 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
     this.rotation.start();
   }
 
+  /**
+   * A watching source reports `ids` that may have changed, and the version it holds now for
+   * others (`current`). Each is compared with what this store serves: the same version confirms
+   * it (as good as a successful fetch); another one (not one this store already rejected) is a
+   * change, answered by a fetch. The comparison is this store's, so stores sharing one source each
+   * see every change.
+   */
   onSourceChange(ids: readonly string[], current: readonly CurrentVersion[] = []): void {
     if (this.closed) return;
-    if (current.length > 0) this.confirmCurrent(current);
-    const entries = this.entries.filter((e) => ids.includes(e.request.id));
-    if (entries.length > 0)
-      void this.request(entries, { reason: 'refresh', force: false }).finally(() => this.schedule());
+    const now = this.config.clock.now();
+    const changed: Entry[] = [];
+    for (const entry of this.entries) {
+      if (entry.request.versionId !== undefined) continue;
+      if (ids.includes(entry.request.id)) {
+        changed.push(entry);
+        continue;
+      }
+      const seen = current.find((c) => c.id === entry.request.id);
+      if (seen === undefined) continue;
+      if (seen.versionId === entry.versionId) {
+        if (entry.request.versionStage === undefined && !entry.inflight && !entry.error) this.confirm(entry, now);
+      } else if (!entry.slots.some((s) => s.failedVersion === seen.versionId)) {
+        changed.push(entry);
+      }
+    }
+    if (changed.length > 0) this.recordChange(changed);
+    this.schedule();
   }
 
   /**
-   * A watching source checked that these ids still hold the version served: as good as a
-   * successful fetch of it. Only the served version is confirmed (not one that was rejected), and
-   * only for entries with no error and no fetch in flight.
+   * A watching source checked that this entry still holds the version served: as good as a
+   * successful fetch of it, for the slots that serve it without an error of their own.
    */
-  private confirmCurrent(current: readonly CurrentVersion[]): void {
-    const now = this.config.clock.now();
-    let confirmed = false;
-    for (const { id, versionId } of current) {
-      for (const entry of this.entries) {
-        if (entry.request.id !== id || entry.request.versionId || entry.request.versionStage) continue;
-        if (entry.inflight || entry.error || entry.versionId !== versionId) continue;
-        entry.lastSuccessAt = now;
-        for (const slot of entry.slots) {
-          if (!slot.loaded || slot.version !== versionId || slot.error) continue;
-          slot.goodAt = now;
-          slot.staleNotified = false;
-          confirmed = true;
-        }
-      }
+  private confirm(entry: Entry, now: number): void {
+    entry.lastSuccessAt = now;
+    for (const slot of entry.slots) {
+      if (!slot.loaded || slot.version !== entry.versionId || slot.error) continue;
+      slot.goodAt = now;
+      slot.staleNotified = false;
     }
-    if (confirmed) this.schedule();
   }
 
-  /** One timer per store: wakes at the earliest due refresh or staleness crossing. */
+  /**
+   * One timer per store, armed at the earliest derived wake: an id's next fetch
+   * ({@link nextFetchAt}), its next schedule read, or a staleness crossing. Called after every
+   * recorded fact; it writes nothing but the timer (ref'd only while a caller awaits an answer).
+   */
   schedule(): void {
     if (this.closed || !this.loaded) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     const now = this.config.clock.now();
-    let next = Infinity;
-    for (const entry of this.entries) {
-      if (entry.interval > 0 || entry.error || entry.rotationAt !== undefined) next = Math.min(next, entry.dueAt);
-      if (entry.describeAt !== undefined) next = Math.min(next, entry.describeAt);
-    }
+    let fetchAt = Infinity;
+    for (const entry of this.entries) fetchAt = Math.min(fetchAt, nextFetchAt(entry, this.plan));
+    this.fetchDueAt = fetchAt;
+    let next = Math.min(fetchAt, this.rotation.nextAt());
     for (const slot of this.slots.values()) {
-      if (slot.loaded && !slot.staleNotified && slot.goodAt !== undefined)
-        next = Math.min(next, slot.goodAt + this.config.maxStaleness + 1);
+      if (staleCandidate(this, slot)) next = Math.min(next, slot.goodAt! + this.config.maxStaleness + 1);
     }
     if (next === Infinity) return;
-    this.timer = setTimeout(() => void this.tick(), Math.max(0, Math.min(next - now, 2_147_483_647)));
-    this.timer.unref();
+    this.timer = setTimeout(() => this.tick(), Math.max(0, Math.min(next - now, 2_147_483_647)));
+    if (this.waiters.size === 0) this.timer.unref();
   }
 
-  private async tick(): Promise<void> {
+  /**
+   * Whether `entry` is kept fresh at all: polled in the background, or watched by its source. A
+   * secret nobody asked to refresh (`refreshInterval: false`, no watch) is never stale.
+   */
+  refreshes(entry: Entry): boolean {
+    return entry.interval > 0 || typeof this.config.source.watch === 'function';
+  }
+
+  /** Whether a background refresh is due now or under way (a clock read and a comparison). */
+  isRefreshDue(): boolean {
+    if (!this.loaded || this.closed) return false;
+    return this.background.size > 0 || this.config.clock.now() >= this.fetchDueAt;
+  }
+
+  /**
+   * Runs now the round the timer would run for every id that is due, and joins every round in
+   * flight. Resolves with the names fetched; never rejects for a source failure.
+   */
+  async refreshDue(): Promise<string[]> {
+    if (this.closed) throw new SecretsStoreClosedError('refresh');
+    if (!this.loaded) return [];
+    const due = this.dueEntries(this.config.clock.now());
+    const joined = this.entries.filter((e) => e.inflight !== undefined);
+    const waits: Promise<void>[] = joined.map((e) => e.inflight!.catch(() => undefined));
+    if (due.length > 0) this.startRound(due);
+    await Promise.all([...waits, ...this.background]);
+    if (this.closed) throw new SecretsStoreClosedError('finish refresh');
+    return [...due, ...joined].flatMap((e) => e.slots.map((s) => s.name));
+  }
+
+  /** The ids to fetch in a round starting at `now`: every due one, and polls that may ride along. */
+  private dueEntries(now: number): Entry[] {
+    const due = this.entries.filter((e) => nextFetchAt(e, this.plan) <= now + this.batchWindow);
+    if (due.length === 0) return due;
+    // Ids with other intervals that are nearly due ride along (at most their jitter early), so
+    // declarations with different intervals keep sharing batches instead of drifting apart.
+    for (const e of this.entries) if (!due.includes(e) && mayRideAlong(e, now, this.plan)) due.push(e);
+    return due;
+  }
+
+  private startRound(due: readonly Entry[]): void {
+    // A recorded change bypasses source caches (agent `refreshNow`), like a forced refresh.
+    const force = due.some(changePending);
+    const round = this.request(due, { reason: 'refresh', force, rateLimit: false }).then(
+      () => undefined,
+      (error: unknown) => {
+        this.config.log.error('Background refresh failed unexpectedly', { error: errorCodeOf(error) });
+      },
+    );
+    this.background.add(round);
+    void round.finally(() => {
+      this.background.delete(round);
+      this.schedule();
+    });
+  }
+
+  private tick(): void {
     this.timer = undefined;
     if (this.closed) return;
     const now = this.config.clock.now();
-    // Refresh everything due soon together, so a fleet's refresh stays batched.
-    const due = this.entries.filter(
-      (e) =>
-        !e.inflight && (e.interval > 0 || e.error || e.rotationAt !== undefined) && e.dueAt <= now + this.batchWindow,
+    const due = this.dueEntries(now);
+    if (due.length > 0) this.startRound(due);
+    this.rotation.describeDue(now).then(
+      () => this.schedule(),
+      (error: unknown) => {
+        this.config.log.error('Rotation schedule read failed unexpectedly', { error: errorCodeOf(error) });
+      },
     );
-    if (due.length > 0) {
-      // Ids with other intervals that are nearly due ride along (at most their jitter early), so
-      // declarations with different intervals keep sharing batches instead of drifting apart.
-      const taken = new Set(due);
-      for (const e of this.entries) {
-        if (!e.inflight && e.interval > 0 && !taken.has(e) && e.dueAt <= now + e.interval * this.config.jitter)
-          due.push(e);
-      }
-    }
-    if (due.length > 0) {
-      try {
-        await this.request(due, { reason: 'refresh', force: false });
-      } catch (error) {
-        this.config.log.error('Background refresh failed unexpectedly', { error: errorCodeOf(error) });
-      }
-    }
-    try {
-      await this.rotation.describeDue(this.config.clock.now());
-    } catch (error) {
-      this.config.log.error('Rotation schedule read failed unexpectedly', { error: errorCodeOf(error) });
-    }
     this.checkStaleness();
     this.schedule();
   }
@@ -369,14 +450,14 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
   private checkStaleness(): void {
     const now = this.config.clock.now();
     for (const slot of this.slots.values()) {
-      if (!slot.loaded || slot.staleNotified || slot.goodAt === undefined) continue;
-      if (now - slot.goodAt > this.config.maxStaleness) {
+      if (!staleCandidate(this, slot)) continue;
+      if (now - slot.goodAt! > this.config.maxStaleness) {
         slot.staleNotified = true;
         const error = slot.error ?? slot.entry.error;
         this.emit({
           type: 'became-stale',
           name: slot.name,
-          ageSeconds: Math.floor((now - slot.goodAt) / 1000),
+          ageSeconds: Math.floor((now - slot.goodAt!) / 1000),
           ...(error ? { code: errorCodeOf(error) } : {}),
         });
       }
@@ -390,6 +471,7 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
     for (const cancel of [...this.cancels]) cancel();
     this.cancels.clear();
     for (const a of this.aborts) a.abort(new SecretsStoreClosedError('continue a fetch'));
+    this.settleWaiters();
   }
 
   emit(event: SecretsEvent): void {
@@ -422,4 +504,17 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
       this.cancels.add(cancel);
     });
   }
+}
+
+/** A caller awaiting answers to the changes it recorded. */
+interface Waiter {
+  readonly entries: readonly Entry[];
+  /** Each entry's fetches started when the change was recorded. */
+  readonly marks: readonly number[];
+  resolve(names: string[]): void;
+}
+
+/** A slot that can still cross `maxStaleness`: loaded, refreshed, and not yet reported stale. */
+function staleCandidate(engine: RefreshEngine, slot: Slot): boolean {
+  return slot.loaded && !slot.staleNotified && slot.goodAt !== undefined && engine.refreshes(slot.entry);
 }

@@ -1,7 +1,11 @@
 import { setMaxListeners } from 'node:events';
+import { untilAborted } from './abort';
+import { foreignCode } from './apply';
 import type { Entry } from './refresh-state';
-import type { DescribeOutcome } from './sources/source';
-import type { ResolvedStoreOptions } from './store-options';
+import type { ValueIndex } from './value-index';
+import { nextDescribeAt } from './schedule';
+import type { DescribeOutcome, SecretDescription } from './sources/source';
+import type { ResolvedRotationSchedule, ResolvedStoreOptions } from './store-options';
 
 /** @internal What the rotation schedule reads from the engine. */
 export interface ScheduleHost {
@@ -12,21 +16,27 @@ export interface ScheduleHost {
   readonly closed: boolean;
   /** In-flight calls; the engine aborts them all when it stops. */
   readonly aborts: Set<AbortController>;
+  /** Records that `entries` changed at the source (answered by a fetch). */
+  recordChange(entries: readonly Entry[]): void;
+  /** Every value of the store, for foreign text (a describe's error code) to be checked against. */
+  readonly values: ValueIndex;
 }
 
 /**
- * @internal `rotationSchedule`: reads each id's rotation schedule with DescribeSecret and sets
- * when to fetch after its next rotation (`Entry.rotationAt`), when to describe again
- * (`Entry.describeAt`) and the rechecks of a rotation that has not landed yet. The engine's timer
- * calls {@link RotationSchedule.describeDue}; the fetch itself stays the engine's.
+ * @internal `rotationSchedule`: reads each id's rotation schedule with DescribeSecret and records
+ * what it learned — the scheduled rotation's fetch time (`Entry.rotationAt`), a version that
+ * already moved (a change), rechecks of a rotation that has not landed — as facts. When to describe
+ * and when to fetch are derived from them (`schedule.ts`); nothing here sets a due time.
  */
 export class RotationSchedule {
   private describing = false;
   private describeWarned = false;
+  /** When the schedule was first read for this store (monotonic); undefined until `start()`. */
+  private startedAt: number | undefined;
 
   constructor(private readonly host: ScheduleHost) {}
 
-  /** Arms the first schedule read after load (rotationSchedule only): every id not pinned to a version. */
+  /** Starts reading schedules after load (rotationSchedule only): every id not pinned to a version. */
   start(): void {
     const rs = this.host.config.rotationSchedule;
     if (!rs) return;
@@ -38,31 +48,48 @@ export class RotationSchedule {
       );
       return;
     }
-    const now = this.host.config.clock.now();
-    for (const entry of this.host.entries) if (entry.request.versionId === undefined) entry.describeAt = now;
+    this.startedAt ??= this.host.config.clock.now();
   }
 
-  /** One DescribeSecret round for the ids whose schedule is due; sets each one's post-rotation fetch time. */
+  /** When the next schedule read is due (Infinity when off, or while one is in flight). */
+  nextAt(): number {
+    const rs = this.host.config.rotationSchedule;
+    if (!rs || this.startedAt === undefined || this.describing) return Infinity;
+    let next = Infinity;
+    for (const e of this.host.entries) next = Math.min(next, nextDescribeAt(e, this.startedAt, rs));
+    return next;
+  }
+
+  /** One DescribeSecret round for the ids whose schedule is due, raced against `fetchTimeout`. */
   async describeDue(now: number): Promise<void> {
     const rs = this.host.config.rotationSchedule;
     const describe = this.host.config.source.describe;
-    if (!rs || !describe || this.describing) return;
-    const due = this.host.entries.filter(
-      (e) => e.describeAt !== undefined && e.describeAt <= now + this.host.batchWindow,
-    );
+    const startedAt = this.startedAt;
+    if (!rs || !describe || startedAt === undefined || this.describing || this.host.closed) return;
+    const due = this.host.entries.filter((e) => nextDescribeAt(e, startedAt, rs) <= now + this.host.batchWindow);
     if (due.length === 0) return;
     this.describing = true;
     const abort = new AbortController();
     setMaxListeners(Infinity, abort.signal);
     this.host.aborts.add(abort);
-    const timer = setTimeout(() => abort.abort(), this.host.config.fetchTimeout);
+    const timer = setTimeout(() => abort.abort(new Error('DescribeSecret deadline')), this.host.config.fetchTimeout);
     timer.unref();
     let outcomes: readonly DescribeOutcome[];
     try {
-      outcomes = await describe.call(
-        this.host.config.source,
-        due.map((e) => e.request.id),
-        { signal: abort.signal, force: false, reason: 'refresh', logger: this.host.config.log },
+      // The deadline wins even when the source ignores the signal (a client wrapper that drops
+      // abortSignal): a describe that never answers must not stop the schedule for good.
+      outcomes = await untilAborted(
+        describe.call(
+          this.host.config.source,
+          due.map((e) => e.request.id),
+          {
+            signal: abort.signal,
+            force: false,
+            reason: 'refresh',
+            logger: this.host.config.log,
+          },
+        ),
+        abort.signal,
       );
     } catch {
       outcomes = [];
@@ -76,46 +103,18 @@ export class RotationSchedule {
     const wall = this.host.config.clock.wallNow();
     let failed = 0;
     let code = '';
+    const moved: Entry[] = [];
     due.forEach((entry, i) => {
-      const o = outcomes[i];
-      entry.describeAt = at + rs.describeInterval;
+      const o = Array.isArray(outcomes) ? (outcomes[i] as DescribeOutcome | undefined) : undefined;
+      entry.describedAt = at;
       if (!o?.ok) {
         failed++;
-        code ||= o ? o.error.awsCode : 'NoResult';
+        code ||= o && !o.ok ? foreignCode(this.host.values, o.error?.awsCode) : 'NoResult';
         return;
       }
-      const d = o.description;
-      const moved =
-        d.currentVersionId !== undefined &&
-        entry.request.versionStage === undefined &&
-        entry.versionId !== undefined &&
-        d.currentVersionId !== entry.versionId;
-      // The version already moved (a rotation that ran early, or a change we missed): fetch now.
-      if (moved) entry.dueAt = at;
-      const next = d.rotationEnabled ? d.nextRotationDate?.getTime() : undefined;
-      // The fetch after the scheduled rotation still found the old version: the rotation has not
-      // started (NextRotationDate passed) or is under way (AWSPENDING on another version). Look
-      // again after delay, doubling, for one safety interval — a failed rotation can stay overdue
-      // (and leave AWSPENDING behind) for good.
-      const waiting =
-        entry.rotationFetchedAt !== undefined &&
-        d.currentVersionId === entry.versionId &&
-        at - entry.rotationFetchedAt < rs.safetyInterval &&
-        ((next !== undefined && next <= wall) || d.rotationPending === true);
-      if (waiting) {
-        entry.describeAt = at + Math.max(rs.delay, 1_000) * 2 ** Math.min(entry.rechecks++, 6);
-      } else {
-        entry.rotationFetchedAt = undefined;
-        entry.rechecks = 0;
-      }
-      if (next !== undefined && (next > wall || (wall - next < rs.safetyInterval && !waiting && !moved))) {
-        // Due in the future, or due just now (a describe that lands on the rotation time).
-        entry.rotationAt = at + Math.max(0, next - wall) + rs.delay + Math.random() * rs.jitter;
-        entry.dueAt = Math.min(entry.dueAt, entry.rotationAt);
-      } else {
-        entry.rotationAt = undefined;
-      }
+      if (this.record(entry, o.description, at, wall, rs)) moved.push(entry);
     });
+    if (moved.length > 0) this.host.recordChange(moved);
     if (failed > 0 && !this.describeWarned) {
       this.describeWarned = true;
       this.host.config.log.warn(
@@ -124,5 +123,48 @@ export class RotationSchedule {
         { event: 'rotation-schedule-failed', code, failed },
       );
     }
+  }
+
+  /**
+   * Records one description of `entry` (facts only). Returns whether the current version already
+   * moved away from the one served (a rotation that ran early, or a change we missed): a change
+   * the schedule answers with a fetch.
+   */
+  private record(entry: Entry, d: SecretDescription, at: number, wall: number, rs: ResolvedRotationSchedule): boolean {
+    const moved =
+      d.currentVersionId !== undefined &&
+      entry.request.versionStage === undefined &&
+      entry.versionId !== undefined &&
+      d.currentVersionId !== entry.versionId &&
+      !entry.slots.some((s) => s.failedVersion === d.currentVersionId);
+    const next = d.rotationEnabled ? d.nextRotationDate?.getTime() : undefined;
+    // The fetch after the scheduled rotation still found the old version: the rotation has not
+    // started (NextRotationDate passed) or is under way (AWSPENDING on another version). Look
+    // again (the recheck delay doubles) for one safety interval — a failed rotation can stay
+    // overdue (and leave AWSPENDING behind) for good.
+    const fetched = entry.rotationFetch;
+    const waiting =
+      fetched !== undefined &&
+      !fetched.moved &&
+      d.currentVersionId === entry.versionId &&
+      at - fetched.at < rs.safetyInterval &&
+      ((next !== undefined && Number.isFinite(next) && next <= wall) || d.rotationPending === true);
+    if (waiting) {
+      entry.rechecks++;
+    } else {
+      entry.rotationFetch = undefined;
+      entry.rechecks = 0;
+    }
+    if (
+      next !== undefined &&
+      Number.isFinite(next) &&
+      (next > wall || (wall - next < rs.safetyInterval && !waiting && !moved))
+    ) {
+      // Due in the future, or due just now (a describe that lands on the rotation time).
+      entry.rotationAt = at + Math.max(0, next - wall) + rs.delay + Math.random() * rs.jitter;
+    } else {
+      entry.rotationAt = undefined;
+    }
+    return moved;
   }
 }

@@ -48,11 +48,33 @@ export class SecretBytes {
     return Buffer.from(this.#bytes);
   }
 
+  /**
+   * Always throws: `Buffer.from(bytes)` asks an object for its `valueOf()` first, and would
+   * otherwise fall back to its `[redacted]` string — 10 well-known bytes in place of the key.
+   */
+  valueOf(): never {
+    throw conversionError('Buffer.from() (or another valueOf conversion)');
+  }
+
+  /**
+   * Always throws: `new Uint8Array(bytes)`, `Uint8Array.from(bytes)`, `Array.from(bytes)` and
+   * spreading iterate an object, and would otherwise see no elements — an empty key.
+   */
+  [Symbol.iterator](): never {
+    throw conversionError('new Uint8Array(), Uint8Array.from(), Array.from() or spreading');
+  }
+
   /** Constant-time comparison with other bytes. */
   equals(other: SecretBytes | Uint8Array): boolean {
     const theirs = other instanceof SecretBytes ? other.#bytes : other;
     return theirs.byteLength === this.#bytes.byteLength && timingSafeEqual(theirs, this.#bytes);
   }
+}
+
+function conversionError(how: string): TypeError {
+  return new TypeError(
+    `A SecretBytes cannot be converted by ${how}: call .toBuffer() or .toUint8Array() for your own copy of the bytes.`,
+  );
 }
 
 // Prints `[redacted]` through toString, template strings, JSON.stringify and util.inspect.

@@ -223,12 +223,15 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
    * ids this store does not declare are ignored, and declarations pinned to a `versionId` never
    * change, so they are skipped. Ids passed in one call, or in calls made in the same tick, go in
    * one batch; like {@link refresh} the fetch bypasses source caches (agent `refreshNow`) and a
-   * secret fetched less than `minRefreshInterval` ago waits for the end of that interval, so a
-   * burst of events costs one call per secret per interval at most.
+   * secret fetched less than `minRefreshInterval` ago waits for the end of that interval, and one
+   * that is failing waits out its backoff, so a burst of events costs one call per secret per
+   * interval at most. Each id is answered by a fetch that starts after this call (a fetch already
+   * in flight may have read the old version).
    *
    * Resolves with the declared names that were refreshed (failures go to events and health, like
    * a background refresh; it never rejects for a source failure). Before `load()` finishes and
-   * after `close()` it does nothing and resolves with `[]`.
+   * after `close()` it does nothing and resolves with `[]`; a `close()` while it waits resolves it
+   * with the names fetched by then.
    */
   async invalidate(ids: Iterable<string>): Promise<SecretName<D>[]> {
     if (typeof ids === 'string' || ids === null || typeof (ids as Iterable<string>)?.[Symbol.iterator] !== 'function') {
@@ -240,8 +243,7 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
       (e) => e.request.versionId === undefined && wanted.some((id) => refersTo(id, e.request.id, e.arn)),
     );
     if (entries.length === 0) return [];
-    await this.#engine.invalidate(entries);
-    return entries.flatMap((e) => e.slots.map((s) => s.name as SecretName<D>));
+    return (await this.#engine.invalidate(entries)) as SecretName<D>[];
   }
 
   /**
@@ -270,6 +272,28 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
     this.#engine.schedule();
   }
 
+  /**
+   * Whether a background refresh is due now (or one is under way): a clock read and a comparison,
+   * cheap enough for every request. For runtimes that freeze between requests (AWS Lambda), where
+   * the store's timer cannot be trusted to have fired: check this before the handler runs, and
+   * `await refreshDue()` when it says so.
+   */
+  isRefreshDue(): boolean {
+    return this.#engine.isRefreshDue();
+  }
+
+  /**
+   * Runs now the background round that is due (every secret whose poll, retry, scheduled rotation
+   * or recorded change is due, under the same backoff and `minRefreshInterval`), and joins any
+   * background round already in flight, so a timer that fired on thaw and a caller never both
+   * fetch. Resolves with the names fetched; failures go to events and health (it never rejects for
+   * a source failure). Before `load()` finishes it resolves with `[]`.
+   * @throws SecretsStoreClosedError after `close()`.
+   */
+  refreshDue(): Promise<SecretName<D>[]> {
+    return this.#engine.refreshDue() as Promise<SecretName<D>[]>;
+  }
+
   /** Per-secret status, version and age, and the overall status. Never a value. */
   health(): HealthReport {
     const states: SecretState[] = [];
@@ -282,6 +306,7 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
         goodAt: slot.goodAt,
         region: slot.entry.region,
         error: slot.error ?? slot.entry.error,
+        refreshes: this.#engine.refreshes(slot.entry),
       });
     }
     return computeHealth(states, this.#config.clock.now(), this.#config.maxStaleness);

@@ -154,7 +154,8 @@ describe('awsSecretsManager multi-Region failover (two emulators)', () => {
     const s = store(secrets, awsSecretsManager(options()));
     await s.load();
     east.injectFault({ error: 'ServiceUnavailable', status: 503 });
-    west.injectFault({ error: 'ResourceNotFoundException', operation: 'BatchGetSecretValue' });
+    // Every call: a whole-batch client error alone is now retried id by id with GetSecretValue.
+    west.injectFault({ error: 'ResourceNotFoundException' });
     await s.refresh();
     expect(s.health().secrets.apiKey).toMatchObject({
       status: 'error',

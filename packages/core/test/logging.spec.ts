@@ -125,7 +125,7 @@ describe('lifecycle events and log lines', () => {
   });
 
   it('warns when a secret becomes stale', async () => {
-    const { store, logger, events } = setup({ maxStaleness: 30 });
+    const { store, logger, events } = setup({ maxStaleness: 30, refreshInterval: '1h' });
     const stale = new Promise<void>((resolve) =>
       store.onEvent((e) => e.type === 'became-stale' && e.name === 'apiKey' && resolve()),
     );

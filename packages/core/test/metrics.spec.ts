@@ -224,7 +224,8 @@ describe('metrics (OpenTelemetry)', () => {
   });
 
   it('reports an outage: failed calls by error code, stale secrets, degraded status, then recovery', async () => {
-    const { store, clock } = makeStore();
+    // Refreshed in the background (hourly): a secret nobody asked to refresh is never stale.
+    const { store, clock } = makeStore({ refreshInterval: '1h' });
     await store.load();
     await emu.pause();
     await store.refresh();
@@ -290,8 +291,8 @@ describe('metrics (OpenTelemetry)', () => {
   });
 
   it('adds up several stores on one meter and stops observing a store once it is closed', async () => {
-    const a = makeStore();
-    const b = makeStore();
+    const a = makeStore({ refreshInterval: '1h' });
+    const b = makeStore({ refreshInterval: '1h' });
     await a.store.load();
     await b.store.load();
     b.clock.advance(61_000);

@@ -67,7 +67,9 @@ function sample(read: () => unknown): { stop: () => Set<string> } {
 }
 
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'hush-files-'));
+  // Not 'hush-files-': values below hold '-files-', and a message naming the directory would
+  // rightly be withheld as quoting six characters of them.
+  root = await mkdtemp(join(tmpdir(), 'hush-mnt-'));
 });
 
 afterEach(async () => {

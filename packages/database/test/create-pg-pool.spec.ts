@@ -1,4 +1,7 @@
+import { Console } from 'node:console';
+import { Writable } from 'node:stream';
 import { inspect } from 'node:util';
+import pino from 'pino';
 import { SecretsConfigError } from '@hush/core';
 import { DatabaseCredentialsError, DatabaseLoginError } from '@hush/database';
 import { createPgPool, type HushPgPool } from '@hush/database/pg';
@@ -102,10 +105,15 @@ describe('createPgPool', () => {
     await store.refresh('db');
     expect((await slow).rows[0].answer).toBe(42);
     expect(pool.totalCount).toBe(1);
+    // The new version has not logged in yet: the working connection goes back to the pool while one
+    // probe login tries the new version; the next checkout waits for that probe, then retires it.
+    expect(pool.credentialHealth()).toMatchObject({ status: 'ok', proven: false });
     client.release();
+    expect(pool.credentialStats().retired).toBe(0);
+    expect((await pool.query('SELECT current_user AS u')).rows[0].u).toBe('busy_clone');
+    expect(pool.credentialHealth()).toMatchObject({ status: 'ok', proven: true });
     expect(pool.credentialStats().retired).toBe(1);
     await until(async () => (await fx.pg.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid])).rowCount === 0);
-    expect((await pool.query('SELECT current_user AS u')).rows[0].u).toBe('busy_clone');
   });
 
   it('applies a host/port/dbname change (failover) to new connections', async () => {
@@ -174,6 +182,60 @@ describe('createPgPool', () => {
       const t0 = performance.now();
       await expect(pool.query('SELECT 1')).rejects.toBeInstanceOf(DatabaseLoginError);
       expect(performance.now() - t0).toBeLessThan(2_000);
+    },
+  );
+
+  // Usernames a DBA could create: quotes, backslashes, unicode, a near-limit length.
+  const USERS = [`o'brien "x" \\ y`, 'ünï_çødé_日本', `u${'x'.repeat(55)}`];
+  it.each(USERS.map((u, i) => [i, u]))(
+    'DatabaseLoginError never prints the username (hostile username #%s) through inspect, console.error, pino',
+    async (_i, user) => {
+      const username = user as string;
+      await fx.pg.query(`CREATE ROLE ${ident(username)} LOGIN PASSWORD 'pw-user-CANARY-1'`);
+      fx.emu.putSecret(
+        SECRET_ID,
+        JSON.stringify({
+          host: fx.pg.host,
+          port: fx.pg.port,
+          username,
+          password: 'pw-wrong-CANARY',
+          dbname: 'postgres',
+        }),
+      );
+      const store = fx.store();
+      await store.load();
+      const pool = track(createPgPool(store, 'db', { retryBudget: 200, max: 1 }));
+      const error = (await pool.query('SELECT 1').catch((e: unknown) => e)) as DatabaseLoginError;
+      expect(error).toBeInstanceOf(DatabaseLoginError);
+      expect(error.sqlState).toBe('28P01');
+      // The cause keeps pg's SQLSTATE, not its message.
+      expect(error.cause).toMatchObject({ code: '28P01' });
+      const printed: string[] = [];
+      const sink = new Writable({
+        write(chunk: Buffer, _enc, done) {
+          printed.push(chunk.toString());
+          done();
+        },
+      });
+      new Console({ stdout: sink, stderr: sink }).error(error);
+      new Console({ stdout: sink, stderr: sink }).error('query failed:', error);
+      pino({}, sink).error({ err: error }, 'query failed');
+      pino({}, sink).error(error);
+      printed.push(inspect(error, { depth: 10 }), inspect({ error }, { depth: 10, showHidden: true }));
+      printed.push(JSON.stringify(error), String(error), String(error.stack));
+      const text = printed.join('\n');
+      expect(text).toContain('28P01');
+      for (const fragment of [
+        username,
+        username.slice(0, 8),
+        username.slice(-8),
+        JSON.stringify(username).slice(1, -1),
+        encodeURIComponent(username),
+        Buffer.from(username).toString('base64').slice(0, 12),
+      ]) {
+        expect(text).not.toContain(fragment);
+      }
+      expect(text).not.toMatch(/for user/);
     },
   );
 

@@ -1,7 +1,7 @@
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import pg from 'pg';
 import { postgresSingleUser } from '@hush/emulator/rotation-postgres';
-import { SECRET_ID, fixture, rotate, type Fixture, type RdsSecret } from './support';
+import { SECRET_ID, clearPending, fixture, rotate, type Fixture, type RdsSecret } from './support';
 
 async function stage(fx: Fixture, stage: string): Promise<RdsSecret> {
   const out = await fx.sm.send(new GetSecretValueCommand({ SecretId: SECRET_ID, VersionStage: stage }));
@@ -131,6 +131,55 @@ describe('PostgreSQL rotation functions (@hush/emulator/rotation-postgres)', () 
       expect(await loginCode(second)).toBe('duo');
       expect(await loginCode(first)).toBe('duo_clone'); // AWSPREVIOUS still valid
       expect(await loginCode(v1)).toBe('28P01'); // two rotations old
+    });
+
+    const roles = async (prefix: string) =>
+      (
+        await fx.pg.query<{ r: string }>('SELECT rolname AS r FROM pg_roles WHERE starts_with(rolname, $1)', [prefix])
+      ).rows
+        .map((row) => row.r)
+        .sort();
+
+    it('refuses a clone name over 63 characters, as the MultiUser template does (no truncated third role)', async () => {
+      const long = `l${'o'.repeat(58)}ng`; // 61 characters: with _clone, 67
+      await fx.user(long, 'pw-long-1');
+      await expect(rotate(fx, 'alternating')).rejects.toThrow(/createSecret.*would exceed 63 characters/);
+      expect(await roles(long.slice(0, 20))).toEqual([long]);
+      expect((await stage(fx, 'AWSCURRENT')).username).toBe(long);
+    });
+
+    it('a 57-character user clones to exactly 63 and maps back: two rotations, two roles', async () => {
+      const edge = `e${'d'.repeat(55)}g`; // 57 characters: with _clone, 63
+      await fx.user(edge, 'pw-edge-1');
+      await rotate(fx, 'alternating');
+      expect((await stage(fx, 'AWSCURRENT')).username).toBe(`${edge}_clone`);
+      await rotate(fx, 'alternating');
+      const back = await stage(fx, 'AWSCURRENT');
+      expect(back.username).toBe(edge);
+      expect(await loginCode(back)).toBe(edge);
+      expect(await roles(edge.slice(0, 20))).toEqual([edge, `${edge}_clone`]);
+    });
+  });
+
+  describe('engines', () => {
+    it.each([['single' as const], ['alternating' as const]])(
+      'rotates a secret with engine "aurora-postgresql" (%s), as the templates accept',
+      async (strategy) => {
+        const { value } = await fx.user(`aurora_${strategy}`, 'pw-aurora-1');
+        await clearPending(fx.sm, SECRET_ID);
+        fx.emu.putSecret(SECRET_ID, JSON.stringify({ ...value, engine: 'aurora-postgresql' }));
+        await rotate(fx, strategy);
+        const current = await stage(fx, 'AWSCURRENT');
+        expect(current.engine).toBe('aurora-postgresql');
+        expect(await loginCode(current)).toBe(strategy === 'single' ? 'aurora_single' : 'aurora_alternating_clone');
+      },
+    );
+
+    it('still refuses another engine, naming the accepted ones', async () => {
+      const { value } = await fx.user('mysql_app', 'pw-mysql-1');
+      await clearPending(fx.sm, SECRET_ID);
+      fx.emu.putSecret(SECRET_ID, JSON.stringify({ ...value, engine: 'mysql' }));
+      await expect(rotate(fx, 'single')).rejects.toThrow(/engine "mysql", not one of "postgres", "aurora-postgresql"/);
     });
   });
 });

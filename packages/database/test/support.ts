@@ -49,7 +49,7 @@ export interface RdsSecret {
   masterarn?: string;
 }
 
-export async function fixture(): Promise<Fixture> {
+export async function fixture(opts: { rotationWindow?: number } = {}): Promise<Fixture> {
   // Passwords queued here are the next ones the rotation functions generate (hostile-value tests).
   const passwords: string[] = [];
   const generatePassword = () => passwords.shift() ?? `CANARY-${randomBytes(16).toString('base64url')}`;
@@ -60,7 +60,7 @@ export async function fixture(): Promise<Fixture> {
         [LAMBDA.single]: postgresSingleUser({ generatePassword }),
         [LAMBDA.alternating]: postgresAlternatingUsers({ generatePassword }),
       },
-      rotationWindow: WINDOW_MS,
+      rotationWindow: opts.rotationWindow ?? WINDOW_MS,
     }),
   ]);
   const sm = new SecretsManagerClient({ ...emu.clientConfig(), maxAttempts: 1 });

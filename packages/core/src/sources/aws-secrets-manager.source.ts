@@ -1,6 +1,6 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { fetchKeyOf } from '../declarations';
-import { SecretFetchError, SecretsConfigError } from '../errors';
+import { SecretFetchError, SecretsConfigError, errorCodeName } from '../errors';
 import type { LoggerLike } from '../logger';
 import { checkKnownKeys, parseDuration } from '../validation';
 import { identityProblem, invalidAnswer, matchesSecret } from './answers';
@@ -76,6 +76,12 @@ export class AwsSecretsManagerSource implements Source {
   private readonly concurrency: number;
   private readonly batchConcurrency: number;
   private readonly logger: LoggerLike | undefined;
+  /**
+   * Ids that broke a whole batch and then failed alone too (a secret with no value, an id the
+   * batch API rejects): fetched alone with GetSecretValue until they succeed, so their batch
+   * stays one call.
+   */
+  private readonly alone = new Set<string>();
 
   /**
    * @param internal used for the per-Region sources of `failoverRegions` (shared counters).
@@ -322,11 +328,14 @@ export class AwsSecretsManagerSource implements Source {
     const outcomes = new Array<FetchOutcome>(requests.length);
     const batchable: number[] = [];
     const single: number[] = [];
-    requests.forEach((r, i) => (this.batch && !r.versionId && !r.versionStage ? batchable : single).push(i));
+    requests.forEach((r, i) =>
+      (this.batch && !r.versionId && !r.versionStage && !this.alone.has(r.id) ? batchable : single).push(i),
+    );
 
     const chunks: number[][] = [];
     for (let i = 0; i < batchable.length; i += BATCH_SIZE) chunks.push(batchable.slice(i, i + BATCH_SIZE));
     const leftovers: number[] = [];
+    const isolate: number[] = [];
     let denied = false;
     const runChunk = async (chunk: readonly number[]): Promise<void> => {
       if (this.batchDenials > 0 && performance.now() < this.batchProbeAt) return void leftovers.push(...chunk);
@@ -336,6 +345,7 @@ export class AwsSecretsManagerSource implements Source {
         denied = true;
         return void leftovers.push(...chunk);
       }
+      if (result === 'isolate') return void isolate.push(...chunk);
       chunk.forEach((reqIndex, j) => {
         const r = result[j];
         if (r === undefined) leftovers.push(reqIndex);
@@ -359,7 +369,41 @@ export class AwsSecretsManagerSource implements Source {
     await mapConcurrent(leftovers, this.concurrency, async (i) => {
       outcomes[i] = await this.getOne(requests[i]!, context);
     });
+    await this.isolate(requests, isolate, outcomes, context);
     return outcomes;
+  }
+
+  /**
+   * The ids of batches that failed as a whole with an error one id can cause, each fetched alone
+   * so that a bad id fails alone (with its own error) and the others load. At most one call per
+   * id, `concurrency` at a time; after a throttled answer the rest are not called (they report
+   * the throttling, and the store backs off). An id that fails alone is kept out of later batches.
+   */
+  private async isolate(
+    requests: readonly SecretRequest[],
+    indexes: readonly number[],
+    outcomes: FetchOutcome[],
+    context: FetchContext,
+  ): Promise<void> {
+    let throttled: SecretFetchError | undefined;
+    await mapConcurrent(indexes, this.concurrency, async (i) => {
+      const request = requests[i]!;
+      if (throttled !== undefined) {
+        outcomes[i] = {
+          ok: false,
+          error: new SecretFetchError(request.id, throttled.awsCode, 'not called: GetSecretValue is being throttled', {
+            retryable: true,
+            throttled: true,
+          }),
+        };
+        return;
+      }
+      const outcome = await this.getOne(request, context);
+      outcomes[i] = outcome;
+      if (outcome.ok) this.alone.delete(request.id);
+      else if (outcome.error.throttled) throttled ??= outcome.error;
+      else if (!outcome.error.retryable) this.alone.add(request.id);
+    });
   }
 
   /**
@@ -381,11 +425,14 @@ export class AwsSecretsManagerSource implements Source {
       (this.batchDenials === 1 ? 0 : Math.min(BATCH_REPROBE_MAX_MS, BATCH_REPROBE_MS * 2 ** (this.batchDenials - 2)));
   }
 
-  /** One outcome per id, `undefined` for ids to retry with GetSecretValue, or 'denied' (AccessDeniedException). */
+  /**
+   * One outcome per id, `undefined` for ids to retry with GetSecretValue, 'denied'
+   * (AccessDeniedException), or 'isolate' (the whole call failed with an error one id can cause).
+   */
   private async batchGet(
     ids: readonly string[],
     context: FetchContext,
-  ): Promise<(FetchOutcome | undefined)[] | 'denied'> {
+  ): Promise<(FetchOutcome | undefined)[] | 'denied' | 'isolate'> {
     const found = new Map<string, FetchOutcome>();
     let nextToken: string | undefined;
     try {
@@ -423,7 +470,8 @@ export class AwsSecretsManagerSource implements Source {
         for (const error of response.Errors ?? []) {
           const id = error.SecretId;
           if (id === undefined || !ids.includes(id) || found.has(id)) continue;
-          const code = error.ErrorCode ?? 'UnknownError';
+          // A foreign code: an identifier of at most 64 characters, else UnknownError (never a line break or a body).
+          const code = errorCodeName(error.ErrorCode);
           found.set(id, {
             ok: false,
             error: new SecretFetchError(id, code, error.Message ?? code, {
@@ -439,6 +487,9 @@ export class AwsSecretsManagerSource implements Source {
       this.counters.record('BatchGetSecretValue', attemptsOf(error), info.throttled ? 'throttled' : info.code);
       if (info.code === 'AccessDeniedException') return 'denied';
       if (info.throttled && this.spillover && !context.signal.aborted) return ids.map(() => undefined);
+      // A client error other than throttling or denial (an id the API rejects, a secret with no
+      // value: moto and LocalStack fail the whole call for it) would fail every id of the batch.
+      if (!info.retryable && ids.length > 1 && !context.signal.aborted) return 'isolate';
       return ids.map((id) => ({
         ok: false,
         error: new SecretFetchError(id, info.code, info.message, { ...info, cause: error }),

@@ -225,6 +225,12 @@ export class MountedFilesSource implements Source {
     let again = false;
     let debounce: NodeJS.Timeout | undefined;
     let stopped = false;
+    // What this watcher last reported for ids that have no version (missing, unreadable): such a
+    // state is reported once, when it appears. Versions are reported on every scan, and each store
+    // compares them with what it serves — so stores sharing this source each see every change
+    // (the source's own `seen` only says which ids to look at, whichever store fetched them).
+    const reported = new Map<string, string>();
+    for (const [id, state] of this.seen) if (!isVersion(state)) reported.set(id, state);
     const scan = async (): Promise<void> => {
       if (stopped) return;
       if (scanning) return void (again = true);
@@ -233,20 +239,20 @@ export class MountedFilesSource implements Source {
         const changed: string[] = [];
         const current: CurrentVersion[] = [];
         let unsettled = false;
-        for (const [id, last] of [...this.seen]) {
+        for (const id of [...this.seen.keys()]) {
           const candidates = this.candidates(id);
           if (typeof candidates === 'string') continue;
           const state = await this.fingerprint(candidates);
-          if (state === 'unsettled') unsettled = true;
-          else if (state !== last) {
-            this.seen.set(id, state);
-            changed.push(id);
+          if (state === 'unsettled') {
+            unsettled = true;
           } else if (isVersion(state)) {
+            reported.delete(id);
             current.push({ id, versionId: state });
+          } else if (reported.get(id) !== state) {
+            reported.set(id, state);
+            changed.push(id);
           }
         }
-        // Unchanged files are confirmed too: with refreshInterval: false, the scan is what keeps a
-        // current value from turning stale.
         if (!stopped && (changed.length > 0 || current.length > 0)) listener(changed, current);
         if (unsettled) schedule(this.settle);
       } catch {

@@ -75,7 +75,7 @@ export type DescribeOutcome =
   | { readonly ok: true; readonly description: SecretDescription }
   | { readonly ok: false; readonly error: SecretFetchError };
 
-/** An id whose content a watching source found unchanged: still `versionId`, checked just now. */
+/** The version a watching source holds for an id, checked just now. */
 export interface CurrentVersion {
   readonly id: string;
   readonly versionId: string;
@@ -83,8 +83,9 @@ export interface CurrentVersion {
 
 /**
  * Receives ids whose content may have changed (push-based sources such as mounted files), and
- * optionally ids the source has just confirmed unchanged (`current`), which keeps a served value
- * fresh without a fetch when background refresh is off.
+ * optionally the version the source holds now for others (`current`). The store compares each with
+ * the version it serves: the same one is confirmed (kept fresh without a fetch), another one is
+ * fetched. A source shared by several stores reports to each; each store decides for itself.
  */
 export type ChangeListener = (ids: readonly string[], current?: readonly CurrentVersion[]) => void;
 

@@ -25,7 +25,12 @@ export interface StartPostgresOptions {
   readonly settings?: Readonly<Record<string, string>>;
   /** Deadline for initdb + start-up. @default 60_000 */
   readonly timeoutMs?: number;
-  /** Receives the server's log lines (they never carry a password: statements are not logged). @default dropped */
+  /**
+   * Receives the server's log lines. A log record that quotes SQL mentioning a password (PostgreSQL
+   * logs the full text of a failing `CREATE ROLE … PASSWORD '…'`, and of every statement with
+   * `log_statement`), together with the error it belongs to, arrives as one `[redacted …]` line.
+   * @default dropped
+   */
   readonly onLog?: (line: string) => void;
 }
 
@@ -109,6 +114,8 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     log_connections: 'off',
     log_statement: 'none',
     ...options.settings,
+    // Fixed: the redaction of onLog's lines finds where a record starts by it.
+    log_line_prefix: LOG_LINE_PREFIX,
   };
   let lastError: unknown;
   for (let attempt = 0; attempt < 5; attempt++) {
@@ -117,8 +124,10 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     for (const [k, v] of Object.entries(settings)) args.push('-c', `${k}=${v}`);
     const child = spawn(bin.postgres, args, { ...spawnAs, env, stdio: ['ignore', 'ignore', 'pipe'] });
     const entry = { child, dir };
+    const redactor = new LogRedactor(log);
+    child.once('exit', () => redactor.end());
     try {
-      await waitReady(child, timeoutMs, log);
+      await waitReady(child, timeoutMs, redactor);
     } catch (error) {
       lastError = error;
       child.kill('SIGKILL');
@@ -295,7 +304,64 @@ function run(file: string, args: string[], opts: Parameters<typeof spawn>[2], ti
   });
 }
 
-function waitReady(child: ChildProcess, timeoutMs: number, log: (line: string) => void): Promise<void> {
+/** `%m [%p] `: `2026-12-06 18:07:01.123 UTC [4242] ` before every record's first line. */
+const LOG_LINE_PREFIX = '%m [%p] ';
+const RECORD_START =
+  /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? \S+ \[\d+\] )(DEBUG[1-5]|INFO|NOTICE|WARNING|ERROR|LOG|FATAL|PANIC|DETAIL|HINT|QUERY|CONTEXT|LOCATION|STATEMENT): {2}/;
+/** Records that add to the record before them (same message), rather than start a new message. */
+const SECONDARY = new Set(['DETAIL', 'HINT', 'QUERY', 'CONTEXT', 'LOCATION', 'STATEMENT']);
+
+/**
+ * Turns the server's stderr into lines for `onLog`, holding each message (a record and its DETAIL,
+ * HINT, STATEMENT… records, with their continuation lines) until the next one starts. A message
+ * whose text mentions a password (`PASSWORD '…'` in a statement, an error quoting a fragment of
+ * one) is replaced by one line. Anything not recognised as a record start continues the message
+ * before it, so a multi-line statement can never leak through on a line of its own.
+ */
+class LogRedactor {
+  #partial = '';
+  #message: string[] = [];
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly out: (line: string) => void) {}
+
+  write(chunk: string): void {
+    const lines = (this.#partial + chunk).split('\n');
+    this.#partial = lines.pop() ?? '';
+    for (const line of lines) this.#line(line);
+    // A message stays held until the next record starts, or 50 ms of quiet.
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.#flush(), 50);
+    this.#timer.unref();
+  }
+
+  end(): void {
+    clearTimeout(this.#timer);
+    if (this.#partial) this.#line(this.#partial);
+    this.#partial = '';
+    this.#flush();
+  }
+
+  #line(line: string): void {
+    const start = RECORD_START.exec(line);
+    if (start && !SECONDARY.has(start[2]!)) this.#flush();
+    this.#message.push(line);
+  }
+
+  #flush(): void {
+    const message = this.#message;
+    this.#message = [];
+    if (message.length === 0) return;
+    if (/password/i.test(message.join('\n'))) {
+      const start = RECORD_START.exec(message[0]!);
+      this.out(`${start?.[1] ?? ''}${start?.[2] ?? 'LOG'}:  [redacted: a message quoting SQL with a password]`);
+      return;
+    }
+    for (const line of message) if (line) this.out(line);
+  }
+}
+
+function waitReady(child: ChildProcess, timeoutMs: number, log: LogRedactor): Promise<void> {
   return new Promise((done, fail) => {
     let output = '';
     let ready = false;
@@ -305,7 +371,7 @@ function waitReady(child: ChildProcess, timeoutMs: number, log: (line: string) =
     );
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (chunk: string) => {
-      for (const line of chunk.split('\n')) if (line) log(line);
+      log.write(chunk);
       if (ready) return;
       output = (output + chunk).slice(-4000);
       if (output.includes('database system is ready to accept connections')) {

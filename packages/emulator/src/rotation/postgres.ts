@@ -47,6 +47,10 @@ interface PgSecret {
 }
 
 const CLONE_SUFFIX = '_clone';
+/** The engines both AWS templates accept (`supported_engines` in `get_secret_dict`). */
+const ENGINES: readonly string[] = ['postgres', 'aurora-postgresql'];
+/** PostgreSQL's longest identifier (NAMEDATALEN - 1); the template counts characters, as Python's `len`. */
+const MAX_USERNAME = 63;
 const PASSWORD_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$%&()*+,-.:;<=>?[]^_`{|}~';
 
 /**
@@ -128,10 +132,7 @@ async function createSecret(
   }
   const next: PgSecret = { ...current, password: (options.generatePassword ?? randomPassword)() };
   if (strategy === 'alternating') {
-    // PostgreSQL names are at most 63 bytes: keep room for the suffix, as the template does.
-    next.username = current.username.endsWith(CLONE_SUFFIX)
-      ? current.username.slice(0, -CLONE_SUFFIX.length)
-      : current.username.slice(0, 63 - CLONE_SUFFIX.length) + CLONE_SUFFIX;
+    next.username = alternateUsername(current.username);
   }
   await sm.send(
     new PutSecretValueCommand({
@@ -220,8 +221,10 @@ async function getSecret(sm: SecretsManagerClient, id: string, stage: string, ve
   for (const field of ['host', 'username', 'password'] as const) {
     if (!v || typeof v[field] !== 'string') throw new Error(`Secret "${id}" (${stage}) has no string \`${field}\`.`);
   }
-  if (v!.engine !== undefined && v!.engine !== 'postgres') {
-    throw new Error(`Secret "${id}" (${stage}) has engine ${JSON.stringify(v!.engine)}, not "postgres".`);
+  if (v!.engine !== undefined && !ENGINES.includes(v!.engine)) {
+    throw new Error(
+      `Secret "${id}" (${stage}) has engine ${JSON.stringify(v!.engine)}, not one of ${ENGINES.map((e) => `"${e}"`).join(', ')}.`,
+    );
   }
   return v as PgSecret;
 }
@@ -245,6 +248,22 @@ async function login(secret: PgSecret, options: PostgresRotationOptions): Promis
     if (code === '28P01' || code === '28000') return undefined;
     throw error;
   }
+}
+
+/**
+ * `<user>` ↔ `<user>_clone`, as the template's `get_alt_username`: a clone name longer than 63
+ * characters is refused, never truncated (a truncated clone would not map back to its user, so the
+ * next rotation would create a third role).
+ */
+function alternateUsername(current: string): string {
+  if (current.endsWith(CLONE_SUFFIX)) return current.slice(0, -CLONE_SUFFIX.length);
+  const clone = current + CLONE_SUFFIX;
+  if ([...clone].length > MAX_USERNAME) {
+    throw new Error(
+      `createSecret: unable to clone user, username length with ${CLONE_SUFFIX} appended would exceed ${MAX_USERNAME} characters.`,
+    );
+  }
+  return clone;
 }
 
 function randomPassword(): string {
