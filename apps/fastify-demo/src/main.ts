@@ -82,6 +82,7 @@ export async function createFastifyDemo(options: FastifyDemoOptions = {}): Promi
 
   const app = Fastify({ logger: false });
   await app.register(hushSecrets, {
+    name: 'fastify-demo',
     secrets: demoSecrets,
     source,
     refreshInterval: options.refreshInterval ?? '10s',
