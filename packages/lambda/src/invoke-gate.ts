@@ -89,7 +89,10 @@ export function createInvokeGate(store: LambdaSecretStore, options: LambdaSecret
     );
   }
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new SecretsConfigError(at, 'options must be an object, e.g. { refresh: "before-invoke", refreshTimeout: "1s" }.');
+    throw new SecretsConfigError(
+      at,
+      'options must be an object, e.g. { refresh: "before-invoke", refreshTimeout: "1s" }.',
+    );
   }
   checkKnownKeys(options, OPTION_KEYS, at);
   const env = options.env ?? process.env;

@@ -4,7 +4,12 @@
  *
  * @packageDocumentation
  */
-import { createInvokeGate, type LambdaContextLike, type LambdaSecretStore, type LambdaSecretsOptions } from './invoke-gate';
+import {
+  createInvokeGate,
+  type LambdaContextLike,
+  type LambdaSecretStore,
+  type LambdaSecretsOptions,
+} from './invoke-gate';
 
 export type { LambdaSecretStore, LambdaSecretsOptions, RefreshMode } from './invoke-gate';
 

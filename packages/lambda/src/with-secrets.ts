@@ -1,5 +1,10 @@
 import { SecretsConfigError } from '@hush/core';
-import { createInvokeGate, type LambdaContextLike, type LambdaSecretStore, type LambdaSecretsOptions } from './invoke-gate';
+import {
+  createInvokeGate,
+  type LambdaContextLike,
+  type LambdaSecretStore,
+  type LambdaSecretsOptions,
+} from './invoke-gate';
 
 /** An async (or synchronous) Lambda handler. Callback-style handlers are not supported (Node 24 dropped them). */
 export type LambdaHandler<E = unknown, R = unknown, C extends LambdaContextLike = LambdaContextLike> = (
@@ -30,7 +35,10 @@ export function withSecrets<E, R, C extends LambdaContextLike>(
 ): (event: E, context: C) => R | Promise<R> {
   const gate = createInvokeGate(store, options, 'withSecrets');
   if (typeof handler !== 'function') {
-    throw new SecretsConfigError('withSecrets', 'expected a handler function as the second argument: withSecrets(store, handler).');
+    throw new SecretsConfigError(
+      'withSecrets',
+      'expected a handler function as the second argument: withSecrets(store, handler).',
+    );
   }
   return function secretsHandler(event: E, context: C): R | Promise<R> {
     const ready = gate.before();

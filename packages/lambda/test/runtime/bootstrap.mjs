@@ -26,7 +26,9 @@ function call(method, path, body) {
       (res) => {
         const chunks = [];
         res.on('data', (c) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }),
+        );
         res.on('error', reject);
       },
     );
@@ -46,11 +48,14 @@ async function loadHandler() {
   const [moduleName, exportName] = process.env._HANDLER.split('.');
   const root = process.env.LAMBDA_TASK_ROOT;
   const file = ['.mjs', '.cjs', '.js'].map((ext) => join(root, moduleName + ext)).find((f) => existsSync(f));
-  if (!file) throw Object.assign(new Error(`Cannot find module '${moduleName}'`), { name: 'Runtime.ImportModuleError' });
+  if (!file)
+    throw Object.assign(new Error(`Cannot find module '${moduleName}'`), { name: 'Runtime.ImportModuleError' });
   const mod = await import(pathToFileURL(file).href);
   const handler = mod[exportName] ?? mod.default?.[exportName];
   if (typeof handler !== 'function')
-    throw Object.assign(new Error(`${moduleName}.${exportName} is undefined or not exported`), { name: 'Runtime.HandlerNotFound' });
+    throw Object.assign(new Error(`${moduleName}.${exportName} is undefined or not exported`), {
+      name: 'Runtime.HandlerNotFound',
+    });
   return handler;
 }
 
