@@ -31,8 +31,7 @@ export interface SecretsMiddyMiddleware {
  * the middlewares after it read current values too.
  *
  * @example
- * import middy from '@middy/core';
- * import { secretsMiddleware } from '@hush/lambda/middy';
+ * // secretsMiddleware comes from the `@hush/lambda/middy` subpath; middy from `@middy/core`.
  * export const handler = middy(async () => ({ statusCode: 200 })).use(secretsMiddleware(store));
  * @throws SecretsConfigError for a missing store or an invalid option.
  */

@@ -16,18 +16,18 @@ function counted(values: Record<string, string>) {
     inner,
     hold() {
       const gate = new Promise<void>((resolve) => (release = resolve));
-      source.fetch = async (requests, context) => {
+      source.fetch = async (requests) => {
         source.fetches++;
         await gate;
-        return inner.fetch(requests, context);
+        return inner.fetch(requests);
       };
     },
     go() {
       release?.();
     },
-    async fetch(requests, context) {
+    async fetch(requests) {
       source.fetches++;
-      return inner.fetch(requests, context);
+      return inner.fetch(requests);
     },
   };
   return source;

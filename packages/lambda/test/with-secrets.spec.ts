@@ -4,7 +4,7 @@ import { secretsMiddleware } from '@hush/lambda/middy';
 import { sleep } from '../../../test/support';
 
 const quiet = { info() {}, warn() {}, error() {}, debug() {} };
-const stores: SecretStore[] = [];
+const stores: { close(): Promise<void> }[] = [];
 const V1 = 'v1-"q"\\-ü-☃\n';
 const V2 = 'v2-"q"\\-ü-☃\n';
 
@@ -25,7 +25,7 @@ function storeWith(source: Source, options: Record<string, unknown> = {}): Secre
 }
 
 /** A store whose refreshDue calls are counted. */
-function counting(store: SecretStore): LambdaSecretStore & { refreshes: number } {
+function counting(store: LambdaSecretStore): LambdaSecretStore & { refreshes: number } {
   const wrapped = {
     refreshes: 0,
     get loaded() {
@@ -55,9 +55,9 @@ function holdable(inner: MemorySource): Source & { hold(): void; release(): void
       open?.();
       gate = undefined;
     },
-    async fetch(requests, context) {
+    async fetch(requests) {
       if (gate) await gate;
-      return inner.fetch(requests, context);
+      return inner.fetch(requests);
     },
   };
 }

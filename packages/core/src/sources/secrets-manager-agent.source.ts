@@ -382,7 +382,11 @@ export class SecretsManagerAgentSource implements Source {
         if ((code === 'ECONNRESET' || code === 'EPIPE') && attempts === 1 && !context.signal.aborted) continue;
         // A Lambda extension registers before it listens: during load, knock again shortly instead
         // of handing the store ECONNREFUSED and its boot backoff (up to a second per try).
-        if (code === 'ECONNREFUSED' && context.reason === 'load' && performance.now() - started < AGENT_START_GRACE_MS) {
+        if (
+          code === 'ECONNREFUSED' &&
+          context.reason === 'load' &&
+          performance.now() - started < AGENT_START_GRACE_MS
+        ) {
           await sleepUnlessAborted(Math.min(200, 10 * 2 ** Math.min(attempts, 5)), context.signal);
           if (!context.signal.aborted) continue;
         }

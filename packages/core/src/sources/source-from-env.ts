@@ -3,11 +3,7 @@ import { suggest, type Duration } from '../validation';
 import type { AwsSecretsManagerOptions } from './aws-options';
 import { awsSecretsManager } from './aws-secrets-manager.source';
 import { mountedFiles, type MountedFilesOptions } from './mounted-files.source';
-import {
-  defaultAgentUrl,
-  secretsManagerAgent,
-  type SecretsManagerAgentOptions,
-} from './secrets-manager-agent.source';
+import { defaultAgentUrl, secretsManagerAgent, type SecretsManagerAgentOptions } from './secrets-manager-agent.source';
 import type { Source } from './source';
 
 /** Values of `HUSH_SOURCE`. */
