@@ -19,6 +19,7 @@ import { dbRotationScenario } from './scenarios/db-rotation';
 import { fleetScenario, QUOTA_SCALE } from './scenarios/fleet';
 import { fleetCostScenario } from './scenarios/fleet-cost';
 import { hotReadScenario } from './scenarios/hot-read';
+import { lambdaScenario } from './scenarios/lambda';
 import { memoryScenario } from './scenarios/memory';
 import { middlewareScenario } from './scenarios/middleware';
 import { rotationScenario } from './scenarios/rotation';
@@ -42,6 +43,7 @@ const SCENARIOS: [number, string, (ctx: BenchContext) => Promise<Row[]>][] = [
   [9, 'fleet cost', fleetCostScenario],
   [10, 'database credential rotation', dbRotationScenario],
   [11, 'store-wide redaction check', valueIndexScenario],
+  [12, 'Lambda day', lambdaScenario],
 ];
 
 async function main(): Promise<void> {
