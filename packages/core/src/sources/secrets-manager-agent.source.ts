@@ -29,9 +29,10 @@ export const EXTENSION_PORT_ENV = 'PARAMETERS_SECRETS_EXTENSION_HTTP_PORT';
 /**
  * How long a load keeps knocking on a closed agent port before it reports ECONNREFUSED to the
  * store: in Lambda the runtime's INIT starts once the extension has registered, which can be
- * before it listens.
+ * before it listens (tens of milliseconds). Short, so a short bootTimeout still ends on the real
+ * cause (ECONNREFUSED) rather than on its own deadline.
  */
-const AGENT_START_GRACE_MS = 2_000;
+const AGENT_START_GRACE_MS = 750;
 
 /**
  * The agent URL when none is given: `http://localhost:<PARAMETERS_SECRETS_EXTENSION_HTTP_PORT>`
