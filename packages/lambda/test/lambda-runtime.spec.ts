@@ -141,6 +141,8 @@ describe('@hush/lambda under a Lambda runtime (frozen between invokes)', () => {
     const first = served(await e.invoke({}));
     expect(first.value).toBe(value(version));
     const old = first.value;
+    // Any real network round trip (here 400 ms) is slower than the event handed over on thaw.
+    await emu.control('POST', 'faults', { latencyMs: 400, times: 1 });
     const { next, result } = await rotateDuringFreeze(e);
     // The overdue timer fires on thaw, but the handler reads before its fetch lands.
     expect(served(result).value).toBe(old);
