@@ -4,9 +4,8 @@ import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { SecretStore, awsSecretsManager, memorySource } from '@hush/core';
 import { withSecrets } from '@hush/lambda';
 import { met, type Row } from '../report';
-import { check, fmt, secretValue, type BenchContext } from '../util';
+import { check, fmt, secretIds, secretValue, type BenchContext } from '../util';
 
-const ID = 'bench/lambda/api-key';
 const HUSH_REFRESH_MS = 300_000;
 const HUSH_JITTER = 0.1;
 const ROTATE_EVERY_MS = 4 * 3_600_000;
@@ -15,7 +14,10 @@ const THAWED_AFTER_MS = 5;
 
 type Invoke = () => Promise<string>;
 
-/** A real `SecretsManagerClient` answered in memory by its first middleware, with a version that rotates. */
+/**
+ * A real `SecretsManagerClient` answered in memory by its first middleware. The function reads
+ * `ids`; the first one rotates (`version`), the others never change.
+ */
 class RotatingClient {
   readonly client = new SecretsManagerClient({
     region: 'us-east-1',
@@ -23,27 +25,29 @@ class RotatingClient {
   });
   calls = 0;
   version = 1;
-  constructor() {
-    const secret = () => ({
-      ARN: `arn:aws:secretsmanager:us-east-1:123456789012:secret:${ID}-AbCdEf`,
-      Name: ID,
-      VersionId: `v${this.version}`,
-      SecretString: this.value,
+  constructor(readonly ids: readonly string[]) {
+    const secret = (id: string) => ({
+      ARN: `arn:aws:secretsmanager:us-east-1:123456789012:secret:${id}-AbCdEf`,
+      Name: id,
+      VersionId: id === ids[0] ? `v${this.version}` : 'v1',
+      SecretString: id === ids[0] ? this.value : secretValue(0),
       CreatedDate: new Date(0),
     });
     this.client.middlewareStack.add(
-      ((_next: unknown, context: { commandName?: string }) => async (args: { input: { SecretIdList?: string[] } }) => {
-        this.calls++;
-        const op = (context.commandName ?? '').replace(/Command$/, '');
-        const output =
-          op === 'BatchGetSecretValue'
-            ? { SecretValues: (args.input.SecretIdList ?? []).map(secret), Errors: [] }
-            : secret();
-        return { output: { ...output, $metadata: { attempts: 1 } }, response: {} };
-      }) as never,
+      ((_next: unknown, context: { commandName?: string }) =>
+        async (args: { input: { SecretIdList?: string[]; SecretId?: string } }) => {
+          this.calls++;
+          const op = (context.commandName ?? '').replace(/Command$/, '');
+          const output =
+            op === 'BatchGetSecretValue'
+              ? { SecretValues: (args.input.SecretIdList ?? []).map(secret), Errors: [] }
+              : secret(args.input.SecretId!);
+          return { output: { ...output, $metadata: { attempts: 1 } }, response: {} };
+        }) as never,
       { step: 'initialize', name: 'benchLambdaInMemory', priority: 'high' },
     );
   }
+  /** The rotating secret's current value. */
   get value(): string {
     return secretValue(this.version);
   }
@@ -53,59 +57,65 @@ interface Library {
   readonly name: string;
   /** The freshness the library's own setting promises (ms); undefined = none. */
   readonly promiseMs: number | undefined;
-  /** Cold start: build what the function's INIT builds; returns the handler. */
-  start(client: SecretsManagerClient): Promise<Invoke>;
+  /** Cold start: build what the function's INIT builds; returns the handler (it reads every id, returns the first's value). */
+  start(client: SecretsManagerClient, ids: readonly string[]): Promise<Invoke>;
 }
+
+const declarations = (ids: readonly string[]) => Object.fromEntries(ids.map((id, i) => [`s${i}`, id]));
 
 const libraries: Library[] = [
   {
     name: 'Hush withSecrets (before-invoke)',
     promiseMs: HUSH_REFRESH_MS * (1 + HUSH_JITTER),
-    async start(client) {
-      const store = new SecretStore({ api: ID }, { source: awsSecretsManager({ client }), logger: false });
+    async start(client, ids) {
+      const store = new SecretStore(declarations(ids), { source: awsSecretsManager({ client }), logger: false });
       await store.load();
-      return withSecrets(store, async () => store.get('api'), { closeOnSigterm: false }) as Invoke;
+      const read = () => ids.map((_, i) => store.get(`s${i}`) as string)[0]!;
+      return withSecrets(store, async () => read(), { closeOnSigterm: false }) as Invoke;
     },
   },
   {
     name: 'Hush store, no wrapper (timer only)',
     promiseMs: HUSH_REFRESH_MS * (1 + HUSH_JITTER),
-    async start(client) {
-      const store = new SecretStore({ api: ID }, { source: awsSecretsManager({ client }), logger: false });
+    async start(client, ids) {
+      const store = new SecretStore(declarations(ids), { source: awsSecretsManager({ client }), logger: false });
       await store.load();
-      return async () => store.get('api');
+      return async () => ids.map((_, i) => store.get(`s${i}`) as string)[0]!;
     },
   },
   {
     name: 'Powertools getSecret (maxAge 5 s, default)',
     promiseMs: 5_000,
-    async start(client) {
+    async start(client, ids) {
       const provider = new SecretsProvider({ awsSdkV3Client: client });
-      return async () => (await provider.get(ID)) as string;
+      return async () => (await Promise.all(ids.map((id) => provider.get(id))))[0] as string;
     },
   },
   {
     name: 'Powertools getSecret (maxAge 5 min)',
     promiseMs: 300_000,
-    async start(client) {
+    async start(client, ids) {
       const provider = new SecretsProvider({ awsSdkV3Client: client });
-      return async () => (await provider.get(ID, { maxAge: 300 })) as string;
+      return async () => (await Promise.all(ids.map((id) => provider.get(id, { maxAge: 300 }))))[0] as string;
     },
   },
   {
     name: 'env var at cold start (the seed post)',
     promiseMs: undefined,
-    async start(client) {
-      const out = await client.send(new GetSecretValueCommand({ SecretId: ID }));
-      const env: Record<string, string | undefined> = { API_KEY: out.SecretString };
-      return async () => env['API_KEY']!;
+    async start(client, ids) {
+      const env: Record<string, string | undefined> = {};
+      for (const [i, id] of ids.entries())
+        env[`SECRET_${i}`] = (await client.send(new GetSecretValueCommand({ SecretId: id }))).SecretString;
+      return async () => env['SECRET_0']!;
     },
   },
   {
     name: 'bare SDK call per invoke',
     promiseMs: 0,
-    async start(client) {
-      return async () => (await client.send(new GetSecretValueCommand({ SecretId: ID }))).SecretString!;
+    async start(client, ids) {
+      return async () =>
+        (await Promise.all(ids.map((id) => client.send(new GetSecretValueCommand({ SecretId: id })))))[0]!
+          .SecretString!;
     },
   },
 ];
@@ -157,16 +167,16 @@ interface DayResult {
   brokenPromise: number | undefined;
 }
 
-async function simulateDay(lib: Library, gaps: readonly number[]): Promise<DayResult> {
+async function simulateDay(lib: Library, gaps: readonly number[], ids: readonly string[]): Promise<DayResult> {
   const clock = FakeTimers.install({
     toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date', 'performance'],
   });
   try {
-    const rotating = new RotatingClient();
+    const rotating = new RotatingClient(ids);
     const started = Date.now();
     /** When each version stopped being current. */
     const supersededAt = new Map<string, number>();
-    const invoke = await settle(clock, lib.start(rotating.client));
+    const invoke = await settle(clock, lib.start(rotating.client, ids));
     let staleInvokes = 0;
     let worstLagMs = 0;
     let broken = 0;
@@ -250,14 +260,19 @@ async function nonDueOverheadNs(ctx: BenchContext): Promise<{ bare: number; wrap
 export async function lambdaScenario(ctx: BenchContext): Promise<Row[]> {
   const hours = ctx.quick ? 4 : 24;
   const rows: Row[] = [];
-  for (const workload of Object.keys(WORKLOADS) as (keyof typeof WORKLOADS)[]) {
+  for (const [workload, secrets] of [
+    ['sparse', 1],
+    ['busy', 1],
+    ['busy', 5],
+  ] as const) {
     const gaps = dayOfGaps(hours, workload);
+    const ids = secretIds('lambda', secrets);
     const results: DayResult[] = [];
     for (const lib of libraries) {
-      const r = await simulateDay(lib, gaps);
+      const r = await simulateDay(lib, gaps, ids);
       results.push(r);
       ctx.log(
-        `lambda ${workload} ${r.name}: ${r.invokes} invokes, ${r.calls} calls, ${r.staleInvokes} stale, ` +
+        `lambda ${workload} S=${secrets} ${r.name}: ${r.invokes} invokes, ${r.calls} calls, ${r.staleInvokes} stale, ` +
           `worst lag ${fmt(r.worstLagMs / 1000, 1)} s, past its promise ${r.brokenPromise ?? '—'}`,
       );
     }
@@ -275,7 +290,7 @@ export async function lambdaScenario(ctx: BenchContext): Promise<Row[]> {
     rows.push({
       scenario: '12 Lambda day',
       metric:
-        `${workload} traffic: one environment, ${hours} h simulated, ${hush.invokes} invokes with random gaps (freezes), one secret rotating every 4 h: ` +
+        `${workload} traffic, the handler reads ${secrets} secret${secrets === 1 ? '' : 's'}: one environment, ${hours} h simulated, ${hush.invokes} invokes with random gaps (freezes), one secret rotating every 4 h: ` +
         "API calls per 1,000 invokes · invokes serving an older version · worst lag · invokes older than the library's own setting promises",
       hush: `withSecrets: ${rowFor(hush)}; store alone (timer): ${rowFor(timerOnly)}`,
       baseline: `Powertools 5 s: ${rowFor(pt5s)}; Powertools 5 min: ${rowFor(pt5m)}; env var: ${rowFor(env)}; bare SDK: ${rowFor(bare)}`,
@@ -285,7 +300,7 @@ export async function lambdaScenario(ctx: BenchContext): Promise<Row[]> {
         hush.brokenPromise === 0 && hush.calls * 10 <= pt5s.calls && hush.worstLagMs <= pt5m.worstLagMs,
         `${hush.brokenPromise} past promise; ${hush.calls} vs ${pt5s.calls} calls; lag ${lag(hush)} vs ${lag(pt5m)}`,
       ),
-      data: { results, hours, workload },
+      data: { results, hours, workload, secrets },
     });
   }
   const overhead = await nonDueOverheadNs(ctx);
