@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-export { withSecrets, type LambdaHandler } from './with-secrets';
+export { withSecrets, type LambdaHandler, type SecretsHandler } from './with-secrets';
 export {
   type LambdaContextLike,
   type LambdaSecretStore,

@@ -6,11 +6,17 @@ import {
   type LambdaSecretsOptions,
 } from './invoke-gate';
 
-/** An async (or synchronous) Lambda handler. Callback-style handlers are not supported (Node 24 dropped them). */
-export type LambdaHandler<E = unknown, R = unknown, C extends LambdaContextLike = LambdaContextLike> = (
-  event: E,
-  context: C,
-) => R | Promise<R>;
+/**
+ * An async (or synchronous) Lambda handler. A handler typed with a third `callback` parameter (as
+ * `Handler` of @types/aws-lambda, or `serverlessExpress(...)`) is accepted, but the callback is
+ * never passed: it must return a promise (Node 24 runtimes dropped callback handlers).
+ */
+export type LambdaHandler<E = never, C = never> = (event: E, context: C, ...callback: never[]) => unknown;
+
+/** The handler `withSecrets` returns for `H`: the same event and context, the same result (maybe as a promise). */
+export type SecretsHandler<H> = H extends (event: infer E, context: infer C, ...callback: never[]) => infer R
+  ? (event: E, context: C) => R | Promise<Awaited<R>>
+  : never;
 
 /**
  * Wraps a Lambda handler so each invoke serves the right secret values, even the first after a
@@ -28,11 +34,11 @@ export type LambdaHandler<E = unknown, R = unknown, C extends LambdaContextLike 
  * });
  * @throws SecretsConfigError for a missing store or handler, or an invalid option.
  */
-export function withSecrets<E, R, C extends LambdaContextLike>(
+export function withSecrets<H extends LambdaHandler>(
   store: LambdaSecretStore,
-  handler: LambdaHandler<E, R, C>,
+  handler: H,
   options?: LambdaSecretsOptions,
-): (event: E, context: C) => R | Promise<R> {
+): SecretsHandler<H> {
   const gate = createInvokeGate(store, options, 'withSecrets');
   if (typeof handler !== 'function') {
     throw new SecretsConfigError(
@@ -40,18 +46,20 @@ export function withSecrets<E, R, C extends LambdaContextLike>(
       'expected a handler function as the second argument: withSecrets(store, handler).',
     );
   }
-  return function secretsHandler(event: E, context: C): R | Promise<R> {
+  const call = handler as unknown as (event: unknown, context: unknown) => unknown;
+  function secretsHandler(event: unknown, context: unknown): unknown {
     const ready = gate.before();
-    if (ready === undefined) return handler(event, context);
+    if (ready === undefined) return call(event, context);
     return run(ready, event, context);
-  };
+  }
+  return secretsHandler as SecretsHandler<H>;
 
-  async function run(ready: Promise<void> | undefined, event: E, context: C): Promise<R> {
-    if (ready !== undefined) await ready;
+  async function run(ready: Promise<void>, event: unknown, context: unknown): Promise<unknown> {
+    await ready;
     try {
-      return await handler(event, context);
+      return await call(event, context);
     } finally {
-      const settle = gate.after(context);
+      const settle = gate.after(context as LambdaContextLike | undefined);
       if (settle !== undefined) await settle;
     }
   }

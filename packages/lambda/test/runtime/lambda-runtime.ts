@@ -61,6 +61,7 @@ export class LambdaEnvironment {
   private readonly inflight = new Map<string, Pending>();
   private initDone = false;
   private initTimer: NodeJS.Timeout | undefined;
+  private shuttingDown = false;
 
   private constructor(private readonly options: LambdaEnvironmentOptions) {}
 
@@ -115,6 +116,8 @@ export class LambdaEnvironment {
   /** Sends SIGTERM to the (thawed) process, as Lambda does at shutdown when an extension is registered. */
   async shutdown(timeoutMs = 5_000): Promise<Proc> {
     const proc = this.current;
+    // No freeze from now on: the runtime's next GET /next may still be on its way.
+    this.shuttingDown = true;
     this.thaw();
     proc.child.kill('SIGTERM');
     await proc.exit(timeoutMs);
@@ -233,7 +236,7 @@ export class LambdaEnvironment {
   }
 
   private freeze(): void {
-    if (this.frozen || this.current.exitCode !== undefined) return;
+    if (this.frozen || this.shuttingDown || this.current.exitCode !== undefined) return;
     this.frozen = true;
     this.freezes++;
     this.current.child.kill('SIGSTOP');
