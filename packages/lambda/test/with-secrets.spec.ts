@@ -5,8 +5,8 @@ import { waitFor } from '../../../test/support';
 
 const quiet = { info() {}, warn() {}, error() {}, debug() {} };
 const stores: { close(): Promise<void> }[] = [];
-const V1 = 'v1-"q"\\-ü-☃\n';
-const V2 = 'v2-"q"\\-ü-☃\n';
+const V1 = 'CANARY-v1-"q"\\-ü-☃\n';
+const V2 = 'CANARY-v2-"q"\\-ü-☃\n';
 
 /**
  * A clock the test moves: the store's timer is armed for minutes of real time, so only an invoke
