@@ -183,6 +183,9 @@ describe('foreign text is checked against every value of the store (issue 21 §2
       base64url: `bad key ${key.toString('base64url')}`,
       hex: `bad key ${key.toString('hex').toUpperCase()}`,
       raw: `bad key ${key.toString('latin1')}`,
+      // What Node prints for a Buffer in a message (`${util.inspect(buf)}`), and a fingerprint.
+      'hex, space-separated (util.inspect of a Buffer)': `bad key ${inspect(key)}`,
+      'hex, colon-separated': `bad key ${[...key].map((b) => b.toString(16).padStart(2, '0')).join(':')}`,
     };
 
     it.each(Object.entries(echoes))('withholds an echo of a format: "binary" value (%s)', async (_, message) => {
