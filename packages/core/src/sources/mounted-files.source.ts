@@ -147,6 +147,9 @@ export class MountedFilesSource implements Source {
     }
     this.fileName = options.fileName;
     this.quiet = Math.max(this.settle, MIN_QUIET_MS);
+    // Neither fs.watch nor polling: this source watches nothing, so it offers no `watch` (a store
+    // reads a source with `watch` as keeping its secrets fresh, and reports them stale otherwise).
+    if (!this.useWatch && this.pollInterval === 0) Object.defineProperty(this, 'watch', { value: undefined });
   }
 
   stats(): SourceStats {
