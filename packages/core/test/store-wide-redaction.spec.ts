@@ -186,6 +186,9 @@ describe('foreign text is checked against every value of the store (issue 21 §2
       // What Node prints for a Buffer in a message (`${util.inspect(buf)}`), and a fingerprint.
       'hex, space-separated (util.inspect of a Buffer)': `bad key ${inspect(key)}`,
       'hex, colon-separated': `bad key ${[...key].map((b) => b.toString(16).padStart(2, '0')).join(':')}`,
+      // What JSON.stringify makes of a Buffer in an object, and util.inspect of a Uint8Array.
+      'JSON.stringify of a Buffer (decimal bytes)': `bad key ${JSON.stringify({ key })}`,
+      'util.inspect of a Uint8Array (decimal bytes)': `bad key ${inspect(new Uint8Array(KEY))}`,
     };
 
     it.each(Object.entries(echoes))('withholds an echo of a format: "binary" value (%s)', async (_, message) => {
