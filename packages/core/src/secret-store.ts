@@ -120,7 +120,15 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
     // Boot waits only for required secrets: optional ones still pending then retry in the background.
     for (let attempt = 0; pending.length > 0;) {
       const before = pending.length;
-      await this.#engine.fetch(pending, { reason: 'load', force: false, deadline });
+      // Single flight: a forced refresh() started during the backoff is joined, not fetched again
+      // beside it (two calls of one id can answer out of order: a reader would see the older
+      // version after the newer).
+      const joined = pending.filter((e) => e.inflight !== undefined);
+      const go = pending.filter((e) => e.inflight === undefined);
+      await Promise.all([
+        ...joined.map((e) => e.inflight!.catch(() => undefined)),
+        go.length > 0 ? this.#engine.fetch(go, { reason: 'load', force: false, deadline }) : undefined,
+      ]);
       if (this.#engine.closed) throw new SecretsStoreClosedError('finish load');
       pending = pending.filter((e) => e.error instanceof SecretFetchError && e.error.retryable);
       const remaining = deadline - this.#config.clock.now();
