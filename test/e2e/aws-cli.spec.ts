@@ -1,15 +1,18 @@
 /**
- * Debian's AWS CLI (`apt-get install -y awscli`, 2.9.x; `.ci/run` installs it) against the
- * `hush-emulator` process: a full secret lifecycle, rotation through a --rotation-module handler,
- * and every AWS mismatch of issue 14 that the CLI can express. Without the CLI this file runs one
- * test that says so plainly (it does not fail, and it does not pretend the lifecycle ran).
+ * The AWS CLI against the `hush-emulator` process: a full secret lifecycle, rotation through a
+ * --rotation-module handler, and every AWS mismatch of issue 14 that the CLI can express. Either
+ * major version works: Debian's v2 (`apt-get install -y awscli`, 2.9.x; `.ci/run` installs it) or a
+ * pip-installed v1 (`pip install awscli`); the suite's title and a line on stderr say which CLI and
+ * version ran. Without a CLI this file runs one test that says so plainly (it does not fail, and it
+ * does not pretend the lifecycle ran). A test may take minutes on a loaded machine: each call is
+ * a CLI process (a Python start).
  *
  * Not expressible with this CLI: a missing ClientRequestToken (4; the CLI always generates one),
  * a token shorter than 32 characters (botocore rejects it before sending), and BatchGetSecretValue
  * MaxResults (6; the operation is newer than CLI 2.9). packages/emulator/test/aws-parity.spec.ts
  * covers those with raw requests and SDK v3.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -29,8 +32,35 @@ function findAwsCli(): string | undefined {
     .find((p) => existsSync(p));
 }
 
+/** `aws --version` (v1 printed it on stderr before 1.16, v2 on stdout), e.g. `aws-cli/1.45.11 Python/3.11.7 …`. */
+function cliVersion(cli: string): string {
+  const run = spawnSync(cli, ['--version'], { encoding: 'utf8', timeout: 30_000 });
+  return `${run.stdout ?? ''}${run.stderr ?? ''}`.trim().split('\n')[0] || `unknown version (exit ${run.status})`;
+}
+
+/**
+ * A timestamp as the CLI prints it, in milliseconds. v2 parses timestamps and prints ISO 8601
+ * (`cli_timestamp_format = iso8601`, its default); v1 prints what came over the wire (its default
+ * `none`), which for Secrets Manager's JSON protocol is epoch seconds, a number with a fraction.
+ */
+function cliTimestamp(value: unknown): number {
+  if (typeof value === 'number' && Number.isFinite(value)) return Math.round(value * 1000);
+  if (typeof value === 'string' && /^\d+(\.\d+)?$/.test(value)) return Math.round(Number(value) * 1000);
+  const ms = typeof value === 'string' ? Date.parse(value) : NaN;
+  if (Number.isNaN(ms))
+    throw new Error(`not a timestamp of AWS CLI v1 (epoch seconds) or v2 (ISO 8601): ${String(value)}`);
+  return ms;
+}
+
 const awsCli = findAwsCli();
+const awsCliVersion = awsCli ? cliVersion(awsCli) : undefined;
 const LAMBDA = 'arn:aws:lambda:us-east-1:123456789012:function:cli-rotation';
+
+it('reads timestamps as either CLI prints them (v1: epoch seconds, v2: ISO 8601)', () => {
+  expect(cliTimestamp(1_765_054_567.123)).toBe(Date.parse('2025-12-06T20:56:07.123Z'));
+  expect(cliTimestamp('2025-12-06T20:56:07.123000+00:00')).toBe(Date.parse('2025-12-06T20:56:07.123Z'));
+  expect(() => cliTimestamp(undefined)).toThrow('not a timestamp');
+});
 
 if (!awsCli) {
   it('AWS CLI end-to-end: NOT RUN, because no `aws` executable was found (install it: apt-get install -y awscli)', () => {
@@ -41,7 +71,7 @@ if (!awsCli) {
     expect(awsCli).toBeUndefined();
   });
 } else {
-  describe(`AWS CLI (${awsCli}) against hush-emulator`, () => {
+  describe(`AWS CLI ${awsCliVersion} (${awsCli}) against hush-emulator`, () => {
     let emu: EmulatorCli;
     let dir: string;
 
@@ -99,6 +129,7 @@ if (!awsCli) {
     };
 
     beforeAll(async () => {
+      process.stderr.write(`\ntest/e2e/aws-cli.spec.ts runs ${awsCli}: ${awsCliVersion}\n`);
       dir = mkdtempSync(join(tmpdir(), 'hush-aws-cli-'));
       emu = await startEmulatorCli([
         '--port',
@@ -198,7 +229,7 @@ if (!awsCli) {
       const password = (await ok('get-random-password', '--password-length', '40', '--exclude-punctuation'))
         .RandomPassword as string;
       expect(password).toMatch(/^[A-Za-z0-9]{40}$/);
-    }, 120_000);
+    }, 300_000);
 
     it('rotates through the --rotation-module handler: rotate-secret, schedule fields, cancel-rotate-secret', async () => {
       await ok('create-secret', '--name', 'cli/rot', '--secret-string', '{"username":"app","password":"before"}');
@@ -221,8 +252,7 @@ if (!awsCli) {
         RotationLambdaARN: LAMBDA,
         RotationRules: { AutomaticallyAfterDays: 30 },
       });
-      // CLI v2 prints timestamps as ISO 8601 strings.
-      expect(Date.parse(String(d.NextRotationDate)) - Date.parse(String(d.LastRotatedDate))).toBe(30 * 86_400_000);
+      expect(cliTimestamp(d.NextRotationDate) - cliTimestamp(d.LastRotatedDate)).toBe(30 * 86_400_000);
       expect((d.VersionIdsToStages as Record<string, string[]>)[String(rotated.VersionId)]).toContain('AWSCURRENT');
       const now = JSON.parse(String((await ok('get-secret-value', '--secret-id', 'cli/rot')).SecretString)) as {
         password: string;
@@ -246,7 +276,7 @@ if (!awsCli) {
       const cancelled = await ok('describe-secret', '--secret-id', 'cli/rot');
       expect(cancelled.RotationEnabled).toBe(false);
       expect(cancelled.NextRotationDate).toBeUndefined();
-    }, 120_000);
+    }, 300_000);
 
     it('answers like AWS where the emulator used to be lenient (mismatches 1, 2, 3, 8, 9, 11)', async () => {
       // 1. filter value limits
@@ -312,6 +342,6 @@ if (!awsCli) {
         '--client-request-token',
         't'.repeat(65),
       );
-    }, 120_000);
+    }, 300_000);
   });
 }

@@ -6,8 +6,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer, type AddressInfo, type Server } from 'node:net';
+import { connect, createServer, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 
 const root = join(__dirname, '..', '..');
 
@@ -28,6 +29,22 @@ async function waitFor(read: () => string, text: string, timeoutMs: number): Pro
   while (!read().includes(text) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
 }
 
+/**
+ * Whether something accepts TCP connections on `host:port`. On Linux all of 127.0.0.0/8 reaches the
+ * loopback interface, so a server bound to every interface answers on 127.0.0.2 and one bound to
+ * 127.0.0.1 refuses it.
+ */
+function accepts(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
 it('starts both demos on one emulator and exits cleanly on SIGINT', async () => {
   for (const built of [
     'apps/nest-demo/dist/index.js',
@@ -39,7 +56,7 @@ it('starts both demos on one emulator and exits cleanly on SIGINT', async () => 
   }
   const child = spawn(process.execPath, ['apps/demo.mjs'], {
     cwd: root,
-    env: { ...process.env, NEST_PORT: '0', EXPRESS_PORT: '0', EMULATOR_PORT: '0' },
+    env: { ...process.env, NEST_PORT: '0', EXPRESS_PORT: '0', EMULATOR_PORT: '0', DB_PORT: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -58,6 +75,30 @@ it('starts both demos on one emulator and exits cleanly on SIGINT', async () => 
     // Both apps read the same secret version from the one emulator.
     expect(nest!['dbVersion']).toEqual(web!['dbVersion']);
     expect(JSON.stringify([nest, web])).not.toMatch(/password/i);
+
+    // Start-up says which app each line is about, and warns about nothing: the database demo's
+    // optional AWSPENDING secret, missing outside a rotation, is one LOG line.
+    const startup = stripVTControlCharacters(output.slice(0, output.indexOf('Hush demo is running')));
+    expect(startup).toMatch(/LOG \[Secrets:nest-demo\] Loaded 3 secrets/);
+    expect(startup).toMatch(/LOG \[Secrets:db-demo\] Loaded 2 secrets/);
+    expect(startup).toMatch(
+      /LOG \[Secrets:db-demo\] Optional secret "dbPending" is missing: ResourceNotFoundException/,
+    );
+    expect(startup.split('\n').filter((l) => /WARN|ERROR|dbPending/.test(l))).toEqual([
+      expect.stringMatching(/LOG \[Secrets:db-demo\] Optional secret "dbPending"/),
+    ]);
+
+    // Every server of the banner (emulator, Nest, Express, database demo) listens on loopback only.
+    const banner = output.slice(output.indexOf('Hush demo is running'));
+    const servers = [...new Set([...banner.matchAll(/http:\/\/([^/\s]+)/g)].map((m) => m[1]!))];
+    expect(servers).toHaveLength(4);
+    for (const server of servers) {
+      const url = new URL(`http://${server}`);
+      expect(url.hostname).toBe('127.0.0.1');
+      expect(await accepts('127.0.0.1', Number(url.port))).toBe(true);
+      if (process.platform === 'linux')
+        expect({ server, other: await accepts('127.0.0.2', Number(url.port)) }).toEqual({ server, other: false });
+    }
   } finally {
     child.kill('SIGINT');
   }
@@ -68,7 +109,7 @@ it('starts both demos on one emulator and exits cleanly on SIGINT', async () => 
 it('SIGTERM to the `npm start` process reaches the demo, which shuts down and exits', async () => {
   const npm = spawn('npm', ['start'], {
     cwd: root,
-    env: { ...process.env, NEST_PORT: '0', EXPRESS_PORT: '0', EMULATOR_PORT: '0' },
+    env: { ...process.env, NEST_PORT: '0', EXPRESS_PORT: '0', EMULATOR_PORT: '0', DB_PORT: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const out = collect(npm);

@@ -45,7 +45,12 @@ describe('apps/express-demo GET /metrics', () => {
     expect(sample(text, 'hush_secrets_stale')).toBe(0);
     expect(sampleLines(text, 'hush_secret_age').map((l) => /hush_secret_name="(\w+)"/.exec(l)?.[1])).toEqual(NAMES);
     for (const name of NAMES)
-      expect(text).toMatch(new RegExp(`^hush_secret_age\\{hush_secret_name="${name}"[,}].* \\d+(\\.\\d+)?$`, 'm'));
+      expect(text).toMatch(
+        new RegExp(
+          `^hush_secret_age\\{hush_store_name="express-demo",hush_secret_name="${name}"[,}].* \\d+(\\.\\d+)?$`,
+          'm',
+        ),
+      );
     expect(text).not.toMatch(VALUE);
   });
 

@@ -25,8 +25,11 @@ describe('apps/nest-demo GET /metrics', () => {
     ).toBeGreaterThanOrEqual(1);
     expect(sample(text, 'hush_store_status')).toBe(0);
     expect(sample(text, 'hush_secrets_stale')).toBe(0);
+    // Each series names the demo's store (the name option).
     for (const name of ['db', 'dbUser', 'apiKey'])
-      expect(text).toMatch(new RegExp(`^hush_secret_age\\{hush_secret_name="${name}"[,}].* \\d+$`, 'm'));
+      expect(text).toMatch(
+        new RegExp(`^hush_secret_age\\{hush_store_name="nest-demo",hush_secret_name="${name}"[,}].* \\d+$`, 'm'),
+      );
     // Names and codes only: no password, no api key.
     expect(text).not.toMatch(/password|demo-[0-9a-f]{24}|demo-key-/);
   });

@@ -62,6 +62,8 @@ export async function createDbDemo(options: DbDemoOptions): Promise<DbDemo> {
   @Module({
     imports: [
       SecretsModule.forRoot({
+        // Its log lines ([Secrets:db-demo]), metrics and health say which app they are about.
+        name: 'db-demo',
         secrets: dbSecrets,
         source: awsSecretsManager({ clientConfig }),
         refreshInterval: '10s',
@@ -78,8 +80,9 @@ export async function createDbDemo(options: DbDemoOptions): Promise<DbDemo> {
     abortOnError: false,
     logger: options.logLevels ?? ['log', 'warn', 'error'],
   });
-  await app.listen(options.port ?? 0);
-  const url = `http://localhost:${(app.getHttpServer().address() as AddressInfo).port}`;
+  // Loopback only, like the other demos: the demo serves secrets-derived data to anyone who can reach it.
+  await app.listen(options.port ?? 0, '127.0.0.1');
+  const url = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
   const sm = new SecretsManagerClient(clientConfig);
   const rotate = async (): Promise<string> => {
     const { VersionId } = await sm.send(

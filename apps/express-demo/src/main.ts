@@ -92,6 +92,8 @@ export async function createExpressDemo(options: ExpressDemoOptions = {}): Promi
   let hush: Hush<typeof demoSecrets>;
   try {
     hush = await createSecrets({
+      // Its metrics and health say which app they are about (log lines carry [express-demo] already).
+      name: 'express-demo',
       secrets: demoSecrets,
       source,
       refreshInterval: options.refreshInterval ?? '10s',

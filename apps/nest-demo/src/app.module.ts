@@ -29,6 +29,8 @@ export class AppModule {
       imports: [
         TerminusModule,
         SecretsModule.forRoot({
+          // Its log lines ([Secrets:nest-demo]), metrics and health say which app they are about.
+          name: 'nest-demo',
           secrets: demoSecrets,
           source: options.source,
           refreshInterval: options.refreshInterval ?? '10s',

@@ -1,6 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { InjectSecret, OnSecretRotation, Secret } from '@hush/nestjs';
-import type { RotationInfo } from '@hush/core';
+import { InjectSecret, OnSecretRotation, Secret, type RotationInfo } from '@hush/nestjs';
 import type { DbCredentials } from './demo-secrets';
 
 /**

@@ -47,7 +47,7 @@ export type SecretListener<T> = (next: T, info: RotationInfo) => void | Promise<
 
 /**
  * Writes the log line of one event (names, versions, codes; never a value). `loaded` tells a
- * failed refresh (serving the last good value) from a failed load attempt.
+ * failed refresh (serving the last good value) from a failed load attempt, which is not logged here.
  */
 export function logEvent(log: LoggerLike, event: SecretsEvent, loaded: boolean): void {
   switch (event.type) {
@@ -67,12 +67,11 @@ export function logEvent(log: LoggerLike, event: SecretsEvent, loaded: boolean):
       });
       break;
     case 'refresh-failed':
-      // Once per failure streak, not once per retry.
-      if (event.failures === 1) {
-        const message = loaded
-          ? `Refreshing secret "${event.name}" failed (${event.code}); serving the last good value`
-          : `Loading secret "${event.name}" failed (${event.code})`;
-        log.warn(message, {
+      // Once per failure streak, not once per retry. During load() the store writes one line for
+      // the whole boot instead (what it waits for, until when), and for an optional secret that is
+      // missing, one line at its end.
+      if (loaded && event.failures === 1) {
+        log.warn(`Refreshing secret "${event.name}" failed (${event.code}); serving the last good value`, {
           event: event.type,
           secret: event.name,
           code: event.code,

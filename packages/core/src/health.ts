@@ -20,6 +20,8 @@ export interface SecretHealth {
 }
 
 export interface HealthReport {
+  /** The store's `name` option, when it has one. */
+  readonly name?: string;
   readonly status: StoreStatus;
   readonly secrets: Readonly<Record<string, SecretHealth>>;
 }

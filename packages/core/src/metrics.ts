@@ -21,7 +21,8 @@ export interface MeterProviderLike {
 
 /**
  * Names of the metrics Hush records (OpenTelemetry names; a Prometheus exporter turns the dots
- * into underscores and adds `_total` to counters: `hush_source_calls_total`).
+ * into underscores and adds `_total` to counters: `hush_source_calls_total`). Every series of a
+ * store with a `name` also carries `hush.store.name`.
  */
 export const HUSH_METRICS = Object.freeze({
   /** Counter: calls to the source, by `hush.operation`, `hush.outcome` (`ok`/`throttled`/`error`) and `error.type`. */
@@ -51,9 +52,13 @@ export const STORE_STATUS_VALUES: Readonly<Record<StoreStatus, number>> = Object
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 30];
 
 const SCOPE = '@hush/core';
+/** The attribute every metric of a named store carries. */
+const STORE_NAME = 'hush.store.name';
 
 /** What the instrumentation reads from a store: its public surface only. */
 export interface InstrumentedStore {
+  /** The store's `name`: every metric of a named store carries it as `hush.store.name`. */
+  readonly name?: string | undefined;
   readonly loaded: boolean;
   onEvent(listener: (event: SecretsEvent) => void): () => void;
   stats(): StoreStats;
@@ -152,20 +157,26 @@ function observe(
   status: ObservableGauge,
 ): void {
   if (stores.size === 0) return;
-  const ages = new Map<string, number>();
-  let staleCount = 0;
-  let worst = 0;
-  for (const store of stores) {
-    const health = store.health();
-    worst = Math.max(worst, STORE_STATUS_VALUES[health.status]);
-    for (const [name, secret] of Object.entries(health.secrets)) {
-      if (secret.status === 'stale') staleCount++;
-      if (secret.ageSeconds !== undefined) ages.set(name, Math.max(ages.get(name) ?? 0, secret.ageSeconds));
+  // One series per store name; stores without a name add up in the series without the attribute.
+  const byName = new Map<string | undefined, InstrumentedStore[]>();
+  for (const store of stores) byName.set(store.name, [...(byName.get(store.name) ?? []), store]);
+  for (const [storeName, group] of byName) {
+    const attributes: Attributes = storeName === undefined ? {} : { [STORE_NAME]: storeName };
+    const ages = new Map<string, number>();
+    let staleCount = 0;
+    let worst = 0;
+    for (const store of group) {
+      const health = store.health();
+      worst = Math.max(worst, STORE_STATUS_VALUES[health.status]);
+      for (const [name, secret] of Object.entries(health.secrets)) {
+        if (secret.status === 'stale') staleCount++;
+        if (secret.ageSeconds !== undefined) ages.set(name, Math.max(ages.get(name) ?? 0, secret.ageSeconds));
+      }
     }
+    for (const [name, seconds] of ages) result.observe(age, seconds, { ...attributes, 'hush.secret.name': name });
+    result.observe(stale, staleCount, attributes);
+    result.observe(status, worst, attributes);
   }
-  for (const [name, seconds] of ages) result.observe(age, seconds, { 'hush.secret.name': name });
-  result.observe(stale, staleCount);
-  result.observe(status, worst);
 }
 
 /**
@@ -191,6 +202,8 @@ export function instrumentStore(store: InstrumentedStore, provider?: MeterProvid
   const { calls, refreshes, rotations, duration, stores } = instrumentsFor(meter);
   stores.add(store);
 
+  // A named store's series carry its name; an unnamed store's are unchanged.
+  const named: Attributes = store.name === undefined ? {} : { [STORE_NAME]: store.name };
   // Source calls are counted by the source itself (stats().outcomes); the counter adds the delta
   // after each fetch round, so it matches stats() exactly.
   let seen: StoreStats['outcomes'] = {};
@@ -199,7 +212,7 @@ export function instrumentStore(store: InstrumentedStore, provider?: MeterProvid
     for (const [operation, byOutcome] of Object.entries(outcomes)) {
       for (const [outcome, count] of Object.entries(byOutcome)) {
         const delta = count - (seen[operation]?.[outcome] ?? 0);
-        if (delta > 0) calls.add(delta, callAttributes(source, operation, outcome));
+        if (delta > 0) calls.add(delta, { ...named, ...callAttributes(source, operation, outcome) });
       }
     }
     seen = outcomes;
@@ -211,20 +224,26 @@ export function instrumentStore(store: InstrumentedStore, provider?: MeterProvid
       case 'fetched':
         countCalls();
         duration.record(event.durationMs / 1000, {
+          ...named,
           'hush.reason': event.reason,
           'hush.outcome': event.failed > 0 ? 'error' : 'ok',
         });
         break;
       case 'refreshed':
-        refreshes.add(1, { 'hush.secret.name': event.name, 'hush.outcome': 'ok' });
+        refreshes.add(1, { ...named, 'hush.secret.name': event.name, 'hush.outcome': 'ok' });
         break;
       case 'refresh-failed':
         // The same event reports failed attempts of load(); those are not refreshes.
         if (store.loaded)
-          refreshes.add(1, { 'hush.secret.name': event.name, 'hush.outcome': 'error', 'error.type': event.code });
+          refreshes.add(1, {
+            ...named,
+            'hush.secret.name': event.name,
+            'hush.outcome': 'error',
+            'error.type': event.code,
+          });
         break;
       case 'rotated':
-        rotations.add(1, { 'hush.secret.name': event.name });
+        rotations.add(1, { ...named, 'hush.secret.name': event.name });
         break;
       case 'closed':
         countCalls();

@@ -239,7 +239,8 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
       }),
     );
     if (this.closed) return;
-    // One jitter draw per round, so ids fetched together stay due together (one batch next time).
+    // One jitter draw per round (poll period and backoff), so ids fetched together stay due together
+    // (one batch next time).
     const roundDraw = Math.random();
     // Phase 2: swap every value synchronously, so no reader sees half of one refresh. Then record
     // what happened; when each id is next due follows from these facts (schedule.ts).
@@ -263,7 +264,7 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
       } else {
         applyFailure(this, entry, outcome.error, options);
         entry.retryable = outcome.error.retryable;
-        entry.failureDraw = Math.random();
+        entry.failureDraw = roundDraw;
       }
     });
     // Phase 3: listeners run after every value is in place.
@@ -477,6 +478,7 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
     this.cancels.clear();
     for (const a of this.aborts) a.abort(new SecretsStoreClosedError('continue a fetch'));
     this.settleWaiters();
+    this.values.close();
   }
 
   emit(event: SecretsEvent): void {

@@ -31,6 +31,15 @@ export type { Clock, SecretStoreOptions } from './store-options';
 /** The least time a boot round is started with (held to bootTimeout / 10 and fetchTimeout). */
 const MIN_ROUND_MS = 1_000;
 
+/** Codes that mean "this secret does not exist" (an optional secret missing for them is expected). */
+const MISSING_CODES: ReadonlySet<string> = new Set(['ResourceNotFoundException', 'FileNotFound']);
+
+/** A first boot round unanswered for this long (at most bootTimeout / 3) gets the waiting line. */
+const SLOW_ROUND_MS = 5_000;
+
+/** `30 s`, `1.5 s`, `250 ms`: how a boot line shows `bootTimeout`. */
+const formatMs = (ms: number): string => (ms >= 1_000 ? `${Math.round(ms / 100) / 10} s` : `${Math.round(ms)} ms`);
+
 const isRequired = (entry: Entry): boolean => entry.slots.some((s) => !s.optional && !s.loaded);
 export type { HealthReport, SecretHealth, SecretStatus, StoreStats, StoreStatus } from './health';
 export type { RotationInfo, SecretListener } from './events';
@@ -67,6 +76,11 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
       this.#snapshot = undefined;
     });
     instrumentStore(this, config.meterProvider);
+  }
+
+  /** The `name` option, when given: carried by log lines, metric attributes and {@link health}. */
+  get name(): string | undefined {
+    return this.#config.name;
   }
 
   /** Declared names, in declaration order. */
@@ -115,25 +129,43 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
     // the real cause (ECONNREFUSED, a 5xx, FileUnstable) with "no answer within 1 ms".
     const minRound = Math.min(MIN_ROUND_MS, this.#config.bootTimeout / 10, this.#config.fetchTimeout);
     let pending = this.#engine.entries.filter((e) => e.lastSuccessAt === undefined || e.slots.some((s) => !s.loaded));
+    // One line per load() that has to wait: after the first failed round, or while a first round
+    // is still unanswered after SLOW_ROUND_MS (a hung endpoint can take the whole bootTimeout).
+    let waiting = false;
+    const sayWaiting = (entries: readonly Entry[]): void => {
+      if (waiting) return;
+      waiting = true;
+      this.#logWaiting(entries, deadline);
+    };
     // Backoff grows only while rounds make no progress: under a shared quota, a pod that got some
     // of its secrets keeps its place instead of sleeping longer each round (fleet benchmark tail).
     // Boot waits only for required secrets: optional ones still pending then retry in the background.
     for (let attempt = 0; pending.length > 0;) {
       const before = pending.length;
+      const round = pending;
+      const slow = waiting
+        ? undefined
+        : setTimeout(() => sayWaiting(round), Math.min(SLOW_ROUND_MS, this.#config.bootTimeout / 3));
+      slow?.unref();
       // Single flight: a forced refresh() started during the backoff is joined, not fetched again
       // beside it (two calls of one id can answer out of order: a reader would see the older
       // version after the newer).
       const joined = pending.filter((e) => e.inflight !== undefined);
       const go = pending.filter((e) => e.inflight === undefined);
-      await Promise.all([
-        ...joined.map((e) => e.inflight!.catch(() => undefined)),
-        go.length > 0 ? this.#engine.fetch(go, { reason: 'load', force: false, deadline }) : undefined,
-      ]);
+      try {
+        await Promise.all([
+          ...joined.map((e) => e.inflight!.catch(() => undefined)),
+          go.length > 0 ? this.#engine.fetch(go, { reason: 'load', force: false, deadline }) : undefined,
+        ]);
+      } finally {
+        clearTimeout(slow);
+      }
       if (this.#engine.closed) throw new SecretsStoreClosedError('finish load');
       pending = pending.filter((e) => e.error instanceof SecretFetchError && e.error.retryable);
       const remaining = deadline - this.#config.clock.now();
       if (!pending.some(isRequired) || remaining <= minRound) break;
       attempt = pending.length < before ? 0 : attempt + 1;
+      sayWaiting(pending);
       await this.#engine.sleep(
         Math.min(remaining - minRound, bootBackoff(attempt, this.#config.backoff, this.#config.bootTimeout)),
       );
@@ -149,7 +181,11 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
         message: error ? error.message : `no answer within bootTimeout (${this.#config.bootTimeout} ms)`,
       };
       if (slot.optional) {
-        this.#config.log.warn(`Optional secret "${slot.name}" is missing: ${failure.code}`, {
+        // Expected when the secret does not exist (an AWSPENDING stage outside rotations): info.
+        // Anything else (denied, throttled, unreachable) is worth a warning; it retries in the background.
+        const level = MISSING_CODES.has(failure.code) ? 'info' : 'warn';
+        this.#config.log[level](`Optional secret "${slot.name}" is missing: ${failure.code}`, {
+          event: 'optional-missing',
           secret: slot.name,
           code: failure.code,
         });
@@ -320,7 +356,8 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
         refreshes: this.#engine.refreshes(slot.entry),
       });
     }
-    return computeHealth(states, this.#config.clock.now(), this.#config.maxStaleness);
+    const report = computeHealth(states, this.#config.clock.now(), this.#config.maxStaleness);
+    return this.#config.name === undefined ? report : { name: this.#config.name, ...report };
   }
 
   /** Counters: source calls by operation, throttles, failures, refreshes, rotations. */
@@ -369,6 +406,36 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
   }
 
   // ---------------------------------------------------------------------------------------------
+
+  /**
+   * The one line of a boot that has to wait: what it waits for (names, source, codes) and until
+   * when. Once per `load()`, after the first failed round or during a slow first round; later
+   * rounds stay quiet until the load succeeds (`Loaded …`) or fails (`SecretsLoadError`).
+   */
+  #logWaiting(pending: readonly Entry[], deadline: number): void {
+    const { source, clock, bootTimeout } = this.#config;
+    const names = pending.flatMap((e) => e.slots.filter((s) => !s.loaded).map((s) => s.name));
+    // Codes of the last failed attempt; none while a first round is still unanswered.
+    const codes = [...new Set(pending.flatMap((e) => (e.error ? [errorCodeOf(e.error)] : [])))];
+    const until = new Date(clock.wallNow() + Math.max(0, deadline - clock.now())).toISOString();
+    const shown = names.slice(0, 5).map((n) => `"${n}"`);
+    if (names.length > shown.length) shown.push(`${names.length - shown.length} more`);
+    const from = source.location === undefined ? source.kind : `${source.kind} (${source.location})`;
+    this.#config.log.warn(
+      `Waiting for ${names.length === 1 ? 'secret' : 'secrets'} ${shown.join(', ')} from ${from}: ${
+        codes.length > 0 ? `${codes.join(', ')}; retrying` : 'no answer yet; trying'
+      } until ${until} (bootTimeout ${formatMs(bootTimeout)})`,
+      {
+        event: 'load-retrying',
+        secrets: names,
+        codes,
+        source: source.kind,
+        ...(source.location === undefined ? {} : { location: source.location }),
+        bootTimeoutMs: bootTimeout,
+        until,
+      },
+    );
+  }
 
   #readError(name: string): Error {
     if (!this.#engine.slots.has(name)) return new SecretNotFoundError(name, this.names);

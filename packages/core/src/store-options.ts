@@ -20,6 +20,15 @@ export interface SecretStoreOptions {
   /** Where secrets come from: `awsSecretsManager()`, `secretsManagerAgent()`, `mountedFiles()`, `memorySource()`. */
   source: Source;
   /**
+   * A name for this store, for telling several apart in one process: log lines carry it (a `store`
+   * field; `console` lines start with `[name]`; Nest's logger context becomes `Secrets:name`),
+   * metrics carry it as the `hush.store.name` attribute, and `health()` reports it. 1 to 64
+   * letters, digits and `. _ : / -`.
+   * @example 'payments'
+   * @default none
+   */
+  name?: string;
+  /**
    * Background refresh interval, jittered ±`refreshJitter`. `false` or `0` disables background refresh.
    * @default '5m'
    */
@@ -101,6 +110,7 @@ export interface ResolvedRotationSchedule {
  */
 export const SECRET_STORE_OPTION_KEYS = keysOf<SecretStoreOptions>({
   source: true,
+  name: true,
   refreshInterval: true,
   refreshJitter: true,
   maxStaleness: true,
@@ -128,6 +138,8 @@ export interface BackoffConfig {
 /** {@link SecretStoreOptions} validated, with defaults applied and durations in milliseconds. */
 export interface ResolvedStoreOptions {
   readonly source: Source;
+  /** The store's name, when it has one. */
+  readonly name: string | undefined;
   readonly clock: Clock;
   readonly log: LoggerLike;
   /** 0 when background refresh is off. */
@@ -162,7 +174,8 @@ export function resolveStoreOptions(options: SecretStoreOptions): ResolvedStoreO
     );
   }
   const clock = options.clock ?? defaultClock;
-  const log = toLogger(options.logger);
+  const name = resolveName(options.name);
+  const log = toLogger(options.logger, name);
   const ri = options.refreshInterval ?? 300_000;
   const refreshInterval = ri === false ? 0 : parseDuration(ri, 'SecretStore.refreshInterval', { allowZero: true });
   const jitter = options.refreshJitter ?? 0.1;
@@ -184,6 +197,7 @@ export function resolveStoreOptions(options: SecretStoreOptions): ResolvedStoreO
   const rotationSchedule = resolveRotationSchedule(options.rotationSchedule);
   return {
     source,
+    name,
     clock,
     log,
     refreshInterval,
@@ -197,6 +211,21 @@ export function resolveStoreOptions(options: SecretStoreOptions): ResolvedStoreO
     rotationSchedule,
     meterProvider: options.meterProvider,
   };
+}
+
+/** What a store name may be: it is printed in log lines and used as a metric attribute. */
+const STORE_NAME = /^[A-Za-z0-9._:/-]{1,64}$/;
+
+/** @throws SecretsConfigError for a name that is not 1–64 of `A-Z a-z 0-9 . _ : / -`. */
+function resolveName(name: unknown): string | undefined {
+  if (name === undefined) return undefined;
+  if (typeof name === 'string' && STORE_NAME.test(name)) return name;
+  const shown =
+    typeof name === 'string' ? `${JSON.stringify(name.slice(0, 64))}${name.length > 64 ? '…' : ''}` : typeof name;
+  throw new SecretsConfigError(
+    'SecretStore.name',
+    `expected 1 to 64 letters, digits or . _ : / - (it is printed in log lines and used as a metric attribute), got ${shown}.`,
+  );
 }
 
 function resolveRotationSchedule(option: SecretStoreOptions['rotationSchedule']): ResolvedRotationSchedule | undefined {

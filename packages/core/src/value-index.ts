@@ -41,7 +41,7 @@ const MIN_CAPACITY = 1 << 10;
 /** When the table is this full it is rebuilt from the live values (larger if they still need it). */
 const MAX_LOAD = 0.7;
 
-/** Every store alive in the process (weakly held: a store nobody references is not kept alive by this). */
+/** Every open store in the process (weakly held: a store nobody references is not kept alive by this). */
 const live = new Set<WeakRef<ValueIndex>>();
 
 /**
@@ -74,6 +74,22 @@ export class ValueIndex implements FragmentCheck {
     list.push(value);
     this.incoming.set(owner, list);
     if (this.built) this.addValue(value);
+  }
+
+  /**
+   * The store closed: its values leave the process-wide check (a closed store holds nothing a
+   * caller can read), and the table is dropped, so checks cost what the open stores hold and a
+   * closed store is not kept reachable.
+   */
+  close(): void {
+    live.delete(this.ref);
+    this.table = new Int32Array(0);
+    this.mask = 0;
+    this.used = 0;
+    this.short.clear();
+    this.seen.clear();
+    this.incoming.clear();
+    this.built = false;
   }
 
   /** `owner`'s fetched versions are now in its slots (or were rejected, and stay indexed until a rebuild). */

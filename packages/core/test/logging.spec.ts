@@ -1,6 +1,17 @@
+import { Console } from 'node:console';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { defineSecrets, memorySource, SecretStore, type SecretsEvent, type SecretStoreOptions } from '@hush/core';
+import {
+  awsSecretsManager,
+  defineSecrets,
+  memorySource,
+  SecretsConfigError,
+  SecretsLoadError,
+  SecretStore,
+  type SecretsEvent,
+  type SecretStoreOptions,
+} from '@hush/core';
 import { recordingLogger } from '../../../test/support';
 
 const secrets = defineSecrets({
@@ -107,21 +118,68 @@ describe('lifecycle events and log lines', () => {
     expectNoValues(logger.records, events);
   });
 
-  it('warns once per secret when load() retries through throttling, without claiming a last good value', async () => {
+  it('writes one line when load() has to retry, naming what it waits for and until when, not one per secret', async () => {
     const { source, store, logger, events } = setup({ backoff: { initial: 5 } });
     source.fail('*', 'ThrottlingException', { times: 3 });
+    const before = Date.now();
     await store.load();
-    // More failed attempts than warnings: retries inside one streak stay quiet.
+    // More failed attempts than lines: the boot writes one line, whatever the number of rounds.
     expect(events.filter((e) => e.type === 'refresh-failed').length).toBeGreaterThan(3);
-    expect(logger.at('warn').sort()).toEqual([
-      'Loading secret "apiKey" failed (ThrottlingException)',
-      'Loading secret "db" failed (ThrottlingException)',
-      'Loading secret "dbUser" failed (ThrottlingException)',
+    expect(logger.at('warn')).toEqual([
+      expect.stringMatching(
+        /^Waiting for secrets "db", "dbUser", "apiKey" from memory: ThrottlingException; retrying until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \(bootTimeout 30 s\)$/,
+      ),
     ]);
+    const fields = logger.records.find((r) => r.level === 'warn')!.fields;
+    expect(fields).toEqual({
+      event: 'load-retrying',
+      secrets: ['db', 'dbUser', 'apiKey'],
+      codes: ['ThrottlingException'],
+      source: 'memory',
+      bootTimeoutMs: 30_000,
+      until: expect.any(String),
+    });
+    // Until: the start plus bootTimeout.
+    const until = Date.parse(fields['until'] as string);
+    expect(until).toBeGreaterThanOrEqual(before + 30_000 - 1_000);
+    expect(until).toBeLessThanOrEqual(Date.now() + 30_000);
     // A successful load after failures is the load itself, not a recovery.
     expect(logger.at('info')).toEqual([expect.stringMatching(/^Loaded 3 secrets in \d+ ms$/)]);
     await store.close();
     expectNoValues(logger.records, events);
+  });
+
+  it('logs a missing optional secret once, at info (expected: e.g. AWSPENDING outside a rotation)', async () => {
+    const source = memorySource({ 'prod/app/db': { username: 'app', password: 'pw-CANARY-log-1' } });
+    const logger = recordingLogger();
+    const store = new SecretStore(
+      defineSecrets({ db: { id: 'prod/app/db', format: 'json' }, pending: { id: 'prod/app/next', optional: true } }),
+      { source, logger, refreshInterval: false, meterProvider: false },
+    );
+    await store.load();
+    expect(logger.at('warn')).toEqual([]);
+    expect(logger.at('info')).toEqual([
+      'Optional secret "pending" is missing: ResourceNotFoundException',
+      expect.stringMatching(/^Loaded 2 secrets in \d+ ms$/),
+    ]);
+    await store.close();
+    expectNoValues(logger.records);
+  });
+
+  it('warns once about an optional secret that failed for another reason than not existing', async () => {
+    const source = memorySource({ 'prod/app/next': 'pw-CANARY-log-1' });
+    source.fail('prod/app/next', 'AccessDeniedException');
+    const logger = recordingLogger();
+    const store = new SecretStore(defineSecrets({ pending: { id: 'prod/app/next', optional: true } }), {
+      source,
+      logger,
+      refreshInterval: false,
+      meterProvider: false,
+    });
+    await store.load();
+    expect(logger.at('warn')).toEqual(['Optional secret "pending" is missing: AccessDeniedException']);
+    await store.close();
+    expectNoValues(logger.records);
   });
 
   it('warns when a secret becomes stale', async () => {
@@ -198,4 +256,178 @@ describe('lifecycle events and log lines', () => {
     expect(out.filter((l) => l['event'] === 'fetched')).toHaveLength(4);
     expectNoValues(out);
   });
+});
+
+/** A `console` of its own (node:console), writing to a buffer: what `logger: console` prints. */
+function capturedConsole(): { console: Console; writes: string[] } {
+  const writes: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      writes.push(chunk.toString());
+      done();
+    },
+  });
+  return { console: new Console({ stdout: stream, stderr: stream }), writes };
+}
+
+describe('logger: console (a logger without levels)', () => {
+  it('gets info and above, one line per event: no debug records, no fields objects', async () => {
+    const { console: out, writes } = capturedConsole();
+    const { source, store, events } = setup({ logger: out });
+    await store.load();
+    const v2 = source.set('prod/app/db', { username: 'app', password: 'pw-CANARY-log-2' });
+    await store.refresh();
+    source.fail('prod/app/api-key', 'InternalServiceError');
+    await store.refresh('apiKey');
+    await store.close();
+
+    expect(writes).toEqual([
+      expect.stringMatching(/^Loaded 3 secrets in \d+ ms\n$/),
+      `Secret "db" rotated to version ${v2.slice(0, 8)}\n`,
+      `Secret "dbUser" rotated to version ${v2.slice(0, 8)}\n`,
+      'Refreshing secret "apiKey" failed (InternalServiceError); serving the last good value\n',
+    ]);
+    // The events (fetched, refreshed, closed…) still reach listeners.
+    expect(events.filter((e) => e.type === 'fetched').length).toBeGreaterThanOrEqual(3);
+    expectNoValues(writes, events);
+  });
+});
+
+describe('the name option', () => {
+  it('is carried by every log line (a store field; a [name] prefix on console) and by health()', async () => {
+    const logger = recordingLogger();
+    const { source, store } = setup({ name: 'payments', logger });
+    await store.load();
+    source.set('prod/app/api-key', 'key-CANARY-log-2');
+    await store.refresh('apiKey');
+    expect(logger.records.length).toBeGreaterThanOrEqual(2);
+    for (const record of logger.records) expect(record.fields['store']).toBe('payments');
+    expect(store.name).toBe('payments');
+    expect(store.health()).toMatchObject({ name: 'payments', status: 'up' });
+    await store.close();
+
+    const { console: out, writes } = capturedConsole();
+    const second = setup({ name: 'orders', logger: out });
+    await second.store.load();
+    await second.store.close();
+    expect(writes).toEqual([expect.stringMatching(/^\[orders\] Loaded 3 secrets in \d+ ms\n$/)]);
+
+    const lines: Record<string, unknown>[] = [];
+    const stream = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+        done();
+      },
+    });
+    const third = setup({ name: 'ledger', logger: pino({ level: 'debug' }, stream) });
+    await third.store.load();
+    await third.store.close();
+    expect(lines.length).toBeGreaterThanOrEqual(2);
+    for (const line of lines) expect(line).toMatchObject({ component: 'hush', store: 'ledger' });
+  });
+
+  it('an unnamed store logs and reports as before: no store field, no name in health', async () => {
+    const { store, logger } = setup();
+    await store.load();
+    expect(logger.records.every((r) => !('store' in r.fields))).toBe(true);
+    expect(store.name).toBeUndefined();
+    expect('name' in store.health()).toBe(false);
+    await store.close();
+  });
+
+  it.each([
+    ['empty', ''],
+    ['a space', 'pay ments'],
+    ['a newline', 'pay\nments'],
+    ['a quote', 'pay"ments'],
+    ['non-ASCII', 'zahlungsverkehr-ü'],
+    ['65 characters', 'x'.repeat(65)],
+    ['a number', 42],
+  ])('refuses a name with %s, naming the option', (_, name) => {
+    const build = () =>
+      new SecretStore(secrets, { source: memorySource({}), name: name as string, meterProvider: false });
+    expect(build).toThrow(SecretsConfigError);
+    expect(build).toThrow(/SecretStore\.name.*1 to 64 letters, digits or \. _ : \/ -/);
+  });
+});
+
+describe('a boot that cannot reach the source', () => {
+  it('says on the first failed round what it waits for (names, endpoint, code) and until when, once', async () => {
+    // A port nothing listens on: connections are refused at once.
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port: free } = probe.address() as AddressInfo;
+        probe.close(() => resolve(free));
+      });
+    });
+    const endpoint = `http://127.0.0.1:${port}`;
+    const stamped: { at: number; level: string; message: string }[] = [];
+    const at = (level: string) => (message: string) => stamped.push({ at: performance.now(), level, message });
+    const store = new SecretStore(secrets, {
+      source: awsSecretsManager({
+        region: 'us-east-1',
+        endpoint,
+        clientConfig: { credentials: { accessKeyId: 'test', secretAccessKey: 'test' } },
+      }),
+      bootTimeout: '3s',
+      logger: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') },
+      meterProvider: false,
+    });
+    const started = performance.now();
+    await expect(store.load()).rejects.toBeInstanceOf(SecretsLoadError);
+    const lines = stamped.filter((l) => l.level !== 'debug');
+    expect(lines.map((l) => [l.level, l.message])).toEqual([
+      [
+        'warn',
+        expect.stringMatching(
+          new RegExp(
+            `^Waiting for secrets "db", "dbUser", "apiKey" from aws-secrets-manager \\(${endpoint.replace(/\./g, '\\.')}\\): ECONNREFUSED; retrying until \\S+Z \\(bootTimeout 3 s\\)$`,
+          ),
+        ),
+      ],
+    ]);
+    // Early: after the first round, not at the end of bootTimeout.
+    expect(lines[0]!.at - started).toBeLessThan(2_000);
+    await store.close();
+  }, 30_000);
+
+  it('says so during a first round that gets no answer (a hung endpoint), not only when bootTimeout ends', async () => {
+    // Accepts connections and never answers: the first round can last the whole bootTimeout.
+    const sockets = new Set<Socket>();
+    const hung = createServer((socket) => void sockets.add(socket));
+    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+    const endpoint = `http://127.0.0.1:${(hung.address() as AddressInfo).port}`;
+    const stamped: { at: number; level: string; message: string }[] = [];
+    const at = (level: string) => (message: string) => stamped.push({ at: performance.now(), level, message });
+    const store = new SecretStore(secrets, {
+      source: awsSecretsManager({
+        region: 'us-east-1',
+        endpoint,
+        clientConfig: { credentials: { accessKeyId: 'test', secretAccessKey: 'test' } },
+      }),
+      bootTimeout: '3s',
+      logger: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') },
+      meterProvider: false,
+    });
+    const started = performance.now();
+    try {
+      await expect(store.load()).rejects.toBeInstanceOf(SecretsLoadError);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => hung.close(resolve));
+    }
+    const lines = stamped.filter((l) => l.level !== 'debug');
+    expect(lines.map((l) => [l.level, l.message])).toEqual([
+      [
+        'warn',
+        expect.stringMatching(
+          /^Waiting for secrets "db", "dbUser", "apiKey" from aws-secrets-manager \(http:\/\/127\.0\.0\.1:\d+\): no answer yet; trying until \S+Z \(bootTimeout 3 s\)$/,
+        ),
+      ],
+    ]);
+    // After bootTimeout / 3 (1 s) of silence, well before the 3 s deadline.
+    expect(lines[0]!.at - started).toBeGreaterThanOrEqual(900);
+    expect(lines[0]!.at - started).toBeLessThan(2_500);
+    await store.close();
+  }, 30_000);
 });

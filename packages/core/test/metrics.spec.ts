@@ -315,6 +315,56 @@ describe('metrics (OpenTelemetry)', () => {
     expect(points(byName, HUSH_METRICS.sourceCalls)).toEqual([{ attributes: batch('ok'), value: 2 }]);
   });
 
+  it('keeps named stores apart: every series of a store with a name carries hush.store.name', async () => {
+    const payments = makeStore({ name: 'payments', refreshInterval: '1h' });
+    const orders = makeStore({ name: 'orders', refreshInterval: '1h' });
+    const unnamed = makeStore({ refreshInterval: '1h' });
+    for (const s of [payments, orders, unnamed]) await s.store.load();
+    emu.rotate('prod/app/api-key');
+    await payments.store.refresh('apiKey');
+    orders.clock.advance(61_000);
+    const { byName } = await collect(reader);
+    const named = (name: string, attributes: Record<string, unknown>) => ({ 'hush.store.name': name, ...attributes });
+
+    expect(points(byName, HUSH_METRICS.sourceCalls)).toEqual([
+      { attributes: batch('ok'), value: 1 },
+      { attributes: named('orders', batch('ok')), value: 1 },
+      { attributes: named('payments', batch('ok')), value: 2 },
+    ]);
+    expect(points(byName, HUSH_METRICS.rotations)).toEqual([
+      { attributes: named('payments', { 'hush.secret.name': 'apiKey' }), value: 1 },
+    ]);
+    expect(points(byName, HUSH_METRICS.refreshes)).toEqual([
+      { attributes: named('payments', { 'hush.secret.name': 'apiKey', 'hush.outcome': 'ok' }), value: 1 },
+    ]);
+    expect(points(byName, HUSH_METRICS.fetchDuration).map((p) => p.attributes)).toEqual([
+      { 'hush.reason': 'load', 'hush.outcome': 'ok' },
+      named('orders', { 'hush.reason': 'load', 'hush.outcome': 'ok' }),
+      named('payments', { 'hush.reason': 'load', 'hush.outcome': 'ok' }),
+      named('payments', { 'hush.reason': 'refresh', 'hush.outcome': 'ok' }),
+    ]);
+    // Gauges per store: only "orders" is stale and degraded.
+    expect(points(byName, HUSH_METRICS.storeStatus)).toEqual([
+      { attributes: named('orders', {}), value: STORE_STATUS_VALUES.degraded },
+      { attributes: named('payments', {}), value: STORE_STATUS_VALUES.up },
+      { attributes: {}, value: STORE_STATUS_VALUES.up },
+    ]);
+    expect(points(byName, HUSH_METRICS.staleSecrets)).toEqual([
+      { attributes: named('orders', {}), value: 3 },
+      { attributes: named('payments', {}), value: 0 },
+      { attributes: {}, value: 0 },
+    ]);
+    expect(
+      points(byName, HUSH_METRICS.secretAge)
+        .filter((p) => p.attributes['hush.secret.name'] === 'db')
+        .map((p) => [p.attributes['hush.store.name'], p.value]),
+    ).toEqual([
+      [undefined, 0],
+      ['orders', 61],
+      ['payments', 0],
+    ]);
+  });
+
   it('uses the global MeterProvider by default, and none with meterProvider: false', async () => {
     metrics.setGlobalMeterProvider(provider);
     const source = memorySource({

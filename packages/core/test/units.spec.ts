@@ -49,6 +49,7 @@ describe('store options', () => {
         'maxStaleness',
         'meterProvider',
         'minRefreshInterval',
+        'name',
         'refreshInterval',
         'refreshJitter',
         'rotationSchedule',

@@ -16,6 +16,8 @@ export interface SecretsIndicator {
   status: HealthIndicatorStatus;
   /** The store's own view: `up`, `degraded` (serving stale values) or `down`. */
   store: StoreStatus;
+  /** The store's `name` option, when it has one. */
+  name?: string;
   secrets: Readonly<Record<string, SecretHealth>>;
   /** Names that made the indicator `down`. */
   failing?: string[];
@@ -76,7 +78,12 @@ export function toHealthCheckResult(
 ): HealthCheckResult {
   const failing = failingNames(report, options);
   const down = failing.length > 0 || options.loaded === false || options.closed === true;
-  const indicator: SecretsIndicator = { status: down ? 'down' : 'up', store: report.status, secrets: report.secrets };
+  const indicator: SecretsIndicator = {
+    status: down ? 'down' : 'up',
+    store: report.status,
+    ...(report.name === undefined ? {} : { name: report.name }),
+    secrets: report.secrets,
+  };
   if (failing.length > 0) indicator.failing = failing;
   const entry = { [options.key ?? 'secrets']: indicator };
   return {

@@ -331,6 +331,18 @@ describe.each(frameworks)('@hush/express on %s', (_label, express) => {
       await request(app).get('/').expect(200, { apiKey: 'key-CANARY-1' });
     });
 
+    it('names a named store in both health bodies', async () => {
+      const hush = await boot({ name: 'payments' });
+      const app = express();
+      app.get('/healthz', hush.health());
+      app.get('/readyz', hush.readiness());
+      for (const path of ['/healthz', '/readyz']) {
+        const { body } = await request(app).get(path).expect(200);
+        expect(body.details.secrets).toMatchObject({ status: 'up', store: 'up', name: 'payments' });
+      }
+      expect(hush.store.name).toBe('payments');
+    });
+
     it('serves a real listening server (app.listen) end to end', async () => {
       const hush = await boot();
       const app = express();

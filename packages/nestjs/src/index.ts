@@ -24,18 +24,45 @@ export {
 export { UndeclaredSecretError, type SecretInjectionProblem } from './errors';
 export { createNestLogger, type NestLoggerOptions } from './secrets.logger';
 export type { SecretsRegistry, SecretKey } from './secrets.registry';
-// The core types a Nest app touches most, so one import is enough.
+// What a Nest app writes in its own code comes from this package too, so one import is enough:
+// the store and declarations, the sources, the errors it may catch, and the types of hook
+// arguments (`RotationInfo`), `events$` (`SecretsEvent`), `health()`/`stats()` and the options.
 export {
   SecretStore,
   Secret,
+  SecretBytes,
   defineSecrets,
   awsSecretsManager,
+  secretsManagerAgent,
+  mountedFiles,
   memorySource,
+  sourceFromEnv,
+  SecretsError,
   SecretsLoadError,
   SecretNotFoundError,
+  SecretNotLoadedError,
+  SecretParseError,
+  SecretValidationError,
+  SecretFetchError,
   SecretsConfigError,
+  SecretsStoreClosedError,
+  errorCodeOf,
   type InferSecrets,
   type SecretDeclarations,
+  type SecretName,
+  type SecretValueOf,
+  type SecretFailure,
+  type RotationInfo,
+  type SecretsEvent,
+  type SecretsEventType,
+  type HealthReport,
+  type SecretHealth,
+  type SecretStatus,
+  type StoreStatus,
+  type StoreStats,
+  type Source,
+  type LoggerLike,
+  type MeterProviderLike,
   // For options such as `refreshInterval: (process.env.REFRESH ?? '5m') as Duration` (checked at startup).
   type Duration,
 } from '@hush/core';

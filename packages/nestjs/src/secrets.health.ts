@@ -23,6 +23,8 @@ export interface SecretsHealthOptions {
 export interface SecretsHealthData extends Record<string, unknown> {
   /** `up`, `degraded` or `down`, as the store sees it. */
   store: 'up' | 'degraded' | 'down';
+  /** The store's `name` option, when it has one. */
+  name?: string;
   secrets: Readonly<Record<string, SecretHealth>>;
   /** Names that made the indicator `down`. */
   failing?: string[];
@@ -66,7 +68,11 @@ export class SecretsHealthIndicator {
   ): SecretsHealthResult<Key> {
     const report = this.store.health();
     const failing = failingNames(report, options);
-    const data: SecretsHealthData = { store: report.status, secrets: report.secrets };
+    const data: SecretsHealthData = {
+      store: report.status,
+      ...(report.name === undefined ? {} : { name: report.name }),
+      secrets: report.secrets,
+    };
     const detail =
       failing.length > 0 ? { ...data, failing, status: 'down' as const } : { ...data, status: 'up' as const };
     return { [key]: detail } as SecretsHealthResult<Key>;

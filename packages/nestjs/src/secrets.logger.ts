@@ -32,9 +32,14 @@ export function createNestLogger(context: string = LOGGER_CONTEXT, options: Nest
   };
 }
 
-/** `undefined` → Nest's Logger; `false` → silent; anything else through core's `toLogger` (pino-aware). */
-export function resolveLogger(option: LoggerLike | false | undefined): LoggerLike {
-  if (option === undefined) return createNestLogger();
+/**
+ * `undefined` → Nest's Logger (context `Secrets`, or `Secrets:<name>` for a named store); `false` →
+ * silent; anything else through core's `toLogger` (pino- and console-aware, carrying the name).
+ */
+export function resolveLogger(option: LoggerLike | false | undefined, name?: unknown): LoggerLike {
+  const store = typeof name === 'string' && name !== '' ? name : undefined;
+  if (option === undefined)
+    return createNestLogger(store === undefined ? LOGGER_CONTEXT : `${LOGGER_CONTEXT}:${store}`);
   if (option === false) return silentLogger;
-  return toLogger(option);
+  return toLogger(option, store);
 }

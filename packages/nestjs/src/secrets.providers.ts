@@ -78,7 +78,7 @@ export function coreProviders(staticSecrets: SecretDeclarations | undefined): Fa
     { provide: SECRETS_STATIC_DECLARATIONS, useFactory: (): StaticDeclarations => ({ secrets: staticSecrets }) },
     {
       provide: SECRETS_LOGGER,
-      useFactory: (options: SecretsModuleFactoryOptions | undefined) => resolveLogger(options?.logger),
+      useFactory: (options: SecretsModuleFactoryOptions | undefined) => resolveLogger(options?.logger, options?.name),
       inject: [SECRETS_MODULE_OPTIONS],
     },
     {

@@ -7,6 +7,7 @@ import 'reflect-metadata';
 import { Test } from '@nestjs/testing';
 import { memorySource } from '@hush/core';
 import {
+  SecretsHealthIndicator,
   SecretsModule,
   SecretsService,
   createNestLogger,
@@ -51,4 +52,28 @@ it('createNestLogger({ debug: true }) brings back 1 + N debug lines per refresh'
   const lines = await refreshThreeTimes(createNestLogger('Secrets', { debug: true }));
   expect(lines.filter((l) => l.startsWith('debug Fetched'))).toHaveLength(3);
   expect(lines.filter((l) => /^debug Secret "\w+" refreshed/.test(l))).toHaveLength(9);
+});
+
+it('a named store logs under the context Secrets:<name>, and its health payload carries the name', async () => {
+  const source = memorySource({ 'lv/api-key': 'k-CANARY-lv', 'lv/db': { password: 'p-CANARY-lv' }, 'lv/extra': 'x' });
+  const start = logs.lines.length;
+  const moduleRef = await Test.createTestingModule({
+    imports: [
+      SecretsModule.forRoot({ secrets, source, name: 'payments', refreshInterval: false, meterProvider: false }),
+    ],
+  })
+    .setLogger(logs)
+    .compile();
+  const app = await moduleRef.createNestApplication().init();
+  source.set('lv/api-key', 'k2-CANARY-lv');
+  await app.get(SecretsService).refresh('apiKey');
+  const lines = logs.lines.slice(start).filter((l) => / Secrets(:\S+)?$/.test(l));
+  expect(lines).toEqual([
+    expect.stringMatching(/^log Loaded 3 secrets in \d+ ms Secrets:payments$/),
+    expect.stringMatching(/^log Secret "apiKey" rotated to version \S{8} Secrets:payments$/),
+  ]);
+  expect(app.get(SecretsHealthIndicator).isHealthy()).toEqual({
+    secrets: expect.objectContaining({ status: 'up', store: 'up', name: 'payments' }),
+  });
+  await app.close();
 });

@@ -59,6 +59,8 @@ export function awsSecretsManager(options: AwsSecretsManagerOptions = {}): AwsSe
 
 export class AwsSecretsManagerSource implements Source {
   readonly kind = 'aws-secrets-manager';
+  /** The endpoint when one is configured (without credentials), else `Region <region>`; with your own `client`, its Region when given. */
+  readonly location: string | undefined;
   readonly client: SecretsManagerClientLike;
   private readonly ownsClient: boolean;
   private readonly counters: SourceCounters;
@@ -141,6 +143,19 @@ export class AwsSecretsManagerSource implements Source {
         : ((options.clientConfig?.region as string | undefined) ??
           blankToUndefined(process.env.AWS_REGION) ??
           blankToUndefined(process.env.AWS_DEFAULT_REGION)));
+    const configured = options.client
+      ? undefined
+      : // clientConfig is spread last into the client's config, so its endpoint wins there too.
+        (typeof options.clientConfig?.endpoint === 'string' ? options.clientConfig.endpoint : undefined) ||
+        (options.region && options.endpoints?.[options.region]) ||
+        options.endpoint ||
+        undefined;
+    this.location =
+      configured !== undefined
+        ? withoutCredentials(configured)
+        : this.region !== undefined
+          ? `Region ${this.region}${options.failoverRegions?.length ? `, failover ${options.failoverRegions.join(', ')}` : ''}`
+          : undefined;
     this.failoverTimeout = parseDuration(
       options.failoverTimeout ?? DEFAULT_FAILOVER_TIMEOUT_MS,
       'awsSecretsManager.failoverTimeout',
@@ -601,4 +616,14 @@ function inRegion(id: string, region: string): string {
   if (parts.length < 7 || parts[2] !== 'secretsmanager') return id;
   parts[3] = region;
   return parts.join(':');
+}
+
+/** An endpoint URL as log lines show it: without `user:password@`, query or fragment. */
+function withoutCredentials(endpoint: string): string {
+  try {
+    const url = new URL(endpoint);
+    return `${url.protocol}//${url.host}${url.pathname === '/' ? '' : url.pathname}`;
+  } catch {
+    return '(an endpoint that is not a URL)';
+  }
 }

@@ -105,6 +105,8 @@ export function mountedFiles(options: MountedFilesOptions): MountedFilesSource {
 export class MountedFilesSource implements Source {
   readonly kind = 'mounted-files';
   readonly dir: string;
+  /** {@link dir}, for the store's log lines. */
+  readonly location: string;
   private readonly pollInterval: number;
   private readonly useWatch: boolean;
   private readonly settle: number;
@@ -127,6 +129,7 @@ export class MountedFilesSource implements Source {
     }
     checkKnownKeys(options, OPTION_KEYS, 'mountedFiles');
     this.dir = path.resolve(options.dir);
+    this.location = this.dir;
     const poll = options.pollInterval ?? 2_000;
     this.pollInterval = poll === false ? 0 : parseDuration(poll, 'mountedFiles.pollInterval', { allowZero: true });
     this.useWatch = options.watch ?? true;

@@ -137,6 +137,8 @@ export class SecretsManagerAgentSource implements Source {
   readonly kind = 'secrets-manager-agent';
   /** Base URL as messages show it: without a trailing slash and without `user:password@`. */
   readonly url: string;
+  /** {@link url}, for the store's log lines. */
+  readonly location: string;
   // Credentials live in private fields: never an enumerable property, so util.inspect (with any
   // options), JSON.stringify, spreading and structured logging of the source cannot show them.
   readonly #base: URL;
@@ -170,6 +172,7 @@ export class SecretsManagerAgentSource implements Source {
     }
     this.#base = base;
     this.url = displayUrl(base);
+    this.location = this.url;
     if (base.protocol !== 'http:' && base.protocol !== 'https:') {
       throw new SecretsConfigError(
         'secretsManagerAgent.url',

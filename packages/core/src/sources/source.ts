@@ -96,6 +96,11 @@ export type ChangeListener = (ids: readonly string[], current?: readonly Current
 export interface Source {
   /** Short name for logs and health, e.g. `aws-secrets-manager`. */
   readonly kind: string;
+  /**
+   * Optional: where the source reads, for log lines — an endpoint URL without credentials, a
+   * Region, a directory. Never a token or a value.
+   */
+  readonly location?: string;
   /** Fetch a batch. Must resolve (never reject) with one outcome per request, in order. */
   fetch(requests: readonly SecretRequest[], context: FetchContext): Promise<readonly FetchOutcome[]>;
   /**
