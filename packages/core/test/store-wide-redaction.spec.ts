@@ -139,6 +139,28 @@ describe('foreign text is checked against every value of the store (issue 21 §2
     expect(findings(new FragmentFinder([A_VALUE]), outputs(store, events, logger.lines))).toEqual([]);
   });
 
+  it('an error code quoting another store`s value (base64) never reaches stats() nor metrics outcomes', async () => {
+    const value = 'tok-Zq81kPw3xYv-tok';
+    const holder = track(
+      new SecretStore(defineSecrets({ token: 'x/token' }), { source: memorySource({ 'x/token': value }) }),
+    );
+    await holder.load();
+    emu.seed({ 'y/other': 'other-Pp0-value' });
+    const code = Buffer.from(value).toString('base64').replace(/[+/=]/g, '');
+    const store = track(
+      new SecretStore(defineSecrets({ other: 'y/other' }), {
+        source: awsSecretsManager({ client: client() }),
+        refreshInterval: false,
+        minRefreshInterval: 0,
+      }),
+    );
+    await store.load();
+    emu.injectFault({ operation: 'BatchGetSecretValue', error: `X${code}`, status: 400, times: 1 });
+    await store.refresh();
+    expect(JSON.stringify(store.stats())).not.toContain(code.slice(0, 12));
+    expect(JSON.stringify(store.health())).not.toContain(code.slice(0, 12));
+  });
+
   it('a failure quoting a value fetched in the same round (not yet in place) is withheld', async () => {
     // b is declared first, so its failure is taken in before a's value is.
     const source = memorySource({ 'app/a': A_VALUE });

@@ -1,5 +1,7 @@
 import type { SecretFetchError } from '../errors';
 import type { LoggerLike } from '../logger';
+import { isKnownCode } from '../known-codes';
+import { carriesAnyValue } from '../value-index';
 
 /** What to fetch: an id at AWSCURRENT, or pinned to a stage or version. */
 export interface SecretRequest {
@@ -127,6 +129,10 @@ export class SourceCounters {
    * (`ResourceNotFoundException`, `TimeoutError`…).
    */
   record(operation: string, attempts: number, outcome: string): void {
+    // A code from a response (`__type`, a proxy's) goes to stats() and metric attributes: one that
+    // carries a fragment of any value in the process reads UnknownError, as in events and health.
+    if (outcome !== 'ok' && outcome !== 'throttled' && !isKnownCode(outcome) && carriesAnyValue(outcome))
+      outcome = 'UnknownError';
     this.calls[operation] = (this.calls[operation] ?? 0) + 1;
     this.attempts[operation] = (this.attempts[operation] ?? 0) + Math.max(1, attempts);
     const byOutcome = (this.outcomes[operation] ??= {});
