@@ -161,6 +161,18 @@ describe('foreign text is checked against every value of the store (issue 21 §2
     expect(JSON.stringify(store.health())).not.toContain(code.slice(0, 12));
   });
 
+  it('a source error code that is not a name (a newline, a body) reads UnknownError in stats()', async () => {
+    const source = memorySource({ 'z/one': 'one-Kk4-value' });
+    const store = track(
+      new SecretStore(defineSecrets({ one: 'z/one' }), { source, refreshInterval: false, minRefreshInterval: 0 }),
+    );
+    await store.load();
+    source.fail('z/one', 'Weird\ninjected: line', { message: 'x' });
+    await store.refresh();
+    expect(JSON.stringify(store.stats())).not.toContain('injected');
+    expect(JSON.stringify(store.stats().outcomes)).toContain('UnknownError');
+  });
+
   it('a failure quoting a value fetched in the same round (not yet in place) is withheld', async () => {
     // b is declared first, so its failure is taken in before a's value is.
     const source = memorySource({ 'app/a': A_VALUE });

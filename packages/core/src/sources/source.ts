@@ -1,4 +1,4 @@
-import type { SecretFetchError } from '../errors';
+import { errorCodeName, type SecretFetchError } from '../errors';
 import type { LoggerLike } from '../logger';
 import { isKnownCode } from '../known-codes';
 import { carriesAnyValue } from '../value-index';
@@ -131,6 +131,8 @@ export class SourceCounters {
   record(operation: string, attempts: number, outcome: string): void {
     // A code from a response (`__type`, a proxy's) goes to stats() and metric attributes: one that
     // carries a fragment of any value in the process reads UnknownError, as in events and health.
+    // It must also look like a code (an identifier of at most 64 characters: no newline, no body).
+    if (outcome !== 'ok' && outcome !== 'throttled') outcome = errorCodeName(outcome);
     if (outcome !== 'ok' && outcome !== 'throttled' && !isKnownCode(outcome) && carriesAnyValue(outcome))
       outcome = 'UnknownError';
     this.calls[operation] = (this.calls[operation] ?? 0) + 1;
