@@ -28,7 +28,8 @@ module.exports = {
   testEnvironmentOptions: { customExportConditions: ['@hush/source', 'node', 'require', 'default'] },
   transform: { '^.+\\.(t|j|mj)sx?$': swc },
   transformIgnorePatterns: [
-    '/node_modules/(?!(@nestjs|uid|load-esm|file-type|iterare|valibot|arktype|arkregex|@ark)/)',
+    // light-my-request (Fastify's inject) requires cookie 1.x, which ships ESM only.
+    '/node_modules/(?!(@nestjs|uid|load-esm|file-type|iterare|valibot|arktype|arkregex|@ark|light-my-request/node_modules/cookie|cookie)/)',
   ],
   testMatch: ['<rootDir>/packages/*/test/**/*.spec.ts', '<rootDir>/test/**/*.spec.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],

@@ -1,10 +1,11 @@
-// `npm start`: one local Secrets Manager emulator, the NestJS demo and the Express demo on top of it.
-// The Nest demo rotates `demo/db` every 30 s; watch the version change in both /whoami endpoints.
+// `npm start`: one local Secrets Manager emulator, the NestJS, Express and Fastify demos on top of it.
+// The Nest demo rotates `demo/db` every 30 s; watch the version change in the three /whoami endpoints.
 // The database demo queries a real embedded PostgreSQL through createPgPool while `demo/pg` rotates.
 import { createServer } from 'node:net';
 import { startEmulator } from '@hush/emulator';
 import { createNestDemo, demoSeed } from '@hush/nest-demo';
 import { createExpressDemo } from '@hush/express-demo';
+import { createFastifyDemo } from '@hush/fastify-demo';
 import { createDbDemo, DB_DEMO_LAMBDA } from '@hush/db-demo';
 import { startPostgres } from '@hush/database/testing';
 import { postgresSingleUser } from '@hush/emulator/rotation-postgres';
@@ -15,6 +16,7 @@ const ports = {
   NEST_PORT: port('NEST_PORT', 3000),
   EXPRESS_PORT: port('EXPRESS_PORT', 3001),
   DB_PORT: port('DB_PORT', 3002),
+  FASTIFY_PORT: port('FASTIFY_PORT', 3003),
 };
 
 // A taken port ends the demo with one line naming the variable to change, not an EADDRINUSE stack.
@@ -53,6 +55,9 @@ const nest = await listening('NEST_PORT', () =>
 const web = await listening('EXPRESS_PORT', () =>
   createExpressDemo({ port: ports.EXPRESS_PORT, emulator, rotateEvery: false }),
 );
+const fastify = await listening('FASTIFY_PORT', () =>
+  createFastifyDemo({ port: ports.FASTIFY_PORT, emulator, rotateEvery: false }),
+);
 const db = await listening('DB_PORT', () =>
   createDbDemo({
     port: ports.DB_PORT,
@@ -67,8 +72,9 @@ Hush demo is running (no AWS account needed):
   emulator (Secrets Manager API)  ${emulator.url}
   NestJS demo                     ${nest.url}/whoami   ${nest.url}/health   ${nest.url}/metrics
   Express demo                    ${web.url}/whoami   ${web.url}/healthz   ${web.url}/readyz   ${web.url}/metrics
+  Fastify demo                    ${fastify.url}/whoami   ${fastify.url}/healthz   ${fastify.url}/readyz   ${fastify.url}/metrics
   Database demo (createPgPool)    ${db.url}/db   (a real PostgreSQL on port ${postgres.port})
-demo/db rotates every 30 s; both apps pick it up on their next background refresh (10 s).
+demo/db rotates every 30 s; the three apps pick it up on their next background refresh (10 s).
 demo/pg, the database password, rotates every 30 s through RotateSecret (single user, 5 s window
 before finishSecret) under a steady query load. Watch "failed" stay 0:  watch -n1 curl -s ${db.url}/db
 Ctrl-C to stop.
@@ -79,7 +85,7 @@ async function shutdown(signal) {
   if (closing) return;
   closing = true;
   console.log(`\n${signal}: shutting down`);
-  await Promise.allSettled([nest.close(), web.close(), db.close()]);
+  await Promise.allSettled([nest.close(), web.close(), fastify.close(), db.close()]);
   await emulator.close();
   await postgres.stop();
   process.exit(0);

@@ -18,7 +18,9 @@ import { bootScenario } from './scenarios/boot';
 import { dbRotationScenario } from './scenarios/db-rotation';
 import { fleetScenario, QUOTA_SCALE } from './scenarios/fleet';
 import { fleetCostScenario } from './scenarios/fleet-cost';
+import { fastifyScenario } from './scenarios/fastify';
 import { hotReadScenario } from './scenarios/hot-read';
+import { lambdaScenario } from './scenarios/lambda';
 import { memoryScenario } from './scenarios/memory';
 import { middlewareScenario } from './scenarios/middleware';
 import { rotationScenario } from './scenarios/rotation';
@@ -42,6 +44,8 @@ const SCENARIOS: [number, string, (ctx: BenchContext) => Promise<Row[]>][] = [
   [9, 'fleet cost', fleetCostScenario],
   [10, 'database credential rotation', dbRotationScenario],
   [11, 'store-wide redaction check', valueIndexScenario],
+  [12, '@hush/fastify overhead', fastifyScenario],
+  [13, 'Lambda day', lambdaScenario],
 ];
 
 async function main(): Promise<void> {

@@ -1,6 +1,6 @@
 /**
- * `npm start` runs apps/demo.mjs on the built packages: one emulator, the Nest and the Express
- * demo. This starts it as a real child process, reads both /whoami endpoints, and checks Ctrl-C
+ * `npm start` runs apps/demo.mjs on the built packages: one emulator, the Nest, Express and Fastify
+ * demos. This starts it as a real child process, reads the three /whoami endpoints, and checks Ctrl-C
  * (SIGINT) exits cleanly; that SIGTERM sent to the `npm start` process reaches the demo; and that
  * a taken port is one line naming the variable to change.
  */
@@ -45,10 +45,11 @@ function accepts(host: string, port: number): Promise<boolean> {
   });
 }
 
-it('starts both demos on one emulator and exits cleanly on SIGINT', async () => {
+it('starts the Nest, Express, Fastify and database demos on one emulator and exits cleanly on SIGINT', async () => {
   for (const built of [
     'apps/nest-demo/dist/index.js',
     'apps/express-demo/dist/main.js',
+    'apps/fastify-demo/dist/main.js',
     'packages/emulator/dist/index.js',
   ]) {
     if (!existsSync(join(root, built)))
@@ -56,7 +57,7 @@ it('starts both demos on one emulator and exits cleanly on SIGINT', async () => 
   }
   const child = spawn(process.execPath, ['apps/demo.mjs'], {
     cwd: root,
-    env: { ...process.env, NEST_PORT: '0', EXPRESS_PORT: '0', EMULATOR_PORT: '0', DB_PORT: '0' },
+    env: { ...process.env, NEST_PORT: '0', EXPRESS_PORT: '0', FASTIFY_PORT: '0', EMULATOR_PORT: '0', DB_PORT: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -68,13 +69,14 @@ it('starts both demos on one emulator and exits cleanly on SIGINT', async () => 
     while (!output.includes('Ctrl-C to stop') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     expect(output).toContain('Ctrl-C to stop');
     const urls = [...output.matchAll(/(http:\/\/\S+)\/whoami/g)].map((m) => m[1]!);
-    expect(urls).toHaveLength(2);
-    const [nest, web] = await Promise.all(
+    expect(urls).toHaveLength(3);
+    const [nest, web, fastify] = await Promise.all(
       urls.map(async (u) => (await fetch(`${u}/whoami`)).json() as Promise<Record<string, unknown>>),
     );
-    // Both apps read the same secret version from the one emulator.
+    // The three apps read the same secret version from the one emulator.
     expect(nest!['dbVersion']).toEqual(web!['dbVersion']);
-    expect(JSON.stringify([nest, web])).not.toMatch(/password/i);
+    expect(fastify!['dbVersion']).toEqual(web!['dbVersion']);
+    expect(JSON.stringify([nest, web, fastify])).not.toMatch(/password/i);
 
     // Start-up says which app each line is about, and warns about nothing: the database demo's
     // optional AWSPENDING secret, missing outside a rotation, is one LOG line.
@@ -88,10 +90,10 @@ it('starts both demos on one emulator and exits cleanly on SIGINT', async () => 
       expect.stringMatching(/LOG \[Secrets:db-demo\] Optional secret "dbPending"/),
     ]);
 
-    // Every server of the banner (emulator, Nest, Express, database demo) listens on loopback only.
+    // Every server of the banner (emulator, Nest, Express, Fastify, database demo) listens on loopback only.
     const banner = output.slice(output.indexOf('Hush demo is running'));
     const servers = [...new Set([...banner.matchAll(/http:\/\/([^/\s]+)/g)].map((m) => m[1]!))];
-    expect(servers).toHaveLength(4);
+    expect(servers).toHaveLength(5);
     for (const server of servers) {
       const url = new URL(`http://${server}`);
       expect(url.hostname).toBe('127.0.0.1');
@@ -109,7 +111,7 @@ it('starts both demos on one emulator and exits cleanly on SIGINT', async () => 
 it('SIGTERM to the `npm start` process reaches the demo, which shuts down and exits', async () => {
   const npm = spawn('npm', ['start'], {
     cwd: root,
-    env: { ...process.env, NEST_PORT: '0', EXPRESS_PORT: '0', EMULATOR_PORT: '0', DB_PORT: '0' },
+    env: { ...process.env, NEST_PORT: '0', EXPRESS_PORT: '0', FASTIFY_PORT: '0', EMULATOR_PORT: '0', DB_PORT: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const out = collect(npm);
@@ -118,7 +120,7 @@ it('SIGTERM to the `npm start` process reaches the demo, which shuts down and ex
     await waitFor(out.text, 'Ctrl-C to stop', 90_000);
     expect(out.text()).toContain('Ctrl-C to stop');
     urls = [...out.text().matchAll(/(http:\/\/\S+)\/whoami/g)].map((m) => m[1]!);
-    expect(urls).toHaveLength(2);
+    expect(urls).toHaveLength(3);
   } finally {
     npm.kill('SIGTERM');
   }
@@ -128,7 +130,7 @@ it('SIGTERM to the `npm start` process reaches the demo, which shuts down and ex
   for (const url of urls ?? []) await expect(fetch(`${url}/whoami`)).rejects.toThrow();
 }, 120_000);
 
-describe.each(['NEST_PORT', 'EXPRESS_PORT', 'EMULATOR_PORT'])('a taken %s', (variable) => {
+describe.each(['NEST_PORT', 'EXPRESS_PORT', 'FASTIFY_PORT', 'EMULATOR_PORT'])('a taken %s', (variable) => {
   let blocker: Server;
   beforeAll(async () => {
     blocker = createServer();
@@ -140,7 +142,14 @@ describe.each(['NEST_PORT', 'EXPRESS_PORT', 'EMULATOR_PORT'])('a taken %s', (var
     const taken = (blocker.address() as AddressInfo).port;
     const child = spawn(process.execPath, ['apps/demo.mjs'], {
       cwd: root,
-      env: { ...process.env, NEST_PORT: '0', EXPRESS_PORT: '0', EMULATOR_PORT: '0', [variable]: String(taken) },
+      env: {
+        ...process.env,
+        NEST_PORT: '0',
+        EXPRESS_PORT: '0',
+        FASTIFY_PORT: '0',
+        EMULATOR_PORT: '0',
+        [variable]: String(taken),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const out = collect(child);

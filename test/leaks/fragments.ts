@@ -31,38 +31,67 @@ function windows(encoded: string, size: number, into: Set<string>): void {
 
 /** Every fragment of a set of values, ready to search text for. */
 export class FragmentFinder {
-  private readonly text = new Map<string, Set<string>>();
+  /** encoding → length of an encoded fragment → the encoded fragments of that length. */
+  private readonly text = new Map<string, Map<number, Set<string>>>();
   private readonly b64 = new Set<string>();
   private readonly hex = new Set<string>();
   /** Values shorter than a fragment: looked for quoted, the way libraries quote them. */
   private readonly quoted: string[] = [];
 
-  constructor(values: readonly string[]) {
-    for (const value of values) this.add(value);
+  /** Text values, or binary values (whose fragments are runs of their bytes, raw or encoded). */
+  constructor(values: readonly (string | Uint8Array)[]) {
+    for (const value of values) {
+      if (typeof value === 'string') this.add(value, Buffer.from(value, 'utf8'));
+      else this.add(Buffer.from(value).toString('latin1'), Buffer.from(value));
+    }
   }
 
-  private add(value: string): void {
+  /**
+   * A fragment is a run of FRAGMENT characters of a value (or bytes of a binary one); each is
+   * looked for raw and in every encoding text takes on its way out (JSON-escaped once or twice,
+   * `util.inspect`-escaped, URL-encoded, base64 at any alignment, hex). A window of an encoded
+   * string that covers fewer characters of the value is not a fragment.
+   */
+  private add(value: string, bytes: Buffer): void {
     if (value.length < FRAGMENT) {
       if (value.length > 0) this.quoted.push(JSON.stringify(value), `'${value}'`, `(was ${value})`);
       return;
     }
-    const encodings: Record<string, string> = {
-      raw: value,
-      json: JSON.stringify(value).slice(1, -1),
-      json2: JSON.stringify(JSON.stringify(value)).slice(2, -2),
-      inspect: inspect(value, { maxStringLength: Infinity, breakLength: Infinity }).slice(1, -1),
-      url: encodeURIComponent(value),
+    const encoders: Record<string, (w: string) => string> = {
+      raw: (w) => w,
+      json: (w) => JSON.stringify(w).slice(1, -1),
+      json2: (w) => JSON.stringify(JSON.stringify(w)).slice(2, -2),
+      inspect: (w) => inspect(w, { maxStringLength: Infinity, breakLength: Infinity }).slice(1, -1),
+      url: (w) => encodeURIComponent(w),
     };
-    for (const [name, encoded] of Object.entries(encodings)) {
-      const set = this.text.get(name) ?? new Set<string>();
-      const all = new Set<string>();
-      windows(encoded, FRAGMENT, all);
-      for (const w of all) if (significant(w)) set.add(w);
-      this.text.set(name, set);
+    const plain = new Set<string>();
+    windows(value, FRAGMENT, plain);
+    for (const w of plain) {
+      if (!significant(w)) continue;
+      for (const [name, encode] of Object.entries(encoders)) {
+        let encoded: string;
+        try {
+          encoded = encode(w);
+        } catch {
+          continue; // a lone surrogate cannot be URL-encoded
+        }
+        const byLength = this.text.get(name) ?? new Map<number, Set<string>>();
+        const set = byLength.get(encoded.length) ?? new Set<string>();
+        set.add(encoded);
+        byLength.set(encoded.length, set);
+        this.text.set(name, byLength);
+      }
     }
-    const bytes = Buffer.from(value, 'utf8');
-    for (let align = 0; align < 3; align++) windows(bytes.subarray(align).toString('base64'), 8, this.b64);
-    windows(bytes.toString('hex'), 2 * FRAGMENT, this.hex);
+    // 6 bytes are 8 base64 characters at the value's own alignment (one of three), 12 hex digits.
+    for (let align = 0; align < 3; align++) {
+      const encoded = bytes.subarray(align).toString('base64');
+      for (let i = 0; i + 8 <= encoded.length; i += 4) {
+        const w = encoded.slice(i, i + 8);
+        if (!w.includes('=')) this.b64.add(w); // padded: fewer than 6 bytes
+      }
+    }
+    const hex = bytes.toString('hex');
+    for (let i = 0; i + 2 * FRAGMENT <= hex.length; i += 2) this.hex.add(hex.slice(i, i + 2 * FRAGMENT));
   }
 
   /** Every encoding in which a fragment appears in `text` (at most one finding per encoding). */
@@ -78,12 +107,14 @@ export class FragmentFinder {
         );
       }
     };
-    for (const [encoding, set] of this.text) {
-      for (let i = 0; i + FRAGMENT <= text.length; i++) {
-        const w = text.slice(i, i + FRAGMENT);
-        if (set.has(w)) {
-          report(encoding, w);
-          break;
+    for (const [encoding, byLength] of this.text) {
+      search: for (const [length, set] of byLength) {
+        for (let i = 0; i + length <= text.length; i++) {
+          const w = text.slice(i, i + length);
+          if (set.has(w)) {
+            report(encoding, w);
+            break search;
+          }
         }
       }
     }

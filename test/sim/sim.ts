@@ -569,17 +569,19 @@ export async function run(
     const key = versions.join('|');
     let finder = finders.get(key);
     if (!finder) {
-      const texts: string[] = [];
+      // The values as the store holds them (the leak rule's "value"): a string; a JSON secret's
+      // leaves (its password and user; the JSON syntax around them is not secret); a binary
+      // value's bytes, whose runs of 6 are looked for raw, base64 (any alignment) and hex.
+      const texts: (string | Uint8Array)[] = [];
       for (const v of versions) {
         const found = world.byVersionId.get(v);
         if (!found) continue;
         const value = found.version.value;
-        if (typeof value === 'string') {
-          texts.push(value);
-          if (config.ids[found.id] === 'json') texts.push((JSON.parse(value) as { pw: string }).pw);
-        } else {
-          const b = Buffer.from(value);
-          texts.push(b.toString('base64'), b.toString('base64url'), b.toString('hex'));
+        if (typeof value !== 'string') texts.push(value);
+        else if (config.ids[found.id] !== 'json') texts.push(value);
+        else {
+          const parsed = JSON.parse(value) as { user: string; pw: string };
+          texts.push(parsed.pw, parsed.user);
         }
       }
       finder = new FragmentFinder(texts);

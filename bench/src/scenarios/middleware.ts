@@ -148,7 +148,7 @@ export async function middlewareScenario(ctx: BenchContext): Promise<Row[]> {
   }
 }
 
-function once(child: ChildProcess, expected: string): Promise<void> {
+export function once(child: ChildProcess, expected: string): Promise<void> {
   return new Promise((resolve, reject) => {
     child.once('message', (m) =>
       m === expected ? resolve() : reject(new Error(`load driver said ${JSON.stringify(m)}`)),
@@ -157,7 +157,7 @@ function once(child: ChildProcess, expected: string): Promise<void> {
   });
 }
 
-function load(child: ChildProcess, request: LoadRequest): Promise<LoadResult> {
+export function load(child: ChildProcess, request: LoadRequest): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
     const onMessage = (m: LoadResult | { error: string }) => {
       child.off('exit', onExit);

@@ -21,6 +21,37 @@ import {
 export const DEFAULT_AGENT_URL = 'http://localhost:2773';
 /** The SSRF header both the agent and the Lambda extension accept. */
 export const AGENT_TOKEN_HEADER = 'X-Aws-Parameters-Secrets-Token';
+/**
+ * The port the Parameters and Secrets Lambda extension listens on when it is not 2773: the
+ * extension reads it, and so does {@link secretsManagerAgent} when no `url` is given.
+ */
+export const EXTENSION_PORT_ENV = 'PARAMETERS_SECRETS_EXTENSION_HTTP_PORT';
+/**
+ * How long a load keeps knocking on a closed agent port before it reports ECONNREFUSED to the
+ * store: in Lambda the runtime's INIT starts once the extension has registered, which can be
+ * before it listens (tens of milliseconds). Short, so a short bootTimeout still ends on the real
+ * cause (ECONNREFUSED) rather than on its own deadline.
+ */
+const AGENT_START_GRACE_MS = 750;
+
+/**
+ * The agent URL when none is given: `http://localhost:<PARAMETERS_SECRETS_EXTENSION_HTTP_PORT>`
+ * when that is set (the extension's own setting), else {@link DEFAULT_AGENT_URL}.
+ * @throws SecretsConfigError when the variable is not a port number.
+ */
+export function defaultAgentUrl(env: Readonly<Record<string, string | undefined>> = process.env): string {
+  const raw = env[EXTENSION_PORT_ENV]?.trim();
+  if (raw === undefined || raw === '') return DEFAULT_AGENT_URL;
+  const port = /^\d{1,5}$/.test(raw) ? Number(raw) : NaN;
+  if (!(port >= 1 && port <= 65_535)) {
+    throw new SecretsConfigError(
+      EXTENSION_PORT_ENV,
+      `expected a port number (1-65535) as the extension reads it, got ${JSON.stringify(raw.slice(0, 20))}.`,
+    );
+  }
+  return `http://localhost:${port}`;
+}
+
 /** Environment variables read for the SSRF token, in order (the agent's `ssrf_env_variables` default). */
 export const AGENT_TOKEN_ENV = ['AWS_TOKEN', 'AWS_SESSION_TOKEN', 'AWS_CONTAINER_AUTHORIZATION_TOKEN'] as const;
 
@@ -47,7 +78,10 @@ const AGENT_PLAIN_ANSWERS = ['bad token', 'not found', 'unknown parameter', 'con
 
 /** Options of {@link secretsManagerAgent}. */
 export interface SecretsManagerAgentOptions {
-  /** Base URL of the agent or Lambda extension. @default 'http://localhost:2773' */
+  /**
+   * Base URL of the agent or Lambda extension.
+   * @default `http://localhost:${PARAMETERS_SECRETS_EXTENSION_HTTP_PORT}`, else 'http://localhost:2773'
+   */
   url?: string;
   /**
    * SSRF token sent as `X-Aws-Parameters-Secrets-Token`. A `file://` value is read from that file.
@@ -159,7 +193,8 @@ export class SecretsManagerAgentSource implements Source {
     if (!options || typeof options !== 'object')
       throw new SecretsConfigError('secretsManagerAgent', 'expected an options object.');
     checkKnownKeys(options, OPTION_KEYS, 'secretsManagerAgent');
-    const rawUrl = options.url ?? DEFAULT_AGENT_URL;
+    const env = options.env ?? process.env;
+    const rawUrl = options.url ?? defaultAgentUrl(env);
     let base: URL;
     try {
       base = new URL(rawUrl);
@@ -197,7 +232,6 @@ export class SecretsManagerAgentSource implements Source {
     this.concurrency = concurrency;
     this.requestTimeout = parseDuration(options.requestTimeout ?? 10_000, 'secretsManagerAgent.requestTimeout');
 
-    const env = options.env ?? process.env;
     let token = options.token;
     let from = 'the token option';
     if (token === undefined) {
@@ -320,6 +354,7 @@ export class SecretsManagerAgentSource implements Source {
 
     let attempts = 0;
     let rereadToken = false;
+    const started = performance.now();
     for (;;) {
       attempts++;
       let token: string;
@@ -346,6 +381,16 @@ export class SecretsManagerAgentSource implements Source {
         const code = errorCode(error, context.signal);
         // A keep-alive socket the agent closed while idle fails once with ECONNRESET; retry that once.
         if ((code === 'ECONNRESET' || code === 'EPIPE') && attempts === 1 && !context.signal.aborted) continue;
+        // A Lambda extension registers before it listens: during load, knock again shortly instead
+        // of handing the store ECONNREFUSED and its boot backoff (up to a second per try).
+        if (
+          code === 'ECONNREFUSED' &&
+          context.reason === 'load' &&
+          performance.now() - started < AGENT_START_GRACE_MS
+        ) {
+          await sleepUnlessAborted(Math.min(200, 10 * 2 ** Math.min(attempts, 5)), context.signal);
+          if (!context.signal.aborted) continue;
+        }
         this.counters.record('AgentGet', attempts, code);
         const hint =
           code === 'ECONNREFUSED'
@@ -581,4 +626,18 @@ function fail(
   cause?: unknown,
 ): FetchOutcome {
   return { ok: false, error: new SecretFetchError(id, code, message, { retryable, throttled, cause }) };
+}
+
+/** Waits `ms` (keeping the process alive: a load awaits it), or until `signal` aborts. */
+function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
 }

@@ -3,11 +3,7 @@ import { suggest, type Duration } from '../validation';
 import type { AwsSecretsManagerOptions } from './aws-options';
 import { awsSecretsManager } from './aws-secrets-manager.source';
 import { mountedFiles, type MountedFilesOptions } from './mounted-files.source';
-import {
-  DEFAULT_AGENT_URL,
-  secretsManagerAgent,
-  type SecretsManagerAgentOptions,
-} from './secrets-manager-agent.source';
+import { defaultAgentUrl, secretsManagerAgent, type SecretsManagerAgentOptions } from './secrets-manager-agent.source';
 import type { Source } from './source';
 
 /** Values of `HUSH_SOURCE`. */
@@ -30,7 +26,7 @@ type Env = Readonly<Record<string, string | undefined>>;
  * | `HUSH_SOURCE` | Source | Reads |
  * | --- | --- | --- |
  * | `aws` (default) | {@link awsSecretsManager} | `AWS_REGION`, `HUSH_AWS_ENDPOINT` or `AWS_ENDPOINT_URL_SECRETS_MANAGER`, `HUSH_AWS_FAILOVER_REGIONS` (comma-separated) |
- * | `agent` | {@link secretsManagerAgent} | `HUSH_AGENT_URL` (default `http://localhost:2773`), token from `AWS_TOKEN`, `AWS_SESSION_TOKEN`, `AWS_CONTAINER_AUTHORIZATION_TOKEN` |
+ * | `agent` | {@link secretsManagerAgent} | `HUSH_AGENT_URL` (default `http://localhost:${PARAMETERS_SECRETS_EXTENSION_HTTP_PORT}`, else `http://localhost:2773`), token from `AWS_TOKEN`, `AWS_SESSION_TOKEN`, `AWS_CONTAINER_AUTHORIZATION_TOKEN` (SnapStart, where `AWS_SESSION_TOKEN` is absent) |
  * | `files` | {@link mountedFiles} | `HUSH_SECRETS_DIR` (required), `HUSH_FILES_POLL_INTERVAL` |
  *
  * @example
@@ -56,7 +52,7 @@ export function sourceFromEnv(env: Env = process.env, overrides: SourceFromEnvOv
       });
     }
     case 'agent':
-      return secretsManagerAgent({ url: blank(env.HUSH_AGENT_URL) ?? DEFAULT_AGENT_URL, env, ...overrides.agent });
+      return secretsManagerAgent({ url: blank(env.HUSH_AGENT_URL) ?? defaultAgentUrl(env), env, ...overrides.agent });
     case 'files': {
       const dir = overrides.files?.dir ?? blank(env.HUSH_SECRETS_DIR);
       if (!dir) {

@@ -1,7 +1,7 @@
 import { errorCodeName, type SecretFetchError } from '../errors';
-import type { LoggerLike } from '../logger';
 import { isKnownCode } from '../known-codes';
 import { carriesAnyValue } from '../value-index';
+import type { LoggerLike } from '../logger';
 
 /** What to fetch: an id at AWSCURRENT, or pinned to a stage or version. */
 export interface SecretRequest {
@@ -117,6 +117,12 @@ export interface Source {
 }
 
 /** Mutable counters shared by source implementations. */
+/** A foreign code as stats and metrics may show it (see `errorCodeName` and the value index). */
+function safeCode(code: string): string {
+  const name = errorCodeName(code);
+  return isKnownCode(name) || !carriesAnyValue(name) ? name : 'UnknownError';
+}
+
 export class SourceCounters {
   readonly calls: Record<string, number> = {};
   readonly attempts: Record<string, number> = {};
@@ -129,12 +135,9 @@ export class SourceCounters {
    * (`ResourceNotFoundException`, `TimeoutError`…).
    */
   record(operation: string, attempts: number, outcome: string): void {
-    // A code from a response (`__type`, a proxy's) goes to stats() and metric attributes: one that
-    // carries a fragment of any value in the process reads UnknownError, as in events and health.
-    // It must also look like a code (an identifier of at most 64 characters: no newline, no body).
-    if (outcome !== 'ok' && outcome !== 'throttled') outcome = errorCodeName(outcome);
-    if (outcome !== 'ok' && outcome !== 'throttled' && !isKnownCode(outcome) && carriesAnyValue(outcome))
-      outcome = 'UnknownError';
+    // Codes come from foreign text (an SDK error's name, a batch entry's ErrorCode): what stats and
+    // metrics show is an identifier that carries no fragment of any value (the leak rule).
+    if (outcome !== 'ok' && outcome !== 'throttled') outcome = safeCode(outcome);
     this.calls[operation] = (this.calls[operation] ?? 0) + 1;
     this.attempts[operation] = (this.attempts[operation] ?? 0) + Math.max(1, attempts);
     const byOutcome = (this.outcomes[operation] ??= {});

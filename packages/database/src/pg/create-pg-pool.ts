@@ -6,6 +6,7 @@ import {
   type SecretCandidate,
   type AnySecretStore,
 } from '@hush/core';
+import { inspect } from 'node:util';
 import pg from 'pg';
 import { isPgLoginFailure, rdsCredentials, type CredentialsMapper, type DatabaseCredentials } from '../credentials';
 import { DatabaseCredentialsError, DatabaseLoginError, type TriedVersion } from '../errors';
@@ -125,8 +126,18 @@ export function createPgPool(store: AnySecretStore, name: string, options: PgPoo
   const Client = clientClass(state);
   /** Which candidate a queued `connect()` was made for (see the constructor). */
   const queued = new WeakMap<object, SecretCandidate<unknown>>();
-  const probedAt = new Map<string, number>();
-  const probes = new Map<string, Promise<void>>();
+  /** Per version: when its last probe started, and until when a checkout may wait for one (its first probe only). */
+  const probedAt = new Map<string, { readonly last: number; readonly waitUntil: number }>();
+  const probes = new Map<string, { readonly running: Promise<void>; readonly client: pg.Client }>();
+  /** The 'error' listener a client carries from its checkout until its caller has it (see the constructor). */
+  const guards = new WeakMap<object, Guard>();
+  const unguard = (client: pg.PoolClient): Error | undefined => {
+    const guard = guards.get(client);
+    if (!guard) return undefined;
+    guards.delete(client);
+    client.removeListener('error', guard.listener);
+    return guard.lost;
+  };
 
   class Pool extends pg.Pool implements HushPgPool {
     readonly secretName = name;
@@ -146,6 +157,18 @@ export function createPgPool(store: AnySecretStore, name: string, options: PgPoo
         };
       }
       state.probe = (candidate) => void this.#probe(candidate);
+      // pg-pool removes its 'error' listener from a client as it hands it out; with a callback, its
+      // own query() attaches one in the same tick. This pool hands clients out through promises
+      // (retries, probes), so a client the server ends in between (an admin command, a failover,
+      // often in the same socket read as the last query's end) would raise an uncaught 'error'.
+      // It carries a listener of ours until the caller has it; #connect replaces a lost one.
+      this.on('acquire', (client: pg.PoolClient) => {
+        if (guards.has(client)) return;
+        const guard: Guard = { listener: (error: Error) => void (guard.lost ??= error) };
+        guards.set(client, guard);
+        client.on('error', guard.listener);
+      });
+      this.on('release', (_error: unknown, client: pg.PoolClient) => void unguard(client));
     }
 
     credentialStats(): PgCredentialStats {
@@ -204,6 +227,12 @@ export function createPgPool(store: AnySecretStore, name: string, options: PgPoo
           probed = true;
           await this.#probe(state.choose());
           verdict = state.verdict(version);
+        }
+        // The server ended it while it was on its way here: drop it (pg-pool removes it), take another.
+        const lost = unguard(client);
+        if (lost) {
+          client.release(lost);
+          continue;
         }
         if (i >= (this.options.max ?? 10) || verdict !== 'retire') return client;
         client.release();
@@ -266,39 +295,61 @@ export function createPgPool(store: AnySecretStore, name: string, options: PgPoo
     /**
      * One login with a version no connection has used yet, outside the pool (it closes at once):
      * until it succeeds, connections of the older version keep serving. One at a time per version,
-     * at most one every 5 s; a caller waits for it at most `connectionTimeoutMillis` (or 5 s).
+     * at most one every 5 s, each bounded by `connectionTimeoutMillis` (or 5 s). Only the first probe
+     * of a version holds checkouts, and for that same bound from its start: a login that hangs (a
+     * host that never answers) must not delay every query, and later probes run in the background.
      */
     #probe(candidate: SecretCandidate<unknown>): Promise<void> {
       const key = versionKey(candidate);
-      let running = probes.get(key);
-      if (!running) {
-        const now = performance.now();
-        if (this.ending || now - (probedAt.get(key) ?? -Infinity) < 5_000) return Promise.resolve();
-        probedAt.set(key, now);
+      const bound = this.options.connectionTimeoutMillis || 5_000;
+      const now = performance.now();
+      const seen = probedAt.get(key);
+      if (!probes.has(key) && !this.ending && now - (seen?.last ?? -Infinity) >= 5_000) {
+        probedAt.delete(key);
+        probedAt.set(key, { last: now, waitUntil: seen?.waitUntil ?? now + bound });
+        // Bounded: the oldest versions go first (Map keeps insertion order).
+        if (probedAt.size > 64) probedAt.delete(probedAt.keys().next().value as string);
         state.override = candidate;
         let client: pg.Client;
         try {
-          client = new Client(this.options as pg.ClientConfig);
+          client = new Client({ ...this.options, connectionTimeoutMillis: bound } as pg.ClientConfig);
         } finally {
           state.override = undefined;
         }
         client.on('error', noop);
         const end = (): Promise<void> => client.end().catch(noop);
-        running = client
+        const running = client
           .connect()
           .then(end, end)
           .finally(() => probes.delete(key));
-        probes.set(key, running);
+        probes.set(key, { running, client });
       }
+      const running = probes.get(key)?.running;
+      const wait = (probedAt.get(key)?.waitUntil ?? 0) - now;
+      if (!running || wait <= 0) return Promise.resolve();
       let timer: NodeJS.Timeout | undefined;
-      return Promise.race([
-        running,
-        new Promise<void>((resolve) => (timer = setTimeout(resolve, this.options.connectionTimeoutMillis || 5_000))),
-      ]).finally(() => clearTimeout(timer));
+      return Promise.race([running, new Promise<void>((resolve) => (timer = setTimeout(resolve, wait)))]).finally(() =>
+        clearTimeout(timer),
+      );
+    }
+
+    /** Ends the pool, and any probe login still in flight (its socket would keep the process alive). */
+    override end(): Promise<void>;
+    override end(callback: () => void): void;
+    override end(callback?: () => void): Promise<void> | void {
+      for (const { client } of probes.values()) {
+        (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+      }
+      return callback ? super.end(callback) : super.end();
     }
 
     override toString(): string {
       return `HushPgPool(${name})`;
+    }
+
+    /** pg's own printout lists every client with its username (and, with `showHidden`, its password). */
+    [inspect.custom](): string {
+      return `HushPgPool(${name}) { total: ${this.totalCount}, idle: ${this.idleCount}, waiting: ${this.waitingCount} }`;
     }
   }
   return new Pool();
@@ -473,6 +524,12 @@ const failedCandidate = new WeakMap<object, SecretCandidate<unknown>>();
 
 type ReleaseFn = (release?: unknown) => void;
 
+/** An 'error' listener on a client being handed out, and the error it caught. */
+interface Guard {
+  readonly listener: (error: Error) => void;
+  lost?: Error;
+}
+
 function clientClass(state: LoginState): typeof pg.Client {
   return class HushPgClient extends pg.Client {
     /** The VersionId this connection logged in with. */
@@ -560,6 +617,11 @@ function clientClass(state: LoginState): typeof pg.Client {
 
     set release(fn: ReleaseFn) {
       this.#release = fn;
+    }
+
+    /** pg's own printout shows the username (and, with `showHidden`, the password): name and version only. */
+    [inspect.custom](): string {
+      return `HushPgClient(${this.#candidate.name}@${this.#candidate.version?.slice(0, 8) ?? 'unknown'})`;
     }
   } as unknown as typeof pg.Client;
 }

@@ -1,0 +1,178 @@
+import { SecretsConfigError, parseDuration, type Duration } from '@hush/core';
+import { checkKnownKeys } from '@hush/core/internal';
+import { isManagedInstances } from './lambda-env';
+
+/** What the wrappers need of a store: `SecretStore` has it (also `hush.store`, Nest's `app.get(SecretStore)`). */
+export interface LambdaSecretStore {
+  readonly loaded: boolean;
+  load(): Promise<void>;
+  isRefreshDue(): boolean;
+  refreshDue(): Promise<readonly string[]>;
+  close(): Promise<void>;
+}
+
+/** The part of the Lambda `context` the wrappers read (the real one has it). */
+export interface LambdaContextLike {
+  getRemainingTimeInMillis?(): number;
+}
+
+/**
+ * When a due refresh happens relative to the handler.
+ * - `'before-invoke'`: fetch what is due before the handler runs, up to `refreshTimeout`; on
+ *   timeout the handler gets the last good value and the fetch is awaited after it returns, so no
+ *   request is left in flight across the freeze.
+ * - `'background'`: start the fetch and run the handler at once with the current value; the
+ *   fetch may be frozen mid-flight (it is re-sent, re-signed, after the thaw).
+ */
+export type RefreshMode = 'before-invoke' | 'background';
+
+/** Options of `withSecrets` and `secretsMiddleware`. */
+export interface LambdaSecretsOptions {
+  /**
+   * @default 'before-invoke'; 'background' on Lambda Managed Instances
+   * (`AWS_LAMBDA_INITIALIZATION_TYPE=lambda-managed-instances`), which never freeze.
+   */
+  refresh?: RefreshMode;
+  /**
+   * How long an invoke waits for a due refresh before the handler runs with the last good value.
+   * @default '1s'
+   */
+  refreshTimeout?: Duration;
+  /**
+   * Close the store when Lambda sends SIGTERM (it does only when an extension is registered), then
+   * let the signal end the process as it would have. Nothing depends on it: an environment may
+   * also be killed without a signal.
+   * @default true
+   */
+  closeOnSigterm?: boolean;
+  /** Environment read for Managed Instances detection. @default process.env */
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+const OPTION_KEYS = ['refresh', 'refreshTimeout', 'closeOnSigterm', 'env'];
+const REFRESH_MODES: readonly RefreshMode[] = ['before-invoke', 'background'];
+/** Time kept back from the invoke's remaining time when a pending refresh is awaited after the handler. */
+const RESPONSE_MARGIN_MS = 100;
+/** How long SIGTERM waits for `close()` (Lambda allows the runtime 300 ms before SIGKILL). */
+const CLOSE_ON_SIGTERM_MS = 250;
+
+/** @internal Decides, per invoke, whether to load, refresh or just run the handler. */
+export interface InvokeGate {
+  readonly mode: RefreshMode;
+  /**
+   * Before the handler: `undefined` when the handler may run at once and needs no `after()` (nothing
+   * due — a property read — or a background refresh started), else a promise that settles when the
+   * handler may run. Rejects only when the store cannot be loaded.
+   */
+  before(): Promise<void> | undefined;
+  /**
+   * After the handler: in `before-invoke` mode, waits for a refresh still in flight, at most
+   * `refreshTimeout` and never past the invoke's deadline.
+   */
+  after(context: LambdaContextLike | undefined): Promise<void> | undefined;
+}
+
+const closingStores = new WeakSet<object>();
+
+/** @internal */
+export function createInvokeGate(store: LambdaSecretStore, options: LambdaSecretsOptions = {}, at: string): InvokeGate {
+  if (
+    store === null ||
+    typeof store !== 'object' ||
+    typeof store.isRefreshDue !== 'function' ||
+    typeof store.refreshDue !== 'function' ||
+    typeof store.load !== 'function'
+  ) {
+    throw new SecretsConfigError(
+      at,
+      'expected a SecretStore as the first argument (new SecretStore(...), hush.store from @hush/express, or app.get(SecretStore) in Nest).',
+    );
+  }
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new SecretsConfigError(
+      at,
+      'options must be an object, e.g. { refresh: "before-invoke", refreshTimeout: "1s" }.',
+    );
+  }
+  checkKnownKeys(options, OPTION_KEYS, at);
+  const env = options.env ?? process.env;
+  const mode = options.refresh ?? (isManagedInstances(env) ? 'background' : 'before-invoke');
+  if (!REFRESH_MODES.includes(mode)) {
+    throw new SecretsConfigError(
+      `${at}.refresh`,
+      `expected ${REFRESH_MODES.map((m) => `"${m}"`).join(' or ')}, got ${JSON.stringify(String(mode).slice(0, 40))}.`,
+    );
+  }
+  const timeout = parseDuration(options.refreshTimeout ?? 1_000, `${at}.refreshTimeout`, { allowZero: true });
+  if (options.closeOnSigterm !== undefined && typeof options.closeOnSigterm !== 'boolean') {
+    throw new SecretsConfigError(`${at}.closeOnSigterm`, 'expected true or false.');
+  }
+  if (options.closeOnSigterm !== false) closeOnSigterm(store);
+
+  /** The refresh a `before-invoke` invoke left running past its timeout; awaited after the handler. */
+  let pending: Promise<unknown> | undefined;
+
+  const refreshNow = (): Promise<void> | undefined => {
+    const round = store.refreshDue().then(
+      () => undefined,
+      // Only SecretsStoreClosedError rejects: a closed store serves nothing new; the handler's
+      // own reads say so.
+      () => undefined,
+    );
+    if (mode === 'background') return undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const settled = round.then(() => {
+      clearTimeout(timer);
+      if (pending === settled) pending = undefined;
+    });
+    pending = settled;
+    if (timeout === 0) return Promise.resolve();
+    // The invoke awaits this timer: it stays ref'd so the event loop cannot go idle under it.
+    const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeout)));
+    return Promise.race([settled, timedOut]);
+  };
+
+  return {
+    mode,
+    before() {
+      if (!store.loaded) return store.load().then(() => undefined);
+      if (!store.isRefreshDue()) return undefined;
+      return refreshNow();
+    },
+    after(context) {
+      if (pending === undefined) return undefined;
+      // Waits at most refreshTimeout again (so a due invoke adds at most twice that) and never
+      // past the invoke's deadline: a source that hangs must not hold every response.
+      const left = context?.getRemainingTimeInMillis?.();
+      const budget = Math.min(
+        timeout,
+        typeof left === 'number' && Number.isFinite(left) ? left - RESPONSE_MARGIN_MS : Infinity,
+      );
+      if (budget <= 0) return undefined;
+      let timer: NodeJS.Timeout | undefined;
+      return Promise.race([
+        pending.then(() => clearTimeout(timer)),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, budget))),
+      ]);
+    },
+  };
+}
+
+/**
+ * Closes the store on SIGTERM, then re-raises the signal when nobody else listens for it, so the
+ * process ends as it would have without this listener.
+ */
+function closeOnSigterm(store: LambdaSecretStore): void {
+  if (closingStores.has(store)) return;
+  closingStores.add(store);
+  process.once('SIGTERM', () => {
+    let timer: NodeJS.Timeout | undefined;
+    void Promise.race([
+      store.close().catch(() => undefined),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_ON_SIGTERM_MS))),
+    ]).then(() => {
+      clearTimeout(timer);
+      if (process.listenerCount('SIGTERM') === 0) process.kill(process.pid, 'SIGTERM');
+    });
+  });
+}
