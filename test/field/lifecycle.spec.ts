@@ -137,6 +137,23 @@ describe('the user app as a process, the emulator as another', () => {
     record('ESM core, refresh() joins a hung background fetch', app, `, settled after ${settled} ms`);
   });
 
+  it.concurrent('an awaited refreshDue() on a hung source settles instead of exiting 13', async () => {
+    // refreshDue() awaits a background round, whose deadline is unref'd: while a caller awaits it,
+    // it must hold the process (exit 13 with no output before the fix).
+    const app = track(
+      startApp('refresh-due-app.mjs', {
+        secrets: { a: 'field/a' },
+        options: { refreshInterval: '200ms', refreshJitter: 0, fetchTimeout: '1s', minRefreshInterval: 0 },
+      }),
+    );
+    expect(await app.exit()).toBe(0);
+    expect(app.output).toContain('due true');
+    expect(app.output).toMatch(/refreshDue settled after \d+ ms with \[a\]; calls \d+; health TimeoutError/);
+    const settled = Number(/refreshDue settled after (\d+) ms/.exec(app.output)?.[1]);
+    expect(settled).toBeLessThan(5_000);
+    record('ESM core, refreshDue() on a hung source', app, `, settled after ${settled} ms`);
+  });
+
   it.concurrent('exits 1 naming ECONNREFUSED when the endpoint is down for the whole bootTimeout', async () => {
     const { app } = await appWithNothingListening({ bootTimeout: '2s', backoff: { initial: '200ms' } }, (p) =>
       awsEnv(`http://127.0.0.1:${p}`),

@@ -216,7 +216,9 @@ function withoutValues(values: ValueIndex, error: SecretFetchError): SecretFetch
   return new SecretFetchError(
     error.secretId,
     code,
-    textLeaks ? 'the source answered with text that quotes a secret value; it is withheld' : text,
+    textLeaks
+      ? 'the source answered with text that shares 6 or more characters with a value or key held in this process; it is withheld (the code is kept)'
+      : text,
     { retryable: error.retryable, throttled: error.throttled },
   );
 }

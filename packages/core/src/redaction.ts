@@ -125,6 +125,11 @@ export function hiddenAccessors(parent: object | null, accessors: PropertyDescri
 const QUOTES = new Set(['"', "'", '`']);
 const BASE64_RUN = /[A-Za-z0-9+/_-]{8,}/g;
 const HEX_RUN = /(?:[0-9a-fA-F]{2}){6,}/g;
+/** Hex bytes one separator apart: `util.inspect` of a Buffer (`<Buffer de ad …>`), a fingerprint (`de:ad:…`). */
+const SEPARATED_HEX_RUN = /[0-9a-fA-F]{2}(?:[ :.-][0-9a-fA-F]{2}){5,}/g;
+/** Six or more byte values in decimal, comma-separated: `JSON.stringify` of a Buffer (`"data":[222,173,…]`), `util.inspect` of a Uint8Array. */
+const DECIMAL_BYTE_RUN =
+  /(?<!\d)(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\s*,\s*(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){5,}(?!\d)/g;
 const ESCAPE = /\\(u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|.)/gs;
 const SIMPLE_ESCAPES: Record<string, string> = { n: '\n', r: '\r', t: '\t', b: '\b', f: '\f', v: '\v', '0': '\0' };
 
@@ -246,7 +251,9 @@ export class Fragments {
 /**
  * The text as written, and as it reads with each common encoding undone: JSON/inspect escapes (up
  * to 4 levels), URL encoding, every base64 (base64url too) run decoded at each alignment and every
- * hex run decoded, each as UTF-8 text and as Latin-1 bytes.
+ * hex run decoded (bare, or bytes separated by a space, colon, dot or dash as `util.inspect` prints
+ * a Buffer), and every list of decimal bytes (`JSON.stringify` of a Buffer), each as UTF-8 text and
+ * as Latin-1 bytes.
  */
 export function* textViews(text: string): Generator<string> {
   yield text;
@@ -267,6 +274,8 @@ export function* textViews(text: string): Generator<string> {
     yield* decoded(Buffer.from(run, 'hex'));
     if (run.length > 13) yield* decoded(Buffer.from(run.slice(1, run.length - 1), 'hex'));
   }
+  for (const run of text.match(SEPARATED_HEX_RUN) ?? []) yield* decoded(Buffer.from(run.replace(/[ :.-]/g, ''), 'hex'));
+  for (const run of text.match(DECIMAL_BYTE_RUN) ?? []) yield* decoded(Buffer.from(run.split(',').map(Number)));
 }
 
 /** Decoded bytes as text (UTF-8) and as bytes (Latin-1: one character per byte, for binary values). */

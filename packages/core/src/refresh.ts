@@ -285,6 +285,8 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
    */
   invalidate(entries: readonly Entry[]): Promise<string[]> {
     this.recordChange(entries);
+    // A round in flight is awaited now (its answer comes first): its deadline holds the process too.
+    for (const e of entries) if (e.inflight) this.deadlines.get(e.inflight)?.ref();
     const marks = entries.map((e) => e.attempts);
     const promise = new Promise<string[]>((resolve) => this.waiters.add({ entries, marks, resolve }));
     this.schedule();
@@ -401,6 +403,9 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
     const joined = this.entries.filter((e) => e.inflight !== undefined);
     const waits: Promise<void>[] = joined.map((e) => e.inflight!.catch(() => undefined));
     if (due.length > 0) this.startRound(due);
+    // A caller awaits these rounds now: their deadlines (unref'd for the timer's rounds) must keep
+    // the process alive, or a source that holds no handle lets `node app.js` exit mid-await.
+    for (const e of this.entries) if (e.inflight) this.deadlines.get(e.inflight)?.ref();
     await Promise.all([...waits, ...this.background]);
     if (this.closed) throw new SecretsStoreClosedError('finish refresh');
     return [...due, ...joined].flatMap((e) => e.slots.map((s) => s.name));

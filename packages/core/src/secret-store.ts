@@ -147,8 +147,16 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
         ? undefined
         : setTimeout(() => sayWaiting(round), Math.min(SLOW_ROUND_MS, this.#config.bootTimeout / 3));
       slow?.unref();
+      // Single flight: a forced refresh() started during the backoff is joined, not fetched again
+      // beside it (two calls of one id can answer out of order: a reader would see the older
+      // version after the newer).
+      const joined = pending.filter((e) => e.inflight !== undefined);
+      const go = pending.filter((e) => e.inflight === undefined);
       try {
-        await this.#engine.fetch(pending, { reason: 'load', force: false, deadline });
+        await Promise.all([
+          ...joined.map((e) => e.inflight!.catch(() => undefined)),
+          go.length > 0 ? this.#engine.fetch(go, { reason: 'load', force: false, deadline }) : undefined,
+        ]);
       } finally {
         clearTimeout(slow);
       }
@@ -275,8 +283,11 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
     }
     const wanted = [...ids].filter((id): id is string => typeof id === 'string' && id !== '');
     if (!this.#engine.loaded || this.#engine.closed || wanted.length === 0) return [];
+    // One pass over the entries with set lookups: a burst of hundreds of ARNs against thousands of
+    // secrets must not block the event loop for N × k comparisons.
+    const matches = referredBy(wanted);
     const entries = this.#engine.entries.filter(
-      (e) => e.request.versionId === undefined && wanted.some((id) => refersTo(id, e.request.id, e.arn)),
+      (e) => e.request.versionId === undefined && matches(e.request.id, e.arn),
     );
     if (entries.length === 0) return [];
     return (await this.#engine.invalidate(entries)) as SecretName<D>[];
@@ -436,27 +447,49 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
   }
 }
 
+/** The secret name an id (a name, a full or partial ARN) carries; undefined for an ARN of something else. */
+function nameOf(id: string): string | undefined {
+  if (!id.startsWith('arn:')) return id;
+  const at = id.indexOf(':secret:');
+  return at < 0 ? undefined : id.slice(at + ':secret:'.length);
+}
+
+/** A full ARN's name ends in "-" and six characters the service adds: the name without them. */
+function strip(name: string): string {
+  return /-[A-Za-z0-9]{6}$/.test(name) ? name.slice(0, -7) : name;
+}
+
 /**
  * Does `given` (from an event: a name, a full ARN, or a partial ARN without the 6-character
  * suffix) name the secret declared as `declared` (a name or an ARN) whose last fetch returned `arn`?
  */
 export function refersTo(given: string, declared: string, arn: string | undefined): boolean {
-  if (given === declared || (arn !== undefined && given === arn)) return true;
-  const nameOf = (id: string): string | undefined => {
-    if (!id.startsWith('arn:')) return id;
-    const at = id.indexOf(':secret:');
-    return at < 0 ? undefined : id.slice(at + ':secret:'.length);
+  return referredBy([given])(declared, arn);
+}
+
+/**
+ * {@link refersTo} for many given ids at once: indexes them once, then answers for each declared
+ * secret with a few set lookups (O(ids + secrets) for a whole `invalidate()`, not O(ids × secrets)).
+ */
+export function referredBy(given: readonly string[]): (declared: string, arn: string | undefined) => boolean {
+  const exact = new Set(given);
+  const names = new Set<string>();
+  const stripped = new Set<string>();
+  for (const id of given) {
+    const g = nameOf(id);
+    if (g === undefined) continue;
+    names.add(g);
+    if (id.startsWith('arn:')) stripped.add(strip(g));
+  }
+  return (declared, arn) => {
+    if (exact.has(declared) || (arn !== undefined && exact.has(arn))) return true;
+    const d = nameOf(declared) ?? declared;
+    const known = arn !== undefined ? nameOf(arn) : undefined;
+    return (
+      names.has(d) ||
+      (known !== undefined && names.has(known)) ||
+      stripped.has(d) ||
+      (known !== undefined && names.has(strip(known)))
+    );
   };
-  const g = nameOf(given);
-  const d = nameOf(declared) ?? declared;
-  const known = arn !== undefined ? nameOf(arn) : undefined;
-  if (g === undefined) return false;
-  // A full ARN's name ends in "-" and six characters the service adds.
-  const strip = (n: string) => (/-[A-Za-z0-9]{6}$/.test(n) ? n.slice(0, -7) : n);
-  return (
-    g === d ||
-    g === known ||
-    (given.startsWith('arn:') && strip(g) === d) ||
-    (known !== undefined && strip(known) === g)
-  );
 }

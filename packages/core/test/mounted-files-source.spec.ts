@@ -327,3 +327,30 @@ describe('mountedFiles: Kubernetes Secret volume (External Secrets Operator, kub
     expect(s.stats().calls.ReadFile).toBe(calls);
   });
 });
+
+describe('mountedFiles: settle: 0 (the 50 ms floor) does not spin while a file is being written', () => {
+  it('re-checks an unsettled file after the quiet floor, not with zero-delay timers', async () => {
+    const dir = await freshDir();
+    await writeFile(join(dir, 'a'), 'spin-v1-CANARY');
+    const s = store(defineSecrets({ a: 'a' }), mountedFiles({ dir, pollInterval: false, settle: 0 }));
+    await s.load();
+    // Count the source's timers while an in-place writer keeps the file younger than the floor.
+    const real = global.setTimeout;
+    let zeroDelay = 0;
+    const spy = jest.spyOn(global, 'setTimeout').mockImplementation(((fn: () => void, ms?: number) => {
+      if ((ms ?? 0) === 0 && /mounted-files/.test(new Error().stack ?? '')) zeroDelay++;
+      return real(fn, ms);
+    }) as typeof setTimeout);
+    try {
+      for (let i = 0; i < 25; i++) {
+        await writeFile(join(dir, 'a'), `spin-v${i + 2}-CANARY`);
+        await sleep(20);
+      }
+    } finally {
+      spy.mockRestore();
+    }
+    // One watch event per write may arm a zero-delay scan (~25-50); a spin arms ~1 per millisecond (~500).
+    expect(zeroDelay).toBeLessThan(120);
+    await waitFor(() => s.get('a') === 'spin-v26-CANARY', 5_000, 'the last write to be served');
+  });
+});

@@ -260,6 +260,18 @@ describe('stores sharing one mountedFiles source (defect 6)', () => {
     }
     expect([first, second, third].map((s) => s.get('apiKey'))).toEqual(['key-2', 'key-2', 'key-2']);
   });
+
+  it('13 (mountedFiles that neither watches nor polls): refreshInterval: false is never stale', async () => {
+    await writeFile(join(dir, 'api-key'), 'key-Zq81kP');
+    const source = mountedFiles({ dir, pollInterval: false, watch: false });
+    const store = open(
+      new SecretStore(defineSecrets({ apiKey: 'api-key' }), { source, refreshInterval: false, maxStaleness: 200 }),
+    );
+    await store.load();
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    // Nothing refreshes this secret: its age grows, but readiness must not fail for it.
+    expect(store.health()).toMatchObject({ status: 'up', secrets: { apiKey: { status: 'fresh' } } });
+  });
 });
 
 describe('isRefreshDue() / refreshDue(): a runtime that freezes between requests', () => {

@@ -139,6 +139,40 @@ describe('foreign text is checked against every value of the store (issue 21 §2
     expect(findings(new FragmentFinder([A_VALUE]), outputs(store, events, logger.lines))).toEqual([]);
   });
 
+  it('an error code quoting another store`s value (base64) never reaches stats() nor metrics outcomes', async () => {
+    const value = 'tok-Zq81kPw3xYv-tok';
+    const holder = track(
+      new SecretStore(defineSecrets({ token: 'x/token' }), { source: memorySource({ 'x/token': value }) }),
+    );
+    await holder.load();
+    emu.seed({ 'y/other': 'other-Pp0-value' });
+    const code = Buffer.from(value).toString('base64').replace(/[+/=]/g, '');
+    const store = track(
+      new SecretStore(defineSecrets({ other: 'y/other' }), {
+        source: awsSecretsManager({ client: client() }),
+        refreshInterval: false,
+        minRefreshInterval: 0,
+      }),
+    );
+    await store.load();
+    emu.injectFault({ operation: 'BatchGetSecretValue', error: `X${code}`, status: 400, times: 1 });
+    await store.refresh();
+    expect(JSON.stringify(store.stats())).not.toContain(code.slice(0, 12));
+    expect(JSON.stringify(store.health())).not.toContain(code.slice(0, 12));
+  });
+
+  it('a source error code that is not a name (a newline, a body) reads UnknownError in stats()', async () => {
+    const source = memorySource({ 'z/one': 'one-Kk4-value' });
+    const store = track(
+      new SecretStore(defineSecrets({ one: 'z/one' }), { source, refreshInterval: false, minRefreshInterval: 0 }),
+    );
+    await store.load();
+    source.fail('z/one', 'Weird\ninjected: line', { message: 'x' });
+    await store.refresh();
+    expect(JSON.stringify(store.stats())).not.toContain('injected');
+    expect(JSON.stringify(store.stats().outcomes)).toContain('UnknownError');
+  });
+
   it('a failure quoting a value fetched in the same round (not yet in place) is withheld', async () => {
     // b is declared first, so its failure is taken in before a's value is.
     const source = memorySource({ 'app/a': A_VALUE });
@@ -183,6 +217,12 @@ describe('foreign text is checked against every value of the store (issue 21 §2
       base64url: `bad key ${key.toString('base64url')}`,
       hex: `bad key ${key.toString('hex').toUpperCase()}`,
       raw: `bad key ${key.toString('latin1')}`,
+      // What Node prints for a Buffer in a message (`${util.inspect(buf)}`), and a fingerprint.
+      'hex, space-separated (util.inspect of a Buffer)': `bad key ${inspect(key)}`,
+      'hex, colon-separated': `bad key ${[...key].map((b) => b.toString(16).padStart(2, '0')).join(':')}`,
+      // What JSON.stringify makes of a Buffer in an object, and util.inspect of a Uint8Array.
+      'JSON.stringify of a Buffer (decimal bytes)': `bad key ${JSON.stringify({ key })}`,
+      'util.inspect of a Uint8Array (decimal bytes)': `bad key ${inspect(new Uint8Array(KEY))}`,
     };
 
     it.each(Object.entries(echoes))('withholds an echo of a format: "binary" value (%s)', async (_, message) => {

@@ -150,6 +150,9 @@ export class MountedFilesSource implements Source {
     }
     this.fileName = options.fileName;
     this.quiet = Math.max(this.settle, MIN_QUIET_MS);
+    // Neither fs.watch nor polling: this source watches nothing, so it offers no `watch` (a store
+    // reads a source with `watch` as keeping its secrets fresh, and reports them stale otherwise).
+    if (!this.useWatch && this.pollInterval === 0) Object.defineProperty(this, 'watch', { value: undefined });
   }
 
   stats(): SourceStats {
@@ -257,7 +260,9 @@ export class MountedFilesSource implements Source {
           }
         }
         if (!stopped && (changed.length > 0 || current.length > 0)) listener(changed, current);
-        if (unsettled) schedule(this.settle);
+        // Look again once the file can have been quiet for the floor (`quiet`, never less than 50 ms):
+        // with `settle: 0` a re-check every tick would spin ~1,000 scans a second while it is written.
+        if (unsettled) schedule(this.quiet);
       } catch {
         // A scan is best effort; the next event or poll tries again.
       } finally {
