@@ -564,7 +564,14 @@ export async function run(
 
   // Leak and code checks.
   const finders = new Map<string, FragmentFinder>();
-  const finderFor = (s: StoreRun): FragmentFinder => finderForVersions([...s.held.values()].flat().sort());
+  // A name that projects a key of a JSON secret (`key: 'pw'`) holds that leaf only: its versions
+  // are tagged `version#key`.
+  const heldTags = (s: StoreRun, name: string, versions: readonly string[]): string[] => {
+    const key = s.config.names[name]?.key;
+    return versions.map((v) => (key ? `${v}#${key}` : v));
+  };
+  const finderFor = (s: StoreRun): FragmentFinder =>
+    finderForVersions([...s.held.entries()].flatMap(([name, versions]) => heldTags(s, name, versions)).sort());
   const finderForVersions = (versions: string[]): FragmentFinder => {
     const key = versions.join('|');
     let finder = finders.get(key);
@@ -573,15 +580,17 @@ export async function run(
       // leaves (its password and user; the JSON syntax around them is not secret); a binary
       // value's bytes, whose runs of 6 are looked for raw, base64 (any alignment) and hex.
       const texts: (string | Uint8Array)[] = [];
-      for (const v of versions) {
+      for (const tag of versions) {
+        const [v, key] = tag.split('#') as [string, string | undefined];
         const found = world.byVersionId.get(v);
         if (!found) continue;
         const value = found.version.value;
         if (typeof value !== 'string') texts.push(value);
         else if (config.ids[found.id] !== 'json') texts.push(value);
         else {
-          const parsed = JSON.parse(value) as { user: string; pw: string };
-          texts.push(parsed.pw, parsed.user);
+          const parsed = JSON.parse(value) as Record<string, string>;
+          if (key !== undefined) texts.push(parsed[key] ?? '');
+          else texts.push(parsed['pw'] ?? '', parsed['user'] ?? '');
         }
       }
       finder = new FragmentFinder(texts);
@@ -612,7 +621,9 @@ export async function run(
     // Whose value: the secret the text is about, or another one (names only, never the value).
     note('leak', () => {
       const owners = [...s.held.entries()]
-        .filter(([, versions]) => versions.some((v) => finderForVersions([v]).find(channel, text).length > 0))
+        .filter(([name, versions]) =>
+          heldTags(s, name, versions).some((v) => finderForVersions([v]).find(channel, text).length > 0),
+        )
         .map(([name]) => name);
       const about = /"(?:name|secret)":"([^"]+)"/.exec(text)?.[1];
       return `store ${s.index} ${channel}${about ? ` about "${about}"` : ''}: a fragment of the value of ${owners.join(', ') || 'a held secret'} (${found.map((f) => `${f.encoding} ${f.masked}`).join(', ')})`;
