@@ -154,6 +154,21 @@ describe('the user app as a process, the emulator as another', () => {
     record('ESM core, refreshDue() on a hung source', app, `, settled after ${settled} ms`);
   });
 
+  it.concurrent('an awaited invalidate() held back by minRefreshInterval keeps the process alive', async () => {
+    // The answer waits on the store's timer, which is unref'd while nobody awaits an answer.
+    const app = track(
+      startApp('invalidate-app.mjs', {
+        secrets: { a: 'field/a' },
+        options: { refreshInterval: false, minRefreshInterval: '1s' },
+      }),
+    );
+    expect(await app.exit()).toBe(0);
+    expect(app.output).toMatch(/invalidate settled after \d+ ms with \[a\]; fresh true/);
+    const settled = Number(/invalidate settled after (\d+) ms/.exec(app.output)?.[1]);
+    expect(settled).toBeGreaterThanOrEqual(500);
+    record('ESM core, invalidate() within minRefreshInterval', app, `, settled after ${settled} ms`);
+  });
+
   it.concurrent('exits 1 naming ECONNREFUSED when the endpoint is down for the whole bootTimeout', async () => {
     const { app } = await appWithNothingListening({ bootTimeout: '2s', backoff: { initial: '200ms' } }, (p) =>
       awsEnv(`http://127.0.0.1:${p}`),
