@@ -21,3 +21,4 @@ export { normalizeDeclarations, fetchKeyOf, type NormalizedDeclaration } from '.
 export { SourceCounters, mapConcurrent } from './sources/source';
 export { classify as classifyAwsError } from './sources/aws-errors';
 export { parseAgentDate } from './sources/secrets-manager-agent.source';
+export { isProbe, type ViewSpec } from './view-probes';

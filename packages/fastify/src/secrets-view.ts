@@ -1,46 +1,9 @@
 import { inspect } from 'node:util';
 import { REDACTED, SecretNotFoundError, SecretNotLoadedError } from '@hush/core';
-import { hiddenAccessors } from '@hush/core/internal';
+import { isProbe, type ViewSpec, hiddenAccessors } from '@hush/core/internal';
 import { SecretNotVisibleError, readOnlyError } from './errors';
 
-/**
- * Property names that libraries probe on any object they are handed (promises, Jest's
- * pretty-format and matchers, pino, loggers, lodash). Reading them must not throw.
- */
-const PROBES = new Set([
-  'then',
-  'catch',
-  'toJSON',
-  'toString',
-  'toLocaleString',
-  'valueOf',
-  'constructor',
-  'inspect',
-  'asymmetricMatch',
-  'nodeType',
-  'tagName',
-  'length',
-  'stack',
-  'message',
-  'toPostgres',
-  'prototype',
-]);
-
-function isProbe(prop: string): boolean {
-  return PROBES.has(prop) || prop.startsWith('@@') || prop.startsWith('$$') || prop.startsWith('__');
-}
-
-/** Which names a view shows. */
-export interface ViewSpec {
-  /** Every declared name, in declaration order. */
-  readonly declared: readonly string[];
-  /** The names this view exposes (all declared names outside an `only` scope). */
-  readonly visible: readonly string[];
-  /** Whether `visible` is a restriction (so hidden names get the "hidden" message). */
-  readonly restricted: boolean;
-  /** Names of optional secrets (an absent optional secret reads as `undefined`). */
-  readonly optional: ReadonlySet<string>;
-}
+export type { ViewSpec };
 
 const readOnly = (): never => {
   throw readOnlyError();
