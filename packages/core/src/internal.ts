@@ -22,3 +22,14 @@ export { SourceCounters, mapConcurrent } from './sources/source';
 export { classify as classifyAwsError } from './sources/aws-errors';
 export { parseAgentDate } from './sources/secrets-manager-agent.source';
 export { isProbe, type ViewSpec } from './view-probes';
+export {
+  HEALTH_OPTION_KEYS,
+  READINESS_OPTION_KEYS,
+  toHealthCheckResult,
+  type HealthCheckStatus,
+  type HealthIndicatorStatus,
+  type SecretsIndicator,
+  type HealthCheckResult,
+  type HealthOptions,
+  type ReadinessOptions,
+} from './health-check';

@@ -223,7 +223,8 @@ describe('hushSecrets', () => {
   });
 
   it('answers health and readiness with the same status codes and JSON as @hush/express', async () => {
-    const store = new SecretStore(secrets, { source: source(emu), refreshInterval: false });
+    // Named stores: the store's name is in both bodies (it was missing from Fastify's copy).
+    const store = new SecretStore(secrets, { name: 'orders', source: source(emu), refreshInterval: false });
     const fastify = Fastify();
     apps.push(fastify);
     await fastify.register(hushSecrets, {
@@ -233,7 +234,7 @@ describe('hushSecrets', () => {
       healthOptions: { key: 'vault' },
     });
     fastify.get('/stale-health', fastify.hush.health({ failOnStale: true }));
-    const hush = await createSecrets({ secrets, source: source(emu) });
+    const hush = await createSecrets({ name: 'orders', secrets, source: source(emu) });
     const web = express();
     web.get('/healthz', hush.health({ key: 'vault' }));
     web.get('/readyz', hush.readiness());
@@ -257,7 +258,10 @@ describe('hushSecrets', () => {
       return f;
     };
     expect((await compare('/readyz')).statusCode).toBe(200);
-    expect((await compare('/healthz')).json()).toMatchObject({ status: 'ok', info: { vault: { status: 'up' } } });
+    expect((await compare('/healthz')).json()).toMatchObject({
+      status: 'ok',
+      info: { vault: { status: 'up', name: 'orders' } },
+    });
     await compare('/stale-health');
     await hush.close();
     await store.close();
