@@ -61,6 +61,8 @@ const NAME_PATTERN = /^[A-Za-z0-9_.\-/]+$/;
 const RESERVED_PREFIX = /^\/?(aws|ssm)/i;
 const LABEL_PATTERN = /^[A-Za-z0-9_.-]{1,100}$/;
 const MAX_NAME_LENGTH = 2048;
+/** Versions Parameter Store keeps per parameter. */
+const MAX_VERSIONS = 100;
 /** The prefix that reads Secrets Manager secrets through Parameter Store. */
 export const SECRETS_MANAGER_REFERENCE = '/aws/reference/secretsmanager/';
 
@@ -155,6 +157,17 @@ export class ParametersModel {
       throw new ServiceError('ValidationException', 'A parameter type is required when you create a parameter.');
     }
     const parameter = existing ?? { name, arn: this.arnOf(name), versions: [] };
+    if (parameter.versions.length >= MAX_VERSIONS) {
+      // AWS keeps 100 versions: a new one deletes the oldest, unless that one carries a label.
+      const oldest = parameter.versions[0]!;
+      if (oldest.labels.size > 0) {
+        throw new ServiceError(
+          'ParameterMaxVersionLimitExceeded',
+          `You attempted to create a new version of ${name} by calling the PutParameter API with the overwrite flag. Version ${oldest.version}, the oldest version, can't be deleted because it has a label associated with it. Move the label to another version of the parameter, and try creating a new version again.`,
+        );
+      }
+      parameter.versions.shift();
+    }
     const version: StoredParameterVersion = {
       version: (previous?.version ?? 0) + 1,
       value,

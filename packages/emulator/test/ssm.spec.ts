@@ -194,6 +194,21 @@ describe('SSM Parameter Store (AmazonSSM JSON 1.1) over HTTP with SDK v3', () =>
       expect(Parameter).toMatchObject({ Value: 'b', Version: 2, Type: 'String' });
     });
 
+    it('keeps 100 versions: the 101st drops version 1, unless version 1 carries a label', async () => {
+      const Name = '/put/hundred';
+      for (let i = 1; i <= 100; i++) emu.putParameter(Name, `v${i}`);
+      const out = await ssm.send(new PutParameterCommand({ Name, Value: 'v101', Overwrite: true }));
+      expect(out.Version).toBe(101);
+      expect((await awsError(ssm.send(new GetParameterCommand({ Name: `${Name}:1` })))).name).toBe(
+        'ParameterVersionNotFound',
+      );
+      expect((await ssm.send(new GetParameterCommand({ Name: `${Name}:2` }))).Parameter!.Value).toBe('v2');
+      await ssm.send(new LabelParameterVersionCommand({ Name, ParameterVersion: 2, Labels: ['keep'] }));
+      expect(await awsError(ssm.send(new PutParameterCommand({ Name, Value: 'v102', Overwrite: true })))).toMatchObject(
+        { name: 'ParameterMaxVersionLimitExceeded', status: 400 },
+      );
+    });
+
     it.each(HOSTILE.map((v, i) => [i, v]))('round-trips hostile value #%i in all three types', async (i, value) => {
       for (const Type of ['String', 'StringList', 'SecureString'] as const) {
         const Name = `/hostile/${Type}/${i}`;
