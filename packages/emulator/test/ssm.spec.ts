@@ -269,6 +269,13 @@ describe('SSM Parameter Store (AmazonSSM JSON 1.1) over HTTP with SDK v3', () =>
       }
       expect(pages).toBe(3);
       expect(seen.map((p) => p.Value)).toEqual(Array.from({ length: 23 }, (_, i) => `v${i}`));
+      const filtered = ssm.send(
+        new GetParametersByPathCommand({ Path: '/paged', ParameterFilters: [{ Key: 'Type', Values: ['String'] }] }),
+      );
+      expect((await awsError(filtered)).message).toBe('ParameterFilters are not supported by @hush/emulator.');
+      expect((await awsError(ssm.send(new GetParametersByPathCommand({ Path: 'paged' })))).name).toBe(
+        'ValidationException',
+      );
       expect(await awsError(ssm.send(new GetParametersByPathCommand({ Path: '/paged', MaxResults: 11 })))).toEqual({
         name: 'ValidationException',
         status: 400,
@@ -358,6 +365,26 @@ describe('SSM Parameter Store (AmazonSSM JSON 1.1) over HTTP with SDK v3', () =>
       });
     });
 
+    it('a binary secret has no Value; a secret scheduled for deletion is an invalid request', async () => {
+      emu.putSecret('bin/s', new Uint8Array([0, 1, 2]));
+      const { Parameter } = await ssm.send(
+        new GetParameterCommand({ Name: '/aws/reference/secretsmanager/bin/s', WithDecryption: true }),
+      );
+      expect(Parameter).toMatchObject({ Type: 'SecureString', Version: 0 });
+      expect(Parameter).not.toHaveProperty('Value');
+      emu.putSecret('doomed', 'x');
+      emu.deleteSecret('doomed');
+      const name = '/aws/reference/secretsmanager/doomed';
+      expect(await awsError(ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true })))).toEqual({
+        name: 'ValidationException',
+        status: 400,
+        message: 'Invalid Request to Secrets Manager',
+      });
+      expect(
+        (await awsError(ssm.send(new GetParametersByPathCommand({ Path: '/aws/reference/secretsmanager' })))).name,
+      ).toBe('ValidationException');
+    });
+
     it('GetParameters mixes references and parameters; misses go to InvalidParameters', async () => {
       const out = await ssm.send(
         new GetParametersCommand({
@@ -430,6 +457,40 @@ describe('SSM Parameter Store (AmazonSSM JSON 1.1) over HTTP with SDK v3', () =>
       const out = await ssm.send(new GetParametersCommand({ Names: ['/app/url', '/app/list'] }));
       expect(out.InvalidParameters).toEqual(['/app/url']);
       expect(out.Parameters!.map((p) => p.Name)).toEqual(['/app/list']);
+    });
+
+    it('takes faults, throttles and parameters through the HTTP control API', async () => {
+      const post = (route: string, body: unknown) =>
+        fetch(`${emu.url}/_emulator/${route}`, { method: 'POST', body: JSON.stringify(body) });
+      expect(
+        (await post('faults', { operation: 'GetParametersByPath', error: 'ThrottlingException', times: 1 })).status,
+      ).toBe(200);
+      expect(await awsError(ssm.send(new GetParametersByPathCommand({ Path: '/app' })))).toMatchObject({
+        name: 'ThrottlingException',
+        message: 'Rate exceeded',
+        status: 400,
+      });
+      await ssm.send(new GetParametersByPathCommand({ Path: '/app' }));
+
+      const put = await post('parameters//ctl/p', { value: 'from-control', type: 'SecureString', labels: ['blue'] });
+      expect(await put.json()).toEqual({ version: 1 });
+      const got = await ssm.send(new GetParameterCommand({ Name: '/ctl/p:blue', WithDecryption: true }));
+      expect(got.Parameter).toMatchObject({ Type: 'SecureString', Value: 'from-control', Version: 1 });
+      expect(
+        ((await (await fetch(`${emu.url}/_emulator/parameters`)).json()) as { parameters: string[] }).parameters,
+      ).toContain('/ctl/p');
+      expect(await (await fetch(`${emu.url}/_emulator/health`)).json()).toMatchObject({
+        parameters: emu.parameters.list().length,
+      });
+      await fetch(`${emu.url}/_emulator/parameters/${encodeURIComponent('/ctl/p')}`, { method: 'DELETE' });
+      expect(emu.parameters.find('/ctl/p')).toBeUndefined();
+
+      await post('throttle', { operation: 'ssm:get', ratePerSecond: 1, burst: 1 });
+      const two = await Promise.allSettled([
+        ssm.send(new GetParameterCommand({ Name: '/app/url' })),
+        ssm.send(new GetParametersCommand({ Names: ['/app/url'] })),
+      ]);
+      expect(two.map((r) => r.status)).toEqual(['fulfilled', 'rejected']);
     });
 
     it('counts SSM calls per operation', async () => {
