@@ -501,6 +501,25 @@ describe('SSM Parameter Store (AmazonSSM JSON 1.1) over HTTP with SDK v3', () =>
     });
   });
 
+  it('refuses a bad parameter seed with an error naming the parameter, never its value', async () => {
+    await expect(startEmulator({ parameters: { '/ok': 'fine', 'bad name': 'seed-value-1' } })).rejects.toThrow(
+      /^Seed: parameter "bad name": Parameter name: can't be prefixed/,
+    );
+    const badType = startEmulator({ parameters: { '/t': { value: 'seed-value-2', type: 'Secure' as never } } });
+    await expect(badType).rejects.toThrow(
+      `Seed: parameter "/t": 1 validation error detected: Value 'Secure' at 'type' failed to satisfy constraint`,
+    );
+    await expect(startEmulator({ parameters: { '/n': { value: 42 as never } } })).rejects.toThrow(
+      'Seed: parameter "/n" must be a string or an object with a string value.',
+    );
+    const errors = await Promise.allSettled([
+      startEmulator({ parameters: { 'bad name': 'seed-value-1' } }),
+      startEmulator({ parameters: { '/t': { value: 'seed-value-2', type: 'Secure' as never } } }),
+    ]);
+    for (const e of errors) expect(String((e as PromiseRejectedResult).reason)).not.toContain('seed-value');
+    expect(() => emu.putParameter('/typed', 'x', { type: 'Nope' as never })).toThrow("Value 'Nope' at 'type'");
+  });
+
   it('never prints a parameter or secret value in its log lines', () => {
     const text = logs.join('\n');
     expect(logs.length).toBeGreaterThan(10);
