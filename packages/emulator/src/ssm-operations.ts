@@ -260,7 +260,7 @@ export class SsmOperations {
       const decoded =
         typeof token === 'string' ? /^ssm-page:(\d+):(.*)$/s.exec(Buffer.from(token, 'base64').toString('utf8')) : null;
       if (!decoded || decoded[2] !== path)
-        throw new ServiceError('ValidationException', 'The specified token is not valid.');
+        throw new ServiceError('InvalidNextToken', 'The specified token is not valid.');
       start = Number(decoded[1]);
     }
     const page = matching.slice(start, start + pageSize);

@@ -20,6 +20,7 @@ const HOSTILE = [
   'line1\nline2\r\nline3\ttab',
   'unicode: żółć 日本語 🔑 \u202e',
   'x',
+  'nul\u0000byte and \u001b[31m escape',
   'L'.repeat(4096),
 ];
 
@@ -269,6 +270,11 @@ describe('SSM Parameter Store (AmazonSSM JSON 1.1) over HTTP with SDK v3', () =>
       }
       expect(pages).toBe(3);
       expect(seen.map((p) => p.Value)).toEqual(Array.from({ length: 23 }, (_, i) => `v${i}`));
+      const first = await ssm.send(new GetParametersByPathCommand({ Path: '/paged' }));
+      expect(first.Parameters).toHaveLength(10);
+      expect(first.NextToken).toEqual(expect.any(String));
+      const other = ssm.send(new GetParametersByPathCommand({ Path: '/app', NextToken: first.NextToken }));
+      expect(await awsError(other)).toMatchObject({ name: 'InvalidNextToken', status: 400 });
       const filtered = ssm.send(
         new GetParametersByPathCommand({ Path: '/paged', ParameterFilters: [{ Key: 'Type', Values: ['String'] }] }),
       );
