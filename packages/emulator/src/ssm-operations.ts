@@ -12,7 +12,7 @@ import {
   type StoredParameter,
   type StoredParameterVersion,
 } from './parameters-model';
-import { isPlaceholder, type SecretsModel } from './secrets-model';
+import type { SecretsModel } from './secrets-model';
 
 /** SSM operations the emulator implements (`X-Amz-Target: AmazonSSM.<Op>`). */
 export const SSM_OPERATIONS = [
@@ -176,16 +176,16 @@ export class SsmOperations {
     if (secret.deletedDate !== undefined) {
       throw new ServiceError('ValidationException', 'Invalid Request to Secrets Manager');
     }
-    const byId = sel !== undefined ? secret.versions.get(sel) : undefined;
-    let resolved;
-    try {
-      resolved = this.secrets.get(secret.arn, byId ? { versionId: sel } : sel ? { versionStage: sel } : {});
-    } catch (err) {
-      if (err instanceof ServiceError && err.code === 'ResourceNotFoundException') throw notFound();
-      throw err;
-    }
-    const { version } = resolved;
-    if (isPlaceholder(version)) throw notFound();
+    const byId = sel !== undefined && secret.versions.has(sel);
+    const version = (() => {
+      try {
+        // Rejects RotateSecret's placeholder versions (no value yet) like a missing one.
+        return this.secrets.get(secret.arn, byId ? { versionId: sel } : sel ? { versionStage: sel } : {}).version;
+      } catch (err) {
+        if (err instanceof ServiceError && err.code === 'ResourceNotFoundException') throw notFound();
+        throw err;
+      }
+    })();
     const described = this.secretsOperations.execute('DescribeSecret', { SecretId: secret.arn });
     return compact({
       Name: `${SECRETS_MANAGER_REFERENCE}${id}`,

@@ -378,6 +378,16 @@ describe('SSM Parameter Store (AmazonSSM JSON 1.1) over HTTP with SDK v3', () =>
       );
       expect(Parameter).toMatchObject({ Type: 'SecureString', Version: 0 });
       expect(Parameter).not.toHaveProperty('Value');
+      // RotateSecret's AWSPENDING placeholder has no value yet: not found, by stage or by id.
+      const pending = emu.store.addPlaceholder(emu.store.find('bin/s')!, 'pending-token-0000000000000000000', [
+        'AWSPENDING',
+      ]);
+      for (const sel of ['AWSPENDING', pending.versionId]) {
+        const read = ssm.send(
+          new GetParameterCommand({ Name: `/aws/reference/secretsmanager/bin/s:${sel}`, WithDecryption: true }),
+        );
+        expect(await awsError(read)).toMatchObject({ name: 'ParameterNotFound' });
+      }
       emu.putSecret('doomed', 'x');
       emu.deleteSecret('doomed');
       const name = '/aws/reference/secretsmanager/doomed';
