@@ -105,14 +105,13 @@ export function verifyAwsIamLogin(
     .sort(([a, av], [b, bv]) => (a < b ? -1 : a > b ? 1 : av < bv ? -1 : av > bv ? 1 : 0))
     .map(([k, v]) => `${k}=${v}`)
     .join('&');
-  const canonical = [
-    method,
-    url.pathname || '/',
-    query,
-    canonicalHeaders,
-    signedHeaderList,
-    headers.get('x-amz-content-sha256') ?? sha256(payload),
-  ].join('\n');
+  // The hash of the body actually sent: a signed X-Amz-Content-Sha256 must agree with it.
+  const payloadHash = sha256(payload);
+  const claimed = headers.get('x-amz-content-sha256');
+  if (claimed !== undefined && claimed !== payloadHash) {
+    throw badRequest('error making upstream request: received error code 403 from STS: SignatureDoesNotMatch');
+  }
+  const canonical = [method, url.pathname || '/', query, canonicalHeaders, signedHeaderList, payloadHash].join('\n');
   const scope = `${date}/${region}/${service}/aws4_request`;
   const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256(canonical)].join('\n');
   const key = hmac(hmac(hmac(hmac(`AWS4${cred.secretAccessKey}`, date!), region!), service!), 'aws4_request');

@@ -569,7 +569,7 @@ export class VaultEmulator {
   // ---- tokens and logins -----------------------------------------------------------------------
 
   private login(token: VaultToken): Reply {
-    return ok({ auth: authJson(token, this.now()) });
+    return ok({ auth: authJson(token, token.creationTtl) });
   }
 
   private issue(
@@ -680,16 +680,16 @@ export class VaultEmulator {
       renewable: body.renewable !== false,
       ...(orphan || body.no_parent === true ? {} : { parent }),
     });
-    return ok({ auth: authJson(t, this.now()) });
+    return ok({ auth: authJson(t, t.creationTtl) });
   }
 
   private renewToken(t: VaultToken, incrementRaw: unknown): Reply {
-    if (t.expireTime === undefined) return ok({ auth: authJson(t, this.now()) });
+    if (t.expireTime === undefined) return ok({ auth: authJson(t, 0) });
     if (!t.renewable) throw badRequest('lease is not renewable');
     const increment = parseVaultDuration(incrementRaw, 'increment');
     const ttl = this.tokens.renew(t, increment);
     const warnings = increment > 0 && ttl < increment ? [cappedWarning(increment, ttl)] : null;
-    return ok({ auth: authJson(t, this.now()), warnings });
+    return ok({ auth: authJson(t, ttl), warnings });
   }
 
   // ---- leases ----------------------------------------------------------------------------------
