@@ -222,6 +222,20 @@ describe('node-vault against the Vault emulator', () => {
       lease_duration: 900,
       metadata: { auth_type: 'iam', account_id: '123456789012', canonical_arn: 'arn:aws:iam::123456789012:role/app' },
     });
+    // The headers may also be sent as a JSON object.
+    const asObject = await signedCallerIdentity(AWS_KEY);
+    const headersObject = JSON.parse(Buffer.from(asObject.iam_request_headers, 'base64').toString()) as object;
+    expect(
+      (
+        await v1(
+          vault,
+          'POST',
+          'auth/aws/login',
+          { role: 'app', ...asObject, iam_request_headers: headersObject },
+          null,
+        )
+      ).status,
+    ).toBe(200);
     const wrongSecret = await signedCallerIdentity({ ...AWS_KEY, secretAccessKey: 'other' });
     await expect(client.awsIamLogin({ role: 'app', ...wrongSecret })).rejects.toMatchObject({
       response: { statusCode: 400 },

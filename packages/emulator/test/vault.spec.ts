@@ -239,6 +239,40 @@ describe('Vault emulator: database secrets engine on a real PostgreSQL', () => {
     expect((await v1(vault, 'PUT', 'sys/leases/renew', { body: { lease_id: leaseId } })).status).toBe(400);
   });
 
+  it('database/roles/<name> written over HTTP issues creds with its statements; a failing statement hides the password', async () => {
+    const lines: string[] = [];
+    const vault = await vaultWith({
+      database: { connection: dbOptions()!.connection },
+      logger: { warn: (m) => lines.push(m), info: (m) => lines.push(m), debug: (m) => lines.push(m) },
+    });
+    const created = await v1(vault, 'POST', 'database/roles/ro', {
+      body: {
+        db_name: 'postgres',
+        creation_statements: [
+          `CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}'; GRANT SELECT ON items TO "{{name}}";`,
+        ],
+        default_ttl: '5m',
+        max_ttl: 600,
+      },
+    });
+    expect(created.status).toBe(204);
+    expect((await v1(vault, 'GET', 'database/roles/ro')).body.data).toMatchObject({ default_ttl: 300, max_ttl: 600 });
+    const creds = await v1(vault, 'GET', 'database/creds/ro');
+    expect(creds.body.lease_duration).toBe(300);
+    expect(await tryLogin(db, creds.body.data.username, creds.body.data.password)).toBe('ok');
+
+    // The password unquoted: PostgreSQL's syntax error would quote a piece of it.
+    await v1(vault, 'POST', 'database/roles/broken', {
+      body: { creation_statements: ['CREATE ROLE "{{name}}" WITH LOGIN PASSWORD {{password}};'] },
+    });
+    const failed = await v1(vault, 'GET', 'database/creds/broken');
+    expect(failed.status).toBe(500);
+    expect(failed.body.errors[0]).toMatch(/SQLSTATE 42601 \(message withheld/);
+    expect(JSON.stringify(failed.body)).not.toMatch(/A1a/);
+    expect(lines.join('\n')).not.toMatch(/A1a|near/);
+    expect((await v1(vault, 'GET', 'database/creds/missing')).body).toEqual({ errors: ['unknown role: missing'] });
+  });
+
   it('a real-time short lease expires by itself', async () => {
     const vault = await vaultWith({
       database: { ...dbOptions()!, roles: { short: { defaultTtl: '1s', maxTtl: '1s' } } },

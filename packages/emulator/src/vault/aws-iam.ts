@@ -48,7 +48,13 @@ export function verifyAwsIamLogin(
   const payload = method === 'POST' ? b64(body, 'iam_request_body') : '';
   let rawHeaders: Record<string, unknown>;
   try {
-    rawHeaders = JSON.parse(b64(body, 'iam_request_headers')) as Record<string, unknown>;
+    // Either base64 of a JSON object, or the object itself (both accepted by Vault).
+    const given = body.iam_request_headers;
+    rawHeaders = (given && typeof given === 'object' ? given : JSON.parse(b64(body, 'iam_request_headers'))) as Record<
+      string,
+      unknown
+    >;
+    if (!rawHeaders || typeof rawHeaders !== 'object' || Array.isArray(rawHeaders)) throw new Error('not an object');
   } catch {
     throw badRequest('error parsing iam_request_headers');
   }

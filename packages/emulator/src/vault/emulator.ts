@@ -772,7 +772,10 @@ export class VaultEmulator {
         const now = this.now();
         await Promise.all([...this.leases.values()].filter((l) => l.expireTime <= now).map((l) => this.revokeLease(l)));
         for (const [name, role] of this.staticRoles) {
-          if (role.lastRotation + role.rotationPeriod <= now) await this.rotateStaticRole(name).catch(() => {});
+          if (role.lastRotation + role.rotationPeriod > now) continue;
+          await this.rotateStaticRole(name).catch((err: unknown) =>
+            this.logger.warn?.(`vault: rotation of static role ${name} failed: ${(err as Error).message}`),
+          );
         }
       } finally {
         this.sweeping = undefined;
