@@ -166,6 +166,40 @@ describe('Vault emulator: tokens', () => {
   });
 });
 
+describe('Vault emulator: outage and control API', () => {
+  it('stop() refuses connections, start() serves again on the same port with the same data', async () => {
+    const vault = await vaultWith({ kv: { 'secret/a': { v: 1 } } });
+    const port = vault.port;
+    await vault.stop();
+    await expect(fetch(`${vault.url}/v1/secret/data/a`)).rejects.toThrow();
+    await vault.start();
+    expect(vault.port).toBe(port);
+    expect((await v1(vault, 'GET', 'secret/data/a')).body.data.data).toEqual({ v: 1 });
+  });
+
+  it('a hung request is released by stop(); the control API drives clock, calls and faults', async () => {
+    const vault = await vaultWith();
+    const created = await v1(vault, 'POST', 'auth/token/create', { body: { ttl: '10m' } });
+    const tok = created.body.auth.client_token as string;
+    const ctl = (method: string, route: string, body?: unknown) =>
+      fetch(`${vault.url}/_emulator/${route}`, {
+        method,
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
+    expect((await ctl('POST', 'faults', { path: 'secret/', hang: true, times: 1 })).status).toBe(200);
+    const hung = fetch(`${vault.url}/v1/secret/data/x`, { headers: { 'X-Vault-Token': vault.rootToken } });
+    await waitFor(() => vault.calls().total >= 2);
+    await vault.stop();
+    await expect(hung).rejects.toThrow();
+    await vault.start();
+    expect((await ctl('POST', 'clock', { advance: '11m' })).status).toBe(200);
+    await waitFor(async () => (await v1(vault, 'GET', 'auth/token/lookup-self', { token: tok })).status === 403);
+    const calls = await ctl('GET', 'calls');
+    expect(calls.body['GET auth/token/lookup-self']).toBeGreaterThanOrEqual(1);
+    expect((await ctl('GET', 'nope')).status).toBe(404);
+  });
+});
+
 describe('Vault emulator: database secrets engine on a real PostgreSQL', () => {
   let db: PostgresServer;
   beforeAll(async () => {
