@@ -166,6 +166,28 @@ describe('Vault emulator: tokens', () => {
   });
 });
 
+describe('Vault emulator: policies', () => {
+  it("with policies, a token reaches only its policies' paths (and the default policy's); root reaches all", async () => {
+    const vault = await vaultWith({
+      policies: { app: ['secret/data/app/*', 'secret/metadata/+/config'] },
+      kv: { 'secret/app/db': { v: 1 }, 'secret/other/db': { v: 2 }, 'secret/svc/config': { v: 3 } },
+    });
+    const tok = (await v1(vault, 'POST', 'auth/token/create', { body: { policies: ['app'], ttl: '1h' } })).body.auth
+      .client_token as string;
+    expect((await v1(vault, 'GET', 'secret/data/app/db', { token: tok })).status).toBe(200);
+    expect(await v1(vault, 'GET', 'secret/data/other/db', { token: tok })).toEqual({
+      status: 403,
+      body: { errors: ['permission denied'] },
+    });
+    expect((await v1(vault, 'GET', 'secret/metadata/svc/config', { token: tok })).status).toBe(200);
+    expect((await v1(vault, 'GET', 'secret/metadata/svc/x/config', { token: tok })).status).toBe(403);
+    expect((await v1(vault, 'GET', 'auth/token/lookup-self', { token: tok })).status).toBe(200);
+    expect((await v1(vault, 'POST', 'auth/token/renew-self', { token: tok, body: {} })).status).toBe(200);
+    expect((await v1(vault, 'PUT', 'sys/leases/revoke', { token: tok, body: { lease_id: 'x' } })).status).toBe(403);
+    expect((await v1(vault, 'GET', 'secret/data/other/db')).status).toBe(200);
+  });
+});
+
 describe('Vault emulator: outage and control API', () => {
   it('stop() refuses connections, start() serves again on the same port with the same data', async () => {
     const vault = await vaultWith({ kv: { 'secret/a': { v: 1 } } });
@@ -305,6 +327,25 @@ describe('Vault emulator: database secrets engine on a real PostgreSQL', () => {
     expect(JSON.stringify(failed.body)).not.toMatch(/A1a/);
     expect(lines.join('\n')).not.toMatch(/A1a|near/);
     expect((await v1(vault, 'GET', 'database/creds/missing')).body).toEqual({ errors: ['unknown role: missing'] });
+  });
+
+  it('a revocation that fails keeps the lease with revoke_error and is retried with backoff, not every sweep', async () => {
+    const warnings: string[] = [];
+    const vault = await vaultWith({
+      database: { ...dbOptions()!, roles: { sticky: { defaultTtl: '1h', revocationStatements: ['SELECT 1/0;'] } } },
+      logger: { warn: (m) => warnings.push(m) },
+    });
+    const res = await v1(vault, 'GET', 'database/creds/sticky');
+    await vault.advanceClock('61m');
+    const look = await v1(vault, 'PUT', 'sys/leases/lookup', { body: { lease_id: res.body.lease_id } });
+    expect(look.body.data.revoke_error).toMatch(/division by zero/);
+    expect(look.body.data.renewable).toBe(false);
+    await new Promise((r) => setTimeout(r, 1500));
+    // Sweeps every 50 ms: without backoff one attempt per sweep (each a connection, ~10 or more);
+    // with it attempts at about 0, 0.5 s and 1.5 s.
+    expect(warnings.length).toBeGreaterThanOrEqual(1);
+    expect(warnings.length).toBeLessThanOrEqual(3);
+    expect((await db.query('SELECT 1 FROM pg_roles WHERE rolname=$1', [res.body.data.username])).rowCount).toBe(1);
   });
 
   it('a real-time short lease expires by itself', async () => {
