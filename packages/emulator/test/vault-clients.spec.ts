@@ -157,6 +157,10 @@ describe('node-vault against the Vault emulator', () => {
       metadata: { version: 2, destroyed: false },
     });
     expect((await client.read('secret/data/app/db?version=1')).data.data.password).toBe('p1');
+    await client.write('secret/data/app/sub/x', { data: { a: 1 } });
+    const lister = nodeVault({ endpoint: vault.url, token: vault.rootToken, noCustomHTTPVerbs: true });
+    expect((await lister.list('secret/metadata/app')).data.keys).toEqual(['db', 'sub/']);
+    await expect(lister.list('secret/metadata/none')).rejects.toMatchObject({ response: { statusCode: 404 } });
     await client.delete('secret/data/app/db');
     await expect(client.read('secret/data/app/db')).rejects.toMatchObject({ response: { statusCode: 404 } });
   });

@@ -579,6 +579,8 @@ export class VaultEmulator {
       if (method === 'DELETE') return (kv.deleteLatest(key), { status: 204 });
     }
     if (op === 'metadata') {
+      // `GET ?list=true` (Go's ParseBool); the LIST verb itself never gets here: Node's HTTP parser refuses unknown methods.
+      if (method === 'GET' && /^(1|t|T|true|TRUE|True)$/.test(query.get('list') ?? '')) return kvOk(kv.list(key));
       if (method === 'GET') return kvOk(kv.metadata(key));
       if (write) return (kv.writeMetadata(key, body), { status: 204 });
       if (method === 'DELETE') return (kv.deleteMetadata(key), { status: 204 });
