@@ -76,6 +76,16 @@ describe('Vault emulator: KV v2', () => {
     expect((await v1(vault, 'GET', 'secret/data/nope')).body).toEqual({ errors: [] });
   });
 
+  it('paths are decoded like Vault: unicode, spaces and quotes in a path name one secret', async () => {
+    const vault = await vaultWith();
+    const name = `app/café "q" \\ x`;
+    const encoded = name.split('/').map(encodeURIComponent).join('/');
+    expect((await v1(vault, 'POST', `secret/data/${encoded}`, { body: { data: { v: '✓' } } })).status).toBe(200);
+    expect(vault.kvPut('secret', name, { v: 'second' })).toBe(2);
+    expect((await v1(vault, 'GET', `secret/data/${encoded}`)).body.data.data).toEqual({ v: 'second' });
+    expect((await v1(vault, 'GET', 'secret/data/bad%E0%A4%A')).status).toBe(400);
+  });
+
   it('check-and-set: a write with a stale cas is refused with 400', async () => {
     const vault = await vaultWith();
     expect((await v1(vault, 'POST', 'secret/data/c', { body: { data: { a: 1 }, options: { cas: 0 } } })).status).toBe(

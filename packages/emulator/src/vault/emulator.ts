@@ -390,12 +390,22 @@ export class VaultEmulator {
     if (!url.pathname.startsWith('/v1/')) {
       reply = { status: 404, body: { errors: [] } };
     } else {
-      const path = url.pathname.slice(4).replace(/\/+$/, '');
-      this.total += 1;
-      const key = `${method} ${path}`;
-      this.counts[key] = (this.counts[key] ?? 0) + 1;
-      reply = await this.handleV1(req, method, path, url.searchParams, raw);
-      this.logger.debug?.(`vault ${method} /v1/${path} -> ${reply.status}`);
+      // Vault routes on the decoded path (Go's url.URL.Path): `secret/data/caf%C3%A9` is `secret/data/café`.
+      let path: string | undefined;
+      try {
+        path = decodeURIComponent(url.pathname.slice(4)).replace(/\/+$/, '');
+      } catch {
+        path = undefined;
+      }
+      if (path === undefined) {
+        reply = { status: 400, body: { errors: ['invalid URL escape in the request path'] } };
+      } else {
+        this.total += 1;
+        const key = `${method} ${path}`;
+        this.counts[key] = (this.counts[key] ?? 0) + 1;
+        reply = await this.handleV1(req, method, path, url.searchParams, raw);
+        this.logger.debug?.(`vault ${method} ${url.pathname} -> ${reply.status}`);
+      }
     }
     if (reply.status === 0) return; // hung
     send(res, reply);
