@@ -35,6 +35,8 @@ export interface Entry extends ScheduleFacts, DescribeFacts {
   pollDraw: number;
   rotationAt: number | undefined;
   change: { readonly at: number; readonly attempt: number } | undefined;
+  leaseEndAt: number | undefined;
+  leaseDraw: number;
   describedAt: number | undefined;
   rechecks: number;
   /** The successful fetch after the scheduled rotation: when, and whether it found a new version. */
@@ -107,6 +109,8 @@ export function createEntries(
         pollDraw: 0.5,
         rotationAt: undefined,
         change: undefined,
+        leaseEndAt: undefined,
+        leaseDraw: 0,
         describedAt: undefined,
         rechecks: 0,
         rotationFetch: undefined,

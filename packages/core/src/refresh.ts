@@ -8,7 +8,7 @@ import { createEntries, type Entry, type FetchOptions, type Slot } from './refre
 import { RotationSchedule, type ScheduleHost } from './rotation-schedule';
 import { changePending, mayRideAlong, nextFetchAt, pollDueAt, rotationPending, type ScheduleConfig } from './schedule';
 import { checkOutcomes } from './sources/answers';
-import type { CurrentVersion, FetchOutcome } from './sources/source';
+import type { CurrentVersion, FetchOutcome, RawSecret } from './sources/source';
 import type { ResolvedStoreOptions } from './store-options';
 import { ValueIndex } from './value-index';
 
@@ -246,12 +246,14 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
     // what happened; when each id is next due follows from these facts (schedule.ts).
     const rotated: Rotation[] = [];
     prepared.forEach(({ entry, outcome, parsed }, i) => {
+      const previouslySettled = entry.settledAt;
       entry.settledAt = now;
       if (outcome.ok) {
         const previous = entry.versionId;
         applySuccess(this, entry, outcome.secret, parsed, now, options, rotated);
         entry.arn = outcome.secret.arn ?? entry.arn;
         entry.okAttemptAt = started;
+        recordLease(entry, outcome.secret, now, this.config.clock.wallNow(), roundDraw);
         // Only a fetch that was (nearly) due restarts the periodic poll. A fetch for a rotation, an
         // invalidation or a file change keeps it, so the id stays in its usual batch.
         if (pollWasDue[i]) {
@@ -265,6 +267,7 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
         applyFailure(this, entry, outcome.error, options);
         entry.retryable = outcome.error.retryable;
         entry.failureDraw = roundDraw;
+        if (leaseEndedBetween(entry, previouslySettled, now)) this.leaseExpired(entry);
       }
     });
     // Phase 3: listeners run after every value is in place.
@@ -383,7 +386,22 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
    * secret nobody asked to refresh (`refreshInterval: false`, no watch) is never stale.
    */
   refreshes(entry: Entry): boolean {
-    return entry.interval > 0 || typeof this.config.source.watch === 'function';
+    return entry.interval > 0 || entry.leaseEndAt !== undefined || typeof this.config.source.watch === 'function';
+  }
+
+  /** The lease of a served value ended and the fetch meant to replace it failed: said loudly, once per lease. */
+  private leaseExpired(entry: Entry): void {
+    const names = entry.slots.map((s) => s.name);
+    this.config.log.error(
+      `Lease of secret id "${entry.request.id}" (${names.join(', ')}) expired with no replacement: the value no longer ` +
+        `works (${entry.error ? errorCodeOf(entry.error) : 'UnknownError'}); health reports it expired until a fetch succeeds.`,
+      {
+        event: 'lease-expired',
+        id: entry.request.id,
+        names,
+        code: entry.error ? errorCodeOf(entry.error) : 'UnknownError',
+      },
+    );
   }
 
   /** Whether a background refresh is due now or under way (a clock read and a comparison). */
@@ -524,4 +542,21 @@ interface Waiter {
 /** A slot that can still cross `maxStaleness`: loaded, refreshed, and not yet reported stale. */
 function staleCandidate(engine: RefreshEngine, slot: Slot): boolean {
   return slot.loaded && !slot.staleNotified && slot.goodAt !== undefined && engine.refreshes(slot.entry);
+}
+
+/**
+ * Records the lease of a value just fetched (a fact the schedule reads): when it ends, as the
+ * monotonic clock sees the source's `expiresAt`, and its jitter draw. A value without `expiresAt`
+ * has no lease.
+ */
+function recordLease(entry: Entry, secret: RawSecret, now: number, wallNow: number, draw: number): void {
+  const expiresAt = secret.expiresAt?.getTime();
+  entry.leaseEndAt = expiresAt !== undefined && Number.isFinite(expiresAt) ? now + (expiresAt - wallNow) : undefined;
+  entry.leaseDraw = draw;
+}
+
+/** The lease of the value served ended after the previous fetch settled and by `now`. */
+function leaseEndedBetween(entry: Entry, previouslySettled: number | undefined, now: number): boolean {
+  const end = entry.leaseEndAt;
+  return end !== undefined && end <= now && (previouslySettled === undefined || previouslySettled < end);
 }
