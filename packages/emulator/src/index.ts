@@ -36,3 +36,5 @@ export type {
   StoredVersion,
 } from './secrets-model';
 export { ServiceError, DEFAULT_ERROR_STATUS, statusForError } from './errors';
+// Vault mode (#26): Vault's HTTP API on its own server.
+export * from './vault/index';
