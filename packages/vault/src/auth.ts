@@ -1,5 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { inspect } from 'node:util';
 import { SecretFetchError, type LoggerLike } from '@hush/core';
 import type { SourceCounters } from '@hush/core/internal';
 import { networkError, outcomeOf, vaultError, VaultErrorCodes, type VaultAnswer } from './errors';
@@ -56,7 +57,7 @@ const RENEW_AT = 2 / 3;
  * forgets a token Vault refuses so the next call logs in. Never logs or returns a token.
  */
 export class TokenKeeper {
-  private held: Held | undefined;
+  #held: Held | undefined;
   private pending: Promise<Held> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -65,15 +66,28 @@ export class TokenKeeper {
 
   constructor(
     private readonly http: VaultHttp,
-    private readonly auth: VaultAuth,
+    auth: VaultAuth,
     private readonly counters: SourceCounters,
-  ) {}
+  ) {
+    this.#auth = auth;
+  }
+
+  /** The auth options (an AppRole secret id) stay out of `util.inspect` and JSON. */
+  readonly #auth: VaultAuth;
+
+  [inspect.custom](): string {
+    return `TokenKeeper { method: '${this.method}' }`;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { method: this.method };
+  }
 
   /** `token`, `approle`, `kubernetes` or `aws`. */
   get method(): string {
-    if ('appRole' in this.auth) return 'approle';
-    if ('kubernetes' in this.auth) return 'kubernetes';
-    if ('aws' in this.auth) return 'aws';
+    if ('appRole' in this.#auth) return 'approle';
+    if ('kubernetes' in this.#auth) return 'kubernetes';
+    if ('aws' in this.#auth) return 'aws';
     return 'token';
   }
 
@@ -84,14 +98,14 @@ export class TokenKeeper {
 
   /** A token to call Vault with (logging in first when none is held or it expired). */
   async token(signal: AbortSignal | undefined): Promise<string> {
-    const held = this.held;
+    const held = this.#held;
     if (held && (held.expiresAt === undefined || held.expiresAt > Date.now())) return held.token;
     return (await this.obtain(signal)).token;
   }
 
   /** Vault refused `token` (403): forget it, so the next call logs in (login methods only). */
   refused(token: string): void {
-    if (this.held?.token === token && this.canLogin) this.held = undefined;
+    if (this.#held?.token === token && this.canLogin) this.#held = undefined;
   }
 
   private obtain(signal: AbortSignal | undefined): Promise<Held> {
@@ -103,7 +117,7 @@ export class TokenKeeper {
 
   /** A given token: learn its TTL and whether it renews (a root token never expires). */
   private async lookupSelf(signal: AbortSignal | undefined): Promise<Held> {
-    const token = (this.auth as { token?: string }).token ?? process.env['VAULT_TOKEN'];
+    const token = (this.#auth as { token?: string }).token ?? process.env['VAULT_TOKEN'];
     if (!token) {
       throw new SecretFetchError('*', VaultErrorCodes.LOGIN_FAILED, 'no Vault token (set auth.token or VAULT_TOKEN)', {
         retryable: false,
@@ -141,7 +155,7 @@ export class TokenKeeper {
   }
 
   private async loginRequest(): Promise<{ mount: string; body: Record<string, unknown> }> {
-    const auth = this.auth;
+    const auth = this.#auth;
     if ('appRole' in auth) {
       return {
         mount: auth.appRole.mount ?? 'approle',
@@ -170,7 +184,7 @@ export class TokenKeeper {
   /** Holds `held` and arms its renewal. */
   private keep(held: Held): Held {
     if (this.closed) return held;
-    this.held = held;
+    this.#held = held;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     if (held.expiresAt !== undefined && (held.renewable || this.canLogin)) {
@@ -186,7 +200,7 @@ export class TokenKeeper {
    * that cannot be renewed is left to expire, said once as a warning.
    */
   private async renew(held: Held): Promise<void> {
-    if (this.closed || this.held !== held) return;
+    if (this.closed || this.#held !== held) return;
     try {
       if (held.renewable) {
         const answer = await this.call('renew-self', {
@@ -203,7 +217,7 @@ export class TokenKeeper {
         }
       }
       if (this.canLogin) {
-        this.held = undefined;
+        this.#held = undefined;
         await this.obtain(undefined);
         return;
       }
@@ -213,7 +227,7 @@ export class TokenKeeper {
       );
     } catch {
       // The next fetch logs in (or reports the failure through the store).
-      if (this.canLogin && this.held === held) this.held = undefined;
+      if (this.canLogin && this.#held === held) this.#held = undefined;
     }
   }
 

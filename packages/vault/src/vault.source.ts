@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { inspect } from 'node:util';
 import {
   SecretFetchError,
   SecretsConfigError,
@@ -72,14 +73,14 @@ const REVOKE_TIMEOUT_MS = 2_000;
 export class HashicorpVaultSource implements Source {
   readonly kind = 'hashicorp-vault';
   readonly location: string;
-  private readonly http: VaultHttp;
-  private readonly keeper: TokenKeeper;
+  readonly #http: VaultHttp;
+  readonly #keeper: TokenKeeper;
   private readonly counters = new SourceCounters();
   private readonly concurrency: number;
   private readonly revokeOnClose: boolean;
-  private readonly leases = new Map<string, HeldLease>();
+  readonly #leases = new Map<string, HeldLease>();
   /** Leases replaced by newer ones, still running (revoked on close with `revokeOnClose`). */
-  private readonly superseded: HeldLease[] = [];
+  readonly #superseded: HeldLease[] = [];
   private closed = false;
 
   constructor(options: HashicorpVaultOptions = {}) {
@@ -112,13 +113,13 @@ export class HashicorpVaultSource implements Source {
     if ('aws' in auth && !auth.aws?.role) throw new SecretsConfigError('hashicorpVault.auth.aws', 'needs role');
     this.concurrency = concurrency;
     this.revokeOnClose = options.revokeOnClose ?? false;
-    this.http = new VaultHttp(address, options.namespace ?? process.env['VAULT_NAMESPACE'], options.tls ?? {});
-    this.location = this.http.location;
-    this.keeper = new TokenKeeper(this.http, auth, this.counters);
+    this.#http = new VaultHttp(address, options.namespace ?? process.env['VAULT_NAMESPACE'], options.tls ?? {});
+    this.location = this.#http.location;
+    this.#keeper = new TokenKeeper(this.#http, auth, this.counters);
   }
 
   async fetch(requests: readonly SecretRequest[], context: FetchContext): Promise<readonly FetchOutcome[]> {
-    if (context.logger) this.keeper.logger = context.logger;
+    if (context.logger) this.#keeper.logger = context.logger;
     return mapConcurrent(requests, this.concurrency, async (request): Promise<FetchOutcome> => {
       try {
         return { ok: true, secret: await this.fetchOne(request, context) };
@@ -141,7 +142,7 @@ export class HashicorpVaultSource implements Source {
         { retryable: false },
       );
     }
-    const held = this.leases.get(request.id);
+    const held = this.#leases.get(request.id);
     if (held && !context.force && held.renewable) {
       const renewed = await this.renew(request.id, held, context.signal);
       if (renewed === 'renewed') return leaseRaw(held);
@@ -227,11 +228,11 @@ export class HashicorpVaultSource implements Source {
       renewable,
       createdAt: new Date(now),
     };
-    const previous = this.leases.get(id);
-    if (previous) this.superseded.push(previous);
-    this.leases.set(id, held);
-    for (let i = this.superseded.length - 1; i >= 0; i--)
-      if (this.superseded[i]!.expiresAt <= now) this.superseded.splice(i, 1);
+    const previous = this.#leases.get(id);
+    if (previous) this.#superseded.push(previous);
+    this.#leases.set(id, held);
+    for (let i = this.#superseded.length - 1; i >= 0; i--)
+      if (this.#superseded[i]!.expiresAt <= now) this.#superseded.splice(i, 1);
     return leaseRaw(held);
   }
 
@@ -273,11 +274,11 @@ export class HashicorpVaultSource implements Source {
    * once (the token expired or was revoked).
    */
   private async call(operation: string, id: string, call: Omit<VaultCall, 'token'>): Promise<VaultAnswer> {
-    let token = await this.keeper.token(call.signal);
+    let token = await this.#keeper.token(call.signal);
     let answer = await this.send(operation, id, { ...call, token });
-    if (answer.status === 403 && this.keeper.canLogin) {
-      this.keeper.refused(token);
-      token = await this.keeper.token(call.signal);
+    if (answer.status === 403 && this.#keeper.canLogin) {
+      this.#keeper.refused(token);
+      token = await this.#keeper.token(call.signal);
       answer = await this.send(operation, id, { ...call, token });
     }
     return answer;
@@ -285,7 +286,7 @@ export class HashicorpVaultSource implements Source {
 
   private async send(operation: string, id: string, call: VaultCall): Promise<VaultAnswer> {
     try {
-      const answer = await this.http.request(call);
+      const answer = await this.#http.request(call);
       this.counters.record(operation, 1, outcomeOf(answer));
       return answer;
     } catch (error) {
@@ -294,13 +295,22 @@ export class HashicorpVaultSource implements Source {
     }
   }
 
+  /** What `util.inspect` and `console.log` show: the kind and address (never a token or a value). */
+  [inspect.custom](): string {
+    return `HashicorpVaultSource { kind: '${this.kind}', location: '${this.location}' }`;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { kind: this.kind, location: this.location };
+  }
+
   stats(): SourceStats {
     return this.counters.snapshot();
   }
 
   /** The lease `id` is held with now: its end and whether it renews (never its value). */
   leaseOf(id: string): { readonly leaseId: string; readonly expiresAt: Date; readonly renewable: boolean } | undefined {
-    const held = this.leases.get(id);
+    const held = this.#leases.get(id);
     return held && { leaseId: held.leaseId, expiresAt: new Date(held.expiresAt), renewable: held.renewable };
   }
 
@@ -310,7 +320,7 @@ export class HashicorpVaultSource implements Source {
     try {
       if (this.revokeOnClose) {
         const now = Date.now();
-        const live = [...this.leases.values(), ...this.superseded].filter((l) => l.expiresAt > now);
+        const live = [...this.#leases.values(), ...this.#superseded].filter((l) => l.expiresAt > now);
         const signal = AbortSignal.timeout(REVOKE_TIMEOUT_MS);
         await Promise.allSettled(
           live.map((l) =>
@@ -324,10 +334,10 @@ export class HashicorpVaultSource implements Source {
         );
       }
     } finally {
-      this.leases.clear();
-      this.superseded.length = 0;
-      this.keeper.close();
-      this.http.close();
+      this.#leases.clear();
+      this.#superseded.length = 0;
+      this.#keeper.close();
+      this.#http.close();
     }
   }
 }
