@@ -37,6 +37,8 @@ export interface Entry extends ScheduleFacts, DescribeFacts {
   change: { readonly at: number; readonly attempt: number } | undefined;
   leaseEndAt: number | undefined;
   leaseDraw: number;
+  /** The lease end the store already reported as ended (`lease-expired`, once per lease). */
+  leaseEndReported: number | undefined;
   describedAt: number | undefined;
   rechecks: number;
   /** The successful fetch after the scheduled rotation: when, and whether it found a new version. */
@@ -111,6 +113,7 @@ export function createEntries(
         change: undefined,
         leaseEndAt: undefined,
         leaseDraw: 0,
+        leaseEndReported: undefined,
         describedAt: undefined,
         rechecks: 0,
         rotationFetch: undefined,

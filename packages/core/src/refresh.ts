@@ -246,7 +246,6 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
     // what happened; when each id is next due follows from these facts (schedule.ts).
     const rotated: Rotation[] = [];
     prepared.forEach(({ entry, outcome, parsed }, i) => {
-      const previouslySettled = entry.settledAt;
       entry.settledAt = now;
       if (outcome.ok) {
         const previous = entry.versionId;
@@ -267,7 +266,6 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
         applyFailure(this, entry, outcome.error, options);
         entry.retryable = outcome.error.retryable;
         entry.failureDraw = roundDraw;
-        if (leaseEndedBetween(entry, previouslySettled, now)) this.leaseExpired(entry);
       }
     });
     // Phase 3: listeners run after every value is in place.
@@ -376,6 +374,8 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
     for (const slot of this.slots.values()) {
       if (staleCandidate(this, slot)) next = Math.min(next, slot.goodAt! + this.config.maxStaleness + 1);
     }
+    // A lease not replaced by its end is said at its end.
+    for (const entry of this.entries) if (leaseUnreported(entry)) next = Math.min(next, entry.leaseEndAt!);
     if (next === Infinity) return;
     this.timer = setTimeout(() => this.tick(), Math.max(0, Math.min(next - now, 2_147_483_647)));
     if (this.waiters.size === 0) this.timer.unref();
@@ -389,17 +389,17 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
     return entry.interval > 0 || entry.leaseEndAt !== undefined || typeof this.config.source.watch === 'function';
   }
 
-  /** The lease of a served value ended and the fetch meant to replace it failed: said loudly, once per lease. */
+  /** The lease of a served value ended and nothing replaced it: said loudly, once per lease. */
   private leaseExpired(entry: Entry): void {
     const names = entry.slots.map((s) => s.name);
     this.config.log.error(
       `Lease of secret id "${entry.request.id}" (${names.join(', ')}) expired with no replacement: the value no longer ` +
-        `works (${entry.error ? errorCodeOf(entry.error) : 'UnknownError'}); health reports it expired until a fetch succeeds.`,
+        `works (last error: ${entry.error ? errorCodeOf(entry.error) : 'none'}); health reports it expired until a fetch succeeds.`,
       {
         event: 'lease-expired',
         id: entry.request.id,
         names,
-        code: entry.error ? errorCodeOf(entry.error) : 'UnknownError',
+        code: entry.error ? errorCodeOf(entry.error) : undefined,
       },
     );
   }
@@ -468,7 +468,17 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
       },
     );
     this.checkStaleness();
+    this.checkLeases(now);
     this.schedule();
+  }
+
+  /** Each lease that ended with no replacement is said loudly, once (health shows it `expired`). */
+  private checkLeases(now: number): void {
+    for (const entry of this.entries) {
+      if (!leaseUnreported(entry) || entry.leaseEndAt! > now) continue;
+      entry.leaseEndReported = entry.leaseEndAt;
+      this.leaseExpired(entry);
+    }
   }
 
   private checkStaleness(): void {
@@ -555,8 +565,7 @@ function recordLease(entry: Entry, secret: RawSecret, now: number, wallNow: numb
   entry.leaseDraw = draw;
 }
 
-/** The lease of the value served ended after the previous fetch settled and by `now`. */
-function leaseEndedBetween(entry: Entry, previouslySettled: number | undefined, now: number): boolean {
-  const end = entry.leaseEndAt;
-  return end !== undefined && end <= now && (previouslySettled === undefined || previouslySettled < end);
+/** The lease of the value served has an end not reported yet (a new lease resets this). */
+function leaseUnreported(entry: Entry): boolean {
+  return entry.leaseEndAt !== undefined && entry.leaseEndReported !== entry.leaseEndAt;
 }

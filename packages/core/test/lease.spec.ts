@@ -109,6 +109,21 @@ describe('leased values in the store', () => {
     expect(store.health().status).toBe('up');
   });
 
+  it('the end of an unreplaced lease is said when it comes, even when no fetch is due then (a long backoff)', async () => {
+    const source = new LeasingSource();
+    source.leaseMs = 30_000;
+    const { store, log } = open(source, { backoff: { initial: 600_000, max: 600_000 } });
+    await store.load();
+    source.failing = true;
+    await jest.advanceTimersByTimeAsync(29_000);
+    const calls = source.calls.length;
+    expect(log.records.filter((r) => r.fields['event'] === 'lease-expired')).toHaveLength(0);
+    await jest.advanceTimersByTimeAsync(1_500);
+    expect(source.calls).toHaveLength(calls);
+    expect(log.records.filter((r) => r.fields['event'] === 'lease-expired')).toHaveLength(1);
+    expect(store.health().status).toBe('down');
+  });
+
   it('a value without expiresAt has no lease: polled by its interval only, no lease in health', async () => {
     const source = new LeasingSource();
     const fetch = source.fetch.bind(source);

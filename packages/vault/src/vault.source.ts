@@ -256,7 +256,7 @@ export class HashicorpVaultSource implements Source {
             rotationEnabled: true,
             nextRotationDate: new Date(Date.now() + ttl * 1000),
             lastRotatedDate: dateOf(rotated),
-            currentVersionId: rotated,
+            currentVersionId: staticVersion(rotated),
           },
         };
       } catch (error) {
@@ -387,7 +387,7 @@ function leaseRaw(held: HeldLease): RawSecret {
 
 /**
  * A value without a lease or KV v2 metadata. A static role's `ttl` (seconds to its next rotation)
- * changes at every read: it is left out of the value, and `last_vault_rotation` is the version.
+ * changes at every read: it is left out of the value, and `last_vault_rotation` makes the version.
  * Otherwise the version is a digest of the value (as for mounted files: the same value, the same
  * version).
  */
@@ -395,7 +395,7 @@ function staticRaw(data: Record<string, unknown>): RawSecret {
   const rotated = data['last_vault_rotation'];
   if (typeof rotated === 'string' && rotated !== '') {
     const { ttl: _ttl, ...value } = data;
-    return { versionId: rotated.slice(0, 256), string: JSON.stringify(value), createdDate: dateOf(rotated) };
+    return { versionId: staticVersion(rotated), string: JSON.stringify(value), createdDate: dateOf(rotated) };
   }
   const string = JSON.stringify(data);
   return { versionId: createHash('sha256').update(string).digest('hex').slice(0, 32), string };
@@ -405,4 +405,9 @@ function dateOf(value: unknown): Date | undefined {
   if (typeof value !== 'string' || value === '') return undefined;
   const d = new Date(value);
   return Number.isFinite(d.getTime()) ? d : undefined;
+}
+
+/** A static role's version: a digest of `last_vault_rotation` (health shows 8 characters, unique per rotation). */
+function staticVersion(rotated: string): string {
+  return createHash('sha256').update(rotated).digest('hex').slice(0, 16);
 }

@@ -27,6 +27,7 @@ export async function v1(
   path: string,
   body?: unknown,
   token: string = emu.rootToken,
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Vault's JSON, read by the tests
 ): Promise<{ status: number; body: any }> {
   const res = await fetch(`${emu.url}/v1/${path}`, {
     method,
@@ -41,7 +42,7 @@ export async function v1(
 export function printed(...things: unknown[]): string {
   return things
     .map((t) => {
-      let json = '';
+      let json: string;
       try {
         json = JSON.stringify(t) ?? '';
       } catch {
