@@ -61,7 +61,7 @@ export interface SecretState {
 
 /**
  * The health report of a set of secrets at monotonic time `now`: `missing` (no value), `expired`
- * (its lease ended with no replacement), `stale`
+ * (its lease ended with no replacement), `stale` (never for a value whose lease still runs: the lease says how long it works)
  * (refreshed in the background, and the last good fetch is older than `maxStaleness`), `error` (serving a value while the last attempt
  * failed) or `fresh`. Never a value.
  */
@@ -84,7 +84,7 @@ export function computeHealth(secrets: Iterable<SecretState>, now: number, maxSt
       if (leaseEnd !== undefined && leaseEnd <= now) {
         h.status = 'expired';
         if (!s.optional) down = true;
-      } else if (age > maxStaleness && s.refreshes !== false) {
+      } else if (age > maxStaleness && s.refreshes !== false && leaseEnd === undefined) {
         h.status = 'stale';
         degraded = true;
       } else if (s.error) {

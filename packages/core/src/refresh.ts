@@ -551,7 +551,14 @@ interface Waiter {
 
 /** A slot that can still cross `maxStaleness`: loaded, refreshed, and not yet reported stale. */
 function staleCandidate(engine: RefreshEngine, slot: Slot): boolean {
-  return slot.loaded && !slot.staleNotified && slot.goodAt !== undefined && engine.refreshes(slot.entry);
+  // A leased value is never stale: its lease says how long it works (health shows it `expired` after).
+  return (
+    slot.loaded &&
+    !slot.staleNotified &&
+    slot.goodAt !== undefined &&
+    slot.entry.leaseEndAt === undefined &&
+    engine.refreshes(slot.entry)
+  );
 }
 
 /**

@@ -124,6 +124,18 @@ describe('leased values in the store', () => {
     expect(store.health().status).toBe('down');
   });
 
+  it('a value whose lease still runs is never stale, however long ago it was fetched (maxStaleness does not apply)', async () => {
+    const source = new LeasingSource();
+    source.leaseMs = 24 * 3_600_000;
+    const { store, log } = open(source, { maxStaleness: '1h' });
+    await store.load();
+    await jest.advanceTimersByTimeAsync(3 * 3_600_000);
+    expect(source.calls).toHaveLength(1);
+    expect(store.health().secrets['db']!.status).toBe('fresh');
+    expect(store.health().status).toBe('up');
+    expect(log.lines.join('\n')).not.toMatch(/stale/i);
+  });
+
   it('a value without expiresAt has no lease: polled by its interval only, no lease in health', async () => {
     const source = new LeasingSource();
     const fetch = source.fetch.bind(source);
