@@ -45,6 +45,8 @@ interface Held {
   /** Its TTL when obtained or last renewed (ms). */
   readonly ttl: number;
   readonly renewable: boolean;
+  /** Which login (or given token) this is: leases remember the token that issued them. */
+  readonly generation: number;
 }
 
 /** The share of a token's TTL after which it is renewed (like a lease). */
@@ -59,6 +61,12 @@ const RENEW_AT = 2 / 3;
 export class TokenKeeper {
   #held: Held | undefined;
   private pending: Promise<Held> | undefined;
+  #generation = 0;
+  /**
+   * When each token ends (wall ms; Infinity when it never does), by generation. Vault revokes a
+   * token's leases when the token ends, so a lease cannot outlive the token that issued it.
+   */
+  readonly #ends = new Map<number, number>();
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   /** The store's logger, from the last fetch (a background renewal has no caller to tell). */
@@ -96,16 +104,32 @@ export class TokenKeeper {
     return this.method !== 'token';
   }
 
-  /** A token to call Vault with (logging in first when none is held or it expired). */
-  async token(signal: AbortSignal | undefined): Promise<string> {
-    const held = this.#held;
-    if (held && (held.expiresAt === undefined || held.expiresAt > Date.now())) return held.token;
-    return (await this.obtain(signal)).token;
+  /** A token to call Vault with (logging in first when none is held or it expired), and its generation. */
+  async token(signal: AbortSignal | undefined): Promise<{ readonly token: string; readonly generation: number }> {
+    let held = this.#held;
+    if (!held || (held.expiresAt !== undefined && held.expiresAt <= Date.now())) held = await this.obtain(signal);
+    return { token: held.token, generation: held.generation };
   }
 
-  /** Vault refused `token` (403): forget it, so the next call logs in (login methods only). */
-  refused(token: string): void {
-    if (this.#held?.token === token && this.canLogin) this.#held = undefined;
+  /** The generation of the token held now (-1 before the first). */
+  get generation(): number {
+    return this.#held?.generation ?? -1;
+  }
+
+  /** When the token of `generation` ends (wall ms), as last known; Infinity for one that never does. */
+  endOf(generation: number): number {
+    return this.#ends.get(generation) ?? Infinity;
+  }
+
+  /**
+   * Vault refused `token` (403): forget it, so the next call logs in (login methods only). A
+   * refused token's leases are taken as ended (Vault revoked them with it).
+   */
+  refused(generation: number): void {
+    if (this.#held?.generation === generation && this.canLogin) {
+      this.#ends.set(generation, Date.now());
+      this.#held = undefined;
+    }
   }
 
   private obtain(signal: AbortSignal | undefined): Promise<Held> {
@@ -129,8 +153,14 @@ export class TokenKeeper {
     // A lookup-self a policy forbids (403) still leaves a usable token: use it without renewal.
     const held: Held =
       answer.status === 200
-        ? { token, ttl, expiresAt: ttl > 0 ? Date.now() + ttl : undefined, renewable: data?.renewable === true }
-        : { token, ttl: 0, expiresAt: undefined, renewable: false };
+        ? {
+            token,
+            ttl,
+            expiresAt: ttl > 0 ? Date.now() + ttl : undefined,
+            renewable: data?.renewable === true,
+            generation: ++this.#generation,
+          }
+        : { token, ttl: 0, expiresAt: undefined, renewable: false, generation: ++this.#generation };
     return this.keep(held);
   }
 
@@ -151,6 +181,7 @@ export class TokenKeeper {
       ttl,
       expiresAt: ttl > 0 ? Date.now() + ttl : undefined,
       renewable: auth.renewable === true,
+      generation: ++this.#generation,
     });
   }
 
@@ -185,6 +216,8 @@ export class TokenKeeper {
   private keep(held: Held): Held {
     if (this.closed) return held;
     this.#held = held;
+    this.#ends.set(held.generation, held.expiresAt ?? Infinity);
+    for (const g of this.#ends.keys()) if (g < held.generation - 32) this.#ends.delete(g);
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     if (held.expiresAt !== undefined && (held.renewable || this.canLogin)) {
@@ -215,6 +248,8 @@ export class TokenKeeper {
           this.keep({ ...held, ttl: held.ttl, expiresAt: Date.now() + granted, renewable: auth?.renewable !== false });
           return;
         }
+        // Granted less than asked: the token ends then (its max TTL), and so do its leases.
+        if (answer.status === 200 && granted > 0) this.#ends.set(held.generation, Date.now() + granted);
       }
       if (this.canLogin) {
         this.#held = undefined;

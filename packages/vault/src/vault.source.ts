@@ -48,6 +48,8 @@ interface HeldLease {
   expiresAt: number;
   renewable: boolean;
   readonly createdAt: Date;
+  /** The generation of the token that issued it: Vault revokes the lease when that token ends. */
+  readonly generation: number;
 }
 
 /** A renewal granting at least this much less than asked means the lease's max_ttl is near. */
@@ -143,17 +145,19 @@ export class HashicorpVaultSource implements Source {
       );
     }
     const held = this.#leases.get(request.id);
-    if (held && !context.force && held.renewable) {
-      const renewed = await this.renew(request.id, held, context.signal);
-      if (renewed === 'renewed') return leaseRaw(held);
-      if (renewed === 'near-max') {
-        // Issue new credentials ahead of expiry; the renewed lease still serves if that fails.
-        try {
-          return await this.read(request, context.signal);
-        } catch (error) {
-          if (held.expiresAt > Date.now()) return leaseRaw(held);
-          throw error;
-        }
+    if (held && !context.force) {
+      if (held.renewable && held.generation === this.#keeper.generation) {
+        const renewed = await this.renew(request.id, held, context.signal);
+        if (renewed === 'renewed') return this.leaseRaw(held);
+        if (renewed === 'failed') return this.read(request, context.signal);
+      }
+      // Near max_ttl, not renewable, or issued by a token since replaced (Vault revokes the lease
+      // when that token ends): new credentials ahead of expiry, the held lease serving if that fails.
+      try {
+        return await this.read(request, context.signal);
+      } catch (error) {
+        if (this.endOf(held) > Date.now()) return this.leaseRaw(held);
+        throw error;
       }
     }
     return this.read(request, context.signal);
@@ -197,7 +201,7 @@ export class HashicorpVaultSource implements Source {
       });
     }
     if (typeof body?.lease_id === 'string' && body.lease_id !== '' && typeof body.lease_duration === 'number') {
-      return this.lease(id, body.lease_id, body.lease_duration, body.renewable === true, data);
+      return this.lease(id, body.lease_id, body.lease_duration, body.renewable === true, data, answer.generation);
     }
     if (metadata) {
       if (metadata.deletion_time || metadata.destroyed === true || data['data'] === null) throw kvGone(id, metadata);
@@ -217,7 +221,14 @@ export class HashicorpVaultSource implements Source {
   }
 
   /** A new lease for `id`: held (the previous one, if any, runs out on its own) and returned. */
-  private lease(id: string, leaseId: string, duration: number, renewable: boolean, data: object): RawSecret {
+  private lease(
+    id: string,
+    leaseId: string,
+    duration: number,
+    renewable: boolean,
+    data: object,
+    generation: number,
+  ): RawSecret {
     const now = Date.now();
     const held: HeldLease = {
       leaseId,
@@ -227,13 +238,28 @@ export class HashicorpVaultSource implements Source {
       expiresAt: now + Math.max(0, duration) * 1000,
       renewable,
       createdAt: new Date(now),
+      generation,
     };
     const previous = this.#leases.get(id);
     if (previous) this.#superseded.push(previous);
     this.#leases.set(id, held);
     for (let i = this.#superseded.length - 1; i >= 0; i--)
       if (this.#superseded[i]!.expiresAt <= now) this.#superseded.splice(i, 1);
-    return leaseRaw(held);
+    return this.leaseRaw(held);
+  }
+
+  /** When a held lease stops working: its own end, or the end of the token that issued it if sooner. */
+  private endOf(held: HeldLease): number {
+    return Math.min(held.expiresAt, this.#keeper.endOf(held.generation));
+  }
+
+  private leaseRaw(held: HeldLease): RawSecret {
+    return {
+      versionId: held.versionId,
+      string: held.value,
+      createdDate: held.createdAt,
+      expiresAt: new Date(this.endOf(held)),
+    };
   }
 
   /**
@@ -273,15 +299,19 @@ export class HashicorpVaultSource implements Source {
    * One call with the source's token, counted. A 403 with a login method logs in again and retries
    * once (the token expired or was revoked).
    */
-  private async call(operation: string, id: string, call: Omit<VaultCall, 'token'>): Promise<VaultAnswer> {
-    let token = await this.#keeper.token(call.signal);
-    let answer = await this.send(operation, id, { ...call, token });
+  private async call(
+    operation: string,
+    id: string,
+    call: Omit<VaultCall, 'token'>,
+  ): Promise<VaultAnswer & { readonly generation: number }> {
+    let held = await this.#keeper.token(call.signal);
+    let answer = await this.send(operation, id, { ...call, token: held.token });
     if (answer.status === 403 && this.#keeper.canLogin) {
-      this.#keeper.refused(token);
-      token = await this.#keeper.token(call.signal);
-      answer = await this.send(operation, id, { ...call, token });
+      this.#keeper.refused(held.generation);
+      held = await this.#keeper.token(call.signal);
+      answer = await this.send(operation, id, { ...call, token: held.token });
     }
-    return answer;
+    return { ...answer, generation: held.generation };
   }
 
   private async send(operation: string, id: string, call: VaultCall): Promise<VaultAnswer> {
@@ -311,7 +341,7 @@ export class HashicorpVaultSource implements Source {
   /** The lease `id` is held with now: its end and whether it renews (never its value). */
   leaseOf(id: string): { readonly leaseId: string; readonly expiresAt: Date; readonly renewable: boolean } | undefined {
     const held = this.#leases.get(id);
-    return held && { leaseId: held.leaseId, expiresAt: new Date(held.expiresAt), renewable: held.renewable };
+    return held && { leaseId: held.leaseId, expiresAt: new Date(this.endOf(held)), renewable: held.renewable };
   }
 
   async close(): Promise<void> {
@@ -320,7 +350,7 @@ export class HashicorpVaultSource implements Source {
     try {
       if (this.revokeOnClose) {
         const now = Date.now();
-        const live = [...this.#leases.values(), ...this.#superseded].filter((l) => l.expiresAt > now);
+        const live = [...this.#leases.values(), ...this.#superseded].filter((l) => this.endOf(l) > now);
         const signal = AbortSignal.timeout(REVOKE_TIMEOUT_MS);
         await Promise.allSettled(
           live.map((l) =>
@@ -374,15 +404,6 @@ function kvGone(id: string, metadata: KvMetadata): SecretFetchError {
   return new SecretFetchError(id, VaultErrorCodes.SECRET_DELETED, `KV v2 version ${version} is deleted`, {
     retryable: false,
   });
-}
-
-function leaseRaw(held: HeldLease): RawSecret {
-  return {
-    versionId: held.versionId,
-    string: held.value,
-    createdDate: held.createdAt,
-    expiresAt: new Date(held.expiresAt),
-  };
 }
 
 /**

@@ -146,6 +146,46 @@ describe('leased database credentials', () => {
     await waitFor(async () => emu.activeLeases().length <= 2, 8_000, 'old leases revoked');
   }, 60_000);
 
+  it('a lease cannot outlive the token that issued it: new credentials before that token reaches its max TTL, 0 failed queries', async () => {
+    // Leases of 1 h, but the AppRole token lives 5 s at most: Vault revokes the token's leases
+    // (and drops their roles) when it ends.
+    const emu = await vaultWithDb(
+      { defaultTtl: '1h', maxTtl: '1h' },
+      { appRoles: { app: { roleId: 'role-1', secretIds: ['sid-1'], tokenTtl: '3s', tokenMaxTtl: '5s' } } },
+    );
+    const { store } = leasedStore(emu, { auth: { appRole: { roleId: 'role-1', secretId: 'sid-1' } } });
+    await store.load();
+    const pool = createPgPool(store, 'db', {
+      host: db.host,
+      port: db.port,
+      database: db.database,
+      max: 4,
+      maxUses: 10,
+    });
+    pool.on('error', () => undefined);
+    const users = new Set<string>();
+    const failures: string[] = [];
+    let stop = false;
+    const workers = Array.from({ length: 4 }, async () => {
+      while (!stop) {
+        try {
+          users.add(
+            (await pool.query<{ who: string }>('SELECT current_user AS who FROM ledger LIMIT 1')).rows[0]?.who ?? '',
+          );
+        } catch (error) {
+          failures.push(String((error as { code?: string }).code ?? (error as Error).name));
+        }
+        await sleep(5);
+      }
+    });
+    await sleep(12_000);
+    stop = true;
+    await Promise.all(workers);
+    await pool.end();
+    expect(failures).toEqual([]);
+    expect(emu.calls()['GET database/creds/app']).toBeGreaterThanOrEqual(3);
+  }, 30_000);
+
   it('a lease that ends with no replacement (Vault sealed) is expired: store down, logged once; unsealed, new credentials', async () => {
     const emu = await vaultWithDb({ defaultTtl: '2s', maxTtl: '1h' });
     const { store, log } = leasedStore(emu);
