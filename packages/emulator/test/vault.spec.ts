@@ -76,6 +76,16 @@ describe('Vault emulator: KV v2', () => {
     expect((await v1(vault, 'GET', 'secret/data/nope')).body).toEqual({ errors: [] });
   });
 
+  it('paths are decoded like Vault: unicode, spaces and quotes in a path name one secret', async () => {
+    const vault = await vaultWith();
+    const name = `app/café "q" \\ x`;
+    const encoded = name.split('/').map(encodeURIComponent).join('/');
+    expect((await v1(vault, 'POST', `secret/data/${encoded}`, { body: { data: { v: '✓' } } })).status).toBe(200);
+    expect(vault.kvPut('secret', name, { v: 'second' })).toBe(2);
+    expect((await v1(vault, 'GET', `secret/data/${encoded}`)).body.data.data).toEqual({ v: 'second' });
+    expect((await v1(vault, 'GET', 'secret/data/bad%E0%A4%A')).status).toBe(400);
+  });
+
   it('check-and-set: a write with a stale cas is refused with 400', async () => {
     const vault = await vaultWith();
     expect((await v1(vault, 'POST', 'secret/data/c', { body: { data: { a: 1 }, options: { cas: 0 } } })).status).toBe(
@@ -166,6 +176,62 @@ describe('Vault emulator: tokens', () => {
   });
 });
 
+describe('Vault emulator: policies', () => {
+  it("with policies, a token reaches only its policies' paths (and the default policy's); root reaches all", async () => {
+    const vault = await vaultWith({
+      policies: { app: ['secret/data/app/*', 'secret/metadata/+/config'] },
+      kv: { 'secret/app/db': { v: 1 }, 'secret/other/db': { v: 2 }, 'secret/svc/config': { v: 3 } },
+    });
+    const tok = (await v1(vault, 'POST', 'auth/token/create', { body: { policies: ['app'], ttl: '1h' } })).body.auth
+      .client_token as string;
+    expect((await v1(vault, 'GET', 'secret/data/app/db', { token: tok })).status).toBe(200);
+    expect(await v1(vault, 'GET', 'secret/data/other/db', { token: tok })).toEqual({
+      status: 403,
+      body: { errors: ['permission denied'] },
+    });
+    expect((await v1(vault, 'GET', 'secret/metadata/svc/config', { token: tok })).status).toBe(200);
+    expect((await v1(vault, 'GET', 'secret/metadata/svc/x/config', { token: tok })).status).toBe(403);
+    expect((await v1(vault, 'GET', 'auth/token/lookup-self', { token: tok })).status).toBe(200);
+    expect((await v1(vault, 'POST', 'auth/token/renew-self', { token: tok, body: {} })).status).toBe(200);
+    expect((await v1(vault, 'PUT', 'sys/leases/revoke', { token: tok, body: { lease_id: 'x' } })).status).toBe(403);
+    expect((await v1(vault, 'GET', 'secret/data/other/db')).status).toBe(200);
+  });
+});
+
+describe('Vault emulator: outage and control API', () => {
+  it('stop() refuses connections, start() serves again on the same port with the same data', async () => {
+    const vault = await vaultWith({ kv: { 'secret/a': { v: 1 } } });
+    const port = vault.port;
+    await vault.stop();
+    await expect(fetch(`${vault.url}/v1/secret/data/a`)).rejects.toThrow();
+    await vault.start();
+    expect(vault.port).toBe(port);
+    expect((await v1(vault, 'GET', 'secret/data/a')).body.data.data).toEqual({ v: 1 });
+  });
+
+  it('a hung request is released by stop(); the control API drives clock, calls and faults', async () => {
+    const vault = await vaultWith();
+    const created = await v1(vault, 'POST', 'auth/token/create', { body: { ttl: '10m' } });
+    const tok = created.body.auth.client_token as string;
+    const ctl = (method: string, route: string, body?: unknown) =>
+      fetch(`${vault.url}/_emulator/${route}`, {
+        method,
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
+    expect((await ctl('POST', 'faults', { path: 'secret/', hang: true, times: 1 })).status).toBe(200);
+    const hung = fetch(`${vault.url}/v1/secret/data/x`, { headers: { 'X-Vault-Token': vault.rootToken } });
+    await waitFor(() => vault.calls().total >= 2);
+    await vault.stop();
+    await expect(hung).rejects.toThrow();
+    await vault.start();
+    expect((await ctl('POST', 'clock', { advance: '11m' })).status).toBe(200);
+    await waitFor(async () => (await v1(vault, 'GET', 'auth/token/lookup-self', { token: tok })).status === 403);
+    const calls = await ctl('GET', 'calls');
+    expect(calls.body['GET auth/token/lookup-self']).toBeGreaterThanOrEqual(1);
+    expect((await ctl('GET', 'nope')).status).toBe(404);
+  });
+});
+
 describe('Vault emulator: database secrets engine on a real PostgreSQL', () => {
   let db: PostgresServer;
   beforeAll(async () => {
@@ -237,6 +303,59 @@ describe('Vault emulator: database secrets engine on a real PostgreSQL', () => {
     expect(await tryLogin(db, username, password)).toBe('28P01');
     expect(vault.activeLeases()).toEqual([]);
     expect((await v1(vault, 'PUT', 'sys/leases/renew', { body: { lease_id: leaseId } })).status).toBe(400);
+  });
+
+  it('database/roles/<name> written over HTTP issues creds with its statements; a failing statement hides the password', async () => {
+    const lines: string[] = [];
+    const vault = await vaultWith({
+      database: { connection: dbOptions()!.connection },
+      logger: { warn: (m) => lines.push(m), info: (m) => lines.push(m), debug: (m) => lines.push(m) },
+    });
+    const created = await v1(vault, 'POST', 'database/roles/ro', {
+      body: {
+        db_name: 'postgres',
+        creation_statements: [
+          `CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}'; GRANT SELECT ON items TO "{{name}}";`,
+        ],
+        default_ttl: '5m',
+        max_ttl: 600,
+      },
+    });
+    expect(created.status).toBe(204);
+    expect((await v1(vault, 'GET', 'database/roles/ro')).body.data).toMatchObject({ default_ttl: 300, max_ttl: 600 });
+    const creds = await v1(vault, 'GET', 'database/creds/ro');
+    expect(creds.body.lease_duration).toBe(300);
+    expect(await tryLogin(db, creds.body.data.username, creds.body.data.password)).toBe('ok');
+
+    // The password unquoted: PostgreSQL's syntax error would quote a piece of it.
+    await v1(vault, 'POST', 'database/roles/broken', {
+      body: { creation_statements: ['CREATE ROLE "{{name}}" WITH LOGIN PASSWORD {{password}};'] },
+    });
+    const failed = await v1(vault, 'GET', 'database/creds/broken');
+    expect(failed.status).toBe(500);
+    expect(failed.body.errors[0]).toMatch(/SQLSTATE 42601 \(message withheld/);
+    expect(JSON.stringify(failed.body)).not.toMatch(/A1a/);
+    expect(lines.join('\n')).not.toMatch(/A1a|near/);
+    expect((await v1(vault, 'GET', 'database/creds/missing')).body).toEqual({ errors: ['unknown role: missing'] });
+  });
+
+  it('a revocation that fails keeps the lease with revoke_error and is retried with backoff, not every sweep', async () => {
+    const warnings: string[] = [];
+    const vault = await vaultWith({
+      database: { ...dbOptions()!, roles: { sticky: { defaultTtl: '1h', revocationStatements: ['SELECT 1/0;'] } } },
+      logger: { warn: (m) => warnings.push(m) },
+    });
+    const res = await v1(vault, 'GET', 'database/creds/sticky');
+    await vault.advanceClock('61m');
+    const look = await v1(vault, 'PUT', 'sys/leases/lookup', { body: { lease_id: res.body.lease_id } });
+    expect(look.body.data.revoke_error).toMatch(/division by zero/);
+    expect(look.body.data.renewable).toBe(false);
+    await new Promise((r) => setTimeout(r, 1500));
+    // Sweeps every 50 ms: without backoff one attempt per sweep (each a connection, ~10 or more);
+    // with it attempts at about 0, 0.5 s and 1.5 s.
+    expect(warnings.length).toBeGreaterThanOrEqual(1);
+    expect(warnings.length).toBeLessThanOrEqual(3);
+    expect((await db.query('SELECT 1 FROM pg_roles WHERE rolname=$1', [res.body.data.username])).rowCount).toBe(1);
   });
 
   it('a real-time short lease expires by itself', async () => {

@@ -48,7 +48,13 @@ export function verifyAwsIamLogin(
   const payload = method === 'POST' ? b64(body, 'iam_request_body') : '';
   let rawHeaders: Record<string, unknown>;
   try {
-    rawHeaders = JSON.parse(b64(body, 'iam_request_headers')) as Record<string, unknown>;
+    // Either base64 of a JSON object, or the object itself (both accepted by Vault).
+    const given = body.iam_request_headers;
+    rawHeaders = (given && typeof given === 'object' ? given : JSON.parse(b64(body, 'iam_request_headers'))) as Record<
+      string,
+      unknown
+    >;
+    if (!rawHeaders || typeof rawHeaders !== 'object' || Array.isArray(rawHeaders)) throw new Error('not an object');
   } catch {
     throw badRequest('error parsing iam_request_headers');
   }
@@ -105,14 +111,13 @@ export function verifyAwsIamLogin(
     .sort(([a, av], [b, bv]) => (a < b ? -1 : a > b ? 1 : av < bv ? -1 : av > bv ? 1 : 0))
     .map(([k, v]) => `${k}=${v}`)
     .join('&');
-  const canonical = [
-    method,
-    url.pathname || '/',
-    query,
-    canonicalHeaders,
-    signedHeaderList,
-    headers.get('x-amz-content-sha256') ?? sha256(payload),
-  ].join('\n');
+  // The hash of the body actually sent: a signed X-Amz-Content-Sha256 must agree with it.
+  const payloadHash = sha256(payload);
+  const claimed = headers.get('x-amz-content-sha256');
+  if (claimed !== undefined && claimed !== payloadHash) {
+    throw badRequest('error making upstream request: received error code 403 from STS: SignatureDoesNotMatch');
+  }
+  const canonical = [method, url.pathname || '/', query, canonicalHeaders, signedHeaderList, payloadHash].join('\n');
   const scope = `${date}/${region}/${service}/aws4_request`;
   const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256(canonical)].join('\n');
   const key = hmac(hmac(hmac(hmac(`AWS4${cred.secretAccessKey}`, date!), region!), service!), 'aws4_request');

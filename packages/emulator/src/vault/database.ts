@@ -115,7 +115,10 @@ export class PostgresPlugin {
 
   /** `NewUser`: every statement in one transaction. */
   async newUser(statements: readonly string[], values: Record<string, string>): Promise<void> {
-    await this.tx(splitStatements(statements).map((q) => fill(q, values)));
+    await this.tx(
+      splitStatements(statements).map((q) => fill(q, values)),
+      values.password,
+    );
   }
 
   /** `UpdateUser` with a new expiration (`changeUserExpiration`). */
@@ -127,7 +130,10 @@ export class PostgresPlugin {
   /** `UpdateUser` with a new password (static roles). */
   async setPassword(statements: readonly string[], username: string, password: string): Promise<void> {
     const list = statements.length > 0 ? statements : [DEFAULT_ROTATION_STATEMENT];
-    await this.tx(splitStatements(list).map((q) => fill(q, { name: username, username, password })));
+    await this.tx(
+      splitStatements(list).map((q) => fill(q, { name: username, username, password })),
+      password,
+    );
   }
 
   /** `DeleteUser`: the role's revocation statements, or `defaultDeleteUser`. */
@@ -165,17 +171,29 @@ export class PostgresPlugin {
     }
   }
 
-  private async tx(queries: string[]): Promise<void> {
+  /**
+   * Runs `queries` in one transaction. When a statement that carries `secret` fails, PostgreSQL's
+   * message may quote a piece of it ("syntax error at or near …"), so only the SQLSTATE is kept.
+   */
+  private async tx(queries: string[], secret?: string): Promise<void> {
     const c = await this.client();
     try {
       await c.query('BEGIN');
+      let current = '';
       try {
-        for (const q of queries) await c.query(q);
+        for (const q of queries) {
+          current = q;
+          await c.query(q);
+        }
         await c.query('COMMIT');
       } catch (err) {
         await c.query('ROLLBACK').catch(() => {});
-        // PostgreSQL's message names the problem; the statement (with its password) is not repeated.
-        throw new Error(`failed to execute query: ${(err as Error).message}`, { cause: err });
+        const code = (err as { code?: string }).code ?? 'unknown';
+        const carriesSecret = secret !== undefined && secret !== '' && current.includes(secret);
+        const detail = carriesSecret
+          ? `SQLSTATE ${code} (message withheld: the statement carries a password)`
+          : (err as Error).message;
+        throw new Error(`failed to execute query: ${detail}`, carriesSecret ? {} : { cause: err });
       }
     } finally {
       await c.end().catch(() => {});

@@ -84,6 +84,15 @@ export interface VaultEmulatorOptions {
     readonly roles?: Readonly<Record<string, VaultDatabaseRole>>;
     readonly staticRoles?: Readonly<Record<string, VaultDatabaseStaticRole>>;
   };
+  /**
+   * ACL policies by name: path patterns (Vault's glob: a trailing `*` matches any suffix, `+` one
+   * segment), each granting every capability on matching paths. When given, a token may use a path
+   * only through one of its policies: `root` allows all, `default` allows Vault's default-policy
+   * paths (`auth/token/lookup-self`, `renew-self`, `revoke-self`, `sys/leases/renew`,
+   * `sys/leases/lookup`, `sys/renew`); anything else is 403 `permission denied`.
+   * @default no ACL: any live token may use any path
+   */
+  readonly policies?: Readonly<Record<string, readonly string[]>>;
   /** A rate limit quota over every `/v1` request (429 beyond it). */
   readonly rateLimit?: ThrottleLimit;
   /** @default false */
@@ -122,6 +131,9 @@ export interface VaultLease {
   readonly role: string;
   readonly username: string;
   revokeError?: string;
+  /** After a failed revocation: not retried before this (real time, doubling up to 1 min). */
+  retryAt?: number;
+  failures?: number;
 }
 
 interface DbRole {
@@ -378,12 +390,22 @@ export class VaultEmulator {
     if (!url.pathname.startsWith('/v1/')) {
       reply = { status: 404, body: { errors: [] } };
     } else {
-      const path = url.pathname.slice(4).replace(/\/+$/, '');
-      this.total += 1;
-      const key = `${method} ${path}`;
-      this.counts[key] = (this.counts[key] ?? 0) + 1;
-      reply = await this.handleV1(req, method, path, url.searchParams, raw);
-      this.logger.debug?.(`vault ${method} /v1/${path} -> ${reply.status}`);
+      // Vault routes on the decoded path (Go's url.URL.Path): `secret/data/caf%C3%A9` is `secret/data/café`.
+      let path: string | undefined;
+      try {
+        path = decodeURIComponent(url.pathname.slice(4)).replace(/\/+$/, '');
+      } catch {
+        path = undefined;
+      }
+      if (path === undefined) {
+        reply = { status: 400, body: { errors: ['invalid URL escape in the request path'] } };
+      } else {
+        this.total += 1;
+        const key = `${method} ${path}`;
+        this.counts[key] = (this.counts[key] ?? 0) + 1;
+        reply = await this.handleV1(req, method, path, url.searchParams, raw);
+        this.logger.debug?.(`vault ${method} ${url.pathname} -> ${reply.status}`);
+      }
     }
     if (reply.status === 0) return; // hung
     send(res, reply);
@@ -473,6 +495,7 @@ export class VaultEmulator {
     query: URLSearchParams,
     body: Record<string, unknown>,
   ): Promise<Reply> {
+    if (!this.allowed(token, path)) throw permissionDenied();
     const write = method === 'PUT' || method === 'POST';
     const read = method === 'GET';
     // ---- token store
@@ -522,6 +545,16 @@ export class VaultEmulator {
     throw new VaultError(404, `no handler for route "${path}". route entry not found.`);
   }
 
+  /** The ACL check of `options.policies` (see there); without it every live token passes. */
+  private allowed(token: VaultToken, path: string): boolean {
+    const acl = this.options.policies;
+    if (!acl || token.policies.includes('root')) return true;
+    return token.policies.some((name) => {
+      const patterns = name === 'default' ? DEFAULT_POLICY_PATHS : Object.hasOwn(acl, name) ? acl[name]! : [];
+      return patterns.some((pattern) => aclMatch(pattern, path));
+    });
+  }
+
   // ---- KV v2 -----------------------------------------------------------------------------------
 
   private kvMount(ns: string, mount: string): KvMount {
@@ -556,6 +589,8 @@ export class VaultEmulator {
       if (method === 'DELETE') return (kv.deleteLatest(key), { status: 204 });
     }
     if (op === 'metadata') {
+      // `GET ?list=true` (Go's ParseBool); the LIST verb itself never gets here: Node's HTTP parser refuses unknown methods.
+      if (method === 'GET' && /^(1|t|T|true|TRUE|True)$/.test(query.get('list') ?? '')) return kvOk(kv.list(key));
       if (method === 'GET') return kvOk(kv.metadata(key));
       if (write) return (kv.writeMetadata(key, body), { status: 204 });
       if (method === 'DELETE') return (kv.deleteMetadata(key), { status: 204 });
@@ -569,7 +604,7 @@ export class VaultEmulator {
   // ---- tokens and logins -----------------------------------------------------------------------
 
   private login(token: VaultToken): Reply {
-    return ok({ auth: authJson(token, this.now()) });
+    return ok({ auth: authJson(token, token.creationTtl) });
   }
 
   private issue(
@@ -680,16 +715,16 @@ export class VaultEmulator {
       renewable: body.renewable !== false,
       ...(orphan || body.no_parent === true ? {} : { parent }),
     });
-    return ok({ auth: authJson(t, this.now()) });
+    return ok({ auth: authJson(t, t.creationTtl) });
   }
 
   private renewToken(t: VaultToken, incrementRaw: unknown): Reply {
-    if (t.expireTime === undefined) return ok({ auth: authJson(t, this.now()) });
+    if (t.expireTime === undefined) return ok({ auth: authJson(t, 0) });
     if (!t.renewable) throw badRequest('lease is not renewable');
     const increment = parseVaultDuration(incrementRaw, 'increment');
     const ttl = this.tokens.renew(t, increment);
     const warnings = increment > 0 && ttl < increment ? [cappedWarning(increment, ttl)] : null;
-    return ok({ auth: authJson(t, this.now()), warnings });
+    return ok({ auth: authJson(t, ttl), warnings });
   }
 
   // ---- leases ----------------------------------------------------------------------------------
@@ -759,6 +794,8 @@ export class VaultEmulator {
       delete lease.revokeError;
     } catch (err) {
       lease.revokeError = (err as Error).message;
+      lease.failures = (lease.failures ?? 0) + 1;
+      lease.retryAt = Date.now() + Math.min(60_000, 250 * 2 ** lease.failures);
       this.logger.warn?.(`vault: revocation of lease ${lease.id} failed: ${lease.revokeError}`);
       if (throwOnError) throw new VaultError(400, `failed to revoke lease: ${lease.revokeError}`);
     }
@@ -770,9 +807,13 @@ export class VaultEmulator {
       try {
         for (const t of this.tokens.expired()) await this.revokeToken(t.id);
         const now = this.now();
-        await Promise.all([...this.leases.values()].filter((l) => l.expireTime <= now).map((l) => this.revokeLease(l)));
+        const due = [...this.leases.values()].filter((l) => l.expireTime <= now && (l.retryAt ?? 0) <= Date.now());
+        await Promise.all(due.map((l) => this.revokeLease(l)));
         for (const [name, role] of this.staticRoles) {
-          if (role.lastRotation + role.rotationPeriod <= now) await this.rotateStaticRole(name).catch(() => {});
+          if (role.lastRotation + role.rotationPeriod > now) continue;
+          await this.rotateStaticRole(name).catch((err: unknown) =>
+            this.logger.warn?.(`vault: rotation of static role ${name} failed: ${(err as Error).message}`),
+          );
         }
       } finally {
         this.sweeping = undefined;
@@ -1085,6 +1126,31 @@ function defaultMessage(status: number): string {
   if (status === 503) return SEALED;
   if (status === 404) return '';
   return 'internal error';
+}
+
+/** Paths of Vault's built-in `default` policy that the emulator serves (hashicorp/vault `vault/policy_store.go`, openbao `internal/vault/policy/policy_store.go`). */
+const DEFAULT_POLICY_PATHS: readonly string[] = [
+  'auth/token/lookup-self',
+  'auth/token/renew-self',
+  'auth/token/revoke-self',
+  'sys/leases/renew',
+  'sys/leases/lookup',
+  'sys/renew',
+];
+
+/** A policy path pattern: `+` is one segment, a trailing `*` any suffix, otherwise exact. */
+function aclMatch(pattern: string, path: string): boolean {
+  const glob = pattern.endsWith('*');
+  const p = (glob ? pattern.slice(0, -1) : pattern).split('/');
+  const v = path.split('/');
+  for (let i = 0; i < p.length; i++) {
+    const seg = p[i]!;
+    const last = i === p.length - 1;
+    if (glob && last) return v.length >= p.length && (v.slice(i).join('/').startsWith(seg) || seg === '');
+    if (v[i] === undefined) return false;
+    if (seg !== '+' && seg !== v[i]) return false;
+  }
+  return v.length === p.length;
 }
 
 function globMatch(pattern: string, value: string): boolean {

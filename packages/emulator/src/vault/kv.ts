@@ -138,6 +138,20 @@ export class KvMount {
     }
   }
 
+  /** `pathMetadataList`: the keys and folders (with a trailing `/`) directly under `prefix`; 404 when none. */
+  list(prefix: string): Record<string, unknown> {
+    const base = prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`;
+    const keys = new Set<string>();
+    for (const key of this.entries.keys()) {
+      if (!key.startsWith(base)) continue;
+      const rest = key.slice(base.length);
+      const slash = rest.indexOf('/');
+      keys.add(slash < 0 ? rest : rest.slice(0, slash + 1));
+    }
+    if (keys.size === 0) throw new VaultError(404, '');
+    return { keys: [...keys].sort() };
+  }
+
   /** `pathMetadataRead`. */
   metadata(path: string): Record<string, unknown> {
     const entry = this.entries.get(path);

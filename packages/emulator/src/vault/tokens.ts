@@ -170,15 +170,15 @@ export class TokenStore {
   }
 }
 
-/** The `auth` block of a login, create or renew response. */
-export function authJson(t: VaultToken, now: number): Record<string, unknown> {
+/** The `auth` block of a login, create or renew response; `granted` is the TTL just granted (ms). */
+export function authJson(t: VaultToken, granted: number): Record<string, unknown> {
   return {
     client_token: t.id,
     accessor: t.accessor,
     policies: t.policies,
     token_policies: t.policies,
     metadata: t.meta,
-    lease_duration: t.expireTime === undefined ? 0 : seconds(t.expireTime - now),
+    lease_duration: t.expireTime === undefined ? 0 : seconds(granted),
     renewable: t.renewable,
     entity_id: '',
     token_type: 'service',
