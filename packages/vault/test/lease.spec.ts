@@ -192,11 +192,11 @@ describe('leased database credentials', () => {
     await store.load();
     const first = store.get('db') as { username: string };
     emu.seal();
-    await waitFor(() => store.health().status === 'down', 6_000, 'the lease to end');
+    await waitFor(() => store.health().status === 'down', 15_000, 'the lease to end');
     expect(store.health().secrets['db']).toMatchObject({ status: 'expired', leaseRemainingSeconds: 0 });
     expect(log.records.filter((r) => r.level === 'error' && r.fields['event'] === 'lease-expired')).toHaveLength(1);
     emu.unseal();
-    await waitFor(() => store.health().status === 'up', 6_000, 'new credentials');
+    await waitFor(() => store.health().status === 'up', 15_000, 'new credentials');
     expect((store.get('db') as { username: string }).username).not.toBe(first.username);
   });
 
