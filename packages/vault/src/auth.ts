@@ -49,6 +49,9 @@ interface Held {
   readonly generation: number;
 }
 
+/** The bound of a background renewal or login (the store's `fetchTimeout` bounds the others). */
+const BACKGROUND_TIMEOUT_MS = 30_000;
+
 /** The share of a token's TTL after which it is renewed (like a lease). */
 const RENEW_AT = 2 / 3;
 
@@ -266,8 +269,13 @@ export class TokenKeeper {
     }
   }
 
-  /** One auth call, counted; a call that got no answer becomes a `SecretFetchError`. */
+  /**
+   * One auth call, counted; a call that got no answer becomes a `SecretFetchError`. A background
+   * call (no caller's signal) is bounded too: a Vault that never answers must not hold the login
+   * every later fetch waits for.
+   */
   private async call(operation: string, call: Parameters<VaultHttp['request']>[0]): Promise<VaultAnswer> {
+    if (!call.signal) call = { ...call, signal: AbortSignal.timeout(BACKGROUND_TIMEOUT_MS) };
     try {
       const answer = await this.http.request(call);
       this.counters.record(operation, 1, outcomeOf(answer));

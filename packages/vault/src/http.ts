@@ -1,17 +1,34 @@
+import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
+import { SecretsConfigError } from '@hush/core';
 import type { VaultAnswer } from './errors';
 
-/** TLS settings for an `https://` Vault address (Node's `tls.connect` options of the same names). */
+/**
+ * TLS settings for an `https://` Vault address (Node's `tls.connect` options of the same names).
+ * Unset ones fall back to the files the Vault CLI's variables name (`VAULT_CACERT`,
+ * `VAULT_CLIENT_CERT`, `VAULT_CLIENT_KEY`). `VAULT_SKIP_VERIFY` is deliberately not read.
+ */
 export interface VaultTlsOptions {
-  /** CA certificate(s), PEM: Vault's own CA when it is not in Node's store (`VAULT_CACERT`). */
+  /** CA certificate(s), PEM: Vault's own CA when it is not in Node's store. @default the file at VAULT_CACERT */
   readonly ca?: string | Buffer | readonly (string | Buffer)[];
-  /** Client certificate, PEM (mutual TLS; `VAULT_CLIENT_CERT`). */
+  /** Client certificate, PEM (mutual TLS). @default the file at VAULT_CLIENT_CERT */
   readonly cert?: string | Buffer;
-  /** Client key, PEM (`VAULT_CLIENT_KEY`). */
+  /** Client key, PEM. @default the file at VAULT_CLIENT_KEY */
   readonly key?: string | Buffer;
-  /** `false` skips certificate checks (`VAULT_SKIP_VERIFY`); never in production. @default true */
+  /** `false` skips certificate checks; never in production. @default true */
   readonly rejectUnauthorized?: boolean;
+}
+
+/** A PEM file named by an environment variable, read once at construction. */
+function pemFromEnv(variable: string): Buffer | undefined {
+  const file = process.env[variable];
+  if (!file) return undefined;
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    throw new SecretsConfigError(`hashicorpVault.tls (${variable})`, `cannot read ${file}`, { cause: error });
+  }
 }
 
 /** The longest answer read (a KV v2 secret is at most ~1 MiB in Vault's default storage). */
@@ -47,9 +64,9 @@ export class VaultHttp {
       this.base.protocol === 'https:'
         ? new https.Agent({
             keepAlive: true,
-            ca: tls.ca as https.AgentOptions['ca'],
-            cert: tls.cert,
-            key: tls.key,
+            ca: (tls.ca ?? pemFromEnv('VAULT_CACERT')) as https.AgentOptions['ca'],
+            cert: tls.cert ?? pemFromEnv('VAULT_CLIENT_CERT'),
+            key: tls.key ?? pemFromEnv('VAULT_CLIENT_KEY'),
             rejectUnauthorized: tls.rejectUnauthorized ?? true,
           })
         : new http.Agent({ keepAlive: true });
