@@ -13,6 +13,8 @@ export type {
 } from './emulator';
 export { ROTATION_STEPS } from './rotation';
 export type { RotationContext, RotationEvent, RotationFunction, RotationRecord, RotationStep } from './rotation';
+// Vault mode (#26): Vault's HTTP API on its own server (src/vault/).
+export * from './vault/index';
 export type { Duration } from './schedule';
 export { startAgent, Agent, formatAgentDate } from './agent';
 export type {
@@ -36,5 +38,3 @@ export type {
   StoredVersion,
 } from './secrets-model';
 export { ServiceError, DEFAULT_ERROR_STATUS, statusForError } from './errors';
-// Vault mode (#26): Vault's HTTP API on its own server.
-export * from './vault/index';

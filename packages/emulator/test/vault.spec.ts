@@ -358,6 +358,25 @@ describe('Vault emulator: database secrets engine on a real PostgreSQL', () => {
     expect((await db.query('SELECT 1 FROM pg_roles WHERE rolname=$1', [res.body.data.username])).rowCount).toBe(1);
   });
 
+  it('a lease is found only in the namespace that issued it', async () => {
+    const vault = await vaultWith({ database: dbOptions() });
+    const res = await v1(vault, 'GET', 'database/creds/app', { namespace: 'team-a' });
+    const leaseId = res.body.lease_id as string;
+    expect((await v1(vault, 'PUT', 'sys/leases/renew', { body: { lease_id: leaseId } })).body).toEqual({
+      errors: ['lease not found'],
+    });
+    expect(
+      (await v1(vault, 'PUT', 'sys/leases/revoke', { namespace: 'team-b', body: { lease_id: leaseId } })).status,
+    ).toBe(204);
+    expect(await tryLogin(db, res.body.data.username, res.body.data.password)).toBe('ok'); // not revoked from team-b
+    const renewed = await v1(vault, 'PUT', 'sys/leases/renew', { namespace: 'team-a', body: { lease_id: leaseId } });
+    expect(renewed.status).toBe(200);
+    expect(
+      (await v1(vault, 'PUT', 'sys/leases/revoke', { namespace: 'team-a', body: { lease_id: leaseId } })).status,
+    ).toBe(204);
+    expect(await tryLogin(db, res.body.data.username, res.body.data.password)).toBe('28P01');
+  });
+
   it('a real-time short lease expires by itself', async () => {
     const vault = await vaultWith({
       database: { ...dbOptions()!, roles: { short: { defaultTtl: '1s', maxTtl: '1s' } } },
