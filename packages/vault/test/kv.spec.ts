@@ -163,6 +163,22 @@ describe('KV v2', () => {
     expect(fragmentsIn(printed(health, log.lines, store.stats()), password)).toEqual([]);
   });
 
+  it('namespace: X-Vault-Namespace selects the namespace the secret lives in', async () => {
+    const emu = await vault();
+    emu.kvPut('secret', 'app/db', { password: `team-a-${CANARY}` }, { namespace: 'team-a' });
+    const inNamespace = storeOf(
+      emu,
+      { db: { id: 'secret/data/app/db', format: 'json', key: 'password' } },
+      { namespace: 'team-a' },
+    );
+    await inNamespace.store.load();
+    expect(inNamespace.store.get('db')).toBe(`team-a-${CANARY}`);
+    const root = storeOf(emu, { db: { id: 'secret/data/app/db', format: 'json' } }, {}, { bootTimeout: '1s' });
+    await expect(root.store.load()).rejects.toMatchObject({
+      failures: [expect.objectContaining({ code: 'VaultNotFound' })],
+    });
+  });
+
   it('reads in parallel, at most `concurrency` at a time', async () => {
     const emu = await vault();
     const decls: Record<string, { id: string; format: 'json' }> = {};
