@@ -27,6 +27,7 @@ import { rotationScenario } from './scenarios/rotation';
 import { scrubScenario } from './scenarios/scrub';
 import { steadyStateScenario } from './scenarios/steady-state';
 import { valueIndexScenario } from './scenarios/value-index';
+import { vaultLeasesScenario } from './scenarios/vault-leases';
 import type { BenchContext } from './util';
 
 // The SDK warns once per process that future versions need Node 22; it is noise here (and in every forked pod).
@@ -46,6 +47,7 @@ const SCENARIOS: [number, string, (ctx: BenchContext) => Promise<Row[]>][] = [
   [11, 'store-wide redaction check', valueIndexScenario],
   [12, '@hush/fastify overhead', fastifyScenario],
   [13, 'Lambda day', lambdaScenario],
+  [14, 'Vault leased database credentials', vaultLeasesScenario],
 ];
 
 async function main(): Promise<void> {

@@ -11,7 +11,7 @@ import { builtinModules } from 'node:module';
 import { join } from 'node:path';
 
 const root = join(__dirname, '..', '..');
-const packages = ['core', 'emulator', 'nestjs', 'express', 'database', 'lambda'].filter((p) =>
+const packages = ['core', 'emulator', 'nestjs', 'express', 'database', 'lambda', 'vault'].filter((p) =>
   existsSync(join(root, 'packages', p, 'src', 'index.ts')),
 );
 

@@ -1,8 +1,11 @@
 import { errorCodeOf } from './errors';
 import type { SourceStats } from './sources/source';
 
-/** Per-secret health status. */
-export type SecretStatus = 'fresh' | 'error' | 'stale' | 'missing';
+/**
+ * Per-secret health status. `expired`: the value's lease (`RawSecret.expiresAt`) ended with no
+ * replacement — the value no longer works, so the store is `down` as for a missing one.
+ */
+export type SecretStatus = 'fresh' | 'error' | 'stale' | 'missing' | 'expired';
 /** Overall status: `up` (all required secrets usable), `degraded` (serving stale), `down` (a required secret has no value). */
 export type StoreStatus = 'up' | 'degraded' | 'down';
 
@@ -17,6 +20,8 @@ export interface SecretHealth {
   readonly error?: string;
   /** The Region that served the value, when the source reports it. */
   readonly region?: string;
+  /** Seconds left on the value's lease (0 once it ended), for a leased value. */
+  readonly leaseRemainingSeconds?: number;
 }
 
 export interface HealthReport {
@@ -50,10 +55,13 @@ export interface SecretState {
    * (`refreshInterval: false`) is never `stale`. @default true
    */
   readonly refreshes?: boolean;
+  /** When the value's lease ends (monotonic ms); undefined for a value without a lease. */
+  readonly leaseEndAt?: number | undefined;
 }
 
 /**
- * The health report of a set of secrets at monotonic time `now`: `missing` (no value), `stale`
+ * The health report of a set of secrets at monotonic time `now`: `missing` (no value), `expired`
+ * (its lease ended with no replacement), `stale` (never for a value whose lease still runs: the lease says how long it works)
  * (refreshed in the background, and the last good fetch is older than `maxStaleness`), `error` (serving a value while the last attempt
  * failed) or `fresh`. Never a value.
  */
@@ -71,7 +79,12 @@ export function computeHealth(secrets: Iterable<SecretState>, now: number, maxSt
       h.version = s.version?.slice(0, 8);
       const age = now - (s.goodAt ?? now);
       h.ageSeconds = Math.max(0, Math.floor(age / 1000));
-      if (age > maxStaleness && s.refreshes !== false) {
+      const leaseEnd = s.leaseEndAt;
+      if (leaseEnd !== undefined) h.leaseRemainingSeconds = Math.max(0, Math.floor((leaseEnd - now) / 1000));
+      if (leaseEnd !== undefined && leaseEnd <= now) {
+        h.status = 'expired';
+        if (!s.optional) down = true;
+      } else if (age > maxStaleness && s.refreshes !== false && leaseEnd === undefined) {
         h.status = 'stale';
         degraded = true;
       } else if (s.error) {
@@ -86,13 +99,15 @@ export function computeHealth(secrets: Iterable<SecretState>, now: number, maxSt
 }
 
 /**
- * Names of the required secrets that make a health check fail: every `missing` one, and with
+ * Names of the required secrets that make a health check fail: every `missing` or `expired` one, and with
  * `failOnStale` every `stale` one. Optional secrets never fail a check.
  */
 export function failingNames(report: HealthReport, options: { readonly failOnStale?: boolean } = {}): string[] {
   return Object.entries(report.secrets)
     .filter(
-      ([, s]) => !s.optional && (s.status === 'missing' || (options.failOnStale === true && s.status === 'stale')),
+      ([, s]) =>
+        !s.optional &&
+        (s.status === 'missing' || s.status === 'expired' || (options.failOnStale === true && s.status === 'stale')),
     )
     .map(([name]) => name);
 }

@@ -68,6 +68,18 @@ const KNOWN_CODES: ReadonlySet<string> = new Set([
   'AgentRoleArnUnsupported',
   'AgentTokenUnavailable',
   'InvalidAgentResponse',
+  // @hush/vault (HashiCorp Vault's HTTP statuses and KV v2 states, named)
+  'VaultBadRequest',
+  'VaultPermissionDenied',
+  'VaultNotFound',
+  'VaultRateLimited',
+  'VaultSealed',
+  'VaultUnavailable',
+  'VaultServerError',
+  'VaultSecretDeleted',
+  'VaultSecretDestroyed',
+  'VaultLoginFailed',
+  'InvalidVaultResponse',
   ...Object.keys(constants.errno),
 ]);
 

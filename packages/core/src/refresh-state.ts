@@ -35,6 +35,10 @@ export interface Entry extends ScheduleFacts, DescribeFacts {
   pollDraw: number;
   rotationAt: number | undefined;
   change: { readonly at: number; readonly attempt: number } | undefined;
+  leaseEndAt: number | undefined;
+  leaseDraw: number;
+  /** The lease end the store already reported as ended (`lease-expired`, once per lease). */
+  leaseEndReported: number | undefined;
   describedAt: number | undefined;
   rechecks: number;
   /** The successful fetch after the scheduled rotation: when, and whether it found a new version. */
@@ -107,6 +111,9 @@ export function createEntries(
         pollDraw: 0.5,
         rotationAt: undefined,
         change: undefined,
+        leaseEndAt: undefined,
+        leaseDraw: 0,
+        leaseEndReported: undefined,
         describedAt: undefined,
         rechecks: 0,
         rotationFetch: undefined,

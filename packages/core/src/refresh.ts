@@ -8,7 +8,7 @@ import { createEntries, type Entry, type FetchOptions, type Slot } from './refre
 import { RotationSchedule, type ScheduleHost } from './rotation-schedule';
 import { changePending, mayRideAlong, nextFetchAt, pollDueAt, rotationPending, type ScheduleConfig } from './schedule';
 import { checkOutcomes } from './sources/answers';
-import type { CurrentVersion, FetchOutcome } from './sources/source';
+import type { CurrentVersion, FetchOutcome, RawSecret } from './sources/source';
 import type { ResolvedStoreOptions } from './store-options';
 import { ValueIndex } from './value-index';
 
@@ -252,6 +252,7 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
         applySuccess(this, entry, outcome.secret, parsed, now, options, rotated);
         entry.arn = outcome.secret.arn ?? entry.arn;
         entry.okAttemptAt = started;
+        recordLease(entry, outcome.secret, now, this.config.clock.wallNow(), roundDraw);
         // Only a fetch that was (nearly) due restarts the periodic poll. A fetch for a rotation, an
         // invalidation or a file change keeps it, so the id stays in its usual batch.
         if (pollWasDue[i]) {
@@ -373,6 +374,8 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
     for (const slot of this.slots.values()) {
       if (staleCandidate(this, slot)) next = Math.min(next, slot.goodAt! + this.config.maxStaleness + 1);
     }
+    // A lease not replaced by its end is said at its end.
+    for (const entry of this.entries) if (leaseUnreported(entry)) next = Math.min(next, entry.leaseEndAt!);
     if (next === Infinity) return;
     this.timer = setTimeout(() => this.tick(), Math.max(0, Math.min(next - now, 2_147_483_647)));
     if (this.waiters.size === 0) this.timer.unref();
@@ -383,7 +386,22 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
    * secret nobody asked to refresh (`refreshInterval: false`, no watch) is never stale.
    */
   refreshes(entry: Entry): boolean {
-    return entry.interval > 0 || typeof this.config.source.watch === 'function';
+    return entry.interval > 0 || entry.leaseEndAt !== undefined || typeof this.config.source.watch === 'function';
+  }
+
+  /** The lease of a served value ended and nothing replaced it: said loudly, once per lease. */
+  private leaseExpired(entry: Entry): void {
+    const names = entry.slots.map((s) => s.name);
+    this.config.log.error(
+      `Lease of secret id "${entry.request.id}" (${names.join(', ')}) expired with no replacement: the value no longer ` +
+        `works (last error: ${entry.error ? errorCodeOf(entry.error) : 'none'}); health reports it expired until a fetch succeeds.`,
+      {
+        event: 'lease-expired',
+        id: entry.request.id,
+        names,
+        code: entry.error ? errorCodeOf(entry.error) : undefined,
+      },
+    );
   }
 
   /** Whether a background refresh is due now or under way (a clock read and a comparison). */
@@ -450,7 +468,17 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
       },
     );
     this.checkStaleness();
+    this.checkLeases(now);
     this.schedule();
+  }
+
+  /** Each lease that ended with no replacement is said loudly, once (health shows it `expired`). */
+  private checkLeases(now: number): void {
+    for (const entry of this.entries) {
+      if (!leaseUnreported(entry) || entry.leaseEndAt! > now) continue;
+      entry.leaseEndReported = entry.leaseEndAt;
+      this.leaseExpired(entry);
+    }
   }
 
   private checkStaleness(): void {
@@ -523,5 +551,28 @@ interface Waiter {
 
 /** A slot that can still cross `maxStaleness`: loaded, refreshed, and not yet reported stale. */
 function staleCandidate(engine: RefreshEngine, slot: Slot): boolean {
-  return slot.loaded && !slot.staleNotified && slot.goodAt !== undefined && engine.refreshes(slot.entry);
+  // A leased value is never stale: its lease says how long it works (health shows it `expired` after).
+  return (
+    slot.loaded &&
+    !slot.staleNotified &&
+    slot.goodAt !== undefined &&
+    slot.entry.leaseEndAt === undefined &&
+    engine.refreshes(slot.entry)
+  );
+}
+
+/**
+ * Records the lease of a value just fetched (a fact the schedule reads): when it ends, as the
+ * monotonic clock sees the source's `expiresAt`, and its jitter draw. A value without `expiresAt`
+ * has no lease.
+ */
+function recordLease(entry: Entry, secret: RawSecret, now: number, wallNow: number, draw: number): void {
+  const expiresAt = secret.expiresAt?.getTime();
+  entry.leaseEndAt = expiresAt !== undefined && Number.isFinite(expiresAt) ? now + (expiresAt - wallNow) : undefined;
+  entry.leaseDraw = draw;
+}
+
+/** The lease of the value served has an end not reported yet (a new lease resets this). */
+function leaseUnreported(entry: Entry): boolean {
+  return entry.leaseEndAt !== undefined && entry.leaseEndReported !== entry.leaseEndAt;
 }

@@ -13,7 +13,11 @@
  *   rotation time cannot make its own retry due at once);
  * - an id with a round in flight is never due (its round settling re-arms the timer), so the timer
  *   never re-arms at a time already past while a round is in flight;
- * - an id with no reason to be fetched (no poll, no failure, no rotation, no change) is never due.
+ * - an id with no reason to be fetched (no poll, no failure, no rotation, no change, no lease) is
+ *   never due;
+ * - a value with a lease (`RawSecret.expiresAt`) is fetched again at about two-thirds of the lease
+ *   it had when it was fetched (jittered down by up to `jitter`, at most a quarter), so strictly
+ *   before the lease ends whenever no backoff holds the attempt back; a backoff still wins.
  */
 import { jitteredInterval, refreshBackoff } from './backoff';
 import type { BackoffConfig } from './store-options';
@@ -53,6 +57,14 @@ export interface ScheduleFacts {
    * a fetch that starts after it.
    */
   readonly change: { readonly at: number; readonly attempt: number } | undefined;
+  /**
+   * When the lease of the value served ends (monotonic: the source's `expiresAt` seen from the
+   * clock when the fetch settled); undefined for a value without a lease. The lease began when
+   * that fetch started (`okAttemptAt`).
+   */
+  readonly leaseEndAt?: number | undefined;
+  /** The jitter draw in [0, 1) of the current lease (recorded with it). */
+  readonly leaseDraw?: number | undefined;
 }
 
 /** The store-wide settings the schedule reads. */
@@ -90,9 +102,33 @@ export function rotationDueAt(f: ScheduleFacts, config: ScheduleConfig): number 
   return Math.max(f.rotationAt!, (f.lastAttemptAt ?? -Infinity) + Math.max(1, config.minRefreshInterval));
 }
 
-/** When the periodic poll is due; Infinity without polling (or before the first success). */
+/** The share of a lease after which its value is fetched again, before jitter. */
+export const LEASE_RENEW_FRACTION = 2 / 3;
+
+/** The largest share of {@link LEASE_RENEW_FRACTION} that jitter may take off (a fleet spreads out). */
+export const MAX_LEASE_JITTER = 0.25;
+
+/**
+ * When a leased value is fetched again (the source renews its lease or issues a new one): at
+ * `LEASE_RENEW_FRACTION` of the lease it had when fetched, less a jitter of up to
+ * `min(jitter, MAX_LEASE_JITTER)` of it. A lease already over when it was granted is fetched
+ * again no sooner than `max(1, minRefreshInterval)` after the last attempt (no spin). Infinity
+ * without a lease.
+ */
+export function leaseDueAt(f: ScheduleFacts, config: ScheduleConfig): number {
+  if (f.leaseEndAt === undefined || f.okAttemptAt === undefined) return Infinity;
+  const granted = f.leaseEndAt - f.okAttemptAt;
+  if (!(granted > 0)) return (f.lastAttemptAt ?? f.okAttemptAt) + Math.max(1, config.minRefreshInterval);
+  const share = LEASE_RENEW_FRACTION * (1 - Math.min(config.jitter, MAX_LEASE_JITTER) * (f.leaseDraw ?? 0));
+  return f.okAttemptAt + granted * share;
+}
+
+/**
+ * When the periodic poll is due; Infinity without polling (or before the first success), and for
+ * a leased value (its lease decides, {@link leaseDueAt}).
+ */
 export function pollDueAt(f: ScheduleFacts, config: ScheduleConfig): number {
-  if (f.interval <= 0 || f.polledAt === undefined) return Infinity;
+  if (f.interval <= 0 || f.polledAt === undefined || f.leaseEndAt !== undefined) return Infinity;
   return f.polledAt + jitteredInterval(f.interval, config.jitter, () => f.pollDraw);
 }
 
@@ -128,13 +164,13 @@ export function changeDueAt(f: ScheduleFacts, config: ScheduleConfig): number {
 
 /**
  * When this id should next be fetched in the background (monotonic ms), or Infinity: the earliest
- * of its reasons — the poll, the retry after a failure, the scheduled rotation and a recorded change
+ * of its reasons — the poll (or the lease), the retry after a failure, the scheduled rotation and a recorded change
  * (both held to `minRefreshInterval` after the last attempt) — and, after a failure, never before its backoff ends ({@link
  * earliestAttemptAt}); Infinity while a round is in flight.
  */
 export function nextFetchAt(f: ScheduleFacts, config: ScheduleConfig): number {
   if (f.inflight) return Infinity;
-  let want = Math.min(pollDueAt(f, config), changeDueAt(f, config));
+  let want = Math.min(pollDueAt(f, config), changeDueAt(f, config), leaseDueAt(f, config));
   // A failed id is retried (at the end of its backoff) even when it does not poll.
   if (f.failures > 0) want = -Infinity;
   want = Math.min(want, rotationDueAt(f, config));

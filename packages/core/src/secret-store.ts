@@ -354,6 +354,7 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
         region: slot.entry.region,
         error: slot.error ?? slot.entry.error,
         refreshes: this.#engine.refreshes(slot.entry),
+        leaseEndAt: slot.entry.leaseEndAt,
       });
     }
     const report = computeHealth(states, this.#config.clock.now(), this.#config.maxStaleness);

@@ -2,6 +2,9 @@ import fc from 'fast-check';
 import {
   changeDueAt,
   failureBackoff,
+  LEASE_RENEW_FRACTION,
+  leaseDueAt,
+  MAX_LEASE_JITTER,
   nextDescribeAt,
   nextFetchAt,
   type ScheduleConfig,
@@ -48,6 +51,11 @@ const facts: fc.Arbitrary<ScheduleFacts> = fc
       : f,
   );
 
+/** Any facts, with or without a lease (the properties that hold whatever the reasons). */
+const anyFacts: fc.Arbitrary<ScheduleFacts> = fc
+  .tuple(facts, fc.option(time, { nil: undefined }), draw)
+  .map(([f, leaseEndAt, leaseDraw]) => ({ ...f, leaseEndAt, leaseDraw }));
+
 /** The smallest backoff the configuration allows after `failures` failures, computed independently. */
 function minimumBackoff(f: ScheduleFacts, c: ScheduleConfig): number {
   if (f.retryable || f.interval === 0) {
@@ -61,7 +69,7 @@ function minimumBackoff(f: ScheduleFacts, c: ScheduleConfig): number {
 describe('the derived refresh schedule (properties)', () => {
   it('after a failed attempt, the next one is at least its backoff away, whatever else is due', () => {
     fc.assert(
-      fc.property(facts, config, (f, c) => {
+      fc.property(anyFacts, config, (f, c) => {
         fc.pre(f.failures > 0 && !f.inflight);
         const next = nextFetchAt(f, c);
         expect(next).toBeGreaterThanOrEqual(f.settledAt! + failureBackoff(f, c));
@@ -111,7 +119,7 @@ describe('the derived refresh schedule (properties)', () => {
 
   it('an id with a round in flight is never due (the timer never re-arms in the past for it)', () => {
     fc.assert(
-      fc.property(facts, config, (f, c) => {
+      fc.property(anyFacts, config, (f, c) => {
         expect(nextFetchAt({ ...f, inflight: true }, c)).toBe(Infinity);
       }),
     );
@@ -119,7 +127,7 @@ describe('the derived refresh schedule (properties)', () => {
 
   it('a pending rotation date or change never overrides a backoff', () => {
     fc.assert(
-      fc.property(facts, config, time, (f, c, at) => {
+      fc.property(anyFacts, config, time, (f, c, at) => {
         fc.pre(f.failures > 0 && !f.inflight);
         // The rotation time and the change are due long before the backoff ends.
         const withReasons: ScheduleFacts = {
@@ -136,8 +144,15 @@ describe('the derived refresh schedule (properties)', () => {
 
   it('an id with no reason to be fetched is never due, and no due time is NaN', () => {
     fc.assert(
-      fc.property(facts, config, (f, c) => {
-        const idle: ScheduleFacts = { ...f, interval: 0, failures: 0, rotationAt: undefined, change: undefined };
+      fc.property(anyFacts, config, (f, c) => {
+        const idle: ScheduleFacts = {
+          ...f,
+          interval: 0,
+          failures: 0,
+          rotationAt: undefined,
+          change: undefined,
+          leaseEndAt: undefined,
+        };
         expect(nextFetchAt(idle, c)).toBe(Infinity);
         expect(Number.isNaN(nextFetchAt(f, c))).toBe(false);
       }),
@@ -156,6 +171,7 @@ describe('the derived refresh schedule (properties)', () => {
           lastAttemptAt: undefined,
           polledAt: f.polledAt ?? 0,
           interval: Math.max(1, f.interval),
+          leaseEndAt: undefined,
         };
         const next = nextFetchAt(polling, c);
         expect(next).toBeGreaterThanOrEqual(polling.polledAt! + polling.interval * (1 - c.jitter) - 1e-6);
@@ -202,6 +218,98 @@ describe('the derived refresh schedule (properties)', () => {
     );
     expect(nextDescribeAt({ ...base, describedAt: 200, rotationFetch: { at: 150 }, rechecks: 40 }, 5, rs)).toBe(
       200 + 64 * 60_000,
+    );
+  });
+});
+
+/**
+ * A leased value (`RawSecret.expiresAt`): fetched again at about two-thirds of the lease it had,
+ * strictly before it ends while no backoff holds the attempt back, and a backoff still wins.
+ */
+describe('the lease schedule (properties)', () => {
+  /** Facts of an id whose last successful fetch (the last attempt) brought a lease. */
+  const leased = fc
+    .tuple(facts, time, fc.double({ min: 1, max: 1e8, noNaN: true }))
+    .map(([f, grantedAt, length]): ScheduleFacts => ({
+      ...f,
+      inflight: false,
+      failures: 0,
+      okAttemptAt: grantedAt,
+      lastAttemptAt: grantedAt,
+      settledAt: grantedAt,
+      leaseEndAt: grantedAt + length,
+    }));
+
+  it('a leased value that is not failing is due at about two-thirds of its lease, strictly before it ends', () => {
+    fc.assert(
+      fc.property(leased, config, (f, c) => {
+        const granted = f.leaseEndAt! - f.okAttemptAt!;
+        const next = nextFetchAt(f, c);
+        // Another reason (a change, a rotation) may make it earlier, never later.
+        expect(next).toBeLessThanOrEqual(f.okAttemptAt! + granted * LEASE_RENEW_FRACTION + 1e-6);
+        expect(next).toBeLessThan(f.leaseEndAt!);
+        // With no other reason, it is the lease's own time: no earlier than the jitter allows.
+        const alone = nextFetchAt({ ...f, change: undefined, rotationAt: undefined }, c);
+        expect(alone).toBe(leaseDueAt(f, c));
+        expect(alone).toBeGreaterThanOrEqual(
+          f.okAttemptAt! + granted * LEASE_RENEW_FRACTION * (1 - MAX_LEASE_JITTER) - 1e-6,
+        );
+        expect(alone).toBeGreaterThan(f.okAttemptAt!);
+      }),
+      { numRuns: 1_500 },
+    );
+  });
+
+  it('after a failed renewal the retry keeps its backoff, and comes before the lease ends whenever the backoff allows', () => {
+    fc.assert(
+      fc.property(
+        leased,
+        config,
+        fc.integer({ min: 1, max: 60 }),
+        fc.double({ min: 0, max: 1e8, noNaN: true }),
+        (f, c, failures, after) => {
+          const failing: ScheduleFacts = {
+            ...f,
+            failures,
+            lastAttemptAt: f.okAttemptAt! + after,
+            settledAt: f.okAttemptAt! + after,
+          };
+          const next = nextFetchAt(failing, c);
+          const backoffEnds = failing.settledAt! + failureBackoff(failing, c);
+          expect(next).toBeGreaterThanOrEqual(backoffEnds);
+          if (backoffEnds < f.leaseEndAt!) expect(next).toBeLessThan(f.leaseEndAt!);
+        },
+      ),
+      { numRuns: 1_500 },
+    );
+  });
+
+  it('a leased value is not polled: its lease decides, however short the refresh interval', () => {
+    fc.assert(
+      fc.property(leased, config, fc.integer({ min: 1, max: 1_000 }), (f, c, interval) => {
+        const polling: ScheduleFacts = {
+          ...f,
+          interval,
+          polledAt: f.okAttemptAt,
+          change: undefined,
+          rotationAt: undefined,
+        };
+        expect(nextFetchAt(polling, c)).toBe(leaseDueAt(polling, c));
+      }),
+    );
+  });
+
+  it('a lease already over when granted is fetched again no sooner than max(1 ms, minRefreshInterval) (no spin)', () => {
+    fc.assert(
+      fc.property(leased, config, fc.double({ min: 0, max: 1e6, noNaN: true }), (f, c, late) => {
+        const over: ScheduleFacts = {
+          ...f,
+          leaseEndAt: f.okAttemptAt! - late,
+          change: undefined,
+          rotationAt: undefined,
+        };
+        expect(nextFetchAt(over, c)).toBe(f.lastAttemptAt! + Math.max(1, c.minRefreshInterval));
+      }),
     );
   });
 });

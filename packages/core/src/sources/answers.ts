@@ -26,7 +26,7 @@ export function invalidAnswer(id: string, sourceKind: string, what: string): Fet
 
 /**
  * Checks what `Source.fetch` resolved with against the contract, one outcome per request: a value
- * with a non-empty string `versionId`, `string`/`binary`/`createdDate` of the right types, or a
+ * with a non-empty string `versionId`, `string`/`binary`/`createdDate`/`expiresAt` of the right types, or a
  * `SecretFetchError`. Anything else becomes an `InvalidSourceResponse` failure for that request,
  * so a misbehaving source can neither throw inside the store nor freeze a value.
  */
@@ -79,6 +79,9 @@ function secretProblem(secret: unknown): string | undefined {
   const created = s['createdDate'];
   if (created !== undefined && !(created instanceof Date && Number.isFinite(created.getTime())))
     return 'CreatedDate is not a valid date';
+  const expires = s['expiresAt'];
+  if (expires !== undefined && !(expires instanceof Date && Number.isFinite(expires.getTime())))
+    return 'expiresAt is not a valid date';
   for (const field of ['arn', 'region'] as const) {
     if (s[field] !== undefined && typeof s[field] !== 'string') return `${field} is ${kindOf(s[field])}`;
   }

@@ -23,6 +23,12 @@ export interface RawSecret {
   readonly arn?: string | undefined;
   /** The Region that served the value (multi-Region sources). */
   readonly region?: string | undefined;
+  /**
+   * When the value stops working (a lease's end, e.g. Vault dynamic credentials). The store
+   * fetches it again before then (at about two-thirds of the lease, `schedule.ts`) and health shows
+   * the time left; a lease that ends with no replacement is an error. Absent: no lease.
+   */
+  readonly expiresAt?: Date | undefined;
 }
 
 /** One request's outcome, aligned by index with the requests passed to `fetch`. */
