@@ -43,6 +43,13 @@ export interface SecretDeclarationObject {
    * @default the store's interval
    */
   readonly refreshInterval?: Duration | false;
+  /**
+   * The store source that reads this secret: a name in the store's `sources` option (checked when
+   * the store is built). Without it, the store's default `source` reads it.
+   * @example 'ssm'
+   * @default the store's `source`
+   */
+  readonly source?: string;
 }
 
 /** A declaration: a secret id (shorthand for a required string secret) or a full object. */
@@ -84,7 +91,9 @@ export interface NormalizedDeclaration {
   readonly optional: boolean;
   /** Milliseconds (0 = no background refresh), or undefined for the store's default. */
   readonly refreshInterval: number | undefined;
-  /** Identity of what is fetched: same id + version pin = one fetch. */
+  /** The store source that reads it (a name in the `sources` option); undefined for the default one. */
+  readonly source: string | undefined;
+  /** Identity of what is fetched: same id + version pin = one fetch (per source). */
   readonly fetchKey: string;
 }
 
@@ -97,6 +106,7 @@ const DECLARATION_KEYS = [
   'versionId',
   'optional',
   'refreshInterval',
+  'source',
 ] as const;
 const FORMATS: readonly SecretFormat[] = ['string', 'json', 'binary'];
 const NAME_PATTERN = /^[A-Za-z_$][\w$-]*$/;
@@ -238,6 +248,9 @@ function normalizeOne(name: string, raw: SecretDeclaration): NormalizedDeclarati
       : raw.refreshInterval === false
         ? 0
         : parseDuration(raw.refreshInterval, `${at}.refreshInterval`, { allowZero: true });
+  if (raw.source !== undefined && (typeof raw.source !== 'string' || raw.source === '')) {
+    throw new SecretsConfigError(`${at}.source`, 'source must name one of the store\'s `sources`, e.g. "ssm".');
+  }
   const stage = versionStage === 'AWSCURRENT' && versionId === undefined ? undefined : versionStage;
   return Object.freeze({
     name,
@@ -249,6 +262,7 @@ function normalizeOne(name: string, raw: SecretDeclaration): NormalizedDeclarati
     versionId,
     optional: raw.optional ?? false,
     refreshInterval,
+    source: raw.source === 'default' ? undefined : raw.source,
     fetchKey: fetchKeyOf(id, versionId, stage),
   });
 }
