@@ -28,7 +28,12 @@ export function handleControl(
   const ok = (payload: Json = { ok: true }) => sendAwsJson(res, 200, payload);
   try {
     if (route === 'health' && method === 'GET')
-      return ok({ status: 'ok', url: emu.url, secrets: emu.store.list().length });
+      return ok({
+        status: 'ok',
+        url: emu.url,
+        secrets: emu.store.list().length,
+        parameters: emu.parameters.list().length,
+      });
     if (route === 'calls' && method === 'GET') return ok({ ...emu.calls(), throttled: emu.throttled() });
     if (route === 'reset-calls' && method === 'POST') return (emu.resetCalls(), ok());
     if (route === 'faults' && method === 'POST') return ok({ id: emu.injectFault(body as FaultOptions) });
@@ -67,6 +72,22 @@ export function handleControl(
         const force = new URL(req.url ?? '/', 'http://x').searchParams.get('force') === 'true' || body.force === true;
         return (emu.deleteSecret(id, { force }), ok());
       }
+    }
+    if (route === 'parameters' && method === 'GET') return ok({ parameters: emu.parameters.list().map((p) => p.name) });
+    if (route.startsWith('parameters/')) {
+      // The name keeps its leading slash: POST /_emulator/parameters/%2Fapp%2Furl (or /_emulator/parameters//app/url).
+      const name = decodeURIComponent(route.slice('parameters/'.length));
+      if (method === 'POST') {
+        if (typeof body.value !== 'string')
+          throw new TypeError('POST /_emulator/parameters/<name> needs {"value": "..."}.');
+        return ok(
+          emu.putParameter(name, body.value, {
+            ...(typeof body.type === 'string' ? { type: body.type as never } : {}),
+            ...(Array.isArray(body.labels) ? { labels: body.labels as string[] } : {}),
+          }),
+        );
+      }
+      if (method === 'DELETE') return (emu.deleteParameter(name), ok());
     }
     sendAwsJson(res, 404, { error: `No control route ${method} /_emulator/${route}.` });
   } catch (err) {

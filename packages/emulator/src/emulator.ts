@@ -15,13 +15,24 @@ import {
 } from './faults';
 import { delay, listen, readBody, sendAwsJson, trackSockets, type Json } from './http';
 import { OPERATIONS, Operations, type Operation } from './operations';
+import { ParametersModel, type ParameterType } from './parameters-model';
 import { RotationRunner, type RotationContext, type RotationFunction, type RotationRecord } from './rotation';
 import { nextRotationDate, toMs, type Duration } from './schedule';
-import { applySeed, type Seed } from './seed';
+import { applyParameters, applySeed, type Seed, type SeedParameters } from './seed';
+import { SSM_OPERATIONS, SSM_TARGET_PREFIX, SsmOperations, type SsmOperation } from './ssm-operations';
 import { AWSCURRENT, AWSPENDING, SecretsModel, type SecretValue, type StoredVersion } from './secrets-model';
 
 export { OPERATIONS, type Operation } from './operations';
-export type { Seed, SeedFile, SeedSecret, SeedVersion } from './seed';
+export type {
+  Seed,
+  SeedFile,
+  SeedParameter,
+  SeedParameters,
+  SeedParameterVersion,
+  SeedSecret,
+  SeedVersion,
+} from './seed';
+export { SSM_OPERATIONS, type SsmOperation } from './ssm-operations';
 
 /** Minimal logger; every method is optional. Pass `false` (the default) for silence. */
 export interface LoggerLike {
@@ -39,8 +50,13 @@ export interface EmulatorOptions {
   port?: number;
   /** @default '127.0.0.1' */
   host?: string;
-  /** Initial secrets, or the path of a JSON seed file. */
+  /** Initial secrets, or the path of a JSON seed file (whose `parameters` seed Parameter Store too). */
   seed?: Seed | string;
+  /**
+   * Initial Parameter Store parameters: `{ '/app/url': 'https://…' }` (a String) or
+   * `{ '/app/key': { value: '…', type: 'SecureString', labels: ['prod'] } }`.
+   */
+  parameters?: SeedParameters;
   /** @default 'us-east-1' */
   region?: string;
   /** @default '123456789012' */
@@ -79,6 +95,15 @@ export interface EmulatorClientConfig {
 /** Requests received, per operation (every attempt, including throttled and faulted ones), and `total`. */
 export type CallCounts = Record<string, number> & { total: number };
 
+/** Options of {@link Emulator.putParameter}. */
+export interface PutParameterOptions {
+  /** @default 'String' for a new parameter, else the type of its latest version */
+  type?: ParameterType;
+  /** Labels to attach to the new version (moved from the versions that had them). */
+  labels?: string[];
+  description?: string;
+}
+
 /** Options of {@link Emulator.putSecret}. */
 export interface PutSecretOptions {
   /** @default a random UUID */
@@ -93,6 +118,10 @@ type Outcome = { status: number; body: Json };
 
 const TARGET_PREFIX = 'secretsmanager.';
 
+function isSsmOperation(op: string): op is SsmOperation {
+  return (SSM_OPERATIONS as readonly string[]).includes(op);
+}
+
 /** Error passed to in-process callers when the emulator is paused or closed. */
 function connectionError(code: 'ECONNREFUSED' | 'ECONNRESET', message: string): Error {
   return Object.assign(new Error(message), { code });
@@ -104,7 +133,10 @@ function connectionError(code: 'ECONNREFUSED' | 'ECONNRESET', message: string): 
 export class Emulator {
   /** The in-memory secrets. */
   readonly store: SecretsModel;
+  /** The in-memory Parameter Store parameters. */
+  readonly parameters: ParametersModel;
   private readonly operations: Operations;
+  private readonly ssm: SsmOperations;
   private readonly server: Server;
   private readonly sockets: Set<Socket>;
   private readonly hangs = new Set<(err: Error) => void>();
@@ -146,11 +178,14 @@ export class Emulator {
       info: (m) => this.logger.info?.(m),
     });
     this.operations = new Operations(this.store, this.faults, this.rotation);
+    this.parameters = new ParametersModel(this.store.region, this.store.accountId, now);
+    this.ssm = new SsmOperations(this.parameters, this.store, this.operations, this.faults);
     this.boundPort = options.port ?? 0;
     this.server = createServer((req, res) => void this.onRequest(req, res));
     this.sockets = trackSockets(this.server);
     if (options.quotas) this.throttler.applyQuotas(options.quotas);
     if (options.seed !== undefined) this.seed(options.seed);
+    if (options.parameters !== undefined) applyParameters(this.parameters, options.parameters);
   }
 
   /** Base URL, e.g. `http://127.0.0.1:4566`. */
@@ -310,10 +345,30 @@ export class Emulator {
     this.store.restore(id);
   }
 
-  /** Request counts per operation since start or {@link resetCalls}. */
+  /**
+   * Adds a parameter version (version 1 for a new name, else the next one), like PutParameter with
+   * `Overwrite: true`. Returns the version number.
+   */
+  putParameter(name: string, value: string, opts: PutParameterOptions = {}): { version: number } {
+    const existing = this.parameters.find(name);
+    const put = this.parameters.put(name, value, {
+      type: opts.type ?? (existing ? undefined : 'String'),
+      overwrite: true,
+      ...(opts.description !== undefined ? { description: opts.description } : {}),
+    });
+    if (opts.labels && opts.labels.length > 0) this.parameters.label(name, opts.labels, put.version);
+    return { version: put.version };
+  }
+
+  /** Deletes a parameter and all its versions. */
+  deleteParameter(name: string): void {
+    this.parameters.delete(name);
+  }
+
+  /** Request counts per operation (Secrets Manager and SSM) since start or {@link resetCalls}. */
   calls(): CallCounts {
     const out: Record<string, number> = {};
-    for (const op of OPERATIONS) out[op] = 0;
+    for (const op of [...OPERATIONS, ...SSM_OPERATIONS]) out[op] = 0;
     Object.assign(out, this.counts);
     return Object.assign(out, { total: this.total });
   }
@@ -361,7 +416,7 @@ export class Emulator {
 
   /** Loads secrets from a seed object or JSON file path. */
   seed(seed: Seed | string): void {
-    applySeed(this.store, seed);
+    applySeed(this.store, seed, this.parameters);
   }
 
   /**
@@ -373,8 +428,8 @@ export class Emulator {
     if (!this.listening) throw connectionError('ECONNREFUSED', `connect ECONNREFUSED ${this.url} (emulator paused)`);
     const outcome = await this.process(operation, input);
     if (outcome.status >= 300) {
-      const body = outcome.body as { __type?: string; Message?: string };
-      throw new ServiceError(body.__type ?? 'InternalFailure', body.Message, outcome.status);
+      const body = outcome.body as { __type?: string; Message?: string; message?: string };
+      throw new ServiceError(body.__type ?? 'InternalFailure', body.Message ?? body.message, outcome.status);
     }
     return outcome.body;
   }
@@ -388,10 +443,21 @@ export class Emulator {
     this.sockets.clear();
   }
 
-  private async process(op: string, input: Json): Promise<Outcome> {
+  private async process(op: string, input: Json, service?: 'secretsmanager' | 'ssm'): Promise<Outcome> {
+    const ssm = service === 'ssm' || (service === undefined && isSsmOperation(op));
+    const outcome = await this.processFor(op, input, ssm);
+    // SSM spells the error member `message` (Secrets Manager: `Message`).
+    if (ssm && outcome.status >= 300 && 'Message' in outcome.body) {
+      const { Message, ...rest } = outcome.body;
+      return { status: outcome.status, body: { ...rest, message: Message } };
+    }
+    return outcome;
+  }
+
+  private async processFor(op: string, input: Json, ssm: boolean): Promise<Outcome> {
     this.counts[op] = (this.counts[op] ?? 0) + 1;
     this.total += 1;
-    if (!(OPERATIONS as readonly string[]).includes(op)) {
+    if (!(ssm ? isSsmOperation(op) : (OPERATIONS as readonly string[]).includes(op))) {
       return errorOutcome(
         new ServiceError('UnknownOperationException', `Operation ${op} is not supported by @hush/emulator.`),
       );
@@ -400,7 +466,8 @@ export class Emulator {
       this.throttledCount += 1;
       return errorOutcome(new ServiceError('ThrottlingException', 'Rate exceeded'));
     }
-    const fault = this.faults.match(op, (sid) => this.operations.touches(input, sid), { perSecret: false });
+    const touches = ssm ? this.ssm.touches.bind(this.ssm) : this.operations.touches.bind(this.operations);
+    const fault = this.faults.match(op, (sid) => touches(input, sid), { perSecret: false });
     if (fault) {
       this.logger.debug?.(`fault ${fault.fault.id} on ${op}`);
       if (fault.latencyMs > 0) await delay(fault.latencyMs);
@@ -413,7 +480,7 @@ export class Emulator {
       }
     }
     try {
-      const body = this.operations.execute(op as Operation, input);
+      const body = ssm ? this.ssm.execute(op as SsmOperation, input) : this.operations.execute(op as Operation, input);
       return { status: 200, body: fault?.rewrite ? (fault.rewrite(body) as Json) : body };
     } catch (err) {
       if (err instanceof ServiceError) return errorOutcome(err);
@@ -444,7 +511,9 @@ export class Emulator {
         return;
       }
       const target = String(req.headers['x-amz-target'] ?? '');
-      const op = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : target || 'Unknown';
+      const service = target.startsWith(SSM_TARGET_PREFIX) ? 'ssm' : 'secretsmanager';
+      const prefix = service === 'ssm' ? SSM_TARGET_PREFIX : TARGET_PREFIX;
+      const op = target.startsWith(prefix) ? target.slice(prefix.length) : target || 'Unknown';
       let input: Json;
       try {
         input = body.length === 0 ? {} : (JSON.parse(body.toString('utf8')) as Json);
@@ -458,7 +527,7 @@ export class Emulator {
         );
         return;
       }
-      const outcome = await this.process(op, input);
+      const outcome = await this.process(op, input, service);
       this.logger.debug?.(`${op} -> ${outcome.status}`);
       sendOutcome(res, outcome);
     } catch (err) {

@@ -187,6 +187,22 @@ export const AWS_QUOTAS: Readonly<Record<string, number>> = Object.freeze({
   RestoreSecret: 50,
 });
 
+/** Key of the bucket GetParameter, GetParameters and GetParametersByPath share (`limits: { 'ssm:get': … }`). */
+export const SSM_GET_BUCKET = 'ssm:get';
+
+/**
+ * Parameter Store's throughput quota (default 40/s per account and Region), one bucket shared by
+ * GetParameter, GetParameters and GetParametersByPath, keyed {@link SSM_GET_BUCKET}.
+ */
+export const SSM_QUOTAS: Readonly<Record<string, number>> = Object.freeze({ [SSM_GET_BUCKET]: 40 });
+
+/** Operations that take from a shared bucket as well as their own. */
+const SHARED_BUCKETS: Readonly<Record<string, string>> = Object.freeze({
+  GetParameter: SSM_GET_BUCKET,
+  GetParameters: SSM_GET_BUCKET,
+  GetParametersByPath: SSM_GET_BUCKET,
+});
+
 /**
  * Quota settings: `scale` multiplies every AWS quota (0.01 turns 10,000/s into 100/s);
  * `limits` overrides single operations.
@@ -225,7 +241,7 @@ export class Throttler {
     const config: QuotaConfig = quotas === 'aws' ? {} : quotas;
     const scale = config.scale ?? 1;
     if (!(scale > 0)) throw new RangeError(`quotas.scale must be > 0, got ${scale}.`);
-    for (const [op, rate] of Object.entries(AWS_QUOTAS)) {
+    for (const [op, rate] of [...Object.entries(AWS_QUOTAS), ...Object.entries(SSM_QUOTAS)]) {
       const scaled = rate * scale;
       this.set(op, { ratePerSecond: scaled, burst: Math.max(1, scaled) });
     }
@@ -236,6 +252,8 @@ export class Throttler {
   allow(operation: string): boolean {
     const all = this.buckets.get(ALL_OPERATIONS);
     if (all && !all.tryTake()) return false;
+    const shared = SHARED_BUCKETS[operation] === undefined ? undefined : this.buckets.get(SHARED_BUCKETS[operation]);
+    if (shared && !shared.tryTake()) return false;
     const own = this.buckets.get(operation);
     return own ? own.tryTake() : true;
   }

@@ -1,13 +1,18 @@
-export { startEmulator, Emulator, OPERATIONS } from './emulator';
+export { startEmulator, Emulator, OPERATIONS, SSM_OPERATIONS } from './emulator';
 export type {
   CallCounts,
   EmulatorClientConfig,
   EmulatorOptions,
   LoggerLike,
   Operation,
+  PutParameterOptions,
   PutSecretOptions,
   Seed,
   SeedFile,
+  SeedParameter,
+  SeedParameters,
+  SeedParameterVersion,
+  SsmOperation,
   SeedSecret,
   SeedVersion,
 } from './emulator';
@@ -23,7 +28,7 @@ export type {
   AgentUpstreamInput,
   AgentUpstreamValue,
 } from './agent';
-export { AWS_QUOTAS, FaultRegistry, Throttler, TokenBucket } from './faults';
+export { AWS_QUOTAS, SSM_QUOTAS, SSM_GET_BUCKET, FaultRegistry, Throttler, TokenBucket } from './faults';
 export type { ActiveFault, FaultOptions, QuotaConfig, ThrottleLimit } from './faults';
 /** The emulator's in-memory model of secrets, versions and labels. */
 export { SecretsModel, AWSCURRENT, AWSPREVIOUS, AWSPENDING } from './secrets-model';
@@ -36,3 +41,12 @@ export type {
   StoredVersion,
 } from './secrets-model';
 export { ServiceError, DEFAULT_ERROR_STATUS, statusForError } from './errors';
+/** The emulator's in-memory model of Parameter Store parameters, versions and labels. */
+export { ParametersModel, PARAMETER_TYPES, SECRETS_MANAGER_REFERENCE } from './parameters-model';
+export type {
+  ParameterSelector,
+  ParameterType,
+  PutParameterOptions as ParametersModelPutOptions,
+  StoredParameter,
+  StoredParameterVersion,
+} from './parameters-model';
