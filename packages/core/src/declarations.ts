@@ -3,8 +3,11 @@ import { SecretsConfigError } from './errors';
 import type { SecretBytes } from './secret-bytes';
 import { checkKnownKeys, parseDuration, type Duration } from './validation';
 
-/** How a secret's raw value is turned into the value you read. */
-export type SecretFormat = 'string' | 'json' | 'binary';
+/**
+ * How a secret's raw value is turned into the value you read. `list` splits the text on commas into
+ * a frozen `string[]` (an SSM `StringList` parameter).
+ */
+export type SecretFormat = 'string' | 'json' | 'binary' | 'list';
 
 /**
  * One declared secret.
@@ -50,6 +53,16 @@ export interface SecretDeclarationObject {
    * @default the store's `source`
    */
   readonly source?: string;
+  /**
+   * Parameter Store path (`ssmParameterStore()` sources only): `id` is a path such as
+   * `/app/prod/`, read with `GetParametersByPath` (paginated) as one value: a frozen record of every
+   * parameter under it, keyed by its name relative to the path (`db/host`), refreshed as a unit.
+   * StringList values stay comma-separated text. A schema, if any, validates the whole record.
+   * @default false
+   */
+  readonly path?: boolean;
+  /** With `path`: include every level below the path, not only its direct children. @default false */
+  readonly recursive?: boolean;
 }
 
 /** A declaration: a secret id (shorthand for a required string secret) or a full object. */
@@ -64,11 +77,15 @@ type BaseValue<D> = D extends string
     ? O
     : D extends { readonly key: string }
       ? string
-      : D extends { readonly format: 'json' }
-        ? unknown
-        : D extends { readonly format: 'binary' }
-          ? SecretBytes
-          : string;
+      : D extends { readonly path: true }
+        ? Readonly<Record<string, string>>
+        : D extends { readonly format: 'json' }
+          ? unknown
+          : D extends { readonly format: 'binary' }
+            ? SecretBytes
+            : D extends { readonly format: 'list' }
+              ? readonly string[]
+              : string;
 
 /** The type `get(name)` returns for a declaration. */
 export type SecretValueOf<D> = D extends { readonly optional: true } ? BaseValue<D> | undefined : BaseValue<D>;
@@ -93,6 +110,8 @@ export interface NormalizedDeclaration {
   readonly refreshInterval: number | undefined;
   /** The store source that reads it (a name in the `sources` option); undefined for the default one. */
   readonly source: string | undefined;
+  /** A Parameter Store path read as one record (`GetParametersByPath`); undefined otherwise. */
+  readonly path: { readonly recursive: boolean } | undefined;
   /** Identity of what is fetched: same id + version pin = one fetch (per source). */
   readonly fetchKey: string;
 }
@@ -107,8 +126,10 @@ const DECLARATION_KEYS = [
   'optional',
   'refreshInterval',
   'source',
+  'path',
+  'recursive',
 ] as const;
-const FORMATS: readonly SecretFormat[] = ['string', 'json', 'binary'];
+const FORMATS: readonly SecretFormat[] = ['string', 'json', 'binary', 'list'];
 const NAME_PATTERN = /^[A-Za-z_$][\w$-]*$/;
 /**
  * Names a record of values cannot carry: every property of `Object.prototype` (`constructor`,
@@ -207,7 +228,27 @@ function normalizeOne(name: string, raw: SecretDeclaration): NormalizedDeclarati
     throw new SecretsConfigError(`${at}.id`, 'the secret id is empty. Set it to the secret name or ARN.');
   }
   if (id.length > 2048) throw new SecretsConfigError(`${at}.id`, 'ids are at most 2048 characters.');
-  const format = raw.format ?? (key !== undefined ? 'json' : 'string');
+  for (const opt of ['path', 'recursive'] as const) {
+    if (raw[opt] !== undefined && typeof raw[opt] !== 'boolean') {
+      throw new SecretsConfigError(`${at}.${opt}`, `${opt} must be true or false.`);
+    }
+  }
+  const isPath = raw.path === true;
+  if (raw.recursive === true && !isPath) {
+    throw new SecretsConfigError(`${at}.recursive`, '`recursive` applies to a path; add `path: true`.');
+  }
+  if (isPath) {
+    if (raw.format !== undefined && raw.format !== 'json') {
+      throw new SecretsConfigError(
+        `${at}.format`,
+        `a path is read as a record of parameter names to values; remove \`format\` (got ${JSON.stringify(raw.format)}).`,
+      );
+    }
+    if (raw.versionId !== undefined || raw.versionStage !== undefined) {
+      throw new SecretsConfigError(`${at}.path`, 'a path has no versions or labels; remove versionId / versionStage.');
+    }
+  }
+  const format = raw.format ?? (key !== undefined || isPath ? 'json' : 'string');
   if (!FORMATS.includes(format)) {
     throw new SecretsConfigError(
       `${at}.format`,
@@ -263,7 +304,8 @@ function normalizeOne(name: string, raw: SecretDeclaration): NormalizedDeclarati
     optional: raw.optional ?? false,
     refreshInterval,
     source: raw.source === 'default' ? undefined : raw.source,
-    fetchKey: fetchKeyOf(id, versionId, stage),
+    path: isPath ? Object.freeze({ recursive: raw.recursive === true }) : undefined,
+    fetchKey: isPath ? `${id}#path${raw.recursive === true ? ':recursive' : ''}` : fetchKeyOf(id, versionId, stage),
   });
 }
 

@@ -74,7 +74,32 @@ export interface FetchOptions {
 }
 
 /**
- * @internal The entries and slots for `decls`: names sharing a fetch key share one entry, whose
+ * @internal Checks that every declaration names a source of the store that can read it (before
+ * anything is built: a store that fails here leaves nothing behind).
+ * @throws SecretsConfigError naming the declaration.
+ */
+export function checkSources(decls: readonly NormalizedDeclaration[], sources: ReadonlyMap<string, Source>): void {
+  for (const decl of decls) {
+    const name = decl.source ?? sources.keys().next().value!;
+    const source = sources.get(name);
+    if (source === undefined) {
+      const known = [...sources.keys()].map((n) => `"${n}"`).join(', ');
+      throw new SecretsConfigError(
+        `secrets.${decl.name}.source`,
+        `unknown source "${decl.source}". This store's sources are ${known}; add it to the \`sources\` option.`,
+      );
+    }
+    if (decl.path !== undefined && source.paths !== true) {
+      throw new SecretsConfigError(
+        `secrets.${decl.name}.path`,
+        `source "${name}" (${source.kind}) cannot read Parameter Store paths; declare the path with an ssmParameterStore() source.`,
+      );
+    }
+  }
+}
+
+/**
+ * @internal The entries and slots for `decls` (sources checked by {@link checkSources}): names sharing a fetch key share one entry, whose
  * background interval is the shortest positive one among them (`storeInterval` by default).
  */
 export function createEntries(
@@ -90,14 +115,7 @@ export function createEntries(
   for (const [name, source] of sources) if (!canonical.has(source)) canonical.set(source, name);
   const defaultName = sources.keys().next().value as string;
   for (const decl of decls) {
-    const source = sources.get(decl.source ?? defaultName);
-    if (source === undefined) {
-      const known = [...sources.keys()].map((n) => `"${n}"`).join(', ');
-      throw new SecretsConfigError(
-        `secrets.${decl.name}.source`,
-        `unknown source "${decl.source}". This store's sources are ${known}; add it to the \`sources\` option.`,
-      );
-    }
+    const source = sources.get(decl.source ?? defaultName)!;
     const sourceName = canonical.get(source)!;
     // The default source keeps the plain fetch key (a single-source store is exactly as before).
     const key = sourceName === defaultName ? decl.fetchKey : `${sourceName}\u0000${decl.fetchKey}`;

@@ -21,9 +21,9 @@ import { computeHealth, type HealthReport, type SecretState, type StoreStats } f
 import { instrumentStore } from './metrics';
 import { REDACTED, redactedRecord } from './redaction';
 import { RefreshEngine } from './refresh';
-import type { Entry } from './refresh-state';
+import { checkSources, type Entry } from './refresh-state';
 import type { Secret } from './secret';
-import type { Source, SourceStats } from './sources/source';
+import type { SecretRequest, Source, SourceStats } from './sources/source';
 import {
   DEFAULT_SOURCE,
   resolveStoreOptions,
@@ -37,7 +37,7 @@ export type { Clock, SecretStoreOptions } from './store-options';
 const MIN_ROUND_MS = 1_000;
 
 /** Codes that mean "this secret does not exist" (an optional secret missing for them is expected). */
-const MISSING_CODES: ReadonlySet<string> = new Set(['ResourceNotFoundException', 'FileNotFound']);
+const MISSING_CODES: ReadonlySet<string> = new Set(['ResourceNotFoundException', 'FileNotFound', 'ParameterNotFound']);
 
 /** A first boot round unanswered for this long (at most bootTimeout / 3) gets the waiting line. */
 const SLOW_ROUND_MS = 5_000;
@@ -76,6 +76,7 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
     const decls = normalizeDeclarations(declarations);
     const config = resolveStoreOptions(options);
     this.#config = config;
+    checkSources(decls, config.sources);
     this.#engine = new RefreshEngine(decls, config, () => {
       this.#snapshot = undefined;
     });
@@ -296,8 +297,10 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
     // One pass over the entries with set lookups: a burst of hundreds of ARNs against thousands of
     // secrets must not block the event loop for N × k comparisons.
     const matches = referredBy(wanted);
+    // A Parameter Store path is refreshed when a parameter under it changed (paths are few).
+    const under = (e: Entry): boolean => e.request.path !== undefined && wanted.some((id) => isUnder(id, e.request));
     const entries = this.#engine.entries.filter(
-      (e) => e.request.versionId === undefined && matches(e.request.id, e.arn),
+      (e) => e.request.versionId === undefined && (matches(e.request.id, e.arn) || under(e)),
     );
     if (entries.length === 0) return [];
     return (await this.#engine.invalidate(entries)) as SecretName<D>[];
@@ -484,6 +487,18 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
       this.#loadPromise ? 'loading has not finished; await store.load().' : 'call await store.load() first.',
     );
   }
+}
+
+/**
+ * Whether the parameter `name` (a name, or an SSM parameter ARN) lies under a path declaration:
+ * anywhere below it when recursive, else directly in it.
+ */
+function isUnder(name: string, path: SecretRequest): boolean {
+  const arn = /^arn:[^:]+:ssm:[^:]*:[^:]*:parameter(\/.*)$/.exec(name);
+  const param = arn ? arn[1]! : name;
+  const prefix = path.id.endsWith('/') ? path.id : `${path.id}/`;
+  if (!param.startsWith(prefix) || param.length === prefix.length) return false;
+  return path.path!.recursive || !param.slice(prefix.length).includes('/');
 }
 
 /** The secret name an id (a name, a full or partial ARN) carries; undefined for an ARN of something else. */

@@ -231,6 +231,24 @@ describe('one store, several sources', () => {
     expect(emptyDecl.option).toBe('secrets.x.source');
   });
 
+  it('a store whose construction failed leaves nothing behind for the leak check of others', async () => {
+    const { sm, ssm } = setup();
+    expect(() => new SecretStore(secrets, { source: sm })).toThrow(SecretsConfigError);
+    const store = new SecretStore(secrets, {
+      source: sm,
+      sources: { ssm },
+      refreshInterval: false,
+      minRefreshInterval: 0,
+    });
+    await store.load();
+    // Foreign text is checked against every store alive in the process: the failed one must not be among them.
+    sm.fail('prod/app/api-key', 'InternalServiceError', { message: 'echo key-CANARY-1' });
+    await store.refresh('apiKey');
+    expect(store.health().secrets.apiKey).toMatchObject({ status: 'error', error: 'InternalServiceError' });
+    expect(JSON.stringify(store.health())).not.toContain('CANARY');
+    await store.close();
+  });
+
   it('source: "default" names the default source', async () => {
     const { sm } = setup();
     const store = new SecretStore(defineSecrets({ k: { id: 'prod/app/api-key', source: 'default' } }), { source: sm });
