@@ -39,6 +39,34 @@ export interface AgentUpstream {
   describeSecret?(input: { SecretId: string }): Promise<{ VersionIdsToStages?: Record<string, string[]> }>;
 }
 
+/** GetParameter input as the Parameter Store route sends it upstream (`name[:version|:label]`). */
+export interface AgentParameterInput {
+  Name: string;
+  WithDecryption: boolean;
+}
+
+/**
+ * Where the Parameter Store route (`/systemsmanager/parameters/get`) reads: anything with
+ * `getParameter`, such as the aggregated `SSM` class of `@aws-sdk/client-ssm`.
+ */
+export interface AgentParameterUpstream {
+  getParameter(input: AgentParameterInput): Promise<{ Parameter?: AgentParameterValue }>;
+}
+
+/** A GetParameter `Parameter` (SDK shape or wire shape). */
+export interface AgentParameterValue {
+  Name?: string;
+  Type?: string;
+  Value?: string;
+  Version?: number;
+  Selector?: string;
+  SourceResult?: string;
+  /** Date (SDK) or epoch seconds (wire). */
+  LastModifiedDate?: Date | number;
+  ARN?: string;
+  DataType?: string;
+}
+
 /** Options of {@link startAgent}. Give `emulator` or `upstream`. */
 export interface AgentOptions {
   /** Port; 0 picks a free one. The real agent uses 2773. @default 0 */
@@ -49,6 +77,11 @@ export interface AgentOptions {
   emulator?: Emulator;
   /** Read from this client instead of an emulator. */
   upstream?: AgentUpstream;
+  /**
+   * Parameter Store client for `/systemsmanager/parameters/get` when `upstream` is given (with
+   * `emulator`, the emulator's SSM API is used). Without either, that route answers 404.
+   */
+  parameterUpstream?: AgentParameterUpstream;
   /** The token clients must send in one of {@link tokenHeaders}. @default 'test' */
   token?: string;
   /** Headers that may carry the token; any one that matches is enough (the agent's `ssrf_headers`). @default ['X-Aws-Parameters-Secrets-Token', 'X-Vault-Token'] */
@@ -104,6 +137,8 @@ export interface AgentCalls {
   upstream: number;
   upstreamGetSecretValue: number;
   upstreamDescribeSecret: number;
+  /** Parameter Store reads (`/systemsmanager/parameters/get`) sent upstream. */
+  upstreamGetParameter: number;
 }
 
 interface CacheEntry {
@@ -161,6 +196,7 @@ export class Agent {
   private readonly sockets: Set<Socket>;
   private readonly cache = new Map<string, CacheEntry>();
   private readonly upstream: AgentUpstream;
+  private readonly parameterUpstream: AgentParameterUpstream | undefined;
   private readonly logger: LoggerLike;
   private faults: ActiveAgentFault[] = [];
   private faultSeq = 0;
@@ -171,6 +207,7 @@ export class Agent {
     upstream: 0,
     upstreamGetSecretValue: 0,
     upstreamDescribeSecret: 0,
+    upstreamGetParameter: 0,
   };
   private boundPort = 0;
   private closing: Promise<void> | undefined;
@@ -183,6 +220,12 @@ export class Agent {
   constructor(private readonly options: AgentOptions) {
     const { emulator, upstream } = options;
     if (emulator && upstream) throw new TypeError('startAgent: give either emulator or upstream, not both.');
+    this.parameterUpstream = emulator
+      ? {
+          getParameter: (input) =>
+            emulator.invoke('GetParameter', { ...input }) as Promise<{ Parameter?: AgentParameterValue }>,
+        }
+      : options.parameterUpstream;
     if (emulator) {
       this.upstream = {
         getSecretValue: (input) => emulator.invoke('GetSecretValue', { ...input }) as Promise<AgentUpstreamValue>,
@@ -277,6 +320,18 @@ export class Agent {
       }
       if (req.method !== 'GET') throw new HttpError(405, 'Not allowed');
       if (ping) return sendBare(res, 200, 'healthy');
+      if (url.pathname === PARAMETER_ROUTE) {
+        const input = parseParameterQuery(url);
+        await this.applyFault();
+        try {
+          return sendBare(res, 200, await this.getParameter(input));
+        } catch (err) {
+          if (err instanceof HttpError) throw err;
+          const { status, body } = toParameterError(err);
+          this.logger.warn?.(`agent parameter request failed: ${status} ${String(body.__type)}`);
+          return sendBare(res, status, body);
+        }
+      }
       const query = parseQuery(url, this.pathPrefix);
       await this.applyFault();
       const value = await this.getSecret(query);
@@ -303,6 +358,36 @@ export class Agent {
       const message = status === 504 ? 'Timeout' : `Injected agent fault (${status})`;
       throw new HttpError(status, errorBody(type, message));
     }
+  }
+
+  /**
+   * The Parameter Store route: a TTL cache in front of GetParameter (no revalidation: Parameter
+   * Store has no cheap "has it changed" call). The body is the GetParameter response.
+   */
+  private async getParameter(input: AgentParameterInput): Promise<Record<string, unknown>> {
+    if (!this.parameterUpstream) throw new HttpError(404, 'Not found');
+    // \u0001 cannot start a secret id, so parameter keys never meet secret keys.
+    const key = `\u0001ssm\u0000${input.Name}\u0000${input.WithDecryption ? 1 : 0}`;
+    const cached = this.cache.get(key);
+    if (cached && performance.now() - cached.storedAt <= this.ttlMs) {
+      this.counts.cacheHits += 1;
+      return cached.value as Record<string, unknown>;
+    }
+    let value: Record<string, unknown>;
+    try {
+      value = await this.call('GetParameter', async () => {
+        const out = await this.parameterUpstream!.getParameter(input);
+        const p = out.Parameter;
+        // The wire shape whichever client answered: dates as epoch seconds.
+        const date = p?.LastModifiedDate instanceof Date ? p.LastModifiedDate.getTime() / 1000 : p?.LastModifiedDate;
+        return { Parameter: p && { ...p, ...(date !== undefined ? { LastModifiedDate: date } : {}) } };
+      });
+    } catch (err) {
+      if (!cached || !this.serveStale(err)) throw err;
+      value = cached.value as Record<string, unknown>;
+    }
+    this.store(key, value as AgentUpstreamValue);
+    return value;
   }
 
   /** The caching client's get_secret_value: TTL hit, else revalidate with DescribeSecret, else GetSecretValue. */
@@ -354,12 +439,13 @@ export class Agent {
   }
 
   /** One upstream operation with the SDK's retries (standard mode). */
-  private async call<T>(op: 'GetSecretValue' | 'DescribeSecret', fn: () => Promise<T>): Promise<T> {
+  private async call<T>(op: 'GetSecretValue' | 'DescribeSecret' | 'GetParameter', fn: () => Promise<T>): Promise<T> {
     const attempts = Math.max(1, this.options.upstreamRetry?.maxAttempts ?? 3);
     const base = this.options.upstreamRetry?.initialBackoffMs ?? 1000;
     for (let attempt = 1; ; attempt++) {
       this.counts.upstream += 1;
       if (op === 'GetSecretValue') this.counts.upstreamGetSecretValue += 1;
+      else if (op === 'GetParameter') this.counts.upstreamGetParameter += 1;
       else this.counts.upstreamDescribeSecret += 1;
       try {
         return await this.withTimeout(fn());
@@ -447,6 +533,22 @@ function retryable(err: unknown): boolean {
   return transient(err) || code === 'ThrottlingException' || code === 'TooManyRequestsException' || e?.status === 429;
 }
 
+/**
+ * Maps an upstream failure on the Parameter Store route: the upstream status with
+ * `{"__type", "message"}` (the message may be empty, as SSM's often is); connection errors and
+ * timeouts as on the secrets route.
+ */
+function toParameterError(err: unknown): { status: number; body: Record<string, unknown> } {
+  const status = errorStatus(err);
+  if (status === undefined || timeoutError(err) || networkError(err)) {
+    const mapped = toAgentError(err);
+    return { status: mapped.status, body: JSON.parse(mapped.body) as Record<string, unknown> };
+  }
+  const e = err as { code?: unknown; name?: unknown; message?: unknown };
+  const type = typeof e.code === 'string' ? e.code : typeof e.name === 'string' ? e.name : 'Unknown';
+  return { status, body: { __type: type, message: typeof e.message === 'string' ? e.message : '' } };
+}
+
 /** Maps an upstream failure to the agent's response (cache_manager.rs svc_err). */
 function toAgentError(err: unknown): { status: number; body: string } {
   if (timeoutError(err)) return { status: 504, body: JSON.stringify(errorBody('TimeoutError', 'Timeout')) };
@@ -458,6 +560,46 @@ function toAgentError(err: unknown): { status: number; body: string } {
     return { status, body: JSON.stringify(errorBody(type, typeof e.message === 'string' ? e.message : '')) };
   }
   return { status: 500, body: JSON.stringify(errorBody('InternalFailure', '')) };
+}
+
+/** Path of the Lambda extension's Parameter Store route. */
+const PARAMETER_ROUTE = '/systemsmanager/parameters/get';
+
+/**
+ * `/systemsmanager/parameters/get?name=…[&withDecryption=true][&version=N|&label=L]`: the name
+ * (URL-decoded), with the version or label appended as a GetParameter selector.
+ */
+function parseParameterQuery(url: URL): AgentParameterInput {
+  let name: string | undefined;
+  let version: string | undefined;
+  let label: string | undefined;
+  let withDecryption = false;
+  for (const [key, value] of url.searchParams) {
+    switch (key) {
+      case 'name':
+        name = value;
+        break;
+      case 'withDecryption': {
+        const v = value.toLowerCase();
+        if (v !== 'true' && v !== 'false') throw new HttpError(400, 'invalid withDecryption value');
+        withDecryption = v === 'true';
+        break;
+      }
+      case 'version':
+        if (!/^[0-9]+$/.test(value)) throw new HttpError(400, 'invalid version value');
+        version = value;
+        break;
+      case 'label':
+        label = value;
+        break;
+      default:
+        throw new HttpError(400, `unknown parameter: ${key}`);
+    }
+  }
+  if (!name) throw new HttpError(400, 'missing parameter name');
+  if (version !== undefined && label !== undefined) throw new HttpError(400, 'give version or label, not both');
+  const selector = version ?? label;
+  return { Name: selector === undefined ? name : `${name}:${selector}`, WithDecryption: withDecryption };
 }
 
 /**
