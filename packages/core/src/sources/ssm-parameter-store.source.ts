@@ -72,7 +72,8 @@ function loadSsmSdk(): typeof SsmSdk {
   return sdk;
 }
 
-interface Parameter {
+/** The members of an SSM `Parameter` this package reads. */
+export interface Parameter {
   Name?: string;
   Type?: string;
   Value?: string;
@@ -208,7 +209,7 @@ export class SsmParameterStoreSource implements Source {
       return names.map((name): FetchOutcome | undefined => {
         if (invalid.has(name)) return notFound(name);
         const parameter = (response.Parameters ?? []).find((p) => answers(name, p));
-        return parameter === undefined ? undefined : { ok: true, secret: toRaw(parameter) };
+        return parameter === undefined ? undefined : { ok: true, secret: parameterToRaw(parameter) };
       });
     } catch (error) {
       const info = classify(error);
@@ -317,7 +318,8 @@ function answers(name: string, p: Parameter): boolean {
   return p.Name !== undefined && name.endsWith(`:parameter${p.Name.startsWith('/') ? '' : '/'}${p.Name}${selector}`);
 }
 
-function toRaw(p: Parameter): RawSecret {
+/** A parameter as the store takes it (shared with the agent's Parameter Store route). */
+export function parameterToRaw(p: Parameter): RawSecret {
   return {
     // A parameter's version is its Version; a Secrets Manager secret read through Parameter Store
     // carries its own VersionId in SourceResult (its Version is not the secret's).
