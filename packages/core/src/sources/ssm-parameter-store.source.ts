@@ -44,7 +44,7 @@ export interface SsmParameterStoreOptions {
    * Extra `SSMClient` config (credentials, `maxAttempts`, `retryMode`, `requestHandler`…). Typed
    * loosely so that `@hush/core`'s types do not need `@aws-sdk/client-ssm` installed.
    */
-  clientConfig?: { readonly [key: string]: unknown };
+  clientConfig?: object;
   /**
    * `GetParameters` calls (10 names each) and `GetParametersByPath` paths in flight at once. The
    * three share one quota (40 TPS by default, per account and Region): keep it small.
@@ -127,9 +127,10 @@ export class SsmParameterStoreSource implements Source {
       this.location = undefined;
       return;
     }
+    const config = (options.clientConfig ?? {}) as Readonly<Record<string, unknown>>;
     const region =
       options.region ??
-      (typeof options.clientConfig?.['region'] === 'string' ? options.clientConfig['region'] : undefined) ??
+      (typeof config['region'] === 'string' ? config['region'] : undefined) ??
       blankToUndefined(process.env.AWS_REGION) ??
       blankToUndefined(process.env.AWS_DEFAULT_REGION);
     if (region === undefined) {
@@ -149,12 +150,10 @@ export class SsmParameterStoreSource implements Source {
         connectionTimeout: DEFAULT_CONNECTION_TIMEOUT_MS,
         throwOnRequestTimeout: true,
       },
-      ...options.clientConfig,
+      ...config,
     } as SsmSdk.SSMClientConfig);
     this.ownsClient = true;
-    const endpoint =
-      (typeof options.clientConfig?.['endpoint'] === 'string' ? options.clientConfig['endpoint'] : undefined) ||
-      options.endpoint;
+    const endpoint = (typeof config['endpoint'] === 'string' ? config['endpoint'] : undefined) || options.endpoint;
     this.location = endpoint ? withoutCredentials(endpoint) : `Region ${region}`;
   }
 
