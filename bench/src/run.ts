@@ -18,6 +18,7 @@ import { bootScenario } from './scenarios/boot';
 import { dbRotationScenario } from './scenarios/db-rotation';
 import { fleetScenario, QUOTA_SCALE } from './scenarios/fleet';
 import { fleetCostScenario } from './scenarios/fleet-cost';
+import { fleetSsmScenario } from './scenarios/fleet-ssm';
 import { fastifyScenario } from './scenarios/fastify';
 import { hotReadScenario } from './scenarios/hot-read';
 import { lambdaScenario } from './scenarios/lambda';
@@ -46,6 +47,7 @@ const SCENARIOS: [number, string, (ctx: BenchContext) => Promise<Row[]>][] = [
   [11, 'store-wide redaction check', valueIndexScenario],
   [12, '@hush/fastify overhead', fastifyScenario],
   [13, 'Lambda day', lambdaScenario],
+  [14, 'fleet boot from Parameter Store', fleetSsmScenario],
 ];
 
 async function main(): Promise<void> {
