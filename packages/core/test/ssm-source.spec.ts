@@ -104,7 +104,8 @@ describe('ssmParameterStore() against the emulator (real SDK over HTTP)', () => 
     );
     await store.load();
     expect(store.get('url')).toBe('https://example.test/a?b=c');
-    const hosts = store.get('hosts');
+    // Typed from the declaration: format 'list' is a readonly string[].
+    const hosts: readonly string[] = store.get('hosts');
     expect(hosts).toEqual(['h1.internal', 'h2.internal', 'h3.internal']);
     expect(Object.isFrozen(hosts)).toBe(true);
     expect(store.get('hostsText')).toBe('h1.internal,h2.internal,h3.internal');
