@@ -1,6 +1,8 @@
 import { inspect } from 'node:util';
+import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import {
   defineSecrets,
+  HUSH_METRICS,
   memorySource,
   SecretsConfigError,
   SecretsLoadError,
@@ -247,6 +249,36 @@ describe('one store, several sources', () => {
     expect(store.health().secrets.apiKey).toMatchObject({ status: 'error', error: 'InternalServiceError' });
     expect(JSON.stringify(store.health())).not.toContain('CANARY');
     await store.close();
+  });
+
+  it("metrics count each source's calls under its own kind, once", async () => {
+    class Reader extends MetricReader {
+      protected async onForceFlush(): Promise<void> {}
+      protected async onShutdown(): Promise<void> {}
+    }
+    const reader = new Reader();
+    const meterProvider = new MeterProvider({ readers: [reader] });
+    const { sm } = setup();
+    const ssm = Object.assign(Object.create(setup().ssm) as Source, { kind: 'ssm-like' });
+    const store = new SecretStore(secrets, { source: sm, sources: { ssm }, refreshInterval: false, meterProvider });
+    await store.load();
+    await store.refresh();
+    const { resourceMetrics } = await reader.collect();
+    const points = resourceMetrics.scopeMetrics
+      .flatMap((s) => s.metrics)
+      .find((m) => m.descriptor.name === HUSH_METRICS.sourceCalls)!.dataPoints;
+    const byKind: Record<string, number> = {};
+    for (const p of points) {
+      const kind = String(p.attributes['hush.source']);
+      byKind[kind] = (byKind[kind] ?? 0) + (p.value as number);
+    }
+    // Each source's calls under its own kind, exactly as its own counters say (none counted twice).
+    const stats = store.stats().sources!;
+    const total = (name: string) => Object.values(stats[name]!.calls).reduce((n, c) => n + c, 0);
+    expect(byKind).toEqual({ memory: total('default'), 'ssm-like': total('ssm') });
+    expect(total('default')).toBe(6); // 3 ids a round, load and refresh
+    await store.close();
+    await meterProvider.shutdown();
   });
 
   it('source: "default" names the default source', async () => {
