@@ -12,31 +12,12 @@
  * MaxResults (6; the operation is newer than CLI 2.9). packages/emulator/test/aws-parity.spec.ts
  * covers those with raw requests and SDK v3.
  */
-import { execFile, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
+import { cliVersion, findAwsCli } from './aws-cli-support';
 import { startEmulatorCli, type EmulatorCli } from './helpers';
-
-/**
- * `HUSH_AWS_CLI` if set (`none` = behave as if absent), else Debian's CLI at /usr/bin/aws (a
- * pip-installed v1 may shadow it on PATH), else `aws` on PATH.
- */
-function findAwsCli(): string | undefined {
-  if (process.env.HUSH_AWS_CLI === 'none') return undefined;
-  if (process.env.HUSH_AWS_CLI) return process.env.HUSH_AWS_CLI;
-  if (existsSync('/usr/bin/aws')) return '/usr/bin/aws';
-  return (process.env.PATH ?? '')
-    .split(delimiter)
-    .map((dir) => join(dir, 'aws'))
-    .find((p) => existsSync(p));
-}
-
-/** `aws --version` (v1 printed it on stderr before 1.16, v2 on stdout), e.g. `aws-cli/1.45.11 Python/3.11.7 …`. */
-function cliVersion(cli: string): string {
-  const run = spawnSync(cli, ['--version'], { encoding: 'utf8', timeout: 30_000 });
-  return `${run.stdout ?? ''}${run.stderr ?? ''}`.trim().split('\n')[0] || `unknown version (exit ${run.status})`;
-}
 
 /**
  * A timestamp as the CLI prints it, in milliseconds. v2 parses timestamps and prints ISO 8601

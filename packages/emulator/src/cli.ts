@@ -19,7 +19,7 @@ const FLAGS = {
     type: 'string',
     env: 'HUSH_EMULATOR_SEED',
     arg: '<file>',
-    help: 'JSON seed file: {"secrets": {"name": "value"}} or {"name": "value"}',
+    help: 'JSON seed file: {"secrets": {"name": "value"}, "parameters": {"/name": "value"}} or {"name": "value"}',
   },
   region: {
     type: 'string',
@@ -31,7 +31,7 @@ const FLAGS = {
     type: 'string',
     env: 'HUSH_EMULATOR_QUOTAS',
     arg: 'aws',
-    help: 'Throttle like the real service (GetSecretValue 10000/s, ...)',
+    help: 'Throttle like the real services (GetSecretValue 10000/s, SSM gets 40/s, ...)',
   },
   'quota-scale': {
     type: 'string',
@@ -96,7 +96,7 @@ type Flag = keyof typeof FLAGS;
 
 const USAGE = `Usage: hush-emulator [options]
 
-Local AWS Secrets Manager emulator (awsJson1.1) with fault injection.
+Local AWS Secrets Manager and SSM Parameter Store emulator (awsJson1.1) with fault injection.
 
 Options:
 ${(Object.entries(FLAGS) as Array<[Flag, (typeof FLAGS)[Flag]]>)
@@ -292,14 +292,17 @@ async function main(): Promise<void> {
     });
   }
   const names = emulator.store.list().map((s) => s.name);
+  const parameterNames = emulator.parameters.list().map((p) => p.name);
   process.stdout.write(
     [
       '',
       `Secrets: ${names.length === 0 ? '(none)' : names.join(', ')}`,
+      ...(parameterNames.length > 0 ? [`Parameters: ${parameterNames.join(', ')}`] : []),
       ...(rotationFunctions ? [`Rotation functions: ${Object.keys(rotationFunctions).join(', ')}`] : []),
       '',
       'AWS CLI:',
       `  AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test aws --region ${emulator.region} --endpoint-url ${emulator.url} secretsmanager get-secret-value --secret-id ${names[0] ?? '<name>'}`,
+      `  AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test aws --region ${emulator.region} --endpoint-url ${emulator.url} ssm get-parameters --with-decryption --names ${parameterNames[0] ?? '<name>'}`,
       '',
       'SDK:',
       `  new SecretsManagerClient({ region: '${emulator.region}', endpoint: '${emulator.url}', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } })`,

@@ -61,7 +61,10 @@ export interface EmulatorOptions {
   region?: string;
   /** @default '123456789012' */
   accountId?: string;
-  /** `'aws'` applies the real request quotas; a {@link QuotaConfig} scales or overrides them. @default no throttling */
+  /**
+   * `'aws'` applies the real request quotas (Secrets Manager's per operation, Parameter Store's 40/s
+   * shared by its three get operations); a {@link QuotaConfig} scales or overrides them. @default no throttling
+   */
   quotas?: 'aws' | QuotaConfig;
   /** @default false */
   logger?: LoggerLike | false;
@@ -85,7 +88,7 @@ export interface EmulatorOptions {
   deletionDelay?: Duration;
 }
 
-/** Config to spread into `new SecretsManagerClient(...)`. */
+/** Config to spread into `new SecretsManagerClient(...)` or `new SSMClient(...)`. */
 export interface EmulatorClientConfig {
   region: string;
   endpoint: string;

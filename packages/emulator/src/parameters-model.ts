@@ -49,6 +49,18 @@ export interface ParameterSelector {
   readonly label?: string;
 }
 
+/**
+ * `raw` as a {@link ParameterType}, else AWS's ValidationException for the `type` member (the
+ * type is not secret, so it is quoted like AWS does).
+ */
+export function parameterType(raw: unknown): ParameterType {
+  if (typeof raw === 'string' && (PARAMETER_TYPES as readonly string[]).includes(raw)) return raw as ParameterType;
+  throw new ServiceError(
+    'ValidationException',
+    `1 validation error detected: Value '${String(raw)}' at 'type' failed to satisfy constraint: Member must satisfy enum value set: [SecureString, StringList, String]`,
+  );
+}
+
 /** AWS's text for a name that breaks the naming rules (PutParameter, GetParameter…). */
 export const INVALID_PARAMETER_NAME =
   'Parameter name: can\'t be prefixed with "ssm" (case-insensitive). If formed as a path, it can consist of sub-paths divided by slash symbol; each sub-path can be formed as a mix of letters, numbers and the following 3 symbols .-_';
@@ -61,6 +73,8 @@ const NAME_PATTERN = /^[A-Za-z0-9_.\-/]+$/;
 const RESERVED_PREFIX = /^\/?(aws|ssm)/i;
 const LABEL_PATTERN = /^[A-Za-z0-9_.-]{1,100}$/;
 const MAX_NAME_LENGTH = 2048;
+/** Versions Parameter Store keeps per parameter. */
+const MAX_VERSIONS = 100;
 /** The prefix that reads Secrets Manager secrets through Parameter Store. */
 export const SECRETS_MANAGER_REFERENCE = '/aws/reference/secretsmanager/';
 
@@ -150,11 +164,22 @@ export class ParametersModel {
       );
     }
     const previous = existing ? this.latest(existing) : undefined;
-    const type = opts.type ?? previous?.type;
-    if (type === undefined) {
+    if (opts.type === undefined && previous === undefined) {
       throw new ServiceError('ValidationException', 'A parameter type is required when you create a parameter.');
     }
+    const type = opts.type === undefined ? previous!.type : parameterType(opts.type);
     const parameter = existing ?? { name, arn: this.arnOf(name), versions: [] };
+    if (parameter.versions.length >= MAX_VERSIONS) {
+      // AWS keeps 100 versions: a new one deletes the oldest, unless that one carries a label.
+      const oldest = parameter.versions[0]!;
+      if (oldest.labels.size > 0) {
+        throw new ServiceError(
+          'ParameterMaxVersionLimitExceeded',
+          `You attempted to create a new version of ${name} by calling the PutParameter API with the overwrite flag. Version ${oldest.version}, the oldest version, can't be deleted because it has a label associated with it. Move the label to another version of the parameter, and try creating a new version again.`,
+        );
+      }
+      parameter.versions.shift();
+    }
     const version: StoredParameterVersion = {
       version: (previous?.version ?? 0) + 1,
       value,

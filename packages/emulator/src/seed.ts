@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Json } from './http';
-import { PARAMETER_TYPES, type ParameterType, type ParametersModel } from './parameters-model';
+import type { ParameterType, ParametersModel } from './parameters-model';
 import type { SecretValue, SecretsModel } from './secrets-model';
 
 /** One older version of a seeded secret. */
@@ -135,12 +135,8 @@ export function applyParameters(model: ParametersModel, seed: SeedParameters): v
     try {
       for (const v of versions) {
         if (typeof v.value !== 'string') throw new TypeError('every version needs a string value');
-        const vType = v.type ?? type;
-        if (!(PARAMETER_TYPES as readonly string[]).includes(vType)) {
-          throw new TypeError(`type must be one of ${PARAMETER_TYPES.join(', ')}`);
-        }
         const put = model.put(name, v.value, {
-          type: vType,
+          type: v.type ?? type,
           overwrite: true,
           ...(spec.dataType !== undefined ? { dataType: spec.dataType } : {}),
           ...(spec.description !== undefined ? { description: spec.description } : {}),

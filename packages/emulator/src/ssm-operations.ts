@@ -5,15 +5,14 @@ import { validationError } from './input';
 import type { Operations } from './operations';
 import {
   INVALID_SELECTOR,
-  PARAMETER_TYPES,
   ParametersModel,
+  parameterType,
   SECRETS_MANAGER_REFERENCE,
   type ParameterSelector,
-  type ParameterType,
   type StoredParameter,
   type StoredParameterVersion,
 } from './parameters-model';
-import { isPlaceholder, type SecretsModel } from './secrets-model';
+import type { SecretsModel } from './secrets-model';
 
 /** SSM operations the emulator implements (`X-Amz-Target: AmazonSSM.<Op>`). */
 export const SSM_OPERATIONS = [
@@ -33,6 +32,10 @@ export const SSM_TARGET_PREFIX = 'AmazonSSM.';
 
 /** AWS's text for a Secrets Manager reference read without `WithDecryption: true`. */
 export const WITH_DECRYPTION_REQUIRED = 'WithDecryption flag must be True for retrieving a Secret Manager secret.';
+
+/** AWS's text for a name (here a path) that does not begin with a slash or has other characters. */
+const INVALID_PATH =
+  'The parameter doesn\'t meet the parameter name requirements. The parameter name must begin with a forward slash "/". It can\'t be prefixed with "aws" or "ssm" (case-insensitive). It must use only letters, numbers, or the following symbols: . (period), - (hyphen), _ (underscore). Special characters are not allowed. All sub-paths, if specified, must use the forward slash symbol "/". Valid example: /get/parameters2-/by1./path0_.';
 
 const MAX_NAMES = 10;
 const MAX_PAGE = 10;
@@ -173,16 +176,16 @@ export class SsmOperations {
     if (secret.deletedDate !== undefined) {
       throw new ServiceError('ValidationException', 'Invalid Request to Secrets Manager');
     }
-    const byId = sel !== undefined ? secret.versions.get(sel) : undefined;
-    let resolved;
-    try {
-      resolved = this.secrets.get(secret.arn, byId ? { versionId: sel } : sel ? { versionStage: sel } : {});
-    } catch (err) {
-      if (err instanceof ServiceError && err.code === 'ResourceNotFoundException') throw notFound();
-      throw err;
-    }
-    const { version } = resolved;
-    if (isPlaceholder(version)) throw notFound();
+    const byId = sel !== undefined && secret.versions.has(sel);
+    const version = (() => {
+      try {
+        // Rejects RotateSecret's placeholder versions (no value yet) like a missing one.
+        return this.secrets.get(secret.arn, byId ? { versionId: sel } : sel ? { versionStage: sel } : {}).version;
+      } catch (err) {
+        if (err instanceof ServiceError && err.code === 'ResourceNotFoundException') throw notFound();
+        throw err;
+      }
+    })();
     const described = this.secretsOperations.execute('DescribeSecret', { SecretId: secret.arn });
     return compact({
       Name: `${SECRETS_MANAGER_REFERENCE}${id}`,
@@ -232,10 +235,7 @@ export class SsmOperations {
   private byPath(input: Json): Json {
     const path = requiredString(input, 'Path', 'path');
     if (!path.startsWith('/') || (path !== '/' && !/^[A-Za-z0-9_.\-/]+$/.test(path))) {
-      throw new ServiceError(
-        'ValidationException',
-        `The parameter doesn't meet the parameter name requirements. The parameter name must begin with a forward slash "/".`,
-      );
+      throw new ServiceError('ValidationException', INVALID_PATH);
     }
     if (path.startsWith(SECRETS_MANAGER_REFERENCE.slice(0, -1))) {
       throw new ServiceError('ValidationException', 'GetParametersByPath does not support Secrets Manager references.');
@@ -260,7 +260,7 @@ export class SsmOperations {
       const decoded =
         typeof token === 'string' ? /^ssm-page:(\d+):(.*)$/s.exec(Buffer.from(token, 'base64').toString('utf8')) : null;
       if (!decoded || decoded[2] !== path)
-        throw new ServiceError('ValidationException', 'The specified token is not valid.');
+        throw new ServiceError('InvalidNextToken', 'The specified token is not valid.');
       start = Number(decoded[1]);
     }
     const page = matching.slice(start, start + pageSize);
@@ -274,14 +274,7 @@ export class SsmOperations {
   private put(input: Json): Json {
     const name = requiredString(input, 'Name', 'name');
     const value = requiredString(input, 'Value', 'value');
-    const typeRaw = input.Type;
-    let type: ParameterType | undefined;
-    if (typeRaw !== undefined && typeRaw !== null) {
-      if (typeof typeRaw !== 'string' || !(PARAMETER_TYPES as readonly string[]).includes(typeRaw)) {
-        throw constraint('type', `'${String(typeRaw)}'`, 'satisfy enum value set: [SecureString, StringList, String]');
-      }
-      type = typeRaw as ParameterType;
-    }
+    const type = input.Type === undefined || input.Type === null ? undefined : parameterType(input.Type);
     const tier = input.Tier === undefined || input.Tier === null ? 'Standard' : input.Tier;
     if (tier !== 'Standard' && tier !== 'Advanced' && tier !== 'Intelligent-Tiering') {
       throw constraint(

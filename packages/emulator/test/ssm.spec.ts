@@ -20,6 +20,7 @@ const HOSTILE = [
   'line1\nline2\r\nline3\ttab',
   'unicode: żółć 日本語 🔑 \u202e',
   'x',
+  'nul\u0000byte and \u001b[31m escape',
   'L'.repeat(4096),
 ];
 
@@ -194,6 +195,21 @@ describe('SSM Parameter Store (AmazonSSM JSON 1.1) over HTTP with SDK v3', () =>
       expect(Parameter).toMatchObject({ Value: 'b', Version: 2, Type: 'String' });
     });
 
+    it('keeps 100 versions: the 101st drops version 1, unless version 1 carries a label', async () => {
+      const Name = '/put/hundred';
+      for (let i = 1; i <= 100; i++) emu.putParameter(Name, `v${i}`);
+      const out = await ssm.send(new PutParameterCommand({ Name, Value: 'v101', Overwrite: true }));
+      expect(out.Version).toBe(101);
+      expect((await awsError(ssm.send(new GetParameterCommand({ Name: `${Name}:1` })))).name).toBe(
+        'ParameterVersionNotFound',
+      );
+      expect((await ssm.send(new GetParameterCommand({ Name: `${Name}:2` }))).Parameter!.Value).toBe('v2');
+      await ssm.send(new LabelParameterVersionCommand({ Name, ParameterVersion: 2, Labels: ['keep'] }));
+      expect(await awsError(ssm.send(new PutParameterCommand({ Name, Value: 'v102', Overwrite: true })))).toMatchObject(
+        { name: 'ParameterMaxVersionLimitExceeded', status: 400 },
+      );
+    });
+
     it.each(HOSTILE.map((v, i) => [i, v]))('round-trips hostile value #%i in all three types', async (i, value) => {
       for (const Type of ['String', 'StringList', 'SecureString'] as const) {
         const Name = `/hostile/${Type}/${i}`;
@@ -254,6 +270,18 @@ describe('SSM Parameter Store (AmazonSSM JSON 1.1) over HTTP with SDK v3', () =>
       }
       expect(pages).toBe(3);
       expect(seen.map((p) => p.Value)).toEqual(Array.from({ length: 23 }, (_, i) => `v${i}`));
+      const first = await ssm.send(new GetParametersByPathCommand({ Path: '/paged' }));
+      expect(first.Parameters).toHaveLength(10);
+      expect(first.NextToken).toEqual(expect.any(String));
+      const other = ssm.send(new GetParametersByPathCommand({ Path: '/app', NextToken: first.NextToken }));
+      expect(await awsError(other)).toMatchObject({ name: 'InvalidNextToken', status: 400 });
+      const filtered = ssm.send(
+        new GetParametersByPathCommand({ Path: '/paged', ParameterFilters: [{ Key: 'Type', Values: ['String'] }] }),
+      );
+      expect((await awsError(filtered)).message).toBe('ParameterFilters are not supported by @hush/emulator.');
+      expect((await awsError(ssm.send(new GetParametersByPathCommand({ Path: 'paged' })))).name).toBe(
+        'ValidationException',
+      );
       expect(await awsError(ssm.send(new GetParametersByPathCommand({ Path: '/paged', MaxResults: 11 })))).toEqual({
         name: 'ValidationException',
         status: 400,
@@ -343,6 +371,36 @@ describe('SSM Parameter Store (AmazonSSM JSON 1.1) over HTTP with SDK v3', () =>
       });
     });
 
+    it('a binary secret has no Value; a secret scheduled for deletion is an invalid request', async () => {
+      emu.putSecret('bin/s', new Uint8Array([0, 1, 2]));
+      const { Parameter } = await ssm.send(
+        new GetParameterCommand({ Name: '/aws/reference/secretsmanager/bin/s', WithDecryption: true }),
+      );
+      expect(Parameter).toMatchObject({ Type: 'SecureString', Version: 0 });
+      expect(Parameter).not.toHaveProperty('Value');
+      // RotateSecret's AWSPENDING placeholder has no value yet: not found, by stage or by id.
+      const pending = emu.store.addPlaceholder(emu.store.find('bin/s')!, 'pending-token-0000000000000000000', [
+        'AWSPENDING',
+      ]);
+      for (const sel of ['AWSPENDING', pending.versionId]) {
+        const read = ssm.send(
+          new GetParameterCommand({ Name: `/aws/reference/secretsmanager/bin/s:${sel}`, WithDecryption: true }),
+        );
+        expect(await awsError(read)).toMatchObject({ name: 'ParameterNotFound' });
+      }
+      emu.putSecret('doomed', 'x');
+      emu.deleteSecret('doomed');
+      const name = '/aws/reference/secretsmanager/doomed';
+      expect(await awsError(ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true })))).toEqual({
+        name: 'ValidationException',
+        status: 400,
+        message: 'Invalid Request to Secrets Manager',
+      });
+      expect(
+        (await awsError(ssm.send(new GetParametersByPathCommand({ Path: '/aws/reference/secretsmanager' })))).name,
+      ).toBe('ValidationException');
+    });
+
     it('GetParameters mixes references and parameters; misses go to InvalidParameters', async () => {
       const out = await ssm.send(
         new GetParametersCommand({
@@ -417,12 +475,65 @@ describe('SSM Parameter Store (AmazonSSM JSON 1.1) over HTTP with SDK v3', () =>
       expect(out.Parameters!.map((p) => p.Name)).toEqual(['/app/list']);
     });
 
+    it('takes faults, throttles and parameters through the HTTP control API', async () => {
+      const post = (route: string, body: unknown) =>
+        fetch(`${emu.url}/_emulator/${route}`, { method: 'POST', body: JSON.stringify(body) });
+      expect(
+        (await post('faults', { operation: 'GetParametersByPath', error: 'ThrottlingException', times: 1 })).status,
+      ).toBe(200);
+      expect(await awsError(ssm.send(new GetParametersByPathCommand({ Path: '/app' })))).toMatchObject({
+        name: 'ThrottlingException',
+        message: 'Rate exceeded',
+        status: 400,
+      });
+      await ssm.send(new GetParametersByPathCommand({ Path: '/app' }));
+
+      const put = await post('parameters//ctl/p', { value: 'from-control', type: 'SecureString', labels: ['blue'] });
+      expect(await put.json()).toEqual({ version: 1 });
+      const got = await ssm.send(new GetParameterCommand({ Name: '/ctl/p:blue', WithDecryption: true }));
+      expect(got.Parameter).toMatchObject({ Type: 'SecureString', Value: 'from-control', Version: 1 });
+      expect(
+        ((await (await fetch(`${emu.url}/_emulator/parameters`)).json()) as { parameters: string[] }).parameters,
+      ).toContain('/ctl/p');
+      expect(await (await fetch(`${emu.url}/_emulator/health`)).json()).toMatchObject({
+        parameters: emu.parameters.list().length,
+      });
+      await fetch(`${emu.url}/_emulator/parameters/${encodeURIComponent('/ctl/p')}`, { method: 'DELETE' });
+      expect(emu.parameters.find('/ctl/p')).toBeUndefined();
+
+      await post('throttle', { operation: 'ssm:get', ratePerSecond: 1, burst: 1 });
+      const two = await Promise.allSettled([
+        ssm.send(new GetParameterCommand({ Name: '/app/url' })),
+        ssm.send(new GetParametersCommand({ Names: ['/app/url'] })),
+      ]);
+      expect(two.map((r) => r.status)).toEqual(['fulfilled', 'rejected']);
+    });
+
     it('counts SSM calls per operation', async () => {
       emu.resetCalls();
       await ssm.send(new GetParameterCommand({ Name: '/app/url' }));
       await ssm.send(new GetParametersCommand({ Names: ['/app/url'] }));
       expect(emu.calls()).toMatchObject({ GetParameter: 1, GetParameters: 1, GetParametersByPath: 0, total: 2 });
     });
+  });
+
+  it('refuses a bad parameter seed with an error naming the parameter, never its value', async () => {
+    await expect(startEmulator({ parameters: { '/ok': 'fine', 'bad name': 'seed-value-1' } })).rejects.toThrow(
+      /^Seed: parameter "bad name": Parameter name: can't be prefixed/,
+    );
+    const badType = startEmulator({ parameters: { '/t': { value: 'seed-value-2', type: 'Secure' as never } } });
+    await expect(badType).rejects.toThrow(
+      `Seed: parameter "/t": 1 validation error detected: Value 'Secure' at 'type' failed to satisfy constraint`,
+    );
+    await expect(startEmulator({ parameters: { '/n': { value: 42 as never } } })).rejects.toThrow(
+      'Seed: parameter "/n" must be a string or an object with a string value.',
+    );
+    const errors = await Promise.allSettled([
+      startEmulator({ parameters: { 'bad name': 'seed-value-1' } }),
+      startEmulator({ parameters: { '/t': { value: 'seed-value-2', type: 'Secure' as never } } }),
+    ]);
+    for (const e of errors) expect(String((e as PromiseRejectedResult).reason)).not.toContain('seed-value');
+    expect(() => emu.putParameter('/typed', 'x', { type: 'Nope' as never })).toThrow("Value 'Nope' at 'type'");
   });
 
   it('never prints a parameter or secret value in its log lines', () => {
