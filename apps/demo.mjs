@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { startEmulator } from '@hush/emulator';
 import { createNestDemo, demoSeed } from '@hush/nest-demo';
 import { createExpressDemo } from '@hush/express-demo';
-import { createFastifyDemo } from '@hush/fastify-demo';
+import { createFastifyDemo, DEMO_PARAMETERS } from '@hush/fastify-demo';
 import { createDbDemo, DB_DEMO_LAMBDA } from '@hush/db-demo';
 import { startPostgres } from '@hush/database/testing';
 import { postgresSingleUser } from '@hush/emulator/rotation-postgres';
@@ -44,6 +44,8 @@ const emulator = await listening('EMULATOR_PORT', () =>
   startEmulator({
     port: ports.EMULATOR_PORT,
     seed: demoSeed(),
+    // Parameter Store configuration the Fastify demo reads beside its secrets.
+    parameters: { ...DEMO_PARAMETERS },
     // RotateSecret on demo/pg runs the single-user PostgreSQL rotation, pausing 5 s before finishSecret.
     rotationFunctions: { [DB_DEMO_LAMBDA]: postgresSingleUser() },
     rotationWindow: port('DB_ROTATION_WINDOW_MS', 5_000),

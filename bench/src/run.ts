@@ -18,6 +18,7 @@ import { bootScenario } from './scenarios/boot';
 import { dbRotationScenario } from './scenarios/db-rotation';
 import { fleetScenario, QUOTA_SCALE } from './scenarios/fleet';
 import { fleetCostScenario } from './scenarios/fleet-cost';
+import { fleetSsmScenario } from './scenarios/fleet-ssm';
 import { fastifyScenario } from './scenarios/fastify';
 import { hotReadScenario } from './scenarios/hot-read';
 import { lambdaScenario } from './scenarios/lambda';
@@ -48,6 +49,7 @@ const SCENARIOS: [number, string, (ctx: BenchContext) => Promise<Row[]>][] = [
   [12, '@hush/fastify overhead', fastifyScenario],
   [13, 'Lambda day', lambdaScenario],
   [14, 'Vault leased database credentials', vaultLeasesScenario],
+  [15, 'fleet boot from Parameter Store', fleetSsmScenario],
 ];
 
 async function main(): Promise<void> {

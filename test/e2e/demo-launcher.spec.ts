@@ -76,6 +76,8 @@ it('starts the Nest, Express, Fastify and database demos on one emulator and exi
     // The three apps read the same secret version from the one emulator.
     expect(nest!['dbVersion']).toEqual(web!['dbVersion']);
     expect(fastify!['dbVersion']).toEqual(web!['dbVersion']);
+    // The Fastify demo reads a Parameter Store parameter beside its secrets (#25).
+    expect(fastify!['greeting']).toBe('hello from Parameter Store');
     expect(JSON.stringify([nest, web, fastify])).not.toMatch(/password/i);
 
     // Start-up says which app each line is about, and warns about nothing: the database demo's

@@ -27,6 +27,7 @@ describe('apps/fastify-demo', () => {
         dbVersion: expect.stringMatching(/^[\w-]{8}$/),
         apiKeyVersion: expect.stringMatching(/^[\w-]{8}$/),
         generation: expect.any(Number),
+        greeting: 'hello from Parameter Store',
       });
       const health = await get(demo, '/healthz');
       expect(health.status).toBe(200);
@@ -35,7 +36,13 @@ describe('apps/fastify-demo', () => {
         error: {},
         details: { secrets: { status: 'up', store: 'up' } },
       });
-      expect(Object.keys(health.body.details.secrets.secrets)).toEqual(['dbUser', 'dbPassword', 'dbHost', 'apiKey']);
+      expect(Object.keys(health.body.details.secrets.secrets)).toEqual([
+        'dbUser',
+        'dbPassword',
+        'dbHost',
+        'apiKey',
+        'greeting',
+      ]);
       const ready = await get(demo, '/readyz');
       expect(ready.status).toBe(200);
       const metrics = await fetch(`${demo.url}/metrics`);

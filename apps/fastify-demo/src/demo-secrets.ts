@@ -18,3 +18,16 @@ export const DEMO_SEED: Readonly<Record<string, string>> = Object.freeze({
   'demo/db': demoDbValue(1),
   'demo/api-key': 'demo-api-key-CANARY-1',
 });
+
+/**
+ * Configuration from Parameter Store, read by the same store as the secrets (a second source,
+ * `ssm`), when the demo reads from the emulator. Optional: an emulator seeded without it still boots.
+ */
+export const demoParameters = defineSecrets({
+  greeting: { id: '/demo/greeting', source: 'ssm', optional: true },
+});
+
+/** The Parameter Store parameters the demo's own emulator is seeded with. */
+export const DEMO_PARAMETERS: Readonly<Record<string, string>> = Object.freeze({
+  '/demo/greeting': 'hello from Parameter Store',
+});

@@ -3,6 +3,7 @@ import {
   awsSecretsManager,
   parseDuration,
   sourceFromEnv,
+  ssmParameterStore,
   type Duration,
   type InferSecrets,
   type LoggerLike,
@@ -12,9 +13,9 @@ import { hushSecrets } from '@hush/fastify';
 import { startEmulator, type Emulator, type EmulatorClientConfig } from '@hush/emulator';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import { DEMO_SEED, demoDbValue, demoSecrets } from './demo-secrets';
+import { DEMO_PARAMETERS, DEMO_SEED, demoDbValue, demoParameters, demoSecrets } from './demo-secrets';
 
-export { DEMO_SEED, demoDbValue, demoSecrets };
+export { DEMO_PARAMETERS, DEMO_SEED, demoDbValue, demoParameters, demoSecrets };
 
 // Types `app.secrets` and `request.secrets` for this app (see the @hush/fastify README, "Typing").
 declare module '@hush/fastify' {
@@ -69,12 +70,15 @@ const consoleLogger: LoggerLike = {
 export async function createFastifyDemo(options: FastifyDemoOptions = {}): Promise<FastifyDemo> {
   const owned =
     options.emulator === undefined && options.clientConfig === undefined && options.source === undefined
-      ? await startEmulator({ seed: { ...DEMO_SEED } })
+      ? await startEmulator({ seed: { ...DEMO_SEED }, parameters: { ...DEMO_PARAMETERS } })
       : undefined;
   const emulator = options.emulator ?? owned;
-  const source =
-    options.source ??
-    awsSecretsManager({ clientConfig: { ...(options.clientConfig ?? emulator!.clientConfig()), maxAttempts: 3 } });
+  const clientConfig = options.source
+    ? undefined
+    : { ...(options.clientConfig ?? emulator!.clientConfig()), maxAttempts: 3 };
+  const source = options.source ?? awsSecretsManager({ clientConfig: clientConfig! });
+  // Reading from the emulator (or AWS): configuration comes from Parameter Store, in the same store.
+  const parameters = clientConfig ? { sources: { ssm: ssmParameterStore({ clientConfig }) } } : {};
   const logger = options.logger ?? consoleLogger;
   // Prometheus text served by GET /metrics (no exporter server of its own).
   const exporter = new PrometheusExporter({ preventServerStart: true });
@@ -83,8 +87,9 @@ export async function createFastifyDemo(options: FastifyDemoOptions = {}): Promi
   const app = Fastify({ logger: false });
   await app.register(hushSecrets, {
     name: 'fastify-demo',
-    secrets: demoSecrets,
+    secrets: clientConfig ? { ...demoSecrets, ...demoParameters } : demoSecrets,
     source,
+    ...parameters,
     refreshInterval: options.refreshInterval ?? '10s',
     maxStaleness: '2m',
     logger,
@@ -102,6 +107,8 @@ export async function createFastifyDemo(options: FastifyDemoOptions = {}): Promi
     dbVersion: app.hush.store.handle('dbPassword').version?.slice(0, 8),
     apiKeyVersion: app.hush.store.handle('apiKey').version?.slice(0, 8),
     generation: app.hush.store.generation,
+    // A Parameter Store parameter (absent when the demo reads from another source).
+    greeting: app.hush.store.has('greeting') ? (app.hush.store.get('greeting') as string | undefined) : undefined,
   }));
 
   let rotation: NodeJS.Timeout | undefined;

@@ -3,8 +3,11 @@ import { SecretsConfigError } from './errors';
 import type { SecretBytes } from './secret-bytes';
 import { checkKnownKeys, parseDuration, type Duration } from './validation';
 
-/** How a secret's raw value is turned into the value you read. */
-export type SecretFormat = 'string' | 'json' | 'binary';
+/**
+ * How a secret's raw value is turned into the value you read. `list` splits the text on commas into
+ * a frozen `string[]` (an SSM `StringList` parameter).
+ */
+export type SecretFormat = 'string' | 'json' | 'binary' | 'list';
 
 /**
  * One declared secret.
@@ -43,6 +46,23 @@ export interface SecretDeclarationObject {
    * @default the store's interval
    */
   readonly refreshInterval?: Duration | false;
+  /**
+   * The store source that reads this secret: a name in the store's `sources` option (checked when
+   * the store is built). Without it, the store's default `source` reads it.
+   * @example 'ssm'
+   * @default the store's `source`
+   */
+  readonly source?: string;
+  /**
+   * Parameter Store path (`ssmParameterStore()` sources only): `id` is a path such as
+   * `/app/prod/`, read with `GetParametersByPath` (paginated) as one value: a frozen record of every
+   * parameter under it, keyed by its name relative to the path (`db/host`), refreshed as a unit.
+   * StringList values stay comma-separated text. A schema, if any, validates the whole record.
+   * @default false
+   */
+  readonly path?: boolean;
+  /** With `path`: include every level below the path, not only its direct children. @default false */
+  readonly recursive?: boolean;
 }
 
 /** A declaration: a secret id (shorthand for a required string secret) or a full object. */
@@ -57,11 +77,15 @@ type BaseValue<D> = D extends string
     ? O
     : D extends { readonly key: string }
       ? string
-      : D extends { readonly format: 'json' }
-        ? unknown
-        : D extends { readonly format: 'binary' }
-          ? SecretBytes
-          : string;
+      : D extends { readonly path: true }
+        ? Readonly<Record<string, string>>
+        : D extends { readonly format: 'json' }
+          ? unknown
+          : D extends { readonly format: 'binary' }
+            ? SecretBytes
+            : D extends { readonly format: 'list' }
+              ? readonly string[]
+              : string;
 
 /** The type `get(name)` returns for a declaration. */
 export type SecretValueOf<D> = D extends { readonly optional: true } ? BaseValue<D> | undefined : BaseValue<D>;
@@ -84,7 +108,11 @@ export interface NormalizedDeclaration {
   readonly optional: boolean;
   /** Milliseconds (0 = no background refresh), or undefined for the store's default. */
   readonly refreshInterval: number | undefined;
-  /** Identity of what is fetched: same id + version pin = one fetch. */
+  /** The store source that reads it (a name in the `sources` option); undefined for the default one. */
+  readonly source: string | undefined;
+  /** A Parameter Store path read as one record (`GetParametersByPath`); undefined otherwise. */
+  readonly path: { readonly recursive: boolean } | undefined;
+  /** Identity of what is fetched: same id + version pin = one fetch (per source). */
   readonly fetchKey: string;
 }
 
@@ -97,8 +125,11 @@ const DECLARATION_KEYS = [
   'versionId',
   'optional',
   'refreshInterval',
+  'source',
+  'path',
+  'recursive',
 ] as const;
-const FORMATS: readonly SecretFormat[] = ['string', 'json', 'binary'];
+const FORMATS: readonly SecretFormat[] = ['string', 'json', 'binary', 'list'];
 const NAME_PATTERN = /^[A-Za-z_$][\w$-]*$/;
 /**
  * Names a record of values cannot carry: every property of `Object.prototype` (`constructor`,
@@ -197,7 +228,27 @@ function normalizeOne(name: string, raw: SecretDeclaration): NormalizedDeclarati
     throw new SecretsConfigError(`${at}.id`, 'the secret id is empty. Set it to the secret name or ARN.');
   }
   if (id.length > 2048) throw new SecretsConfigError(`${at}.id`, 'ids are at most 2048 characters.');
-  const format = raw.format ?? (key !== undefined ? 'json' : 'string');
+  for (const opt of ['path', 'recursive'] as const) {
+    if (raw[opt] !== undefined && typeof raw[opt] !== 'boolean') {
+      throw new SecretsConfigError(`${at}.${opt}`, `${opt} must be true or false.`);
+    }
+  }
+  const isPath = raw.path === true;
+  if (raw.recursive === true && !isPath) {
+    throw new SecretsConfigError(`${at}.recursive`, '`recursive` applies to a path; add `path: true`.');
+  }
+  if (isPath) {
+    if (raw.format !== undefined && raw.format !== 'json') {
+      throw new SecretsConfigError(
+        `${at}.format`,
+        `a path is read as a record of parameter names to values; remove \`format\` (got ${JSON.stringify(raw.format)}).`,
+      );
+    }
+    if (raw.versionId !== undefined || raw.versionStage !== undefined) {
+      throw new SecretsConfigError(`${at}.path`, 'a path has no versions or labels; remove versionId / versionStage.');
+    }
+  }
+  const format = raw.format ?? (key !== undefined || isPath ? 'json' : 'string');
   if (!FORMATS.includes(format)) {
     throw new SecretsConfigError(
       `${at}.format`,
@@ -238,6 +289,9 @@ function normalizeOne(name: string, raw: SecretDeclaration): NormalizedDeclarati
       : raw.refreshInterval === false
         ? 0
         : parseDuration(raw.refreshInterval, `${at}.refreshInterval`, { allowZero: true });
+  if (raw.source !== undefined && (typeof raw.source !== 'string' || raw.source === '')) {
+    throw new SecretsConfigError(`${at}.source`, 'source must name one of the store\'s `sources`, e.g. "ssm".');
+  }
   const stage = versionStage === 'AWSCURRENT' && versionId === undefined ? undefined : versionStage;
   return Object.freeze({
     name,
@@ -249,7 +303,9 @@ function normalizeOne(name: string, raw: SecretDeclaration): NormalizedDeclarati
     versionId,
     optional: raw.optional ?? false,
     refreshInterval,
-    fetchKey: fetchKeyOf(id, versionId, stage),
+    source: raw.source === 'default' ? undefined : raw.source,
+    path: isPath ? Object.freeze({ recursive: raw.recursive === true }) : undefined,
+    fetchKey: isPath ? `${id}#path${raw.recursive === true ? ':recursive' : ''}` : fetchKeyOf(id, versionId, stage),
   });
 }
 

@@ -56,6 +56,8 @@ export interface SecretFailure {
   readonly code: string;
   /** Human-readable cause; never contains the value. */
   readonly message: string;
+  /** The store source that failed (its name in the `sources` option, or `default`); stores with several sources only. */
+  readonly source?: string;
 }
 
 /** `load()` could not load one or more required secrets. Lists every failure, not just the first. */
@@ -64,7 +66,10 @@ export class SecretsLoadError extends SecretsError {
   readonly failures: readonly SecretFailure[];
 
   constructor(failures: readonly SecretFailure[], options?: { cause?: unknown }) {
-    const lines = failures.map((f) => `  - ${f.name} (id "${f.id}"): ${f.code}: ${f.message}`);
+    const lines = failures.map(
+      (f) =>
+        `  - ${f.name} (id "${f.id}"${f.source === undefined ? '' : `, source "${f.source}"`}): ${f.code}: ${f.message}`,
+    );
     super(
       `Failed to load ${failures.length} required secret${failures.length === 1 ? '' : 's'} ` +
         `[${failures.map((f) => f.name).join(', ')}]:\n${lines.join('\n')}`,

@@ -22,6 +22,8 @@ export interface SecretHealth {
   readonly region?: string;
   /** Seconds left on the value's lease (0 once it ended), for a leased value. */
   readonly leaseRemainingSeconds?: number;
+  /** The store source that reads it (its name in the `sources` option, or `default`); stores with several sources only. */
+  readonly source?: string;
 }
 
 export interface HealthReport {
@@ -32,7 +34,10 @@ export interface HealthReport {
 }
 
 export interface StoreStats extends SourceStats {
+  /** The default source's kind; the top-level counters are that source's. */
   readonly source: string;
+  /** Stores with the `sources` option: every source by name (`default` included), with its kind. */
+  readonly sources?: Readonly<Record<string, SourceStats & { readonly source: string }>>;
   readonly loads: number;
   /** Background and forced refreshes per fetched id (names sharing an id count once); `failed` includes a new version that did not parse. */
   readonly refreshes: { readonly ok: number; readonly failed: number };
@@ -48,6 +53,8 @@ export interface SecretState {
   /** When the value was last confirmed by a successful fetch (monotonic ms). */
   readonly goodAt: number | undefined;
   readonly region: string | undefined;
+  /** The source's name, in stores with several sources. */
+  readonly source?: string;
   /** The secret's own error (parse, validation) or else its fetch error. */
   readonly error: unknown;
   /**
@@ -92,6 +99,7 @@ export function computeHealth(secrets: Iterable<SecretState>, now: number, maxSt
       }
       if (s.region) h.region = s.region;
     }
+    if (s.source !== undefined) h.source = s.source;
     if (s.error) h.error = errorCodeOf(s.error);
     out[s.name] = h;
   }

@@ -68,6 +68,14 @@ export {
 } from './sources/aws-options';
 export { memorySource, MemorySource, type MemoryValue } from './sources/memory.source';
 export {
+  ssmParameterStore,
+  SsmParameterStoreSource,
+  SSM_BATCH_SIZE,
+  SSM_SECRETS_MANAGER_REFERENCE,
+  type SsmClientLike,
+  type SsmParameterStoreOptions,
+} from './sources/ssm-parameter-store.source';
+export {
   secretsManagerAgent,
   SecretsManagerAgentSource,
   DEFAULT_AGENT_URL,

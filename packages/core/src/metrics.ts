@@ -206,16 +206,21 @@ export function instrumentStore(store: InstrumentedStore, provider?: MeterProvid
   const named: Attributes = store.name === undefined ? {} : { [STORE_NAME]: store.name };
   // Source calls are counted by the source itself (stats().outcomes); the counter adds the delta
   // after each fetch round, so it matches stats() exactly.
-  let seen: StoreStats['outcomes'] = {};
+  // Per source name: a store with several sources counts each one's calls under its own kind.
+  const seen = new Map<string, StoreStats['outcomes']>();
   const countCalls = (): void => {
-    const { outcomes, source } = store.stats();
-    for (const [operation, byOutcome] of Object.entries(outcomes)) {
-      for (const [outcome, count] of Object.entries(byOutcome)) {
-        const delta = count - (seen[operation]?.[outcome] ?? 0);
-        if (delta > 0) calls.add(delta, { ...named, ...callAttributes(source, operation, outcome) });
+    const stats = store.stats();
+    const bySource = stats.sources ?? { default: stats };
+    for (const [name, { outcomes, source }] of Object.entries(bySource)) {
+      const before = seen.get(name) ?? {};
+      for (const [operation, byOutcome] of Object.entries(outcomes)) {
+        for (const [outcome, count] of Object.entries(byOutcome)) {
+          const delta = count - (before[operation]?.[outcome] ?? 0);
+          if (delta > 0) calls.add(delta, { ...named, ...callAttributes(source, operation, outcome) });
+        }
       }
+      seen.set(name, outcomes);
     }
-    seen = outcomes;
   };
 
   let stop = (): void => {};

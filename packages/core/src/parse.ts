@@ -8,6 +8,8 @@ import { carriesAnyValue } from './value-index';
 
 /** AWS's limit for SecretString and SecretBinary. */
 export const MAX_SECRET_BYTES = 65_536;
+/** The bound of a Parameter Store path's record (all its parameters as JSON). */
+export const MAX_PATH_BYTES = 1_048_576;
 /** Deeper JSON than this is rejected rather than recursed into. */
 export const MAX_JSON_DEPTH = 32;
 const UNSAFE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
@@ -48,9 +50,12 @@ function decodeFormat(decl: NormalizedDeclaration, raw: RawSecret): unknown {
     throw fail('EMPTY', 'the secret has neither SecretString nor SecretBinary');
   }
   if (text.length === 0) throw fail('EMPTY', 'the value is an empty string');
-  if (Buffer.byteLength(text, 'utf8') > MAX_SECRET_BYTES)
-    throw fail('TOO_LARGE', `value exceeds ${MAX_SECRET_BYTES} bytes`);
+  // A Parameter Store path holds many parameters (each up to 8 KB): its record gets a larger bound.
+  const limit = decl.path ? MAX_PATH_BYTES : MAX_SECRET_BYTES;
+  if (Buffer.byteLength(text, 'utf8') > limit) throw fail('TOO_LARGE', `value exceeds ${limit} bytes`);
   if (decl.format === 'string') return text;
+  // A StringList parameter: its items, in order (SSM forbids commas inside an item).
+  if (decl.format === 'list') return Object.freeze(text.split(','));
 
   let parsed: unknown;
   try {

@@ -1,9 +1,9 @@
 import type { NormalizedDeclaration } from './declarations';
-import type { SecretsError } from './errors';
+import { SecretsConfigError, type SecretsError } from './errors';
 import type { SecretListener } from './events';
 import { Secret, type SecretSlot } from './secret';
 import type { DescribeFacts, ScheduleFacts } from './schedule';
-import type { SecretRequest } from './sources/source';
+import type { SecretRequest, Source } from './sources/source';
 
 /**
  * @internal The state of one fetched id (names sharing an id share an entry). The schedule
@@ -13,6 +13,10 @@ import type { SecretRequest } from './sources/source';
 export interface Entry extends ScheduleFacts, DescribeFacts {
   readonly key: string;
   readonly request: SecretRequest;
+  /** The source that fetches this id (one fetch per source per round). */
+  readonly source: Source;
+  /** That source's name in the store (`default` for the `source` option; the first name it was given). */
+  readonly sourceName: string;
   readonly slots: Slot[];
   versionId: string | undefined;
   region: string | undefined;
@@ -74,23 +78,59 @@ export interface FetchOptions {
 }
 
 /**
- * @internal The entries and slots for `decls`: names sharing a fetch key share one entry, whose
+ * @internal Checks that every declaration names a source of the store that can read it (before
+ * anything is built: a store that fails here leaves nothing behind).
+ * @throws SecretsConfigError naming the declaration.
+ */
+export function checkSources(decls: readonly NormalizedDeclaration[], sources: ReadonlyMap<string, Source>): void {
+  for (const decl of decls) {
+    const name = decl.source ?? sources.keys().next().value!;
+    const source = sources.get(name);
+    if (source === undefined) {
+      const known = [...sources.keys()].map((n) => `"${n}"`).join(', ');
+      throw new SecretsConfigError(
+        `secrets.${decl.name}.source`,
+        `unknown source "${decl.source}". This store's sources are ${known}; add it to the \`sources\` option.`,
+      );
+    }
+    if (decl.path !== undefined && source.paths !== true) {
+      throw new SecretsConfigError(
+        `secrets.${decl.name}.path`,
+        `source "${name}" (${source.kind}) cannot read Parameter Store paths; declare the path with an ssmParameterStore() source.`,
+      );
+    }
+  }
+}
+
+/**
+ * @internal The entries and slots for `decls` (sources checked by {@link checkSources}): names sharing a fetch key share one entry, whose
  * background interval is the shortest positive one among them (`storeInterval` by default).
  */
 export function createEntries(
   decls: readonly NormalizedDeclaration[],
   storeInterval: number,
+  sources: ReadonlyMap<string, Source>,
 ): { entries: Entry[]; slots: Map<string, Slot> } {
   const slots = new Map<string, Slot>();
   const byKey = new Map<string, Entry>();
   const entries: Entry[] = [];
+  // A source given under several names is one source: its first name.
+  const canonical = new Map<Source, string>();
+  for (const [name, source] of sources) if (!canonical.has(source)) canonical.set(source, name);
+  const defaultName = sources.keys().next().value as string;
   for (const decl of decls) {
-    let entry = byKey.get(decl.fetchKey);
+    const source = sources.get(decl.source ?? defaultName)!;
+    const sourceName = canonical.get(source)!;
+    // The default source keeps the plain fetch key (a single-source store is exactly as before).
+    const key = sourceName === defaultName ? decl.fetchKey : `${sourceName}\u0000${decl.fetchKey}`;
+    let entry = byKey.get(key);
     if (!entry) {
       entry = {
-        key: decl.fetchKey,
+        key,
         // The normalized declaration is a SecretRequest (id, versionId, versionStage): no copy per secret.
         request: decl,
+        source,
+        sourceName,
         slots: [],
         versionId: undefined,
         region: undefined,
@@ -119,7 +159,7 @@ export function createEntries(
         rotationFetch: undefined,
         watchState: undefined,
       };
-      byKey.set(decl.fetchKey, entry);
+      byKey.set(key, entry);
       entries.push(entry);
     }
     const slot = {

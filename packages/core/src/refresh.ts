@@ -8,7 +8,7 @@ import { createEntries, type Entry, type FetchOptions, type Slot } from './refre
 import { RotationSchedule, type ScheduleHost } from './rotation-schedule';
 import { changePending, mayRideAlong, nextFetchAt, pollDueAt, rotationPending, type ScheduleConfig } from './schedule';
 import { checkOutcomes } from './sources/answers';
-import type { CurrentVersion, FetchOutcome, RawSecret } from './sources/source';
+import type { CurrentVersion, FetchOutcome, RawSecret, Source } from './sources/source';
 import type { ResolvedStoreOptions } from './store-options';
 import { ValueIndex } from './value-index';
 
@@ -56,6 +56,7 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
     ({ entries: this.entries, slots: this.slots } = createEntries(
       decls,
       config.rotationSchedule?.safetyInterval ?? config.refreshInterval,
+      config.sources,
     ));
     const positive = this.entries.map((e) => e.interval).filter((ms) => ms > 0);
     this.batchWindow = positive.length > 0 ? Math.min(1_000, Math.min(...positive) * 0.05) : 0;
@@ -117,7 +118,24 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
     return promise;
   }
 
+  /**
+   * One round: the entries of each source in one call to that source, every source in parallel.
+   * Each source's call is its own unit (its own deadline, its own swap), so a slow or failing
+   * source never holds back the values of another.
+   */
   fetch(entries: readonly Entry[], options: FetchOptions): Promise<void> {
+    const bySource = new Map<Source, Entry[]>();
+    for (const e of entries) {
+      const group = bySource.get(e.source);
+      if (group) group.push(e);
+      else bySource.set(e.source, [e]);
+    }
+    if (bySource.size <= 1) return this.fetchFrom(entries, options);
+    return Promise.all([...bySource.values()].map((group) => this.fetchFrom(group, options))).then(() => undefined);
+  }
+
+  /** One call to the source of `entries` (they share it). */
+  private fetchFrom(entries: readonly Entry[], options: FetchOptions): Promise<void> {
     let deadline: NodeJS.Timeout | undefined;
     const run = this.runFetch(entries, options, (timer) => (deadline = timer));
     const shared = run.finally(() => {
@@ -167,12 +185,13 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
     onDeadline(timer);
     this.aborts.add(abort);
     let outcomes: readonly FetchOutcome[];
+    const source = entries[0]!.source;
     try {
       const requests = entries.map((e) => e.request);
       // The deadline wins even when the source ignores the signal (a wrapper that drops abortSignal,
       // a read of a hung mount): its late answer is dropped.
       const answer: unknown = await untilAborted(
-        this.config.source.fetch(requests, {
+        source.fetch(requests, {
           signal: abort.signal,
           force: options.force,
           reason: options.reason,
@@ -181,12 +200,12 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
         abort.signal,
       );
       // Validated before anything is applied: a malformed answer fails its secret, never the round.
-      outcomes = checkOutcomes(requests, answer, this.config.source.kind);
+      outcomes = checkOutcomes(requests, answer, source.kind);
     } catch (error) {
       const code = abort.signal.aborted ? 'TimeoutError' : errorCodeOf(error);
       outcomes = entries.map((e) => ({
         ok: false as const,
-        error: new SecretFetchError(e.request.id, code, `source "${this.config.source.kind}" failed`, {
+        error: new SecretFetchError(e.request.id, code, `source "${source.kind}" failed`, {
           retryable: true,
           cause: error,
         }),
@@ -322,12 +341,12 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
    * change, answered by a fetch. The comparison is this store's, so stores sharing one source each
    * see every change.
    */
-  onSourceChange(ids: readonly string[], current: readonly CurrentVersion[] = []): void {
+  onSourceChange(ids: readonly string[], current: readonly CurrentVersion[] = [], source = this.config.source): void {
     if (this.closed) return;
     const now = this.config.clock.now();
     const changed: Entry[] = [];
     for (const entry of this.entries) {
-      if (entry.request.versionId !== undefined) continue;
+      if (entry.request.versionId !== undefined || entry.source !== source) continue;
       if (ids.includes(entry.request.id)) {
         changed.push(entry);
         continue;
@@ -386,7 +405,7 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
    * secret nobody asked to refresh (`refreshInterval: false`, no watch) is never stale.
    */
   refreshes(entry: Entry): boolean {
-    return entry.interval > 0 || entry.leaseEndAt !== undefined || typeof this.config.source.watch === 'function';
+    return entry.interval > 0 || entry.leaseEndAt !== undefined || typeof entry.source.watch === 'function';
   }
 
   /** The lease of a served value ended and nothing replaced it: said loudly, once per lease. */

@@ -56,7 +56,9 @@ export class RotationSchedule {
     const rs = this.host.config.rotationSchedule;
     if (!rs || this.startedAt === undefined || this.describing) return Infinity;
     let next = Infinity;
-    for (const e of this.host.entries) next = Math.min(next, nextDescribeAt(e, this.startedAt, rs));
+    for (const e of this.host.entries) {
+      if (e.source === this.host.config.source) next = Math.min(next, nextDescribeAt(e, this.startedAt, rs));
+    }
     return next;
   }
 
@@ -66,7 +68,11 @@ export class RotationSchedule {
     const describe = this.host.config.source.describe;
     const startedAt = this.startedAt;
     if (!rs || !describe || startedAt === undefined || this.describing || this.host.closed) return;
-    const due = this.host.entries.filter((e) => nextDescribeAt(e, startedAt, rs) <= now + this.host.batchWindow);
+    // Rotation schedules are the default source's (DescribeSecret); other sources' ids are polled.
+    const source = this.host.config.source;
+    const due = this.host.entries.filter(
+      (e) => e.source === source && nextDescribeAt(e, startedAt, rs) <= now + this.host.batchWindow,
+    );
     if (due.length === 0) return;
     this.describing = true;
     const abort = new AbortController();

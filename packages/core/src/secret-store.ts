@@ -21,10 +21,15 @@ import { computeHealth, type HealthReport, type SecretState, type StoreStats } f
 import { instrumentStore } from './metrics';
 import { REDACTED, redactedRecord } from './redaction';
 import { RefreshEngine } from './refresh';
-import type { Entry } from './refresh-state';
+import { checkSources, type Entry } from './refresh-state';
 import type { Secret } from './secret';
-import type { Source } from './sources/source';
-import { resolveStoreOptions, type ResolvedStoreOptions, type SecretStoreOptions } from './store-options';
+import type { SecretRequest, Source, SourceStats } from './sources/source';
+import {
+  DEFAULT_SOURCE,
+  resolveStoreOptions,
+  type ResolvedStoreOptions,
+  type SecretStoreOptions,
+} from './store-options';
 
 export type { Clock, SecretStoreOptions } from './store-options';
 
@@ -32,7 +37,7 @@ export type { Clock, SecretStoreOptions } from './store-options';
 const MIN_ROUND_MS = 1_000;
 
 /** Codes that mean "this secret does not exist" (an optional secret missing for them is expected). */
-const MISSING_CODES: ReadonlySet<string> = new Set(['ResourceNotFoundException', 'FileNotFound']);
+const MISSING_CODES: ReadonlySet<string> = new Set(['ResourceNotFoundException', 'FileNotFound', 'ParameterNotFound']);
 
 /** A first boot round unanswered for this long (at most bootTimeout / 3) gets the waiting line. */
 const SLOW_ROUND_MS = 5_000;
@@ -71,10 +76,11 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
     const decls = normalizeDeclarations(declarations);
     const config = resolveStoreOptions(options);
     this.#config = config;
-    openStores.set(config.source, (openStores.get(config.source) ?? 0) + 1);
+    checkSources(decls, config.sources);
     this.#engine = new RefreshEngine(decls, config, () => {
       this.#snapshot = undefined;
     });
+    for (const source of this.#sources()) openStores.set(source, (openStores.get(source) ?? 0) + 1);
     instrumentStore(this, config.meterProvider);
   }
 
@@ -179,6 +185,7 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
         id: slot.decl.id,
         code: error ? errorCodeOf(error) : 'TimeoutError',
         message: error ? error.message : `no answer within bootTimeout (${this.#config.bootTimeout} ms)`,
+        ...(this.#config.sources.size > 1 ? { source: slot.entry.sourceName } : {}),
       };
       if (slot.optional) {
         // Expected when the secret does not exist (an AWSPENDING stage outside rotations): info.
@@ -198,8 +205,12 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
     this.#engine.counts.loads++;
     const durationMs = Math.round(this.#config.clock.now() - started);
     this.#engine.emit({ type: 'loaded', names: this.names, durationMs });
-    if (this.#config.source.watch && !this.#stopWatch) {
-      this.#stopWatch = this.#config.source.watch((ids, current) => this.#engine.onSourceChange(ids, current));
+    if (!this.#stopWatch) {
+      const stops: (() => void)[] = [];
+      for (const source of this.#sources()) {
+        if (source.watch) stops.push(source.watch((ids, current) => this.#engine.onSourceChange(ids, current, source)));
+      }
+      this.#stopWatch = () => stops.forEach((stop) => stop());
     }
     this.#engine.startRotationSchedule();
     this.#engine.schedule();
@@ -286,8 +297,10 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
     // One pass over the entries with set lookups: a burst of hundreds of ARNs against thousands of
     // secrets must not block the event loop for N × k comparisons.
     const matches = referredBy(wanted);
+    // A Parameter Store path is refreshed when a parameter under it changed (paths are few).
+    const under = (e: Entry): boolean => e.request.path !== undefined && wanted.some((id) => isUnder(id, e.request));
     const entries = this.#engine.entries.filter(
-      (e) => e.request.versionId === undefined && matches(e.request.id, e.arn),
+      (e) => e.request.versionId === undefined && (matches(e.request.id, e.arn) || under(e)),
     );
     if (entries.length === 0) return [];
     return (await this.#engine.invalidate(entries)) as SecretName<D>[];
@@ -352,6 +365,7 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
         version: slot.version,
         goodAt: slot.goodAt,
         region: slot.entry.region,
+        ...(this.#config.sources.size > 1 ? { source: slot.entry.sourceName } : {}),
         error: slot.error ?? slot.entry.error,
         refreshes: this.#engine.refreshes(slot.entry),
         leaseEndAt: slot.entry.leaseEndAt,
@@ -362,21 +376,42 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
   }
 
   /** Counters: source calls by operation, throttles, failures, refreshes, rotations. */
+  /**
+   * Counters: source calls by operation, throttles, failures, refreshes, rotations. The top-level
+   * source counters are the default source's; a store with the `sources` option also reports
+   * every source by name under `sources` (`default` included).
+   */
   stats(): StoreStats {
-    const source = this.#config.source.stats?.() ?? {
-      calls: {},
-      attempts: {},
-      throttles: 0,
-      failures: 0,
-      outcomes: {},
-    };
-    return {
-      source: this.#config.source.kind,
-      ...source,
+    const of = (source: Source): SourceStats & { readonly source: string } => ({
+      source: source.kind,
+      ...(source.stats?.() ?? { calls: {}, attempts: {}, throttles: 0, failures: 0, outcomes: {} }),
+    });
+    const counts = {
       loads: this.#engine.counts.loads,
       refreshes: { ok: this.#engine.counts.refreshOk, failed: this.#engine.counts.refreshFailed },
       rotations: this.#engine.counts.rotations,
     };
+    if (this.#config.sources.size === 1) return { ...of(this.#config.source), ...counts };
+    const sources: Record<string, SourceStats & { readonly source: string }> = {};
+    for (const [name, source] of this.#sourceNames()) sources[name] = of(source);
+    return { ...sources[DEFAULT_SOURCE]!, ...counts, sources };
+  }
+
+  /** Each distinct source once (a source given under several names is one). */
+  #sources(): Set<Source> {
+    return new Set(this.#config.sources.values());
+  }
+
+  /** Each distinct source under its first name. */
+  #sourceNames(): Map<string, Source> {
+    const named = new Map<string, Source>();
+    const seen = new Set<Source>();
+    for (const [name, source] of this.#config.sources) {
+      if (seen.has(source)) continue;
+      seen.add(source);
+      named.set(name, source);
+    }
+    return named;
   }
 
   /** Stops background refresh, aborts in-flight calls and closes the source. Safe to call twice. */
@@ -385,10 +420,13 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
     this.#engine.stop();
     this.#stopWatch?.();
     await Promise.allSettled(this.#engine.entries.map((e) => e.inflight));
-    const source = this.#config.source;
-    const others = (openStores.get(source) ?? 1) - 1;
-    openStores.set(source, others);
-    if (others === 0) await source.close?.();
+    const closing: (Promise<void> | void)[] = [];
+    for (const source of this.#sources()) {
+      const others = (openStores.get(source) ?? 1) - 1;
+      openStores.set(source, others);
+      if (others === 0) closing.push(source.close?.());
+    }
+    await Promise.all(closing);
     this.#engine.emit({ type: 'closed' });
     this.#engine.eventListeners.clear();
     for (const slot of this.#engine.slots.values()) slot.listeners = undefined;
@@ -403,7 +441,8 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
   }
 
   [inspect.custom](): string {
-    return `SecretStore { source: ${this.#config.source.kind}, names: [${this.names.join(', ')}], values: ${REDACTED} }`;
+    const kinds = [...this.#sources()].map((s) => s.kind).join(', ');
+    return `SecretStore { source: ${kinds}, names: [${this.names.join(', ')}], values: ${REDACTED} }`;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -414,14 +453,17 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
    * rounds stay quiet until the load succeeds (`Loaded …`) or fails (`SecretsLoadError`).
    */
   #logWaiting(pending: readonly Entry[], deadline: number): void {
-    const { source, clock, bootTimeout } = this.#config;
+    const { clock, bootTimeout } = this.#config;
+    // The first pending source names the line's `source` field; the text names every one.
+    const sources = [...new Set(pending.map((e) => e.source))];
+    const source = sources[0] ?? this.#config.source;
     const names = pending.flatMap((e) => e.slots.filter((s) => !s.loaded).map((s) => s.name));
     // Codes of the last failed attempt; none while a first round is still unanswered.
     const codes = [...new Set(pending.flatMap((e) => (e.error ? [errorCodeOf(e.error)] : [])))];
     const until = new Date(clock.wallNow() + Math.max(0, deadline - clock.now())).toISOString();
     const shown = names.slice(0, 5).map((n) => `"${n}"`);
     if (names.length > shown.length) shown.push(`${names.length - shown.length} more`);
-    const from = source.location === undefined ? source.kind : `${source.kind} (${source.location})`;
+    const from = sources.map((s) => (s.location === undefined ? s.kind : `${s.kind} (${s.location})`)).join(' and ');
     this.#config.log.warn(
       `Waiting for ${names.length === 1 ? 'secret' : 'secrets'} ${shown.join(', ')} from ${from}: ${
         codes.length > 0 ? `${codes.join(', ')}; retrying` : 'no answer yet; trying'
@@ -446,6 +488,18 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
       this.#loadPromise ? 'loading has not finished; await store.load().' : 'call await store.load() first.',
     );
   }
+}
+
+/**
+ * Whether the parameter `name` (a name, or an SSM parameter ARN) lies under a path declaration:
+ * anywhere below it when recursive, else directly in it.
+ */
+function isUnder(name: string, path: SecretRequest): boolean {
+  const arn = /^arn:[^:]+:ssm:[^:]*:[^:]*:parameter(\/.*)$/.exec(name);
+  const param = arn ? arn[1]! : name;
+  const prefix = path.id.endsWith('/') ? path.id : `${path.id}/`;
+  if (!param.startsWith(prefix) || param.length === prefix.length) return false;
+  return path.path!.recursive || !param.slice(prefix.length).includes('/');
 }
 
 /** The secret name an id (a name, a full or partial ARN) carries; undefined for an ARN of something else. */

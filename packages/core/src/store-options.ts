@@ -20,6 +20,16 @@ export interface SecretStoreOptions {
   /** Where secrets come from: `awsSecretsManager()`, `secretsManagerAgent()`, `mountedFiles()`, `memorySource()`. */
   source: Source;
   /**
+   * More sources, by name, for declarations that say `source: '<name>'` (a declaration without
+   * `source` reads the default `source`). Each refresh round fetches every source's due ids in one
+   * call per source, all sources in parallel; one timer, one `health()`, one `load()` whose
+   * `SecretsLoadError` lists every failure of every source. Names are 1 to 64 letters, digits and
+   * `. _ : -`; `default` is the name of `source` itself and cannot be redefined.
+   * @example { ssm: ssmParameterStore({ region: 'eu-west-1' }) }
+   * @default none
+   */
+  sources?: { readonly [name: string]: Source };
+  /**
    * A name for this store, for telling several apart in one process: log lines carry it (a `store`
    * field; `console` lines start with `[name]`; Nest's logger context becomes `Secrets:name`),
    * metrics carry it as the `hush.store.name` attribute, and `health()` reports it. 1 to 64
@@ -110,6 +120,7 @@ export interface ResolvedRotationSchedule {
  */
 export const SECRET_STORE_OPTION_KEYS = keysOf<SecretStoreOptions>({
   source: true,
+  sources: true,
   name: true,
   refreshInterval: true,
   refreshJitter: true,
@@ -137,7 +148,13 @@ export interface BackoffConfig {
 
 /** {@link SecretStoreOptions} validated, with defaults applied and durations in milliseconds. */
 export interface ResolvedStoreOptions {
+  /** The default source (declarations without `source`). */
   readonly source: Source;
+  /**
+   * Every source by name: `default` (the `source` option) first, then the `sources` option in
+   * its order. A source given under several names is one source (one fetch per round).
+   */
+  readonly sources: ReadonlyMap<string, Source>;
   /** The store's name, when it has one. */
   readonly name: string | undefined;
   readonly clock: Clock;
@@ -173,6 +190,7 @@ export function resolveStoreOptions(options: SecretStoreOptions): ResolvedStoreO
       'a source is required: awsSecretsManager({ region }), secretsManagerAgent(), mountedFiles({ dir }) or memorySource({...}).',
     );
   }
+  const sources = resolveSources(source, options.sources);
   const clock = options.clock ?? defaultClock;
   const name = resolveName(options.name);
   const log = toLogger(options.logger, name);
@@ -197,6 +215,7 @@ export function resolveStoreOptions(options: SecretStoreOptions): ResolvedStoreO
   const rotationSchedule = resolveRotationSchedule(options.rotationSchedule);
   return {
     source,
+    sources,
     name,
     clock,
     log,
@@ -211,6 +230,44 @@ export function resolveStoreOptions(options: SecretStoreOptions): ResolvedStoreO
     rotationSchedule,
     meterProvider: options.meterProvider,
   };
+}
+
+/** The name of the `source` option among a store's sources. */
+export const DEFAULT_SOURCE = 'default';
+
+/** What a source name may be: it is printed in log lines, health and metric attributes. */
+const SOURCE_NAME = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/** @throws SecretsConfigError for a `sources` option that is not an object of named sources. */
+function resolveSources(source: Source, option: SecretStoreOptions['sources']): ReadonlyMap<string, Source> {
+  const sources = new Map<string, Source>([[DEFAULT_SOURCE, source]]);
+  if (option === undefined) return sources;
+  if (option === null || typeof option !== 'object' || Array.isArray(option)) {
+    throw new SecretsConfigError(
+      'SecretStore.sources',
+      'expected an object mapping names to sources, e.g. { ssm: ssmParameterStore() }.',
+    );
+  }
+  for (const [key, value] of Object.entries(option)) {
+    const at = `SecretStore.sources.${key}`;
+    if (!SOURCE_NAME.test(key)) {
+      throw new SecretsConfigError(
+        at,
+        'source names are 1 to 64 letters, digits or . _ : - (they are printed in health and metrics).',
+      );
+    }
+    if (key === DEFAULT_SOURCE) {
+      throw new SecretsConfigError(at, '"default" is the name of the `source` option; give this source another name.');
+    }
+    if (!value || typeof (value as Partial<Source>).fetch !== 'function') {
+      throw new SecretsConfigError(
+        at,
+        'expected a source, e.g. ssmParameterStore({ region }) or awsSecretsManager({ region }).',
+      );
+    }
+    sources.set(key, value);
+  }
+  return sources;
 }
 
 /** What a store name may be: it is printed in log lines and used as a metric attribute. */

@@ -54,6 +54,7 @@ describe('store options', () => {
         'refreshJitter',
         'rotationSchedule',
         'source',
+        'sources',
         'startupJitter',
       ].sort(),
     );

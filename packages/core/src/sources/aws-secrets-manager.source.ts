@@ -619,7 +619,7 @@ function inRegion(id: string, region: string): string {
 }
 
 /** An endpoint URL as log lines show it: without `user:password@`, query or fragment. */
-function withoutCredentials(endpoint: string): string {
+export function withoutCredentials(endpoint: string): string {
   try {
     const url = new URL(endpoint);
     return `${url.protocol}//${url.host}${url.pathname === '/' ? '' : url.pathname}`;

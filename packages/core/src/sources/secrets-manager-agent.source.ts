@@ -6,6 +6,7 @@ import { SecretFetchError, SecretsConfigError, errorCodeName } from '../errors';
 import { REDACTED } from '../redaction';
 import { checkKnownKeys, parseDuration, type Duration } from '../validation';
 import { identityProblem } from './answers';
+import { parameterToRaw } from './ssm-parameter-store.source';
 import {
   SourceCounters,
   mapConcurrent,
@@ -115,6 +116,17 @@ export interface SecretsManagerAgentOptions {
    * @default false
    */
   allowInsecureHttp?: boolean;
+  /**
+   * What this source reads through the agent: `secretsmanager` (`/secretsmanager/get`) or `ssm`,
+   * Parameter Store through the Parameters and Secrets Lambda extension's
+   * `/systemsmanager/parameters/get?name=…&withDecryption=true` (same token header). An `ssm`
+   * source reads the same declarations as `ssmParameterStore()` (a `versionId` is sent as
+   * `version`, a `versionStage` as `label`, a `name:selector` id as is) except `path: true`,
+   * which the extension cannot read. Give it to the store as a named source:
+   * `sources: { ssm: secretsManagerAgent({ service: 'ssm' }) }`.
+   * @default 'secretsmanager'
+   */
+  service?: 'secretsmanager' | 'ssm';
 }
 
 const OPTION_KEYS = [
@@ -126,6 +138,7 @@ const OPTION_KEYS = [
   'allowInsecureHttp',
   'roleArn',
   'connectionMaxAge',
+  'service',
 ];
 /** The Workload Credentials Provider's check (`parse.rs`, `validate_role_arn`). */
 const ROLE_ARN = /^arn:[\w-]+:iam::\d{12}:role\/[\w+=,.@/-]+$/;
@@ -188,6 +201,8 @@ export class SecretsManagerAgentSource implements Source {
   private readonly connectionMaxAge: number;
   /** Set when the agent rejected `refreshNow` (the Lambda extension may): it is not sent again. */
   private refreshNowRejected = false;
+  /** Parameter Store through the Lambda extension's `/systemsmanager/parameters/get`, or Secrets Manager. */
+  readonly service: 'secretsmanager' | 'ssm';
 
   constructor(options: SecretsManagerAgentOptions) {
     if (!options || typeof options !== 'object')
@@ -268,6 +283,14 @@ export class SecretsManagerAgentSource implements Source {
       );
     }
     this.roleArn = options.roleArn;
+    const service = options.service ?? 'secretsmanager';
+    if (service !== 'secretsmanager' && service !== 'ssm') {
+      throw new SecretsConfigError('secretsManagerAgent.service', `expected "secretsmanager" or "ssm".`);
+    }
+    if (service === 'ssm' && options.roleArn !== undefined) {
+      throw new SecretsConfigError('secretsManagerAgent.roleArn', 'the Parameter Store route takes no roleArn.');
+    }
+    this.service = service;
     this.connectionMaxAge = parseDuration(options.connectionMaxAge ?? 50_000, 'secretsManagerAgent.connectionMaxAge');
     // One keep-alive pool per source, sized to the concurrency, destroyed by close().
     const Agent = base.protocol === 'https:' ? https.Agent : http.Agent;
@@ -343,14 +366,31 @@ export class SecretsManagerAgentSource implements Source {
     }
   }
 
-  private async getOne(request: SecretRequest, context: FetchContext): Promise<FetchOutcome> {
-    const id = request.id;
-    const url = new URL('secretsmanager/get', `${this.#base.href.replace(/\/+$/, '')}/`);
-    url.searchParams.set('secretId', id);
+  /** The agent URL for one request: the Secrets Manager route, or the Parameter Store one. */
+  private urlFor(request: SecretRequest, context: FetchContext): URL {
+    const base = `${this.#base.href.replace(/\/+$/, '')}/`;
+    if (this.service === 'ssm') {
+      // The extension caches parameters for its TTL and documents no refreshNow here.
+      const url = new URL('systemsmanager/parameters/get', base);
+      url.searchParams.set('name', request.id);
+      url.searchParams.set('withDecryption', 'true');
+      if (request.versionId) url.searchParams.set('version', request.versionId);
+      else if (request.versionStage) url.searchParams.set('label', request.versionStage);
+      return url;
+    }
+    const url = new URL('secretsmanager/get', base);
+    url.searchParams.set('secretId', request.id);
     if (request.versionId) url.searchParams.set('versionId', request.versionId);
     if (request.versionStage) url.searchParams.set('versionStage', request.versionStage);
     if (context.force && !this.refreshNowRejected) url.searchParams.set('refreshNow', 'true');
     if (this.roleArn) url.searchParams.set('roleArn', this.roleArn);
+    return url;
+  }
+
+  private async getOne(request: SecretRequest, context: FetchContext): Promise<FetchOutcome> {
+    const id = request.id;
+    const url = this.urlFor(request, context);
+    const operation = this.service === 'ssm' ? 'AgentGetParameter' : 'AgentGet';
 
     let attempts = 0;
     let rereadToken = false;
@@ -363,7 +403,7 @@ export class SecretsManagerAgentSource implements Source {
       } catch (error) {
         const file = 'file' in this.#tokenSpec ? this.#tokenSpec.file : '';
         const code = (error as { code?: string }).code ?? 'UnknownError';
-        this.counters.record('AgentGet', attempts, 'AgentTokenUnavailable');
+        this.counters.record(operation, attempts, 'AgentTokenUnavailable');
         // Retryable: the agent writes its token file when it starts, which may be after us.
         return fail(
           id,
@@ -391,7 +431,7 @@ export class SecretsManagerAgentSource implements Source {
           await sleepUnlessAborted(Math.min(200, 10 * 2 ** Math.min(attempts, 5)), context.signal);
           if (!context.signal.aborted) continue;
         }
-        this.counters.record('AgentGet', attempts, code);
+        this.counters.record(operation, attempts, code);
         const hint =
           code === 'ECONNREFUSED'
             ? ` Is the Secrets Manager Agent (or the Lambda extension) running at ${this.url}?`
@@ -400,15 +440,16 @@ export class SecretsManagerAgentSource implements Source {
       }
       if (response.status === 200) {
         try {
-          const secret = toRaw(JSON.parse(response.body) as AgentBody, id);
-          this.counters.record('AgentGet', attempts, 'ok');
+          const parsed: unknown = JSON.parse(response.body);
+          const secret = this.service === 'ssm' ? parameterFromAgent(parsed, request) : toRaw(parsed as AgentBody, id);
+          this.counters.record(operation, attempts, 'ok');
           return { ok: true, secret };
         } catch {
-          this.counters.record('AgentGet', attempts, 'InvalidAgentResponse');
+          this.counters.record(operation, attempts, 'InvalidAgentResponse');
           return fail(
             id,
             'InvalidAgentResponse',
-            `the agent at ${this.url} answered 200 with a body that is not a GetSecretValue result.`,
+            `the agent at ${this.url} answered 200 with a body that is not a ${this.service === 'ssm' ? 'GetParameter' : 'GetSecretValue'} result.`,
             true,
             false,
           );
@@ -419,7 +460,7 @@ export class SecretsManagerAgentSource implements Source {
           rereadToken = true;
           continue;
         }
-        this.counters.record('AgentGet', attempts, 'AgentForbidden');
+        this.counters.record(operation, attempts, 'AgentForbidden');
         return fail(
           id,
           'AgentForbidden',
@@ -442,7 +483,7 @@ export class SecretsManagerAgentSource implements Source {
         continue;
       }
       if (response.status === 400 && this.roleArn && /unknown parameter:?\s*roleArn/i.test(response.body)) {
-        this.counters.record('AgentGet', attempts, 'AgentRoleArnUnsupported');
+        this.counters.record(operation, attempts, 'AgentRoleArnUnsupported');
         return fail(
           id,
           'AgentRoleArnUnsupported',
@@ -451,8 +492,8 @@ export class SecretsManagerAgentSource implements Source {
           false,
         );
       }
-      const mapped = mapError(response.status, response.body, this.url);
-      this.counters.record('AgentGet', attempts, mapped.throttled ? 'throttled' : mapped.code);
+      const mapped = mapError(response.status, response.body, this.url, url.pathname);
+      this.counters.record(operation, attempts, mapped.throttled ? 'throttled' : mapped.code);
       return fail(id, mapped.code, mapped.message, mapped.retryable, mapped.throttled);
     }
   }
@@ -530,6 +571,34 @@ function toRaw(body: AgentBody, id: string): RawSecret {
   };
 }
 
+/**
+ * A GetParameter result (`{ Parameter: {...} }`) for `request`, or throws when the body is not one
+ * (the caller reports InvalidAgentResponse). The version id is the parameter's Version, as
+ * `ssmParameterStore()` reads it.
+ */
+function parameterFromAgent(body: unknown, request: SecretRequest): RawSecret {
+  const p = (body as { Parameter?: unknown } | null)?.Parameter as Record<string, unknown> | undefined;
+  if (!p || typeof p !== 'object' || Array.isArray(p)) throw new TypeError('no Parameter');
+  if (typeof p['Value'] !== 'string') throw new TypeError('Value is not a string');
+  const name = p['Name'];
+  const selector = typeof p['Selector'] === 'string' ? p['Selector'] : '';
+  const sent = request.versionId ?? request.versionStage;
+  const wanted = sent === undefined ? request.id : `${request.id}:${sent}`;
+  if (typeof name !== 'string' || (`${name}${selector}` !== wanted && name !== wanted && !wanted.startsWith('arn:')))
+    throw new TypeError('another parameter');
+  const raw = parameterToRaw({
+    Name: name,
+    Value: p['Value'],
+    Version: typeof p['Version'] === 'number' ? p['Version'] : undefined,
+    Selector: selector || undefined,
+    SourceResult: typeof p['SourceResult'] === 'string' ? p['SourceResult'] : undefined,
+    LastModifiedDate: parseAgentDate(p['LastModifiedDate']),
+    ARN: typeof p['ARN'] === 'string' ? p['ARN'] : undefined,
+  });
+  if (typeof raw.versionId !== 'string') throw new TypeError('no Version');
+  return raw;
+}
+
 /** The agent sends `CreatedDate` as a string of epoch seconds (`"1569534789.046"`); the API sends a number. */
 export function parseAgentDate(value: unknown): Date | undefined {
   if (typeof value === 'number' && Number.isFinite(value)) return new Date(value * 1000);
@@ -546,6 +615,7 @@ function mapError(
   status: number,
   body: string,
   url: string,
+  route = '/secretsmanager/get',
 ): { code: string; message: string; retryable: boolean; throttled: boolean } {
   let code: string | undefined;
   let message: string | undefined;
@@ -590,7 +660,7 @@ function mapError(
   if (status === 404) {
     return {
       code: 'AgentNotFound',
-      message: `${url} answered 404 "${text}" for /secretsmanager/get; is the url the Secrets Manager Agent?`,
+      message: `${url} answered 404 "${text}" for ${route}; is the url the Secrets Manager Agent${route === '/secretsmanager/get' ? '' : ' (Parameter Store: the Lambda extension)'}?`,
       retryable: false,
       throttled: false,
     };

@@ -8,6 +8,11 @@ export interface SecretRequest {
   readonly id: string;
   readonly versionId?: string | undefined;
   readonly versionStage?: string | undefined;
+  /**
+   * A Parameter Store path read as one record (`path: true` declarations). Only sources with
+   * `paths: true` receive such requests; the store rejects them for any other source.
+   */
+  readonly path?: { readonly recursive: boolean } | undefined;
 }
 
 /**
@@ -109,6 +114,11 @@ export interface Source {
    * Region, a directory. Never a token or a value.
    */
   readonly location?: string;
+  /**
+   * Optional: this source reads `path` requests (Parameter Store paths: `ssmParameterStore()`, and
+   * the Parameters and Secrets Lambda extension does not). Declarations with `path: true` need it.
+   */
+  readonly paths?: boolean;
   /** Fetch a batch. Must resolve (never reject) with one outcome per request, in order. */
   fetch(requests: readonly SecretRequest[], context: FetchContext): Promise<readonly FetchOutcome[]>;
   /**
