@@ -48,7 +48,6 @@ export class FragmentFinder {
    * characters: a text is searched in one pass, whatever the number of encodings and lengths.
    */
   private readonly heads = new Map<string, Entry[]>();
-  private readonly known = new Set<string>();
   /** base64 runs of 6 bytes (8 characters) and hex runs (12 digits), with their owners. */
   private readonly b64 = new Map<string, (string | undefined)[]>();
   private readonly hex = new Map<string, (string | undefined)[]>();
@@ -107,14 +106,13 @@ export class FragmentFinder {
         } catch {
           continue; // a lone surrogate cannot be URL-encoded
         }
-        const tag = `${owner ?? ''}\u0000${name}\u0000${encoded}`;
-        if (this.known.has(tag)) continue;
-        this.known.add(tag);
         const head = encoded.slice(0, FRAGMENT);
-        this.textBits.add(head);
         const list = this.heads.get(head);
-        if (list) list.push({ encoding: name, encoded, owner });
-        else this.heads.set(head, [{ encoding: name, encoded, owner }]);
+        if (list === undefined) {
+          this.heads.set(head, [{ encoding: name, encoded, owner }]);
+          this.textBits.add(head);
+        } else if (!list.some((e) => e.encoding === name && e.encoded === encoded && e.owner === owner))
+          list.push({ encoding: name, encoded, owner });
       }
     }
     // 6 bytes are 8 base64 characters at the value's own alignment (one of three), 12 hex digits.
@@ -123,15 +121,13 @@ export class FragmentFinder {
       for (let i = 0; i + 8 <= encoded.length; i += 4) {
         const w = encoded.slice(i, i + 8);
         if (w.includes('=')) continue; // padded: fewer than 6 bytes
-        push(this.b64, w, owner);
-        this.b64Bits.add(w);
+        if (push(this.b64, w, owner)) this.b64Bits.add(w);
       }
     }
     const hex = bytes.toString('hex');
     for (let i = 0; i + 2 * FRAGMENT <= hex.length; i += 2) {
       const w = hex.slice(i, i + 2 * FRAGMENT);
-      push(this.hex, w, owner);
-      this.hexBits.add(w);
+      if (push(this.hex, w, owner)) this.hexBits.add(w);
     }
   }
 
@@ -231,10 +227,12 @@ function mix(h: number): number {
   return h >>> (32 - PREFILTER_BITS);
 }
 
-function push(table: Map<string, (string | undefined)[]>, key: string, owner: string | undefined): void {
+/** Adds `owner` under `key`; true when the key is new. */
+function push(table: Map<string, (string | undefined)[]>, key: string, owner: string | undefined): boolean {
   const list = table.get(key);
   if (list === undefined) table.set(key, [owner]);
   else if (!list.includes(owner)) list.push(owner);
+  return list === undefined;
 }
 
 /** Every text a user could get out of a thrown value: message, stack, cause chain, JSON, inspect. */

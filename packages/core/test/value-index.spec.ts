@@ -1,0 +1,112 @@
+import { randomBytes } from 'node:crypto';
+import { ValueIndex, carriesAnyValue, type IndexedSlot } from '../src/value-index';
+
+/*
+ * The store-wide value index (issue 21 §2) is built as values arrive, never all at once by a
+ * check, and stays proportional to what the store holds (rotated-out values are compacted away,
+ * a slice at a time). Driven here the way the store drives it: every value through `fetched`,
+ * then into a slot.
+ */
+
+/** A store's slots as the index sees them; `land` puts a fetched value in place (the old one becomes previous). */
+function host() {
+  const slots = new Map<string, { loaded: boolean; value: unknown; previousValue: unknown }>();
+  const index = new ValueIndex({ slots: slots as ReadonlyMap<string, IndexedSlot> });
+  const land = (name: string, value: unknown) => {
+    const owner = { name };
+    index.fetched(owner, value);
+    const slot = slots.get(name);
+    if (slot) {
+      slot.previousValue = slot.value;
+      slot.value = value;
+    } else slots.set(name, { loaded: true, value, previousValue: undefined });
+    index.settled(owner);
+  };
+  return { slots, index, land };
+}
+
+const indexes: ValueIndex[] = [];
+afterEach(() => {
+  for (const i of indexes.splice(0)) i.close();
+});
+
+/** A random value of `n` characters that no other test shares. */
+const value = (n: number) => randomBytes(n).toString('base64url').slice(0, n);
+
+describe('ValueIndex', () => {
+  it('indexes a value when it arrives, so a check indexes nothing', () => {
+    const h = host();
+    indexes.push(h.index);
+    const values = Array.from({ length: 200 }, () => value(1024));
+    values.forEach((v, i) => h.land(`s${i}`, v));
+    const before = h.index.size.windows;
+    // About one window per character: every value is in, before any check.
+    expect(before).toBeGreaterThan(200 * 1000);
+    expect(carriesAnyValue(`upstream said ${values[123]!.slice(500, 520)}`)).toBe(true);
+    expect(carriesAnyValue('upstream said nothing of interest here')).toBe(false);
+    expect(h.index.size.windows).toBe(before);
+  });
+
+  it('grows by adding tables, never by indexing everything again in one go', () => {
+    const h = host();
+    indexes.push(h.index);
+    const values = Array.from({ length: 100 }, () => value(512));
+    values.forEach((v, i) => h.land(`s${i}`, v));
+    expect(h.index.size.tables).toBeGreaterThan(3);
+    for (const v of values) expect(carriesAnyValue(`x ${v.slice(100, 108)} y`)).toBe(true);
+  });
+
+  it('catches every live value while a compaction runs, and new arrivals too', () => {
+    const h = host();
+    indexes.push(h.index);
+    // 600 KiB of values: a compaction takes several slices of 256 KiB.
+    const first = Array.from({ length: 300 }, () => value(1024));
+    first.forEach((v, i) => h.land(`s${i}`, v));
+    const second = first.map(() => value(1024));
+    let seenCompacting = false;
+    second.forEach((v, i) => {
+      h.land(`s${i}`, v);
+      if (!h.index.size.compacting) return;
+      seenCompacting = true;
+      // Current and previous of a slot already rotated, and of one not yet rotated.
+      expect(carriesAnyValue(`echo ${v.slice(10, 20)}`)).toBe(true);
+      expect(carriesAnyValue(`echo ${first[i]!.slice(10, 20)}`)).toBe(true);
+      expect(carriesAnyValue(`echo ${first[first.length - 1]!.slice(900, 910)}`)).toBe(true);
+    });
+    expect(seenCompacting).toBe(true);
+  });
+
+  it('drops values that left the store: memory stays proportional through many rotations', () => {
+    const h = host();
+    indexes.push(h.index);
+    let live: string[] = [];
+    let gone: string[] = [];
+    for (let round = 0; round < 30; round++) {
+      const next = Array.from({ length: 50 }, () => value(256));
+      gone = [...gone, ...live.filter((_, i) => round >= 2 && i >= 0)].slice(-500);
+      next.forEach((v, i) => h.land(`s${i}`, v));
+      live = next;
+      // Checks run the compaction along, one slice each.
+      for (let k = 0; k < 4; k++) carriesAnyValue('a check');
+    }
+    // Live: 50 current + 50 previous values of 256 characters (about 25,000 windows).
+    expect(h.index.size.windows).toBeLessThan(3 * 100 * 256);
+    expect(h.index.size.bytes).toBeLessThan(16 * 3 * 100 * 256);
+    for (const v of live) expect(carriesAnyValue(`echo ${v.slice(0, 12)}`)).toBe(true);
+    // Values rotated out long ago are gone from the index (what was kept only made checks stricter).
+    const stillIndexed = gone.slice(0, 100).filter((v) => carriesAnyValue(`echo ${v.slice(0, 12)}`));
+    expect(stillIndexed.length).toBeLessThan(10);
+  });
+
+  it('a closed index answers for nothing and holds nothing', () => {
+    const h = host();
+    const v = value(64);
+    h.land('a', v);
+    expect(carriesAnyValue(`echo ${v}`)).toBe(true);
+    h.index.close();
+    expect(carriesAnyValue(`echo ${v}`)).toBe(false);
+    expect(h.index.size.bytes).toBe(0);
+    h.index.fetched({}, value(64));
+    expect(h.index.size.windows).toBe(0);
+  });
+});
