@@ -188,7 +188,10 @@ export class ValueIndex implements FragmentCheck {
     this.step();
   }
 
-  /** Starts a compaction when the index doubled since the last one; runs one slice of it. */
+  /**
+   * Starts a compaction when the index doubled since the last look and at least a third of it is
+   * values that left (a store that only grew is not indexed again); runs one slice of it.
+   */
   private step(): void {
     if (this.compaction === undefined) {
       if (this.segments.windows < Math.max(2 * this.baseline, 4 * MIN_CAPACITY)) return;
@@ -198,7 +201,12 @@ export class ValueIndex implements FragmentCheck {
         pending.push(slot.value, slot.previousValue);
       }
       for (const list of this.incoming.values()) pending.push(...list);
-      this.compaction = { into: new Segments(pending.reduce<number>((n, v) => n + sizeOf(v), 0)), pending };
+      const liveWindows = pending.reduce<number>((n, v) => n + sizeOf(v), 0);
+      if (this.segments.windows < 1.5 * liveWindows) {
+        this.baseline = this.segments.windows;
+        return;
+      }
+      this.compaction = { into: new Segments(liveWindows), pending };
     }
     const { into, pending } = this.compaction;
     let budget = SLICE_CHARS;

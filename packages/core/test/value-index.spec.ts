@@ -59,20 +59,21 @@ describe('ValueIndex', () => {
   it('catches every live value while a compaction runs, and new arrivals too', () => {
     const h = host();
     indexes.push(h.index);
-    // 600 KiB of values: a compaction takes several slices of 256 KiB.
-    const first = Array.from({ length: 300 }, () => value(1024));
-    first.forEach((v, i) => h.land(`s${i}`, v));
-    const second = first.map(() => value(1024));
+    // 300 KiB of live values: a compaction takes more than one slice of 256 Ki characters. It
+    // starts once values that left make up a third of the index (the third rotation here).
     let seenCompacting = false;
-    second.forEach((v, i) => {
-      h.land(`s${i}`, v);
-      if (!h.index.size.compacting) return;
-      seenCompacting = true;
-      // Current and previous of a slot already rotated, and of one not yet rotated.
-      expect(carriesAnyValue(`echo ${v.slice(10, 20)}`)).toBe(true);
-      expect(carriesAnyValue(`echo ${first[i]!.slice(10, 20)}`)).toBe(true);
-      expect(carriesAnyValue(`echo ${first[first.length - 1]!.slice(900, 910)}`)).toBe(true);
-    });
+    for (let round = 0; round < 5; round++) {
+      for (let i = 0; i < 150; i++) {
+        h.land(`s${i}`, value(1024));
+        if (!h.index.size.compacting) continue;
+        seenCompacting = true;
+        for (const k of [i, (i + 75) % 150]) {
+          const slot = h.slots.get(`s${k}`)!;
+          for (const v of [slot.value, slot.previousValue] as (string | undefined)[])
+            if (v !== undefined) expect(carriesAnyValue(`echo ${v.slice(500, 510)}`)).toBe(true);
+        }
+      }
+    }
     expect(seenCompacting).toBe(true);
   });
 
