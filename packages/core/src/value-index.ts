@@ -45,6 +45,8 @@ const MAX_CHARS_PER_VALUE = 4 * 1024 * 1024;
 const MIN_CAPACITY = 1 << 10;
 /** When a segment is this full, a new one takes the new windows. */
 const MAX_LOAD = 0.7;
+/** Tables a check looks in before they are merged (by a compaction): a growing store is indexed again about once per 8× growth. */
+const MAX_TABLES = 3;
 /** Characters a compaction indexes per step (one step per arrival or check): a few ms of work. */
 const SLICE_CHARS = 256 * 1024;
 
@@ -189,12 +191,14 @@ export class ValueIndex implements FragmentCheck {
   }
 
   /**
-   * Starts a compaction when the index doubled since the last look and at least a third of it is
-   * values that left (a store that only grew is not indexed again); runs one slice of it.
+   * Starts a compaction when the index has more than MAX_TABLES tables (each is a lookup per
+   * window of every check), or doubled since the last look with at least a third of it values
+   * that left; runs one slice of it.
    */
   private step(): void {
     if (this.compaction === undefined) {
-      if (this.segments.windows < Math.max(2 * this.baseline, 4 * MIN_CAPACITY)) return;
+      const many = this.segments.tables.length > MAX_TABLES;
+      if (!many && this.segments.windows < Math.max(2 * this.baseline, 4 * MIN_CAPACITY)) return;
       const pending: unknown[] = [];
       for (const slot of this.host.slots.values()) {
         if (!slot.loaded) continue;
@@ -202,7 +206,7 @@ export class ValueIndex implements FragmentCheck {
       }
       for (const list of this.incoming.values()) pending.push(...list);
       const liveWindows = pending.reduce<number>((n, v) => n + sizeOf(v), 0);
-      if (this.segments.windows < 1.5 * liveWindows) {
+      if (!many && this.segments.windows < 1.5 * liveWindows) {
         this.baseline = this.segments.windows;
         return;
       }
