@@ -289,7 +289,7 @@ function addString(into: Segments, s: string): void {
 /**
  * Whether `text` carries a fragment (see {@link Fragments}) of any value held by any store alive
  * in the process: current and previous values, versions being fetched, binary values as raw bytes,
- * base64 and hex, schema outputs of any shape, and object keys.
+ * base64 and hex, schema outputs of any shape, and object keys that look like data ({@link dataLikeKey}).
  */
 export function carriesAnyValue(text: string): boolean {
   if (text.length === 0) return false;
@@ -373,7 +373,8 @@ function mix(h: number): number {
 }
 
 /**
- * Every string a value can show up as in text: string leaves, numbers, object keys (a map keyed by
+ * Every string a value can show up as in text: string leaves, numbers, object keys that look like
+ * data ({@link dataLikeKey}; every key of a Map) (a map keyed by
  * secrets), bytes (as UTF-8, Latin-1, base64 at each byte alignment and hex), and the contents of
  * Maps, Sets, URLs and secret keys. Only own data properties are read (no getter runs, no Proxy
  * trap); a class instance's own `toJSON`/`toString`, when it has them, are asked once each (a
@@ -434,7 +435,7 @@ class Walker {
     const array = Array.isArray(value);
     for (const key of Reflect.ownKeys(value)) {
       if (typeof key !== 'string' || (array && key === 'length')) continue;
-      if (!array) this.text(key);
+      if (!array && dataLikeKey(key)) this.text(key);
       const desc = Reflect.getOwnPropertyDescriptor(value, key);
       if (desc && 'value' in desc) this.visit(desc.value, depth + 1);
     }
@@ -453,6 +454,18 @@ class Walker {
       }
     }
   }
+}
+
+/**
+ * Whether an object key counts as a value: a key that looks like data (it holds a digit or any
+ * character but an ASCII letter, `_` and `-`, or is longer than 24 characters: a token, an
+ * e-mail, a host, a passphrase) is indexed; one that looks like a field name (`password`,
+ * `client_secret`, `apiKey`) is not — indexing those made every source message that says
+ * "secret" or "password" withheld. A map keyed by secrets (tokens, keys, addresses) keeps its
+ * keys indexed; the values under any key always are.
+ */
+export function dataLikeKey(key: string): boolean {
+  return key.length > 24 || !/^[A-Za-z_-]*$/.test(key);
 }
 
 /**

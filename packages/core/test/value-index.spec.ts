@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { ValueIndex, carriesAnyValue, type IndexedSlot } from '../src/value-index';
+import { SecretStore, memorySource, type SecretsEvent } from '@hush/core';
+import { ValueIndex, carriesAnyValue, dataLikeKey, type IndexedSlot } from '../src/value-index';
 
 /*
  * The store-wide value index (issue 21 §2) is built as values arrive, never all at once by a
@@ -115,5 +116,60 @@ describe('ValueIndex', () => {
     expect(h.index.size.bytes).toBe(0);
     h.index.fetched({}, value(64));
     expect(h.index.size.windows).toBe(0);
+  });
+});
+
+describe('object keys count when they look like data, not like field names', () => {
+  it('indexes token-, address- and passphrase-like keys, not field names', () => {
+    expect(['client_secret', 'password', 'apiKey', 'db-host', 'x'].filter(dataLikeKey)).toEqual([]);
+    expect(
+      ['sk_live_RecordKey9Qw', 'alice@example.com', 'db.internal', 'correcthorsebatterystaplexx', 'clé'].every(
+        dataLikeKey,
+      ),
+    ).toBe(true);
+    const h = host();
+    indexes.push(h.index);
+    h.land('creds', {
+      client_secret: 'Zq81kPw3xYvTm4',
+      tenants: { sk_live_RecordKey9Qw: 1, correcthorsebatterystaplexx: 2 },
+      users: new Map([['plainname', 'v']]),
+    });
+    expect(carriesAnyValue('ResourceNotFoundException: the client_secret was not found')).toBe(false);
+    expect(carriesAnyValue('echo Zq81kPw3xYvTm4')).toBe(true);
+    expect(carriesAnyValue('bad tenant sk_live_RecordKey9Qw')).toBe(true);
+    expect(carriesAnyValue('bad tenant correcthorsebatterystaplexx')).toBe(true);
+    // Every key of a Map is data.
+    expect(carriesAnyValue('no user plainname here')).toBe(true);
+  });
+
+  it('a source message that says "client_secret" is not withheld because a secret has that key', async () => {
+    const source = memorySource({
+      'k/creds': JSON.stringify({ client_secret: 'Zq81kPw3xYvTm4' }),
+      'k/other': 'other-Val-Np2x',
+    });
+    const store = new SecretStore(
+      { creds: { id: 'k/creds', format: 'json' }, other: 'k/other' },
+      { source, refreshInterval: false, minRefreshInterval: 0, logger: false },
+    );
+    try {
+      await store.load();
+      const events: SecretsEvent[] = [];
+      store.onEvent((e) => events.push(e));
+      source.fail('k/other', 'ResourceNotFoundException', {
+        message: 'Secrets Manager cannot find the client_secret rotation lambda',
+        times: 1,
+      });
+      await store.refresh('other');
+      const failed = events.find((e) => e.type === 'refresh-failed') as { message: string } | undefined;
+      expect(failed?.message).toContain('cannot find the client_secret rotation lambda');
+      // A message that quotes the value itself is still withheld.
+      source.fail('k/other', 'ResourceNotFoundException', { message: 'echo Zq81kPw3xYvTm4', times: 1 });
+      await store.refresh('other');
+      const last = events.filter((e) => e.type === 'refresh-failed').at(-1) as { message: string };
+      expect(last.message).toMatch(/withheld/);
+      expect(last.message).not.toContain('Zq81kPw3xYvTm4');
+    } finally {
+      await store.close();
+    }
   });
 });
