@@ -55,12 +55,20 @@ export class FragmentFinder {
   private readonly quoted: { readonly text: string; readonly owner: string | undefined }[] = [];
   private readonly owners = new Set<string>();
   /** The first FRAGMENT characters of every entry of `heads`, `b64` and `hex`, as hash bits: most positions of a text are passed over without a string being cut. */
-  private readonly textBits = new Prefilter();
-  private readonly b64Bits = new Prefilter();
-  private readonly hexBits = new Prefilter();
+  private readonly textBits: Prefilter;
+  private readonly b64Bits: Prefilter;
+  private readonly hexBits: Prefilter;
 
-  /** Text values, or binary values (whose fragments are runs of their bytes, raw or encoded). */
-  constructor(values: readonly (string | Uint8Array)[] = []) {
+  /**
+   * Text values, or binary values (whose fragments are runs of their bytes, raw or encoded).
+   * `prefilter`: keep the heads as hash bits too (costs a little per fragment added; pays off
+   * for a finder that searches many texts, like the simulation's).
+   */
+  constructor(values: readonly (string | Uint8Array)[] = [], options: { prefilter?: boolean } = {}) {
+    const on = options.prefilter ?? false;
+    this.textBits = new Prefilter(on);
+    this.b64Bits = new Prefilter(on);
+    this.hexBits = new Prefilter(on);
     for (const value of values) this.addValue(value);
   }
 
@@ -187,9 +195,15 @@ export class FragmentFinder {
  * are not), so the exact lookup runs on those only.
  */
 class Prefilter {
-  private readonly bits = new Uint32Array(1 << (PREFILTER_BITS - 5));
+  private readonly bits: Uint32Array | undefined;
+
+  /** Off: every position is a candidate (nothing to build). */
+  constructor(on: boolean) {
+    this.bits = on ? new Uint32Array(1 << (PREFILTER_BITS - 5)) : undefined;
+  }
 
   add(head: string): void {
+    if (this.bits === undefined) return;
     let h = 0;
     for (let j = 0; j < FRAGMENT; j++) h = (Math.imul(h, BASE) + head.charCodeAt(j)) | 0;
     const slot = mix(h);
@@ -199,6 +213,10 @@ class Prefilter {
   candidates(text: string): number[] {
     const at: number[] = [];
     const bits = this.bits;
+    if (bits === undefined) {
+      for (let i = 0; i + FRAGMENT <= text.length; i++) at.push(i);
+      return at;
+    }
     let h = 0;
     for (let j = 0; j < text.length; j++) {
       h = (Math.imul(h, BASE) + text.charCodeAt(j)) | 0;

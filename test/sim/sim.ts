@@ -567,7 +567,7 @@ export async function run(
   // Leak and code checks. One finder per run holds the fragments of every version a store has
   // held so far, each under its tag (cut into fragments once); a scan counts only the tags the
   // store holds at that moment.
-  const finder = new FragmentFinder();
+  const finder = new FragmentFinder([], { prefilter: true });
   // A name that projects a key of a JSON secret (`key: 'pw'`) holds that leaf only: its versions
   // are tagged `version#key`.
   const heldTags = (s: StoreRun, name: string, versions: readonly string[]): string[] => {
