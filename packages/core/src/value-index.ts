@@ -16,9 +16,9 @@ import { SecretBytes } from './secret-bytes';
  * (as large as everything indexed so far) takes the new windows, so growing never rehashes
  * what is there. Values that left the store (a previous value rotated out) stay indexed, which
  * only makes the check stricter, until a compaction: once the index holds twice what it held
- * after the last one, the live values are indexed again into new segments, one slice of about
- * SLICE_CHARS characters per arrival or check, and the new segments replace the old ones when
- * done. Memory stays proportional to what the store holds (at most about twice its windows, three
+ * after the last one (or has more than MAX_TABLES tables), the live values are indexed again into
+ * new segments, one slice of SLICE_CHARS characters per check and of at least twice its own size
+ * per arrival, and the new segments replace the old ones when done. Memory stays proportional to what the store holds (at most about twice its windows, three
  * times while a compaction runs).
  */
 
@@ -47,8 +47,8 @@ const MIN_CAPACITY = 1 << 10;
 const MAX_LOAD = 0.7;
 /** Tables a check looks in before they are merged (by a compaction): a growing store is indexed again about once per 8× growth. */
 const MAX_TABLES = 3;
-/** Characters a compaction indexes per step (one step per arrival or check): a few ms of work. */
-const SLICE_CHARS = 256 * 1024;
+/** Characters a compaction indexes per check (about 0.2–0.35 µs each: 7–12 ms). */
+const SLICE_CHARS = 32 * 1024;
 
 /** Every open store in the process (weakly held: a store nobody references is not kept alive by this). */
 const live = new Set<WeakRef<ValueIndex>>();
@@ -147,9 +147,10 @@ export class ValueIndex implements FragmentCheck {
     const list = this.incoming.get(owner) ?? [];
     list.push(value);
     this.incoming.set(owner, list);
-    addValue(this.segments, value);
+    const chars = addValue(this.segments, value);
     if (this.compaction) addValue(this.compaction.into, value);
-    this.step();
+    // A compaction keeps pace with what arrives: at least twice the arrival's own size.
+    this.step(Math.max(SLICE_CHARS, 2 * chars));
   }
 
   /**
@@ -195,7 +196,7 @@ export class ValueIndex implements FragmentCheck {
    * window of every check), or doubled since the last look with at least a third of it values
    * that left; runs one slice of it.
    */
-  private step(): void {
+  private step(budget = SLICE_CHARS): void {
     if (this.compaction === undefined) {
       const many = this.segments.tables.length > MAX_TABLES;
       if (!many && this.segments.windows < Math.max(2 * this.baseline, 4 * MIN_CAPACITY)) return;
@@ -213,7 +214,6 @@ export class ValueIndex implements FragmentCheck {
       this.compaction = { into: new Segments(liveWindows), pending };
     }
     const { into, pending } = this.compaction;
-    let budget = SLICE_CHARS;
     while (budget > 0 && pending.length > 0) budget -= addValue(into, pending.pop());
     if (pending.length > 0) return;
     this.segments = into;
