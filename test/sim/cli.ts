@@ -1,9 +1,13 @@
 /**
- * `npm run sim -- --seeds N [--from S] [--steps K] [--seed S [--ops JSON]] [--replay FILE] [--tolerate a,b] [--no-shrink] [--budget RUNS] [--first]`: runs
+ * `npm run sim -- --seeds N [--from S] [--steps K] [--workers W] [--seed S [--ops JSON]] [--replay FILE] [--tolerate a,b] [--no-shrink] [--budget RUNS] [--first]`: runs
  * the simulation over many seeds, prints each failing seed with its minimal replay, and exits 1 if
  * any seed failed. `--tolerate` (record runs only) notes the named invariants instead of failing.
+ * `--workers W` (default: 2, at most the machine's parallelism) runs the seeds in W child
+ * processes, seed `from + i` in child `i mod W`; each seed is the same run wherever it runs.
  */
+import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { replayOf, runSeed } from './replay';
 import { generate, run, type InvariantName, type Op, type SimConfig } from './sim';
 
@@ -49,8 +53,16 @@ async function main(): Promise<void> {
     process.exitCode = outcome.violation ? 1 : 0;
     return;
   }
-  const list = single !== undefined ? [Number(single)] : Array.from({ length: seeds }, (_, i) => from + i);
+  const stride = Number(flag('stride') ?? 1);
+  const workers = Math.max(1, Math.min(Number(flag('workers') ?? 2), availableParallelism(), seeds));
+  if (single === undefined && workers > 1 && flag('stride') === undefined)
+    return pool(args, from, seeds, steps, workers);
+  const list =
+    single !== undefined
+      ? [Number(single)]
+      : Array.from({ length: Math.ceil(seeds / stride) }, (_, i) => from + i * stride).filter((s) => s < from + seeds);
   const started = performance.now();
+  const cpu0 = process.cpuUsage();
   let failed = 0;
   let wire = 0;
   const firsts = new Map<string, number>();
@@ -73,10 +85,49 @@ async function main(): Promise<void> {
     if (args.includes('--first')) break;
   }
   const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  if (process.send) process.send({ seeds: list.length, failed, wire, cpu: (cpu.user + cpu.system) / 1e6 });
   process.stdout.write(
-    `${list.length} seeds × ${steps} steps: ${failed} failed, ${wire} simulated calls, ${seconds.toFixed(1)} s\n`,
+    `${list.length} seeds × ${steps} steps: ${failed} failed, ${wire} simulated calls, ${seconds.toFixed(1)} s (CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s)\n`,
   );
   process.exitCode = failed > 0 ? 1 : 0;
+}
+
+/** The seeds in `workers` child processes (this file with `--stride`), their output passed through. */
+async function pool(args: string[], from: number, seeds: number, steps: number, workers: number): Promise<void> {
+  const started = performance.now();
+  const rest = args.filter(
+    (a, i) =>
+      !['--workers', '--from', '--seeds'].includes(a) && !['--workers', '--from', '--seeds'].includes(args[i - 1]!),
+  );
+  const results = await Promise.all(
+    Array.from({ length: workers }, (_, w) => {
+      const child = fork(
+        process.argv[1]!,
+        [...rest, '--from', String(from + w), '--seeds', String(seeds - w), '--stride', String(workers)],
+        { execArgv: process.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+      );
+      let summary: { seeds: number; failed: number; wire: number; cpu: number } | undefined;
+      child.on('message', (m) => (summary = m as typeof summary));
+      return new Promise<{ code: number | null; summary: typeof summary }>((resolve) =>
+        child.on('exit', (code) => resolve({ code, summary })),
+      );
+    }),
+  );
+  const total = { seeds: 0, failed: 0, wire: 0, cpu: 0 };
+  for (const r of results) {
+    if (!r.summary) {
+      process.stdout.write(`a worker exited with code ${r.code} and no summary\n`);
+      process.exitCode = 1;
+      continue;
+    }
+    for (const k of ['seeds', 'failed', 'wire', 'cpu'] as const) total[k] += r.summary[k];
+  }
+  const seconds = (performance.now() - started) / 1000;
+  process.stdout.write(
+    `${total.seeds} seeds × ${steps} steps in ${workers} workers: ${total.failed} failed, ${total.wire} simulated calls, ${seconds.toFixed(1)} s (CPU ${total.cpu.toFixed(1)} s)\n`,
+  );
+  if (total.failed > 0 || total.seeds !== seeds) process.exitCode = 1;
 }
 
 void main();

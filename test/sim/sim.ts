@@ -294,6 +294,8 @@ interface StoreRun {
   readonly seen: Map<string, number>;
   /** name → versions the store held (current, previous), as last read from health(). */
   readonly held: Map<string, string[]>;
+  /** The tags of `held` (see heldBy), until `held` changes. */
+  heldSet: Set<string> | undefined;
   /** Times of operations that legitimately add calls for an id ('*': every id). */
   readonly userOps: { at: number; ids: readonly string[] | '*' }[];
   readonly calls: Map<string, number[]>;
@@ -316,7 +318,7 @@ function warmUp(): Promise<void> {
     const client = new SecretsManagerClient({
       region: 'us-east-1',
       credentials: { accessKeyId: 'AKIDSIMULATION', secretAccessKey: 'simulation' },
-      requestHandler: simRequestHandler(world, new Rng(0), () => [], []) as never,
+      requestHandler: simRequestHandler(world, new Rng(0), () => [], [], 0) as never,
     });
     await awsSecretsManager({ client }).fetch([{ id: 'warm' }], {
       signal: new AbortController().signal,
@@ -562,42 +564,37 @@ export async function run(
     } satisfies SecretStoreOptions['source'];
   });
 
-  // Leak and code checks.
-  const finders = new Map<string, FragmentFinder>();
+  // Leak and code checks. One finder per run holds the fragments of every version a store has
+  // held so far, each under its tag (cut into fragments once); a scan counts only the tags the
+  // store holds at that moment.
+  const finder = new FragmentFinder([], { prefilter: true });
   // A name that projects a key of a JSON secret (`key: 'pw'`) holds that leaf only: its versions
   // are tagged `version#key`.
   const heldTags = (s: StoreRun, name: string, versions: readonly string[]): string[] => {
     const key = s.config.names[name]?.key;
     return versions.map((v) => (key ? `${v}#${key}` : v));
   };
-  const finderFor = (s: StoreRun): FragmentFinder =>
-    finderForVersions([...s.held.entries()].flatMap(([name, versions]) => heldTags(s, name, versions)).sort());
-  const finderForVersions = (versions: string[]): FragmentFinder => {
-    const key = versions.join('|');
-    let finder = finders.get(key);
-    if (!finder) {
-      // The values as the store holds them (the leak rule's "value"): a string; a JSON secret's
-      // leaves (its password and user; the JSON syntax around them is not secret); a binary
-      // value's bytes, whose runs of 6 are looked for raw, base64 (any alignment) and hex.
-      const texts: (string | Uint8Array)[] = [];
-      for (const tag of versions) {
-        const [v, key] = tag.split('#') as [string, string | undefined];
-        const found = world.byVersionId.get(v);
-        if (!found) continue;
-        const value = found.version.value;
-        if (typeof value !== 'string') texts.push(value);
-        else if (config.ids[found.id] !== 'json') texts.push(value);
-        else {
-          const parsed = JSON.parse(value) as Record<string, string>;
-          if (key !== undefined) texts.push(parsed[key] ?? '');
-          else texts.push(parsed['pw'] ?? '', parsed['user'] ?? '');
-        }
-      }
-      finder = new FragmentFinder(texts);
-      if (finders.size > 200) finders.clear();
-      finders.set(key, finder);
-    }
-    return finder;
+  /** The tags a store holds, each added to the finder on first sight. */
+  const heldBy = (s: StoreRun): Set<string> => {
+    if (s.heldSet) return s.heldSet;
+    const tags = new Set<string>();
+    for (const [name, versions] of s.held) for (const tag of heldTags(s, name, versions)) tags.add(tag);
+    for (const tag of tags) if (!finder.has(tag)) addTag(tag);
+    s.heldSet = tags;
+    return tags;
+  };
+  const addTag = (tag: string): void => {
+    // The values as the store holds them (the leak rule's "value"): a string; a JSON secret's
+    // leaves (its password and user; the JSON syntax around them is not secret); a binary
+    // value's bytes, whose runs of 6 are looked for raw, base64 (any alignment) and hex.
+    const [v, key] = tag.split('#') as [string, string | undefined];
+    const found = world.byVersionId.get(v);
+    if (!found) return;
+    const value = found.version.value;
+    if (typeof value !== 'string' || config.ids[found.id] !== 'json') return finder.addValue(value, tag);
+    const parsed = JSON.parse(value) as Record<string, string>;
+    if (key !== undefined) finder.addValue(parsed[key] ?? '', tag);
+    else for (const leaf of [parsed['pw'] ?? '', parsed['user'] ?? '']) finder.addValue(leaf, tag);
   };
   /** Reads the versions a store holds (each handle's current version, and the one before it). */
   const refreshHeld = (s: StoreRun): void => {
@@ -610,19 +607,20 @@ export async function run(
         list.push(version);
         if (list.length > 2) list.shift();
         s.held.set(name, list);
+        s.heldSet = undefined;
       }
     }
   };
   const scan = (s: StoreRun, channel: string, text: string): void => {
     if (process.env.HUSH_SIM_TRACE) process.stderr.write(`TRACE ${s.index} ${channel}: ${text.slice(0, 300)}\n`);
     refreshHeld(s);
-    const found = finderFor(s).find(channel, text);
+    const found = finder.find(channel, text, heldBy(s));
     if (found.length === 0) return;
     // Whose value: the secret the text is about, or another one (names only, never the value).
     note('leak', () => {
       const owners = [...s.held.entries()]
         .filter(([name, versions]) =>
-          heldTags(s, name, versions).some((v) => finderForVersions([v]).find(channel, text).length > 0),
+          heldTags(s, name, versions).some((v) => finder.find(channel, text, new Set([v])).length > 0),
         )
         .map(([name]) => name);
       const about = /"(?:name|secret)":"([^"]+)"/.exec(text)?.[1];
@@ -718,6 +716,7 @@ export async function run(
       closing: false,
       seen: new Map(),
       held: new Map(),
+      heldSet: undefined,
       userOps: [],
       calls: new Map(),
       lastHealth: undefined,

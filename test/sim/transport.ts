@@ -50,13 +50,15 @@ export function simRequestHandler(
   /** Values a foreign message may echo (those held by the stores that use this transport). */
   echoPool: () => (string | Uint8Array)[],
   wire: WireCall[],
+  /** A fixed latency instead of the drawn one (the real-time warm-up call: 0, not up to 3 s). */
+  fixedLatency?: number,
 ): Transport {
   const echo = (): string => {
     const pool = echoPool();
     if (pool.length === 0) return 'nothing to echo';
     return encodeEcho(rng.pick(pool), rng.pick(ENCODINGS), rng);
   };
-  const latency = (): number => (rng.chance(0.9) ? rng.int(1, 40) : rng.int(40, 3_000));
+  const latency = (): number => fixedLatency ?? (rng.chance(0.9) ? rng.int(1, 40) : rng.int(40, 3_000));
 
   const answer = (operation: string, input: Record<string, unknown>): HttpResponseLike => {
     const ids = operation === 'BatchGetSecretValue' ? (input.SecretIdList as string[]) : [input.SecretId as string];

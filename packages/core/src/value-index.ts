@@ -8,18 +8,23 @@ import { SecretBytes } from './secret-bytes';
  * The store-wide (and process-wide) side of the leak rule: foreign text is checked against every
  * value of every secret of every store alive in the process, not only the secret it arrived on.
  *
- * Each store owns one ValueIndex. It is built on the first check (a store that never meets a
- * foreign failure pays nothing), then kept in step with the store's generation: a check after a
- * value changed adds the new values' windows. Windows are kept as 32-bit fingerprints in an
- * open-addressing table (4 bytes a slot, no string per window), placed by a second, independent
- * hash; a value that left the store (a previous value rotated out) stays indexed until the table
- * is rebuilt from the live values when it fills up, which only makes the check stricter.
+ * Each store owns one ValueIndex. A value is indexed when it arrives (`fetched`, called for every
+ * version a fetch parses, before it lands in a slot), at a cost proportional to that value alone:
+ * no check ever pays for every value at once. Windows are kept as 32-bit fingerprints in
+ * open-addressing tables (4 bytes a slot, no string per window), placed by a second, independent
+ * hash. The tables are segments: when the newest fills up it is kept as it is and a larger one
+ * (as large as everything indexed so far) takes the new windows, so growing never rehashes
+ * what is there. Values that left the store (a previous value rotated out) stay indexed, which
+ * only makes the check stricter, until a compaction: once the index holds twice what it held
+ * after the last one (or has more than MAX_TABLES tables), the live values are indexed again into
+ * new segments, one slice of SLICE_CHARS characters per check and of at least twice its own size
+ * per arrival, and the new segments replace the old ones when done. Memory stays proportional to what the store holds (at most about twice its windows, three
+ * times while a compaction runs).
  */
 
-/** @internal What an index reads from its store: the slots (current and previous values) and the generation. */
+/** @internal What an index reads from its store: the slots (current and previous values). */
 export interface ValueHost {
   readonly slots: ReadonlyMap<string, IndexedSlot>;
-  readonly generation: number;
 }
 
 /** @internal The part of a slot the index reads. */
@@ -38,61 +43,130 @@ export interface FragmentCheck {
 const MAX_DEPTH = 64;
 const MAX_CHARS_PER_VALUE = 4 * 1024 * 1024;
 const MIN_CAPACITY = 1 << 10;
-/** When the table is this full it is rebuilt from the live values (larger if they still need it). */
+/** When a segment is this full, a new one takes the new windows. */
 const MAX_LOAD = 0.7;
+/** Tables a check looks in before they are merged (by a compaction): a growing store is indexed again about once per 8× growth. */
+const MAX_TABLES = 3;
+/** Characters a compaction indexes per check (about 0.2–0.35 µs each: 7–12 ms). */
+const SLICE_CHARS = 32 * 1024;
 
 /** Every open store in the process (weakly held: a store nobody references is not kept alive by this). */
 const live = new Set<WeakRef<ValueIndex>>();
+
+/** Fingerprint tables: the newest takes inserts; all are looked in. */
+class Segments {
+  readonly tables: Int32Array[] = [];
+  private table = new Int32Array(0);
+  private mask = -1;
+  private used = 0;
+  /** Fingerprints stored over all tables. */
+  windows = 0;
+  readonly short = new Set<string>();
+
+  /** Starts with one table sized for about `windows` windows (a compaction knows what it will index). */
+  constructor(windows = 0) {
+    if (windows > 0) this.grow(windows * 1.2);
+  }
+
+  private grow(windows: number): void {
+    let capacity = MIN_CAPACITY;
+    while (capacity * MAX_LOAD < Math.max(windows, MIN_CAPACITY)) capacity *= 2;
+    this.table = new Int32Array(capacity);
+    this.mask = capacity - 1;
+    this.used = 0;
+    this.tables.push(this.table);
+  }
+
+  insert(place: number, print: number): void {
+    // Full (or none yet): a new table as large as everything so far, so there are few tables.
+    if (this.used + 1 > this.table.length * MAX_LOAD) this.grow(this.windows);
+    const table = this.table;
+    for (let i = place & this.mask; ; i = (i + 1) & this.mask) {
+      const t = table[i]!;
+      if (t === print) return;
+      if (t === 0) {
+        table[i] = print;
+        this.used++;
+        this.windows++;
+        return;
+      }
+    }
+  }
+
+  has(place: number, print: number): boolean {
+    for (const table of this.tables) {
+      const mask = table.length - 1;
+      for (let i = place & mask; ; i = (i + 1) & mask) {
+        const t = table[i]!;
+        if (t === print) return true;
+        if (t === 0) break;
+      }
+    }
+    return false;
+  }
+
+  /** Bytes the tables take. */
+  get bytes(): number {
+    let n = 0;
+    for (const t of this.tables) n += t.byteLength;
+    return n;
+  }
+}
+
+/** A compaction under way: the live values, indexed again a slice at a time. */
+interface Compaction {
+  readonly into: Segments;
+  readonly pending: unknown[];
+}
 
 /**
  * @internal The values of one store, indexed for the fragment rule. `in(text)` answers for every
  * store alive in the process; {@link carriesAnyValue} does the same without a store at hand.
  */
 export class ValueIndex implements FragmentCheck {
-  private table = new Int32Array(0);
-  private mask = 0;
-  private used = 0;
-  private readonly short = new Set<string>();
-  private built = false;
-  private generation = -1;
-  /** What each slot held when last indexed (by identity), so a sync adds only what changed. */
-  private readonly seen = new Map<IndexedSlot, readonly [unknown, unknown]>();
+  private segments = new Segments();
+  /** Windows held after the last compaction (the next one starts at twice as many). */
+  private baseline = 0;
+  private compaction: Compaction | undefined;
   /** Versions fetched in the running round that are not in a slot yet (cleared as each entry settles). */
   private readonly incoming = new Map<object, unknown[]>();
   private readonly ref = new WeakRef(this);
+  private closed = false;
 
   constructor(private readonly host: ValueHost) {
     live.add(this.ref);
   }
 
   /**
-   * Notes a value fetched for `owner` (an entry) before the round swaps it in, so a failure
-   * reported in the same round that quotes it is caught. Costs nothing until the index is built.
+   * Indexes a value fetched for `owner` (an entry) before the round swaps it in, so a failure
+   * reported in the same round that quotes it is caught. Every value a slot ever holds comes
+   * through here: this is where the index is built, one value at a time.
    */
   fetched(owner: object, value: unknown): void {
+    if (this.closed) return;
     const list = this.incoming.get(owner) ?? [];
     list.push(value);
     this.incoming.set(owner, list);
-    if (this.built) this.addValue(value);
+    const chars = addValue(this.segments, value);
+    if (this.compaction) addValue(this.compaction.into, value);
+    // A compaction keeps pace with what arrives: at least twice the arrival's own size.
+    this.step(Math.max(SLICE_CHARS, 2 * chars));
   }
 
   /**
    * The store closed: its values leave the process-wide check (a closed store holds nothing a
-   * caller can read), and the table is dropped, so checks cost what the open stores hold and a
+   * caller can read), and the tables are dropped, so checks cost what the open stores hold and a
    * closed store is not kept reachable.
    */
   close(): void {
     live.delete(this.ref);
-    this.table = new Int32Array(0);
-    this.mask = 0;
-    this.used = 0;
-    this.short.clear();
-    this.seen.clear();
+    this.closed = true;
+    this.segments = new Segments();
+    this.compaction = undefined;
     this.incoming.clear();
-    this.built = false;
   }
 
-  /** `owner`'s fetched versions are now in its slots (or were rejected, and stay indexed until a rebuild). */
+  /** `owner`'s fetched versions are now in its slots (or were rejected, and stay indexed until a compaction). */
   settled(owner: object): void {
     this.incoming.delete(owner);
   }
@@ -102,42 +176,55 @@ export class ValueIndex implements FragmentCheck {
     return carriesAnyValue(text);
   }
 
-  /** Brings the table up to date with the store's values. */
-  private sync(): void {
-    if (!this.built) return this.rebuild(capacityFor(this.liveWindows()));
-    if (this.generation === this.host.generation) return;
-    this.generation = this.host.generation;
-    for (const slot of this.host.slots.values()) {
-      if (!slot.loaded) continue;
-      const was = this.seen.get(slot);
-      if (was !== undefined && was[0] === slot.value && was[1] === slot.previousValue) continue;
-      this.seen.set(slot, [slot.value, slot.previousValue]);
-      if (was?.[0] !== slot.value && was?.[1] !== slot.value) this.addValue(slot.value);
-      if (was?.[0] !== slot.previousValue && was?.[1] !== slot.previousValue) this.addValue(slot.previousValue);
-    }
+  /** @internal What the index holds: fingerprints, table bytes, tables, whether a compaction runs. */
+  get size(): { windows: number; bytes: number; tables: number; compacting: boolean } {
+    return {
+      windows: this.segments.windows,
+      bytes: this.segments.bytes + (this.compaction?.into.bytes ?? 0),
+      tables: this.segments.tables.length,
+      compacting: this.compaction !== undefined,
+    };
   }
 
-  /** Indexes the live values from scratch into a table of at least `capacity` slots. */
-  private rebuild(capacity: number): void {
-    this.table = new Int32Array(capacity);
-    this.mask = capacity - 1;
-    this.used = 0;
-    this.short.clear();
-    this.seen.clear();
-    this.built = true;
-    this.generation = this.host.generation;
-    for (const slot of this.host.slots.values()) {
-      if (!slot.loaded) continue;
-      this.seen.set(slot, [slot.value, slot.previousValue]);
-      this.addValue(slot.value);
-      this.addValue(slot.previousValue);
+  /** Called before a check: one step of a compaction, if one is due. */
+  prepare(): void {
+    this.step();
+  }
+
+  /**
+   * Starts a compaction when the index has more than MAX_TABLES tables (each is a lookup per
+   * window of every check), or doubled since the last look with at least a third of it values
+   * that left; runs one slice of it.
+   */
+  private step(budget = SLICE_CHARS): void {
+    if (this.compaction === undefined) {
+      const many = this.segments.tables.length > MAX_TABLES;
+      if (!many && this.segments.windows < Math.max(2 * this.baseline, 4 * MIN_CAPACITY)) return;
+      const pending: unknown[] = [];
+      for (const slot of this.host.slots.values()) {
+        if (!slot.loaded) continue;
+        pending.push(slot.value, slot.previousValue);
+      }
+      for (const list of this.incoming.values()) pending.push(...list);
+      const liveWindows = pending.reduce<number>((n, v) => n + sizeOf(v), 0);
+      if (!many && this.segments.windows < 1.5 * liveWindows) {
+        this.baseline = this.segments.windows;
+        return;
+      }
+      this.compaction = { into: new Segments(liveWindows), pending };
     }
-    for (const list of this.incoming.values()) for (const v of list) this.addValue(v);
+    const { into, pending } = this.compaction;
+    while (budget > 0 && pending.length > 0) budget -= addValue(into, pending.pop());
+    if (pending.length > 0) return;
+    this.segments = into;
+    this.baseline = into.windows;
+    this.compaction = undefined;
   }
 
   /** Whether one view of a text holds an indexed window or a quoted short value. */
   hits(view: string): boolean {
-    if (this.used > 0 && view.length >= FRAGMENT_LENGTH) {
+    const segments = this.segments;
+    if (segments.windows > 0 && view.length >= FRAGMENT_LENGTH) {
       let h1 = 0;
       let h2 = 0;
       for (let j = 0; j < view.length; j++) {
@@ -149,96 +236,60 @@ export class ValueIndex implements FragmentCheck {
           h1 = (h1 - Math.imul(out, P1)) | 0;
           h2 = (h2 - Math.imul(out, P2)) | 0;
         }
-        if (j >= FRAGMENT_LENGTH - 1 && this.has(mix(h1), mix(h2) || 1)) return true;
+        if (j >= FRAGMENT_LENGTH - 1 && segments.has(mix(h1), mix(h2) || 1)) return true;
       }
     }
-    return this.short.size > 0 && quotedShort(view, this.short);
+    return segments.short.size > 0 && quotedShort(view, segments.short);
   }
+}
 
-  /** Called before a check: builds or updates the index. */
-  prepare(): void {
-    this.sync();
+/** About how many windows a value gives (sizes a compaction's table; an estimate is enough). */
+function sizeOf(v: unknown): number {
+  if (typeof v === 'string') return v.length;
+  // UTF-8 and Latin-1: about 2 characters per byte.
+  if (v instanceof SecretBytes || ArrayBuffer.isView(v)) return v.byteLength * 2;
+  return v === undefined || v === null ? 0 : 64;
+}
+
+/** Indexes every string `value` shows up as into `into`; returns the characters it read. */
+function addValue(into: Segments, value: unknown): number {
+  let chars = 0;
+  walk(value, (s) => {
+    chars += s.length;
+    addString(into, s);
+  });
+  return Math.max(1, chars);
+}
+
+function addString(into: Segments, s: string): void {
+  if (s.length === 0) return;
+  if (s.length < FRAGMENT_LENGTH) {
+    into.short.add(s);
+    return;
   }
-
-  private readonly addText = (s: string): void => this.addString(s);
-
-  private addValue(value: unknown): void {
-    walk(value, this.addText);
-  }
-
-  private addString(s: string): void {
-    if (s.length === 0) return;
-    if (s.length < FRAGMENT_LENGTH) {
-      this.short.add(s);
-      return;
+  let h1 = 0;
+  let h2 = 0;
+  let blanks = 0;
+  for (let j = 0; j < s.length; j++) {
+    const c = s.charCodeAt(j);
+    h1 = (Math.imul(h1, B1) + c) | 0;
+    h2 = (Math.imul(h2, B2) + c) | 0;
+    if (isBlank(c)) blanks++;
+    if (j >= FRAGMENT_LENGTH) {
+      const out = s.charCodeAt(j - FRAGMENT_LENGTH);
+      h1 = (h1 - Math.imul(out, P1)) | 0;
+      h2 = (h2 - Math.imul(out, P2)) | 0;
+      if (isBlank(out)) blanks--;
     }
-    let h1 = 0;
-    let h2 = 0;
-    let blanks = 0;
-    for (let j = 0; j < s.length; j++) {
-      const c = s.charCodeAt(j);
-      h1 = (Math.imul(h1, B1) + c) | 0;
-      h2 = (Math.imul(h2, B2) + c) | 0;
-      if (isBlank(c)) blanks++;
-      if (j >= FRAGMENT_LENGTH) {
-        const out = s.charCodeAt(j - FRAGMENT_LENGTH);
-        h1 = (h1 - Math.imul(out, P1)) | 0;
-        h2 = (h2 - Math.imul(out, P2)) | 0;
-        if (isBlank(out)) blanks--;
-      }
-      // A window of whitespace only is shared by any text: never a fragment.
-      if (j >= FRAGMENT_LENGTH - 1 && blanks < FRAGMENT_LENGTH) this.insert(mix(h1), mix(h2) || 1);
-    }
-  }
-
-  private insert(place: number, print: number): void {
-    if (this.used + 1 > this.table.length * MAX_LOAD) {
-      // Full: rebuild from the live values (dropping values that left), larger if they still fill it.
-      this.rebuild(Math.max(this.table.length, capacityFor(this.liveWindows())));
-    }
-    for (let i = place & this.mask; ; i = (i + 1) & this.mask) {
-      const t = this.table[i]!;
-      if (t === print) return;
-      if (t === 0) {
-        this.table[i] = print;
-        this.used++;
-        return;
-      }
-    }
-  }
-
-  private has(place: number, print: number): boolean {
-    for (let i = place & this.mask; ; i = (i + 1) & this.mask) {
-      const t = this.table[i]!;
-      if (t === print) return true;
-      if (t === 0) return false;
-    }
-  }
-
-  /** About how many windows the live values need (for sizing a rebuild; an estimate is enough). */
-  private liveWindows(): number {
-    let n = 0;
-    const count = (s: string) => (n += Math.max(0, s.length - FRAGMENT_LENGTH + 1));
-    const estimate = (v: unknown): void => {
-      if (typeof v === 'string') n += v.length;
-      // UTF-8 and Latin-1: about 2 characters per byte.
-      else if (v instanceof SecretBytes || ArrayBuffer.isView(v)) n += v.byteLength * 2;
-      else walk(v, count);
-    };
-    for (const slot of this.host.slots.values()) {
-      if (!slot.loaded) continue;
-      estimate(slot.value);
-      estimate(slot.previousValue);
-    }
-    for (const list of this.incoming.values()) for (const v of list) estimate(v);
-    return n;
+    // A window of whitespace only is shared by any text: never a fragment.
+    if (j >= FRAGMENT_LENGTH - 1 && blanks < FRAGMENT_LENGTH) into.insert(mix(h1), mix(h2) || 1);
   }
 }
 
 /**
  * Whether `text` carries a fragment (see {@link Fragments}) of any value held by any store alive
  * in the process: current and previous values, versions being fetched, binary values as raw bytes,
- * base64 and hex, schema outputs of any shape, and object keys.
+ * base64 and hex, schema outputs of any shape, and object keys that look like data ({@link dataLikeKey}).
  */
 export function carriesAnyValue(text: string): boolean {
   if (text.length === 0) return false;
@@ -292,13 +343,6 @@ function quotedShort(text: string, short: ReadonlySet<string>): boolean {
   return false;
 }
 
-/** Table slots for `windows` windows: room for half as many again before the next rebuild. */
-function capacityFor(windows: number): number {
-  let capacity = MIN_CAPACITY;
-  while (capacity * MAX_LOAD < windows * 1.5) capacity *= 2;
-  return capacity;
-}
-
 /*
  * Each window of FRAGMENT_LENGTH characters gets two independent 32-bit hashes, rolled along the
  * text (one multiply-add per character each): one places the window in the table, the other is
@@ -329,7 +373,8 @@ function mix(h: number): number {
 }
 
 /**
- * Every string a value can show up as in text: string leaves, numbers, object keys (a map keyed by
+ * Every string a value can show up as in text: string leaves, numbers, object keys that look like
+ * data ({@link dataLikeKey}; every key of a Map) (a map keyed by
  * secrets), bytes (as UTF-8, Latin-1, base64 at each byte alignment and hex), and the contents of
  * Maps, Sets, URLs and secret keys. Only own data properties are read (no getter runs, no Proxy
  * trap); a class instance's own `toJSON`/`toString`, when it has them, are asked once each (a
@@ -390,7 +435,7 @@ class Walker {
     const array = Array.isArray(value);
     for (const key of Reflect.ownKeys(value)) {
       if (typeof key !== 'string' || (array && key === 'length')) continue;
-      if (!array) this.text(key);
+      if (!array && dataLikeKey(key)) this.text(key);
       const desc = Reflect.getOwnPropertyDescriptor(value, key);
       if (desc && 'value' in desc) this.visit(desc.value, depth + 1);
     }
@@ -409,6 +454,18 @@ class Walker {
       }
     }
   }
+}
+
+/**
+ * Whether an object key counts as a value: a key that looks like data (it holds a digit or any
+ * character but an ASCII letter, `_` and `-`, or is longer than 24 characters: a token, an
+ * e-mail, a host, a passphrase) is indexed; one that looks like a field name (`password`,
+ * `client_secret`, `apiKey`) is not — indexing those made every source message that says
+ * "secret" or "password" withheld. A map keyed by secrets (tokens, keys, addresses) keeps its
+ * keys indexed; the values under any key always are.
+ */
+export function dataLikeKey(key: string): boolean {
+  return key.length > 24 || !/^[A-Za-z_-]*$/.test(key);
 }
 
 /**
