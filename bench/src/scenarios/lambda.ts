@@ -641,7 +641,7 @@ export async function lambdaScenario(ctx: BenchContext): Promise<Row[]> {
         hush:
           `withSecrets: 1 load + ${windows} refreshes, one per refreshInterval window in which the function was invoked ` +
           `(${hush.callsAfterIdle} at the first invoke after one of the ${hush.idleGaps} freezes ≥ 5 min, ${windows - hush.callsAfterIdle} inside busy stretches); ` +
-          `+ rotationSchedule: ${scheduled.calls} calls (${JSON.stringify(scheduled.byOp)}): a fetch just after each scheduled rotation, a 1 h safety poll, a daily DescribeSecret`,
+          `+ rotationSchedule: ${scheduled.calls} calls (${JSON.stringify(scheduled.byOp)}): a fetch just after each scheduled rotation, a 1 h safety poll, DescribeSecret at load and after each rotation (for the next date)`,
         baseline: `Powertools 5 s: ${pt5s.calls} calls, its cache expired at ${fmt((pt5s.calls / pt5s.invokes) * 100, 0)} % of invokes`,
         ratio: `Powertools 5 s calls per invoked 5-min window: ${fmt(pt5s.calls / Math.max(1, windows), 1)}`,
         target: '—',

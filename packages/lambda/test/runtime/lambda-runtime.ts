@@ -10,6 +10,7 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import { Proc } from '../../../../test/field/helpers';
 import { waitFor } from '../../../../test/support';
@@ -28,6 +29,14 @@ export interface LambdaEnvironmentOptions {
   functionTimeoutMs?: number;
   /** Freeze the process between invokes. @default true */
   freeze?: boolean;
+  /**
+   * Test scaffolding for fleet runs: the server holds `GET /hush-test/release` until this resolves
+   * (a fixture calls it after importing its modules), and the INIT limit counts again from then.
+   * Before the release the process has 60 s (the imports run in waves on a shared CPU).
+   */
+  release?: Promise<void>;
+  /** Niceness of the function process (`os.setPriority`), so a fleet on a shared machine does not starve the servers. */
+  nice?: number;
 }
 
 export interface InvokeResult {
@@ -53,6 +62,11 @@ export class LambdaEnvironment {
   /** Processes whose INIT finished (first GET /next). */
   inits = 0;
   freezes = 0;
+  /** When the first process asked for its release (`GET /hush-test/release`), and when it got it. */
+  releaseAskedAt: number | undefined;
+  releasedAt: number | undefined;
+  /** When the current process's INIT ended (its first `GET /next`). */
+  initEndedAt: number | undefined;
   private server!: Server;
   private port = 0;
   private held: ServerResponse | undefined;
@@ -127,6 +141,7 @@ export class LambdaEnvironment {
   private spawn(initPhase: boolean): void {
     const { dir, handler, env = {} } = this.options;
     this.initDone = false;
+    this.initEndedAt = undefined;
     this.frozen = false;
     this.held = undefined;
     const child = spawn(process.execPath, [bootstrap], {
@@ -147,6 +162,7 @@ export class LambdaEnvironment {
     });
     const proc = new Proc(child);
     this.procs.push(proc);
+    if (this.options.nice !== undefined && child.pid !== undefined) setPriority(child.pid, this.options.nice);
     void proc.exited.then(() => {
       if (proc !== this.current) return;
       this.held = undefined;
@@ -162,13 +178,16 @@ export class LambdaEnvironment {
       this.spawn(false);
     });
     clearTimeout(this.initTimer);
-    if (initPhase) {
-      this.initTimer = setTimeout(() => {
-        if (this.initDone || proc !== this.current) return;
-        this.initTimeouts++;
-        proc.child.kill('SIGKILL');
-      }, this.options.initTimeoutMs ?? 10_000);
-    }
+    if (initPhase) this.armInitTimer(proc, this.options.release ? 60_000 : undefined);
+  }
+
+  private armInitTimer(proc: Proc, limitMs = this.options.initTimeoutMs ?? 10_000): void {
+    clearTimeout(this.initTimer);
+    this.initTimer = setTimeout(() => {
+      if (this.initDone || proc !== this.current) return;
+      this.initTimeouts++;
+      proc.child.kill('SIGKILL');
+    }, limitMs);
   }
 
   private route(req: IncomingMessage, res: ServerResponse): void {
@@ -181,6 +200,7 @@ export class LambdaEnvironment {
         if (!this.initDone) {
           this.initDone = true;
           this.inits++;
+          this.initEndedAt = performance.now();
           clearTimeout(this.initTimer);
         }
         this.held = res;
@@ -192,6 +212,18 @@ export class LambdaEnvironment {
         const pending = this.inflight.get(m[1]!);
         res.writeHead(202).end('{"status":"OK"}');
         if (pending) this.finish(pending, { ok: m[2] === 'response', body: body ? JSON.parse(body) : null });
+        return;
+      }
+      if (req.method === 'GET' && url === '/hush-test/release' && this.options.release) {
+        this.releaseAskedAt ??= performance.now();
+        const proc = this.current;
+        // The wait for the fleet is not INIT: the INIT limit stops here and counts again from the release.
+        clearTimeout(this.initTimer);
+        void this.options.release.then(() => {
+          this.releasedAt ??= performance.now();
+          res.writeHead(200).end();
+          if (!this.initDone && proc === this.current) this.armInitTimer(proc);
+        });
         return;
       }
       if (req.method === 'POST' && url === '/2018-06-01/runtime/init/error') {
