@@ -29,8 +29,6 @@ const ENVIRONMENTS = Number(process.env.HUSH_LAMBDA_FLEET ?? 100);
 const PER_PROCESS = Number(process.env.HUSH_LAMBDA_FLEET_PER_PROCESS ?? 10);
 const PROCESSES = Math.ceil(ENVIRONMENTS / PER_PROCESS);
 const WAVE = Number(process.env.HUSH_LAMBDA_FLEET_WAVE ?? 4);
-/** The functions run at this niceness: on Lambda they do not share a CPU with Secrets Manager or the Runtime API. */
-const NICE = Number(process.env.HUSH_LAMBDA_FLEET_NICE ?? 0);
 const QUOTA_SCALE = process.env.HUSH_LAMBDA_FLEET_QUOTA_SCALE ?? '1';
 const ID = 'app/api-key';
 const VALUE = 'fleet-"v1"-ü\\-☃';
@@ -77,7 +75,6 @@ test(`${ENVIRONMENTS} environments cold-start together under the emulator's quot
         initTimeoutMs: INIT_LIMIT_MS,
         functionTimeoutMs: 60_000,
         release: released,
-        nice: NICE,
         env: {
           HUSH_SOURCE: 'aws',
           HUSH_AWS_ENDPOINT: emu.url,
@@ -106,7 +103,7 @@ test(`${ENVIRONMENTS} environments cold-start together under the emulator's quot
   const calls = (await emu.control('GET', 'calls')) as Record<string, number>;
   console.log(
     `fleet cold start: ${ENVIRONMENTS} environments in ${PROCESSES} real processes (${PER_PROCESS} a process, each its own store and SDK client), ` +
-      `${WAVE} processes importing at a time (import ${percentiles(importMs)}); nice ${NICE}, load average ${load.toFixed(1)} at the release; ` +
+      `${WAVE} processes importing at a time (import ${percentiles(importMs)}); load average ${load.toFixed(1)} at the release; ` +
       `quota scale ${QUOTA_SCALE}; all released within ${Math.round(releaseSpread)} ms.\n` +
       `From the release: each environment's load ${percentiles(loadMs)}; INIT ended ${percentiles(initMs)}; first responses ${percentiles(firstResponses.map((r) => r.at))}.\n` +
       `INIT timeouts ${envs.reduce((n, e) => n + e.initTimeouts, 0)}; served ${served}/${ENVIRONMENTS}; ` +

@@ -10,7 +10,6 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import { Proc } from '../../../../test/field/helpers';
 import { waitFor } from '../../../../test/support';
@@ -35,8 +34,6 @@ export interface LambdaEnvironmentOptions {
    * Before the release the process has 60 s (the imports run in waves on a shared CPU).
    */
   release?: Promise<void>;
-  /** Niceness of the function process (`os.setPriority`), so a fleet on a shared machine does not starve the servers. */
-  nice?: number;
 }
 
 export interface InvokeResult {
@@ -75,6 +72,8 @@ export class LambdaEnvironment {
   private readonly inflight = new Map<string, Pending>();
   private initDone = false;
   private initTimer: NodeJS.Timeout | undefined;
+  /** The process whose INIT runs under the INIT limit (started at INIT, not by an invoke). */
+  private initLimited: Proc | undefined;
   private shuttingDown = false;
 
   private constructor(private readonly options: LambdaEnvironmentOptions) {}
@@ -162,7 +161,6 @@ export class LambdaEnvironment {
     });
     const proc = new Proc(child);
     this.procs.push(proc);
-    if (this.options.nice !== undefined && child.pid !== undefined) setPriority(child.pid, this.options.nice);
     void proc.exited.then(() => {
       if (proc !== this.current) return;
       this.held = undefined;
@@ -178,6 +176,7 @@ export class LambdaEnvironment {
       this.spawn(false);
     });
     clearTimeout(this.initTimer);
+    this.initLimited = initPhase ? proc : undefined;
     if (initPhase) this.armInitTimer(proc, this.options.release ? 60_000 : undefined);
   }
 
@@ -222,7 +221,8 @@ export class LambdaEnvironment {
         void this.options.release.then(() => {
           this.releasedAt ??= performance.now();
           res.writeHead(200).end();
-          if (!this.initDone && proc === this.current) this.armInitTimer(proc);
+          // (A process started by an invoke runs its INIT under the function timeout instead.)
+          if (!this.initDone && proc === this.current && proc === this.initLimited) this.armInitTimer(proc);
         });
         return;
       }
