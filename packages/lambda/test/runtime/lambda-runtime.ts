@@ -28,6 +28,12 @@ export interface LambdaEnvironmentOptions {
   functionTimeoutMs?: number;
   /** Freeze the process between invokes. @default true */
   freeze?: boolean;
+  /**
+   * Test scaffolding for fleet runs: the server holds `GET /hush-test/release` until this resolves
+   * (a fixture calls it after importing its modules), and the INIT limit counts again from then.
+   * Before the release the process has 60 s (the imports run in waves on a shared CPU).
+   */
+  release?: Promise<void>;
 }
 
 export interface InvokeResult {
@@ -53,6 +59,11 @@ export class LambdaEnvironment {
   /** Processes whose INIT finished (first GET /next). */
   inits = 0;
   freezes = 0;
+  /** When the first process asked for its release (`GET /hush-test/release`), and when it got it. */
+  releaseAskedAt: number | undefined;
+  releasedAt: number | undefined;
+  /** When the current process's INIT ended (its first `GET /next`). */
+  initEndedAt: number | undefined;
   private server!: Server;
   private port = 0;
   private held: ServerResponse | undefined;
@@ -61,6 +72,8 @@ export class LambdaEnvironment {
   private readonly inflight = new Map<string, Pending>();
   private initDone = false;
   private initTimer: NodeJS.Timeout | undefined;
+  /** The process whose INIT runs under the INIT limit (started at INIT, not by an invoke). */
+  private initLimited: Proc | undefined;
   private shuttingDown = false;
 
   private constructor(private readonly options: LambdaEnvironmentOptions) {}
@@ -127,6 +140,7 @@ export class LambdaEnvironment {
   private spawn(initPhase: boolean): void {
     const { dir, handler, env = {} } = this.options;
     this.initDone = false;
+    this.initEndedAt = undefined;
     this.frozen = false;
     this.held = undefined;
     const child = spawn(process.execPath, [bootstrap], {
@@ -162,13 +176,17 @@ export class LambdaEnvironment {
       this.spawn(false);
     });
     clearTimeout(this.initTimer);
-    if (initPhase) {
-      this.initTimer = setTimeout(() => {
-        if (this.initDone || proc !== this.current) return;
-        this.initTimeouts++;
-        proc.child.kill('SIGKILL');
-      }, this.options.initTimeoutMs ?? 10_000);
-    }
+    this.initLimited = initPhase ? proc : undefined;
+    if (initPhase) this.armInitTimer(proc, this.options.release ? 60_000 : undefined);
+  }
+
+  private armInitTimer(proc: Proc, limitMs = this.options.initTimeoutMs ?? 10_000): void {
+    clearTimeout(this.initTimer);
+    this.initTimer = setTimeout(() => {
+      if (this.initDone || proc !== this.current) return;
+      this.initTimeouts++;
+      proc.child.kill('SIGKILL');
+    }, limitMs);
   }
 
   private route(req: IncomingMessage, res: ServerResponse): void {
@@ -181,6 +199,7 @@ export class LambdaEnvironment {
         if (!this.initDone) {
           this.initDone = true;
           this.inits++;
+          this.initEndedAt = performance.now();
           clearTimeout(this.initTimer);
         }
         this.held = res;
@@ -192,6 +211,19 @@ export class LambdaEnvironment {
         const pending = this.inflight.get(m[1]!);
         res.writeHead(202).end('{"status":"OK"}');
         if (pending) this.finish(pending, { ok: m[2] === 'response', body: body ? JSON.parse(body) : null });
+        return;
+      }
+      if (req.method === 'GET' && url === '/hush-test/release' && this.options.release) {
+        this.releaseAskedAt ??= performance.now();
+        const proc = this.current;
+        // The wait for the fleet is not INIT: the INIT limit stops here and counts again from the release.
+        clearTimeout(this.initTimer);
+        void this.options.release.then(() => {
+          this.releasedAt ??= performance.now();
+          res.writeHead(200).end();
+          // (A process started by an invoke runs its INIT under the function timeout instead.)
+          if (!this.initDone && proc === this.current && proc === this.initLimited) this.armInitTimer(proc);
+        });
         return;
       }
       if (req.method === 'POST' && url === '/2018-06-01/runtime/init/error') {
