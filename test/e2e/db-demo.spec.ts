@@ -30,6 +30,7 @@ it('serves queries through database password rotations with 0 failures, and exit
       NEST_PORT: '0',
       EXPRESS_PORT: '0',
       FASTIFY_PORT: '0',
+      VAULT_DEMO_PORT: '0',
       EMULATOR_PORT: '0',
       DB_PORT: '0',
       DB_ROTATE_EVERY_MS: '1500',

@@ -45,7 +45,7 @@ function accepts(host: string, port: number): Promise<boolean> {
   });
 }
 
-it('starts the Nest, Express, Fastify and database demos on one emulator and exits cleanly on SIGINT', async () => {
+it('starts the Nest, Express, Fastify, database and Vault demos and exits cleanly on SIGINT', async () => {
   for (const built of [
     'apps/nest-demo/dist/index.js',
     'apps/express-demo/dist/main.js',
@@ -57,7 +57,15 @@ it('starts the Nest, Express, Fastify and database demos on one emulator and exi
   }
   const child = spawn(process.execPath, ['apps/demo.mjs'], {
     cwd: root,
-    env: { ...process.env, NEST_PORT: '0', EXPRESS_PORT: '0', FASTIFY_PORT: '0', EMULATOR_PORT: '0', DB_PORT: '0' },
+    env: {
+      ...process.env,
+      NEST_PORT: '0',
+      EXPRESS_PORT: '0',
+      FASTIFY_PORT: '0',
+      EMULATOR_PORT: '0',
+      DB_PORT: '0',
+      VAULT_DEMO_PORT: '0',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -65,7 +73,7 @@ it('starts the Nest, Express, Fastify and database demos on one emulator and exi
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   try {
-    const deadline = Date.now() + 20_000;
+    const deadline = Date.now() + 90_000;
     while (!output.includes('Ctrl-C to stop') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     expect(output).toContain('Ctrl-C to stop');
     const urls = [...output.matchAll(/(http:\/\/\S+)\/whoami/g)].map((m) => m[1]!);
@@ -92,10 +100,17 @@ it('starts the Nest, Express, Fastify and database demos on one emulator and exi
       expect.stringMatching(/LOG \[Secrets:db-demo\] Optional secret "dbPending"/),
     ]);
 
-    // Every server of the banner (emulator, Nest, Express, Fastify, database demo) listens on loopback only.
+    // The Vault demo serves queries with a leased database user, and says so without a value.
+    const vaultUrl = /(http:\/\/\S+\/vault)\b/.exec(output)![1]!;
+    const vault = (await (await fetch(vaultUrl)).json()) as Record<string, unknown>;
+    expect(vault).toMatchObject({ failed: 0, status: 'up', users: expect.any(Number) });
+    expect(JSON.stringify(vault)).not.toMatch(/password|demo-api-key/i);
+
+    // Every server of the banner (emulator, Nest, Express, Fastify, database demo, Vault emulator,
+    // Vault demo) listens on loopback only.
     const banner = output.slice(output.indexOf('Hush demo is running'));
     const servers = [...new Set([...banner.matchAll(/http:\/\/([^/\s]+)/g)].map((m) => m[1]!))];
-    expect(servers).toHaveLength(5);
+    expect(servers).toHaveLength(7);
     for (const server of servers) {
       const url = new URL(`http://${server}`);
       expect(url.hostname).toBe('127.0.0.1');
@@ -108,12 +123,20 @@ it('starts the Nest, Express, Fastify and database demos on one emulator and exi
   }
   expect(await exited).toBe(0);
   expect(output).toContain('SIGINT: shutting down');
-}, 40_000);
+}, 150_000);
 
 it('SIGTERM to the `npm start` process reaches the demo, which shuts down and exits', async () => {
   const npm = spawn('npm', ['start'], {
     cwd: root,
-    env: { ...process.env, NEST_PORT: '0', EXPRESS_PORT: '0', FASTIFY_PORT: '0', EMULATOR_PORT: '0', DB_PORT: '0' },
+    env: {
+      ...process.env,
+      NEST_PORT: '0',
+      EXPRESS_PORT: '0',
+      FASTIFY_PORT: '0',
+      EMULATOR_PORT: '0',
+      DB_PORT: '0',
+      VAULT_DEMO_PORT: '0',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const out = collect(npm);
@@ -132,31 +155,38 @@ it('SIGTERM to the `npm start` process reaches the demo, which shuts down and ex
   for (const url of urls ?? []) await expect(fetch(`${url}/whoami`)).rejects.toThrow();
 }, 120_000);
 
-describe.each(['NEST_PORT', 'EXPRESS_PORT', 'FASTIFY_PORT', 'EMULATOR_PORT'])('a taken %s', (variable) => {
-  let blocker: Server;
-  beforeAll(async () => {
-    blocker = createServer();
-    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
-  });
-  afterAll(() => new Promise<void>((resolve) => blocker.close(() => resolve())));
-
-  it('is a one-line message naming the variable, exit code 1, no stack trace', async () => {
-    const taken = (blocker.address() as AddressInfo).port;
-    const child = spawn(process.execPath, ['apps/demo.mjs'], {
-      cwd: root,
-      env: {
-        ...process.env,
-        NEST_PORT: '0',
-        EXPRESS_PORT: '0',
-        FASTIFY_PORT: '0',
-        EMULATOR_PORT: '0',
-        [variable]: String(taken),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+describe.each(['NEST_PORT', 'EXPRESS_PORT', 'FASTIFY_PORT', 'EMULATOR_PORT', 'VAULT_DEMO_PORT'])(
+  'a taken %s',
+  (variable) => {
+    let blocker: Server;
+    beforeAll(async () => {
+      blocker = createServer();
+      await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     });
-    const out = collect(child);
-    expect(await out.exited).toBe(1);
-    expect(out.stderr().trim()).toBe(`Port ${taken} is already in use: set ${variable} to a free port (0 picks one).`);
-    expect(out.text()).not.toMatch(/^\s+at |node:net|code: 'EADDRINUSE'/m);
-  }, 30_000);
-});
+    afterAll(() => new Promise<void>((resolve) => blocker.close(() => resolve())));
+
+    it('is a one-line message naming the variable, exit code 1, no stack trace', async () => {
+      const taken = (blocker.address() as AddressInfo).port;
+      const child = spawn(process.execPath, ['apps/demo.mjs'], {
+        cwd: root,
+        env: {
+          ...process.env,
+          NEST_PORT: '0',
+          EXPRESS_PORT: '0',
+          FASTIFY_PORT: '0',
+          EMULATOR_PORT: '0',
+          DB_PORT: '0',
+          VAULT_DEMO_PORT: '0',
+          [variable]: String(taken),
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const out = collect(child);
+      expect(await out.exited).toBe(1);
+      expect(out.stderr().trim()).toBe(
+        `Port ${taken} is already in use: set ${variable} to a free port (0 picks one).`,
+      );
+      expect(out.text()).not.toMatch(/^\s+at |node:net|code: 'EADDRINUSE'/m);
+    }, 30_000);
+  },
+);
