@@ -454,12 +454,14 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
    */
   #logWaiting(pending: readonly Entry[], deadline: number): void {
     const { clock, bootTimeout } = this.#config;
-    // The first pending source names the line's `source` field; the text names every one.
-    const sources = [...new Set(pending.map((e) => e.source))];
+    // The first pending source names the line's `source` field; the text names every one. Only
+    // entries still missing count: a round captured earlier may hold ids another source answered.
+    const missing = pending.filter((e) => e.slots.some((s) => !s.loaded));
+    const sources = [...new Set(missing.map((e) => e.source))];
     const source = sources[0] ?? this.#config.source;
-    const names = pending.flatMap((e) => e.slots.filter((s) => !s.loaded).map((s) => s.name));
+    const names = missing.flatMap((e) => e.slots.filter((s) => !s.loaded).map((s) => s.name));
     // Codes of the last failed attempt; none while a first round is still unanswered.
-    const codes = [...new Set(pending.flatMap((e) => (e.error ? [errorCodeOf(e.error)] : [])))];
+    const codes = [...new Set(missing.flatMap((e) => (e.error ? [errorCodeOf(e.error)] : [])))];
     const until = new Date(clock.wallNow() + Math.max(0, deadline - clock.now())).toISOString();
     const shown = names.slice(0, 5).map((n) => `"${n}"`);
     if (names.length > shown.length) shown.push(`${names.length - shown.length} more`);
