@@ -9,7 +9,10 @@ import { recordingLogger } from '../../../test/support';
 let emu: Emulator;
 
 beforeAll(async () => {
-  const parameters: Record<string, string> = { '/one/a': 'a-value' };
+  const parameters: Record<string, unknown> = {
+    '/one/a': 'a-value',
+    '/one/labelled': { value: 'labelled-v1', type: 'String', labels: ['prod'] },
+  };
   // 30 pages of GetParametersByPath (10 a page).
   for (let i = 0; i < 300; i++) parameters[`/big/p${String(i).padStart(3, '0')}`] = `big-${i}`;
   emu = await startEmulator({ seed: { secrets: { 'prod/db': 'db-value' } }, parameters: parameters as never });
@@ -67,4 +70,30 @@ describe('ssmParameterStore() under attack', () => {
       await store.close();
     }
   }, 20_000);
+
+  it('invalidate() of a parameter name refreshes a declaration pinned to a label in its id (name:label)', async () => {
+    const cc = emu.clientConfig();
+    const store = new SecretStore(
+      defineSecrets({
+        inId: { id: '/one/labelled:prod', source: 'ssm' },
+        asStage: { id: '/one/labelled', versionStage: 'prod', source: 'ssm' },
+      }),
+      {
+        source: awsSecretsManager({ clientConfig: cc }),
+        sources: { ssm: ssmParameterStore({ clientConfig: cc }) },
+        refreshInterval: false,
+        minRefreshInterval: 0,
+      },
+    );
+    try {
+      await store.load();
+      // The label moves to a new version: Parameter Store sends a "Parameter Store Change" event for the name.
+      emu.putParameter('/one/labelled', 'labelled-v2', { overwrite: true, labels: ['prod'] });
+      expect((await store.invalidate(['/one/labelled'])).sort()).toEqual(['asStage', 'inId']);
+      expect(store.get('inId')).toBe('labelled-v2');
+      expect(store.get('asStage')).toBe('labelled-v2');
+    } finally {
+      await store.close();
+    }
+  });
 });
