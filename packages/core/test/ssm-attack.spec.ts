@@ -88,7 +88,7 @@ describe('ssmParameterStore() under attack', () => {
     try {
       await store.load();
       // The label moves to a new version: Parameter Store sends a "Parameter Store Change" event for the name.
-      emu.putParameter('/one/labelled', 'labelled-v2', { overwrite: true, labels: ['prod'] });
+      emu.putParameter('/one/labelled', 'labelled-v2', { labels: ['prod'] });
       expect((await store.invalidate(['/one/labelled'])).sort()).toEqual(['asStage', 'inId']);
       expect(store.get('inId')).toBe('labelled-v2');
       expect(store.get('asStage')).toBe('labelled-v2');
