@@ -19,3 +19,17 @@ export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promi
     );
   });
 }
+
+/** Waits `ms` (keeping the process alive: a load awaits it), or until `signal` aborts. */
+export function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

@@ -299,9 +299,13 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
     const matches = referredBy(wanted);
     // A Parameter Store path is refreshed when a parameter under it changed (paths are few).
     const under = (e: Entry): boolean => e.request.path !== undefined && wanted.some((id) => isUnder(id, e.request));
-    const entries = this.#engine.entries.filter(
-      (e) => e.request.versionId === undefined && (matches(e.request.id, e.arn) || under(e)),
-    );
+    const entries = this.#engine.entries.filter((e) => {
+      if (e.request.versionId !== undefined) return false;
+      const pinned = selectorOf(e.request.id);
+      // `name:label` in the id reads that parameter (a label moves); `name:3` is one fixed version.
+      if (pinned) return !/^[0-9]+$/.test(pinned.selector) && matches(pinned.name, undefined);
+      return matches(e.request.id, e.arn) || under(e);
+    });
     if (entries.length === 0) return [];
     return (await this.#engine.invalidate(entries)) as SecretName<D>[];
   }
@@ -454,12 +458,14 @@ export class SecretStore<D extends SecretDeclarations = SecretDeclarations> {
    */
   #logWaiting(pending: readonly Entry[], deadline: number): void {
     const { clock, bootTimeout } = this.#config;
-    // The first pending source names the line's `source` field; the text names every one.
-    const sources = [...new Set(pending.map((e) => e.source))];
+    // The first pending source names the line's `source` field; the text names every one. Only
+    // entries still missing count: a round captured earlier may hold ids another source answered.
+    const missing = pending.filter((e) => e.slots.some((s) => !s.loaded));
+    const sources = [...new Set(missing.map((e) => e.source))];
     const source = sources[0] ?? this.#config.source;
-    const names = pending.flatMap((e) => e.slots.filter((s) => !s.loaded).map((s) => s.name));
+    const names = missing.flatMap((e) => e.slots.filter((s) => !s.loaded).map((s) => s.name));
     // Codes of the last failed attempt; none while a first round is still unanswered.
-    const codes = [...new Set(pending.flatMap((e) => (e.error ? [errorCodeOf(e.error)] : [])))];
+    const codes = [...new Set(missing.flatMap((e) => (e.error ? [errorCodeOf(e.error)] : [])))];
     const until = new Date(clock.wallNow() + Math.max(0, deadline - clock.now())).toISOString();
     const shown = names.slice(0, 5).map((n) => `"${n}"`);
     if (names.length > shown.length) shown.push(`${names.length - shown.length} more`);
@@ -500,6 +506,15 @@ function isUnder(name: string, path: SecretRequest): boolean {
   const prefix = path.id.endsWith('/') ? path.id : `${path.id}/`;
   if (!param.startsWith(prefix) || param.length === prefix.length) return false;
   return path.path!.recursive || !param.slice(prefix.length).includes('/');
+}
+
+/**
+ * A Parameter Store id with a selector in it (`/app/key:prod`, `/app/key:3`): the name and the
+ * selector. Undefined for an ARN or an id without `:` (Secrets Manager names have no `:`).
+ */
+function selectorOf(id: string): { name: string; selector: string } | undefined {
+  const colon = id.startsWith('arn:') ? -1 : id.lastIndexOf(':');
+  return colon < 0 ? undefined : { name: id.slice(0, colon), selector: id.slice(colon + 1) };
 }
 
 /** The secret name an id (a name, a full or partial ARN) carries; undefined for an ARN of something else. */

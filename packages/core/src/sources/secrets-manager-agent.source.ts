@@ -5,6 +5,7 @@ import { inspect } from 'node:util';
 import { SecretFetchError, SecretsConfigError, errorCodeName } from '../errors';
 import { REDACTED } from '../redaction';
 import { checkKnownKeys, parseDuration, type Duration } from '../validation';
+import { sleepUnlessAborted } from '../abort';
 import { identityProblem } from './answers';
 import { parameterToRaw } from './ssm-parameter-store.source';
 import {
@@ -696,18 +697,4 @@ function fail(
   cause?: unknown,
 ): FetchOutcome {
   return { ok: false, error: new SecretFetchError(id, code, message, { retryable, throttled, cause }) };
-}
-
-/** Waits `ms` (keeping the process alive: a load awaits it), or until `signal` aborts. */
-function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

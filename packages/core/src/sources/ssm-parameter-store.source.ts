@@ -10,6 +10,7 @@ import {
   positiveInt,
 } from './aws-options';
 import { withoutCredentials } from './aws-secrets-manager.source';
+import { sleepUnlessAborted } from '../abort';
 import {
   SourceCounters,
   mapConcurrent,
@@ -23,6 +24,12 @@ import {
 
 /** `GetParameters` takes at most 10 names per call. */
 export const SSM_BATCH_SIZE = 10;
+
+/** Throttled answers in a row (after the SDK's own retries) one page of a path may get before the path fails. */
+const MAX_PAGE_RESUMES = 6;
+/** First wait before a throttled page of a path is asked again; doubles each time, up to the cap. */
+const PAGE_RESUME_BASE_MS = 500;
+const PAGE_RESUME_CAP_MS = 8_000;
 
 /** The name prefix under which Parameter Store serves Secrets Manager secrets. */
 export const SSM_SECRETS_MANAGER_REFERENCE = '/aws/reference/secretsmanager/';
@@ -230,8 +237,11 @@ export class SsmParameterStoreSource implements Source {
     const path = prefix === '/' ? '/' : prefix.slice(0, -1);
     const found: Parameter[] = [];
     let nextToken: string | undefined;
-    try {
-      do {
+    // Throttled answers in a row on one page after the first: that page is asked again (with
+    // backoff) instead of failing the path, which would restart it from page 1 next round.
+    let resumes = 0;
+    do {
+      try {
         const response = (await this.client.send(
           new this.sdk.GetParametersByPathCommand({
             Path: path,
@@ -244,15 +254,22 @@ export class SsmParameterStoreSource implements Source {
         this.counters.record('GetParametersByPath', response.$metadata?.attempts ?? 1, 'ok');
         found.push(...(response.Parameters ?? []));
         nextToken = response.NextToken;
-      } while (nextToken);
-    } catch (error) {
-      const info = classify(error);
-      this.counters.record('GetParametersByPath', attemptsOf(error), info.throttled ? 'throttled' : info.code);
-      return {
-        ok: false,
-        error: new SecretFetchError(request.id, info.code, info.message, { ...info, cause: error }),
-      };
-    }
+        resumes = 0;
+      } catch (error) {
+        const info = classify(error);
+        this.counters.record('GetParametersByPath', attemptsOf(error), info.throttled ? 'throttled' : info.code);
+        if (info.throttled && nextToken && resumes < MAX_PAGE_RESUMES && !context.signal.aborted) {
+          // Equal jitter: at least half the step, so pages already read are not lost to a tight loop.
+          const step = Math.min(PAGE_RESUME_CAP_MS, PAGE_RESUME_BASE_MS * 2 ** resumes++);
+          await sleepUnlessAborted(step / 2 + Math.random() * (step / 2), context.signal);
+          if (!context.signal.aborted) continue;
+        }
+        return {
+          ok: false,
+          error: new SecretFetchError(request.id, info.code, info.message, { ...info, cause: error }),
+        };
+      }
+    } while (nextToken);
     const entries = found
       .filter((p) => typeof p.Name === 'string' && p.Name.startsWith(prefix) && typeof p.Value === 'string')
       .map((p) => [p.Name!.slice(prefix.length), p] as const)
