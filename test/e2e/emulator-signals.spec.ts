@@ -51,6 +51,8 @@ async function start(command: string, args: string[]) {
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  // 'close' comes once every process holding the output pipes (npm, and an emulator it exec'd) is gone.
+  const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
   await until(
     async () => output,
     (text) => /listening on http/.test(text) || child.exitCode !== null,
@@ -58,7 +60,7 @@ async function start(command: string, args: string[]) {
   );
   const url = /listening on (http:\/\/\S+)/.exec(output)?.[1];
   if (!url) throw new Error(`the emulator did not start:\n${output}`);
-  return { child, url, exited, output: () => output };
+  return { child, url, exited, closed, output: () => output };
 }
 
 const answers = (url: string): Promise<boolean> =>
@@ -101,9 +103,12 @@ it('an npm script `exec hush-emulator …`: SIGTERM to `npm run` reaches the emu
       await until(
         () => answers(run.url),
         (up) => !up,
-        10_000,
+        30_000,
       ),
     ).toBe(false);
+    // npm can exit before the emulator has written its last line: read the output once the pipes
+    // closed (bounded; a miss shows what was printed).
+    await Promise.race([run.closed, new Promise((r) => setTimeout(r, 30_000).unref())]);
     expect(run.output()).toContain('SIGTERM: closing');
   } finally {
     try {
