@@ -256,6 +256,38 @@ describe('auth methods', () => {
     expect(printed(error, log.lines)).not.toContain(CANARY);
   });
 
+  it("Vault's error text that quotes the source's own credentials (token, secret id, role id) is withheld; the code is kept", async () => {
+    const secretId = hostile('sid7').slice(0, 80);
+    const roleId = 'role-id-7f3a9c2e';
+    const emu = await vault({ appRoles: { app: { roleId, secretIds: [secretId] } } });
+    emu.kvPut('secret', 'app/db', { password: `one-${CANARY}` });
+    // A proxy or plugin echoing the login body: the secret id, JSON-escaped, and the role id.
+    emu.injectFault({
+      path: 'auth/approle/login',
+      status: 400,
+      errors: [`invalid secret id ${JSON.stringify(secretId)} for role id ${roleId}`],
+    });
+    const login = storeOf(
+      emu,
+      { db: { id: 'secret/data/app/db', format: 'json' } },
+      { auth: { appRole: { roleId, secretId } } },
+      { bootTimeout: '1s' },
+    );
+    const loginError = await login.store.load().catch((e: unknown) => e);
+    expect((loginError as SecretsLoadError).failures[0]!.code).toBe('VaultBadRequest');
+    const loginOut = printed(loginError, login.log.lines, login.store.health());
+    expect(fragmentsIn(loginOut, secretId)).toEqual([]);
+    expect(fragmentsIn(loginOut, roleId)).toEqual([]);
+
+    // A read refused with text quoting the token that was sent.
+    emu.clearFaults();
+    emu.injectFault({ path: 'secret/', status: 403, errors: [`permission denied for token ${emu.rootToken}`] });
+    const read = storeOf(emu, { db: { id: 'secret/data/app/db', format: 'json' } }, {}, { bootTimeout: '1s' });
+    const readError = await read.store.load().catch((e: unknown) => e);
+    expect((readError as SecretsLoadError).failures[0]!.code).toBe('VaultPermissionDenied');
+    expect(fragmentsIn(printed(readError, read.log.lines, read.store.health()), emu.rootToken)).toEqual([]);
+  });
+
   it('Kubernetes: logs in with the service-account JWT read from jwtFile', async () => {
     const jwt = `eyJ.${CANARY}.sig`;
     const emu = await vault({ kubernetesRoles: { app: { jwts: [jwt] } } });
