@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import {
   SecretFetchError,
@@ -409,8 +409,8 @@ function kvGone(id: string, metadata: KvMetadata): SecretFetchError {
 /**
  * A value without a lease or KV v2 metadata. A static role's `ttl` (seconds to its next rotation)
  * changes at every read: it is left out of the value, and `last_vault_rotation` makes the version.
- * Otherwise the version is a digest of the value (as for mounted files: the same value, the same
- * version).
+ * Otherwise the version is a keyed digest of the value (as for mounted files: the same value, the
+ * same version, and nothing to brute-force).
  */
 function staticRaw(data: Record<string, unknown>): RawSecret {
   const rotated = data['last_vault_rotation'];
@@ -419,8 +419,15 @@ function staticRaw(data: Record<string, unknown>): RawSecret {
     return { versionId: staticVersion(rotated), string: JSON.stringify(value), createdDate: dateOf(rotated) };
   }
   const string = JSON.stringify(data);
-  return { versionId: createHash('sha256').update(string).digest('hex').slice(0, 32), string };
+  return { versionId: createHmac('sha256', VERSION_KEY).update(string).digest('hex').slice(0, 32), string };
 }
+
+/**
+ * The per-process key of digest version ids. A plain hash of the value would let anyone who sees
+ * a version (health shows 8 hex characters) brute-force a PIN or a dictionary password offline;
+ * keyed, the id says only "same value or not" within this process (as the mounted-files source).
+ */
+const VERSION_KEY = randomBytes(32);
 
 function dateOf(value: unknown): Date | undefined {
   if (typeof value !== 'string' || value === '') return undefined;

@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defineSecrets, SecretFetchError, SecretsLoadError, SecretStore } from '@hush/core';
@@ -161,6 +163,43 @@ describe('KV v2', () => {
     const health = store.health();
     expect(health.secrets['other']).toMatchObject({ status: 'error', error: 'VaultServerError' });
     expect(fragmentsIn(printed(health, log.lines, store.stats()), password)).toEqual([]);
+  });
+
+  it('a value without a version (KV v1): its version id cannot be brute-forced back to a short value', async () => {
+    // A KV v1 mount answers `data` with no lease id and no KV v2 metadata (Vault's own shape).
+    const pin = '4821';
+    const server = createServer((_req, res) => {
+      res.setHeader('Content-Type', 'application/json');
+      res.end(JSON.stringify({ lease_id: '', renewable: false, lease_duration: 2764800, data: { pin } }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as { port: number };
+      const log = recordingLogger();
+      const store = new SecretStore(defineSecrets({ pin: { id: 'kv1/app', format: 'json', key: 'pin' } }), {
+        source: hashicorpVault({ address: `http://127.0.0.1:${port}`, auth: { token: 'hvs.kv1-test' } }),
+        logger: log,
+        bootTimeout: '5s',
+      });
+      stores.push(store);
+      await store.load();
+      expect(store.get('pin')).toBe(pin);
+      const out = printed(store.health(), log.lines, store.stats());
+      const version = store.health().secrets['pin']!.version!;
+      expect(out).toContain(version);
+      // Every 4-digit PIN, hashed as the source would without a key: none matches what is printed.
+      const matches: string[] = [];
+      for (let n = 0; n < 10_000; n++) {
+        const candidate = String(n).padStart(4, '0');
+        const digest = createHash('sha256')
+          .update(JSON.stringify({ pin: candidate }))
+          .digest('hex');
+        if (digest.startsWith(version)) matches.push(candidate);
+      }
+      expect(matches).toEqual([]);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('namespace: X-Vault-Namespace selects the namespace the secret lives in', async () => {
