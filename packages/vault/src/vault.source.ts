@@ -55,6 +55,20 @@ interface HeldLease {
 /** A renewal granting at least this much less than asked means the lease's max_ttl is near. */
 const GRANT_TOLERANCE_MS = 1_000;
 
+/**
+ * The signal of a renewal: the round's, and at most half the time the lease has left (at least
+ * 250 ms). A renewal Vault never answers would otherwise hold the round for `fetchTimeout` (30 s by
+ * default) while a short lease runs out; cut off, it counts as failed and new credentials are
+ * issued in the time that is left.
+ */
+function renewalSignal(round: AbortSignal, leaseEnd: number): AbortSignal {
+  const wait = Math.max(MIN_RENEWAL_WAIT_MS, (leaseEnd - Date.now()) / 2);
+  return Number.isFinite(wait) ? AbortSignal.any([round, AbortSignal.timeout(wait)]) : round;
+}
+
+/** The least time a renewal is given (see {@link renewalSignal}). */
+const MIN_RENEWAL_WAIT_MS = 250;
+
 /** How long `close()` waits for revocations. */
 const REVOKE_TIMEOUT_MS = 2_000;
 
@@ -147,7 +161,7 @@ export class HashicorpVaultSource implements Source {
     const held = this.#leases.get(request.id);
     if (held && !context.force) {
       if (held.renewable && held.generation === this.#keeper.generation) {
-        const renewed = await this.renew(request.id, held, context.signal);
+        const renewed = await this.renew(request.id, held, renewalSignal(context.signal, this.endOf(held)));
         if (renewed === 'renewed') return this.leaseRaw(held);
         if (renewed === 'failed') return this.read(request, context.signal);
       }

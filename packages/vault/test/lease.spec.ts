@@ -186,6 +186,20 @@ describe('leased database credentials', () => {
     expect(emu.calls()['GET database/creds/app']).toBeGreaterThanOrEqual(3);
   }, 30_000);
 
+  it('a renewal Vault never answers does not outlast the lease: new credentials before it ends (fetchTimeout is 30 s)', async () => {
+    const emu = await vaultWithDb({ defaultTtl: '3s', maxTtl: '1h' });
+    const { store, log } = leasedStore(emu);
+    await store.load();
+    const first = store.get('db') as { username: string };
+    const endsAt = Date.now() + store.health().secrets['db']!.leaseRemainingSeconds! * 1000 + 1_000;
+    emu.injectFault({ path: 'sys/leases/renew', hang: true, times: 1 });
+    await waitFor(() => renewCalls(emu) >= 1, 5_000, 'the hung renewal');
+    await waitFor(() => (store.get('db') as { username: string }).username !== first.username, 5_000, 'new creds');
+    expect(Date.now()).toBeLessThan(endsAt);
+    expect(store.health().secrets['db']!.status).toBe('fresh');
+    expect(log.lines.join('\n')).not.toContain('lease-expired');
+  });
+
   it('a lease that ends with no replacement (Vault sealed) is expired: store down, logged once; unsealed, new credentials', async () => {
     const emu = await vaultWithDb({ defaultTtl: '2s', maxTtl: '1h' });
     const { store, log } = leasedStore(emu);
