@@ -62,8 +62,9 @@ const GRANT_TOLERANCE_MS = 1_000;
  * issued in the time that is left.
  */
 function renewalSignal(round: AbortSignal, leaseEnd: number): AbortSignal {
-  const wait = Math.max(MIN_RENEWAL_WAIT_MS, (leaseEnd - Date.now()) / 2);
-  return Number.isFinite(wait) ? AbortSignal.any([round, AbortSignal.timeout(wait)]) : round;
+  const wait = Math.max(MIN_RENEWAL_WAIT_MS, Math.ceil((leaseEnd - Date.now()) / 2));
+  // AbortSignal.timeout takes a whole number of ms up to 2^31-1; a longer wait is fetchTimeout's anyway.
+  return wait < 2 ** 31 ? AbortSignal.any([round, AbortSignal.timeout(wait)]) : round;
 }
 
 /** The least time a renewal is given (see {@link renewalSignal}). */
