@@ -55,6 +55,17 @@ const BACKGROUND_TIMEOUT_MS = 30_000;
 /** The share of a token's TTL after which it is renewed (like a lease). */
 const RENEW_AT = 2 / 3;
 
+/** The longest delay setTimeout keeps (a longer one fires after 1 ms, with a warning). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * When a token of `ttl` ms is renewed: at two-thirds of it, at least 1 s after, and at most
+ * ~24.8 days after (a token of a year is then renewed early, once, instead of every millisecond).
+ */
+function renewalDelay(ttl: number): number {
+  return Math.min(MAX_TIMER_MS, Math.max(1_000, ttl * RENEW_AT));
+}
+
 /**
  * Keeps the source's Vault token: logs in (single flight), learns a given token's TTL
  * (`lookup-self`), renews it at two-thirds of its TTL with an unref'd timer (`renew-self`), logs in
@@ -244,7 +255,7 @@ export class TokenKeeper {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     if (held.expiresAt !== undefined && (held.renewable || this.canLogin)) {
-      this.timer = setTimeout(() => void this.renew(held), Math.max(1_000, held.ttl * RENEW_AT));
+      this.timer = setTimeout(() => void this.renew(held), renewalDelay(held.ttl));
       this.timer.unref();
     }
     return held;

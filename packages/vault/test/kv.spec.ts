@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { defineSecrets, SecretFetchError, SecretsLoadError, SecretStore } from '@hush/core';
 import { hashicorpVault, isVaultError, VaultErrorCodes, type HashicorpVaultOptions } from '@hush/vault';
 import type { VaultEmulator } from '@hush/emulator';
-import { recordingLogger, waitFor } from '../../../test/support';
+import { recordingLogger, sleep, waitFor } from '../../../test/support';
 import { CANARY, closeVaults, fragmentsIn, hostile, printed, v1, vault } from './support';
 
 /**
@@ -277,6 +277,24 @@ describe('auth methods', () => {
     expect(store.get('db')).toBe(`two-${CANARY}`);
     expect(store.health().secrets['db']!.status).toBe('fresh');
     expect(source.stats().calls['login']!).toBeGreaterThan(logins);
+  });
+
+  it('a token with a TTL longer than a timer can wait (9000 h) is not renewed in a loop', async () => {
+    const emu = await vault({
+      maxLeaseTtl: '10000h',
+      appRoles: { app: { roleId: 'role-1', secretIds: [`long-${CANARY}`], tokenTtl: '9000h', tokenMaxTtl: '9000h' } },
+    });
+    emu.kvPut('secret', 'app/db', { password: `one-${CANARY}` });
+    const { store } = storeOf(
+      emu,
+      { db: { id: 'secret/data/app/db', format: 'json', key: 'password' } },
+      { auth: { appRole: { roleId: 'role-1', secretId: `long-${CANARY}` } } },
+    );
+    await store.load();
+    emu.resetCalls();
+    await sleep(1_500);
+    // Two-thirds of 9000 h overflows setTimeout, which then fires after 1 ms: hundreds of renew-self a second.
+    expect(emu.calls()['PUT auth/token/renew-self'] ?? 0).toBe(0);
   });
 
   it('AppRole with a wrong secret id: load fails with a named code, the secret id never printed', async () => {
