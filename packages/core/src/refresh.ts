@@ -450,8 +450,11 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
 
   /** The ids to fetch in a round starting at `now`: every due one, and polls that may ride along. */
   private dueEntries(now: number): Entry[] {
+    // A round starts only when an id is due now; ids due within the batch window then join it. A
+    // tick for another reason (a lease's end, staleness) must not pull a future fetch forward: a
+    // lease over on arrival is due max(1 s, minRefreshInterval) later, inside that window.
+    if (!this.entries.some((e) => nextFetchAt(e, this.plan) <= now)) return [];
     const due = this.entries.filter((e) => nextFetchAt(e, this.plan) <= now + this.batchWindow);
-    if (due.length === 0) return due;
     // Ids with other intervals that are nearly due ride along (at most their jitter early), so
     // declarations with different intervals keep sharing batches instead of drifting apart.
     for (const e of this.entries) if (!due.includes(e) && mayRideAlong(e, now, this.plan)) due.push(e);

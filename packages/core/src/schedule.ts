@@ -111,14 +111,19 @@ export const MAX_LEASE_JITTER = 0.25;
 /**
  * When a leased value is fetched again (the source renews its lease or issues a new one): at
  * `LEASE_RENEW_FRACTION` of the lease it had when fetched, less a jitter of up to
- * `min(jitter, MAX_LEASE_JITTER)` of it. A lease already over when it was granted is fetched
+ * `min(jitter, MAX_LEASE_JITTER)` of it. A lease already over when it was granted (or when the
+ * value arrived: a lease of 0 s) is fetched
  * again no sooner than `max(1, minRefreshInterval)` after the last attempt (no spin). Infinity
  * without a lease.
  */
 export function leaseDueAt(f: ScheduleFacts, config: ScheduleConfig): number {
   if (f.leaseEndAt === undefined || f.okAttemptAt === undefined) return Infinity;
   const granted = f.leaseEndAt - f.okAttemptAt;
-  if (!(granted > 0)) return (f.lastAttemptAt ?? f.okAttemptAt) + Math.max(1, config.minRefreshInterval);
+  // Over when the value arrived (not only when its fetch started): a lease of 0 s ends during its
+  // own fetch, and two-thirds of that fetch's latency would be a spin.
+  if (!(granted > 0) || !(f.leaseEndAt > (f.settledAt ?? f.okAttemptAt))) {
+    return (f.lastAttemptAt ?? f.okAttemptAt) + Math.max(1, config.minRefreshInterval);
+  }
   const share = LEASE_RENEW_FRACTION * (1 - Math.min(config.jitter, MAX_LEASE_JITTER) * (f.leaseDraw ?? 0));
   return f.okAttemptAt + granted * share;
 }

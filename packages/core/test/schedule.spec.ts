@@ -312,4 +312,26 @@ describe('the lease schedule (properties)', () => {
       }),
     );
   });
+
+  it('a lease that ended while its fetch was in flight (a lease of 0 s) is fetched again no sooner than max(1 ms, minRefreshInterval) (no spin)', () => {
+    fc.assert(
+      fc.property(
+        leased,
+        config,
+        fc.double({ min: 1, max: 1e6, noNaN: true }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (f, c, latency, share) => {
+          const settledAt = f.okAttemptAt! + latency;
+          const ended: ScheduleFacts = {
+            ...f,
+            settledAt,
+            leaseEndAt: f.okAttemptAt! + Math.max(Number.MIN_VALUE, latency * share),
+            change: undefined,
+            rotationAt: undefined,
+          };
+          expect(nextFetchAt(ended, c)).toBe(f.lastAttemptAt! + Math.max(1, c.minRefreshInterval));
+        },
+      ),
+    );
+  });
 });

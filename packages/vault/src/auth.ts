@@ -55,6 +55,17 @@ const BACKGROUND_TIMEOUT_MS = 30_000;
 /** The share of a token's TTL after which it is renewed (like a lease). */
 const RENEW_AT = 2 / 3;
 
+/** The longest delay setTimeout keeps (a longer one fires after 1 ms, with a warning). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * When a token of `ttl` ms is renewed: at two-thirds of it, at least 1 s after, and at most
+ * ~24.8 days after (a token of a year is then renewed early, once, instead of every millisecond).
+ */
+function renewalDelay(ttl: number): number {
+  return Math.min(MAX_TIMER_MS, Math.max(1_000, ttl * RENEW_AT));
+}
+
 /**
  * Keeps the source's Vault token: logs in (single flight), learns a given token's TTL
  * (`lookup-self`), renews it at two-thirds of its TTL with an unref'd timer (`renew-self`), logs in
@@ -168,8 +179,14 @@ export class TokenKeeper {
   }
 
   private async login(signal: AbortSignal | undefined): Promise<Held> {
-    const { mount, body } = await this.loginRequest();
-    const answer = await this.call('login', { method: 'POST', path: `auth/${mount}/login`, body, signal });
+    const { mount, body, credentials } = await this.loginRequest();
+    const answer = await this.call('login', {
+      method: 'POST',
+      path: `auth/${mount}/login`,
+      body,
+      credentials,
+      signal,
+    });
     if (answer.status !== 200) throw vaultError('*', `login (${this.method})`, answer);
     const auth = (answer.body as { auth?: { client_token?: unknown; lease_duration?: unknown; renewable?: unknown } })
       ?.auth;
@@ -188,12 +205,22 @@ export class TokenKeeper {
     });
   }
 
-  private async loginRequest(): Promise<{ mount: string; body: Record<string, unknown> }> {
+  /**
+   * A login's mount and body, and the credentials in it that Vault's answer must not echo (the
+   * role id and secret id, the JWT, the request signature and session token).
+   */
+  private async loginRequest(): Promise<{
+    mount: string;
+    body: Record<string, unknown>;
+    credentials: readonly string[];
+  }> {
     const auth = this.#auth;
     if ('appRole' in auth) {
+      const { roleId, secretId } = auth.appRole;
       return {
         mount: auth.appRole.mount ?? 'approle',
-        body: { role_id: auth.appRole.roleId, secret_id: auth.appRole.secretId },
+        body: { role_id: roleId, secret_id: secretId },
+        credentials: [roleId, secretId],
       };
     }
     if ('kubernetes' in auth) {
@@ -209,9 +236,13 @@ export class TokenKeeper {
           { retryable: true, cause: error },
         );
       }
-      return { mount: auth.kubernetes.mount ?? 'kubernetes', body: { role: auth.kubernetes.role, jwt } };
+      return {
+        mount: auth.kubernetes.mount ?? 'kubernetes',
+        body: { role: auth.kubernetes.role, jwt },
+        credentials: [jwt],
+      };
     }
-    if ('aws' in auth) return { mount: auth.aws.mount ?? 'aws', body: await awsIamLogin(auth.aws) };
+    if ('aws' in auth) return { mount: auth.aws.mount ?? 'aws', ...(await awsIamLogin(auth.aws)) };
     throw new SecretFetchError('*', VaultErrorCodes.LOGIN_FAILED, 'no auth method', { retryable: false });
   }
 
@@ -224,7 +255,7 @@ export class TokenKeeper {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     if (held.expiresAt !== undefined && (held.renewable || this.canLogin)) {
-      this.timer = setTimeout(() => void this.renew(held), Math.max(1_000, held.ttl * RENEW_AT));
+      this.timer = setTimeout(() => void this.renew(held), renewalDelay(held.ttl));
       this.timer.unref();
     }
     return held;
@@ -328,7 +359,9 @@ const STS_BODY = 'Action=GetCallerIdentity&Version=2011-06-15';
  * default credential chain, base64-encoded as Vault's `builtin/credential/aws` expects
  * (`iam_http_request_method`, `iam_request_url`, `iam_request_body`, `iam_request_headers`).
  */
-async function awsIamLogin(aws: Extract<VaultAuth, { aws: unknown }>['aws']): Promise<Record<string, unknown>> {
+async function awsIamLogin(
+  aws: Extract<VaultAuth, { aws: unknown }>['aws'],
+): Promise<{ body: Record<string, unknown>; credentials: readonly string[] }> {
   const [{ SignatureV4 }, { defaultProvider }] = await Promise.all([
     import('@smithy/signature-v4'),
     import('@aws-sdk/credential-provider-node'),
@@ -363,11 +396,16 @@ async function awsIamLogin(aws: Extract<VaultAuth, { aws: unknown }>['aws']): Pr
   }
   const asArrays = Object.fromEntries(Object.entries(signed.headers).map(([k, v]) => [k, [v]]));
   const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
+  const signedHeaders = b64(JSON.stringify(asArrays));
+  const secret = ['authorization', 'x-amz-security-token'].map((h) => signed.headers[h]);
   return {
-    role: aws.role,
-    iam_http_request_method: 'POST',
-    iam_request_url: b64(endpoint.href),
-    iam_request_body: b64(STS_BODY),
-    iam_request_headers: b64(JSON.stringify(asArrays)),
+    body: {
+      role: aws.role,
+      iam_http_request_method: 'POST',
+      iam_request_url: b64(endpoint.href),
+      iam_request_body: b64(STS_BODY),
+      iam_request_headers: signedHeaders,
+    },
+    credentials: [signedHeaders, ...secret.filter((v): v is string => typeof v === 'string')],
   };
 }

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { SecretsConfigError } from '@hush/core';
-import type { VaultAnswer } from './errors';
+import { Fragments } from '@hush/core/internal';
+import { errorTexts, type VaultAnswer } from './errors';
 
 /**
  * TLS settings for an `https://` Vault address (Node's `tls.connect` options of the same names).
@@ -41,6 +42,8 @@ export interface VaultCall {
   readonly path: string;
   readonly token?: string | undefined;
   readonly body?: unknown;
+  /** What else the call sends that Vault's answer must not echo (a login's secret id, role id, JWT, signature). */
+  readonly credentials?: readonly string[];
   readonly signal?: AbortSignal | undefined;
 }
 
@@ -111,7 +114,7 @@ export class VaultHttp {
           } catch {
             body = undefined;
           }
-          resolve({ status: res.statusCode ?? 0, body });
+          resolve({ status: res.statusCode ?? 0, body: withholdEcho(body, call) });
         });
       });
       req.on('error', reject);
@@ -122,4 +125,21 @@ export class VaultHttp {
   close(): void {
     this.agent.destroy();
   }
+}
+
+/** What replaces an error text of Vault's that quotes a credential the call sent. */
+export const ECHO_WITHHELD = "Vault's error text is withheld: it quotes a credential this source sent";
+
+/**
+ * The answer's `errors` with every text that quotes a credential the call sent (the token, a
+ * login's secret id, role id, JWT or signature, raw or encoded, 6 characters or more) replaced by
+ * {@link ECHO_WITHHELD}. The store withholds text quoting a secret value; the source's own
+ * credentials are not values, so the source checks them here, where it still knows what it sent.
+ */
+function withholdEcho(body: unknown, call: VaultCall): unknown {
+  const texts = errorTexts(body);
+  if (texts.length === 0) return body;
+  const sent = Fragments.of(call.token ?? '', ...(call.credentials ?? []));
+  if (!texts.some((t) => sent.in(t))) return body;
+  return { ...(body as object), errors: texts.map((t) => (sent.in(t) ? ECHO_WITHHELD : t)) };
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import {
   SecretFetchError,
@@ -54,6 +54,21 @@ interface HeldLease {
 
 /** A renewal granting at least this much less than asked means the lease's max_ttl is near. */
 const GRANT_TOLERANCE_MS = 1_000;
+
+/**
+ * The signal of a renewal: the round's, and at most half the time the lease has left (at least
+ * 250 ms). A renewal Vault never answers would otherwise hold the round for `fetchTimeout` (30 s by
+ * default) while a short lease runs out; cut off, it counts as failed and new credentials are
+ * issued in the time that is left.
+ */
+function renewalSignal(round: AbortSignal, leaseEnd: number): AbortSignal {
+  const wait = Math.max(MIN_RENEWAL_WAIT_MS, Math.ceil((leaseEnd - Date.now()) / 2));
+  // AbortSignal.timeout takes a whole number of ms up to 2^31-1; a longer wait is fetchTimeout's anyway.
+  return wait < 2 ** 31 ? AbortSignal.any([round, AbortSignal.timeout(wait)]) : round;
+}
+
+/** The least time a renewal is given (see {@link renewalSignal}). */
+const MIN_RENEWAL_WAIT_MS = 250;
 
 /** How long `close()` waits for revocations. */
 const REVOKE_TIMEOUT_MS = 2_000;
@@ -147,7 +162,7 @@ export class HashicorpVaultSource implements Source {
     const held = this.#leases.get(request.id);
     if (held && !context.force) {
       if (held.renewable && held.generation === this.#keeper.generation) {
-        const renewed = await this.renew(request.id, held, context.signal);
+        const renewed = await this.renew(request.id, held, renewalSignal(context.signal, this.endOf(held)));
         if (renewed === 'renewed') return this.leaseRaw(held);
         if (renewed === 'failed') return this.read(request, context.signal);
       }
@@ -409,8 +424,8 @@ function kvGone(id: string, metadata: KvMetadata): SecretFetchError {
 /**
  * A value without a lease or KV v2 metadata. A static role's `ttl` (seconds to its next rotation)
  * changes at every read: it is left out of the value, and `last_vault_rotation` makes the version.
- * Otherwise the version is a digest of the value (as for mounted files: the same value, the same
- * version).
+ * Otherwise the version is a keyed digest of the value (as for mounted files: the same value, the
+ * same version, and nothing to brute-force).
  */
 function staticRaw(data: Record<string, unknown>): RawSecret {
   const rotated = data['last_vault_rotation'];
@@ -419,8 +434,15 @@ function staticRaw(data: Record<string, unknown>): RawSecret {
     return { versionId: staticVersion(rotated), string: JSON.stringify(value), createdDate: dateOf(rotated) };
   }
   const string = JSON.stringify(data);
-  return { versionId: createHash('sha256').update(string).digest('hex').slice(0, 32), string };
+  return { versionId: createHmac('sha256', VERSION_KEY).update(string).digest('hex').slice(0, 32), string };
 }
+
+/**
+ * The per-process key of digest version ids. A plain hash of the value would let anyone who sees
+ * a version (health shows 8 hex characters) brute-force a PIN or a dictionary password offline;
+ * keyed, the id says only "same value or not" within this process (as the mounted-files source).
+ */
+const VERSION_KEY = randomBytes(32);
 
 function dateOf(value: unknown): Date | undefined {
   if (typeof value !== 'string' || value === '') return undefined;

@@ -1,10 +1,12 @@
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defineSecrets, SecretFetchError, SecretsLoadError, SecretStore } from '@hush/core';
 import { hashicorpVault, isVaultError, VaultErrorCodes, type HashicorpVaultOptions } from '@hush/vault';
 import type { VaultEmulator } from '@hush/emulator';
-import { recordingLogger, waitFor } from '../../../test/support';
+import { recordingLogger, sleep, waitFor } from '../../../test/support';
 import { CANARY, closeVaults, fragmentsIn, hostile, printed, v1, vault } from './support';
 
 /**
@@ -163,6 +165,43 @@ describe('KV v2', () => {
     expect(fragmentsIn(printed(health, log.lines, store.stats()), password)).toEqual([]);
   });
 
+  it('a value without a version (KV v1): its version id cannot be brute-forced back to a short value', async () => {
+    // A KV v1 mount answers `data` with no lease id and no KV v2 metadata (Vault's own shape).
+    const pin = '4821';
+    const server = createServer((_req, res) => {
+      res.setHeader('Content-Type', 'application/json');
+      res.end(JSON.stringify({ lease_id: '', renewable: false, lease_duration: 2764800, data: { pin } }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as { port: number };
+      const log = recordingLogger();
+      const store = new SecretStore(defineSecrets({ pin: { id: 'kv1/app', format: 'json', key: 'pin' } }), {
+        source: hashicorpVault({ address: `http://127.0.0.1:${port}`, auth: { token: 'hvs.kv1-test' } }),
+        logger: log,
+        bootTimeout: '5s',
+      });
+      stores.push(store);
+      await store.load();
+      expect(store.get('pin')).toBe(pin);
+      const out = printed(store.health(), log.lines, store.stats());
+      const version = store.health().secrets['pin']!.version!;
+      expect(out).toContain(version);
+      // Every 4-digit PIN, hashed as the source would without a key: none matches what is printed.
+      const matches: string[] = [];
+      for (let n = 0; n < 10_000; n++) {
+        const candidate = String(n).padStart(4, '0');
+        const digest = createHash('sha256')
+          .update(JSON.stringify({ pin: candidate }))
+          .digest('hex');
+        if (digest.startsWith(version)) matches.push(candidate);
+      }
+      expect(matches).toEqual([]);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   it('namespace: X-Vault-Namespace selects the namespace the secret lives in', async () => {
     const emu = await vault();
     emu.kvPut('secret', 'app/db', { password: `team-a-${CANARY}` }, { namespace: 'team-a' });
@@ -240,6 +279,24 @@ describe('auth methods', () => {
     expect(source.stats().calls['login']!).toBeGreaterThan(logins);
   });
 
+  it('a token with a TTL longer than a timer can wait (9000 h) is not renewed in a loop', async () => {
+    const emu = await vault({
+      maxLeaseTtl: '10000h',
+      appRoles: { app: { roleId: 'role-1', secretIds: [`long-${CANARY}`], tokenTtl: '9000h', tokenMaxTtl: '9000h' } },
+    });
+    emu.kvPut('secret', 'app/db', { password: `one-${CANARY}` });
+    const { store } = storeOf(
+      emu,
+      { db: { id: 'secret/data/app/db', format: 'json', key: 'password' } },
+      { auth: { appRole: { roleId: 'role-1', secretId: `long-${CANARY}` } } },
+    );
+    await store.load();
+    emu.resetCalls();
+    await sleep(1_500);
+    // Two-thirds of 9000 h overflows setTimeout, which then fires after 1 ms: hundreds of renew-self a second.
+    expect(emu.calls()['PUT auth/token/renew-self'] ?? 0).toBe(0);
+  });
+
   it('AppRole with a wrong secret id: load fails with a named code, the secret id never printed', async () => {
     const emu = await vault({ appRoles: { app: { roleId: 'role-1', secretIds: [`right-${CANARY}`] } } });
     emu.kvPut('secret', 'app/db', { password: `one-${CANARY}` });
@@ -254,6 +311,38 @@ describe('auth methods', () => {
     expect(error).toBeInstanceOf(SecretsLoadError);
     expect(['VaultPermissionDenied', 'VaultBadRequest']).toContain((error as SecretsLoadError).failures[0]!.code);
     expect(printed(error, log.lines)).not.toContain(CANARY);
+  });
+
+  it("Vault's error text that quotes the source's own credentials (token, secret id, role id) is withheld; the code is kept", async () => {
+    const secretId = hostile('sid7').slice(0, 80);
+    const roleId = 'role-id-7f3a9c2e';
+    const emu = await vault({ appRoles: { app: { roleId, secretIds: [secretId] } } });
+    emu.kvPut('secret', 'app/db', { password: `one-${CANARY}` });
+    // A proxy or plugin echoing the login body: the secret id, JSON-escaped, and the role id.
+    emu.injectFault({
+      path: 'auth/approle/login',
+      status: 400,
+      errors: [`invalid secret id ${JSON.stringify(secretId)} for role id ${roleId}`],
+    });
+    const login = storeOf(
+      emu,
+      { db: { id: 'secret/data/app/db', format: 'json' } },
+      { auth: { appRole: { roleId, secretId } } },
+      { bootTimeout: '1s' },
+    );
+    const loginError = await login.store.load().catch((e: unknown) => e);
+    expect((loginError as SecretsLoadError).failures[0]!.code).toBe('VaultBadRequest');
+    const loginOut = printed(loginError, login.log.lines, login.store.health());
+    expect(fragmentsIn(loginOut, secretId)).toEqual([]);
+    expect(fragmentsIn(loginOut, roleId)).toEqual([]);
+
+    // A read refused with text quoting the token that was sent.
+    emu.clearFaults();
+    emu.injectFault({ path: 'secret/', status: 403, errors: [`permission denied for token ${emu.rootToken}`] });
+    const read = storeOf(emu, { db: { id: 'secret/data/app/db', format: 'json' } }, {}, { bootTimeout: '1s' });
+    const readError = await read.store.load().catch((e: unknown) => e);
+    expect((readError as SecretsLoadError).failures[0]!.code).toBe('VaultPermissionDenied');
+    expect(fragmentsIn(printed(readError, read.log.lines, read.store.health()), emu.rootToken)).toEqual([]);
   });
 
   it('Kubernetes: logs in with the service-account JWT read from jwtFile', async () => {

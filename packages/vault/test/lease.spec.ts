@@ -1,10 +1,11 @@
+import { createServer } from 'node:http';
 import { defineSecrets, SecretStore } from '@hush/core';
 import { createPgPool } from '@hush/database/pg';
 import { startPostgres, type PostgresServer } from '@hush/database/testing';
 import type { VaultEmulator, VaultEmulatorOptions } from '@hush/emulator';
 import { hashicorpVault, type HashicorpVaultOptions, type HashicorpVaultSource } from '@hush/vault';
 import { recordingLogger, sleep, waitFor } from '../../../test/support';
-import { closeVaults, fragmentsIn, printed, vault } from './support';
+import { CANARY, closeVaults, fragmentsIn, printed, vault } from './support';
 
 /**
  * Leased credentials from Vault's database secrets engine (the emulator creating and dropping
@@ -185,6 +186,61 @@ describe('leased database credentials', () => {
     expect(failures).toEqual([]);
     expect(emu.calls()['GET database/creds/app']).toBeGreaterThanOrEqual(3);
   }, 30_000);
+
+  it('a renewal Vault never answers does not outlast the lease: new credentials before it ends (fetchTimeout is 30 s)', async () => {
+    const emu = await vaultWithDb({ defaultTtl: '3s', maxTtl: '1h' });
+    const { store, log } = leasedStore(emu);
+    await store.load();
+    const first = store.get('db') as { username: string };
+    const endsAt = Date.now() + store.health().secrets['db']!.leaseRemainingSeconds! * 1000 + 1_000;
+    emu.injectFault({ path: 'sys/leases/renew', hang: true, times: 1 });
+    await waitFor(() => renewCalls(emu) >= 1, 5_000, 'the hung renewal');
+    await waitFor(() => (store.get('db') as { username: string }).username !== first.username, 5_000, 'new creds');
+    expect(Date.now()).toBeLessThan(endsAt);
+    expect(store.health().secrets['db']!.status).toBe('fresh');
+    expect(log.lines.join('\n')).not.toContain('lease-expired');
+  });
+
+  it('a Vault granting leases of 0 s does not make the store spin: about one fetch per second', async () => {
+    let calls = 0;
+    let issued = 0;
+    const server = createServer((req, res) => {
+      calls += 1;
+      res.setHeader('Content-Type', 'application/json');
+      if (req.url!.includes('lookup-self')) return void res.end(JSON.stringify({ data: { ttl: 0, renewable: false } }));
+      if (req.url!.includes('sys/leases/renew')) {
+        return void res.end(JSON.stringify({ lease_id: 'x', lease_duration: 0, renewable: true }));
+      }
+      issued += 1;
+      res.end(
+        JSON.stringify({
+          lease_id: `database/creds/app/L${issued}`,
+          lease_duration: 0,
+          renewable: true,
+          data: { username: `u${issued}`, password: `p-${issued}-${CANARY}` },
+        }),
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const log = recordingLogger();
+      const { port } = server.address() as { port: number };
+      const store = new SecretStore(defineSecrets({ db: { id: 'database/creds/app', format: 'json' } }), {
+        source: hashicorpVault({ address: `http://127.0.0.1:${port}`, auth: { token: 'hvs.zero' } }),
+        logger: log,
+      });
+      stores.push(store);
+      await store.load();
+      const before = calls;
+      await sleep(3_000);
+      // minRefreshInterval is 1 s: at most a renewal and an issue per second (it spun at hundreds a second).
+      expect(calls - before).toBeLessThanOrEqual(10);
+      expect(store.health().secrets['db']!.status).toBe('expired');
+      expect(log.lines.filter((l) => l.includes('lease-expired')).length).toBeLessThanOrEqual(5);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
 
   it('a lease that ends with no replacement (Vault sealed) is expired: store down, logged once; unsealed, new credentials', async () => {
     const emu = await vaultWithDb({ defaultTtl: '2s', maxTtl: '1h' });
