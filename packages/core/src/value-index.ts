@@ -304,8 +304,20 @@ export function carriesAnyValue(text: string): boolean {
   }
   if (indexes.length === 0) return false;
   for (const view of textViews(text)) for (const index of indexes) if (index.hits(view)) return true;
+  // The text is printed inside something: JSON.stringify and loggers quote it, util.inspect uses
+  // single quotes, a log line adds a space or a newline. Five characters of a value at either end
+  // of the text plus that delimiter are six characters of the value in the output when the value
+  // has the same character there (found by the simulation: `…bfDx本` in a message, `"` closing
+  // it, and a password `…bfDx本"…`). The edges are checked with each delimiter added.
+  const head = text.slice(0, FRAGMENT_LENGTH - 1);
+  const tail = text.slice(-(FRAGMENT_LENGTH - 1));
+  for (const d of EDGE_DELIMITERS)
+    for (const edge of [d + head, tail + d]) for (const index of indexes) if (index.hits(edge)) return true;
   return false;
 }
+
+/** What printers put around a text: quotes, a space, a newline. */
+const EDGE_DELIMITERS = ['"', "'", '`', ' ', '\n'];
 
 const IDENTIFIER = /^[A-Za-z_$][\w$.:-]{0,63}$/;
 

@@ -174,4 +174,20 @@ describe('object keys count when they look like data, not like field names', () 
       await store.close();
     }
   });
+
+  it('catches five characters of a value at an edge of the text when the quote a printer adds completes six', () => {
+    // Found by the simulation (seed 1518): a source message ending in five characters of a
+    // password whose next character is a quote; JSON.stringify of the event closed the message
+    // with that quote, printing six characters of the password.
+    const h = host();
+    indexes.push(h.index);
+    const tag = value(8);
+    h.land('pw', `${tag}bfDx本"tail`);
+    expect(carriesAnyValue(`Could not read: 014","pw":"bfDx本`)).toBe(true);
+    expect(carriesAnyValue(`'tail and more words`)).toBe(false);
+    h.land('pw2', `x'ab本cd`);
+    expect(carriesAnyValue(`ab本cd is what it said`)).toBe(true);
+    // Not on an edge, or a different neighbour: nothing.
+    expect(carriesAnyValue(`bfDx本 then more text`)).toBe(false);
+  });
 });
