@@ -17,6 +17,9 @@ import { ValueIndex } from './value-index';
  * flight, rate-limited forced refreshes (deferral), fetch rounds (parse, then swap every value at
  * once, then notify), backoff, staleness and the one timer. The store is its public face.
  */
+/** How early (ms) a timer may fire and still find what it was set for due (see `dueEntries`). */
+const DUE_TOLERANCE = 1;
+
 export class RefreshEngine implements ApplyContext, ScheduleHost {
   readonly slots: Map<string, Slot>;
   readonly entries: Entry[];
@@ -396,7 +399,9 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
     // A lease not replaced by its end is said at its end.
     for (const entry of this.entries) if (leaseUnreported(entry)) next = Math.min(next, entry.leaseEndAt!);
     if (next === Infinity) return;
-    this.timer = setTimeout(() => this.tick(), Math.max(0, Math.min(next - now, 2_147_483_647)));
+    // Rounded up: a timer set for a fraction of a millisecond would fire at once, before `next`,
+    // find nothing due and set itself again (a spin; forever under fake timers).
+    this.timer = setTimeout(() => this.tick(), Math.max(0, Math.min(Math.ceil(next - now), 2_147_483_647)));
     if (this.waiters.size === 0) this.timer.unref();
   }
 
@@ -453,7 +458,9 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
     // A round starts only when an id is due now; ids due within the batch window then join it. A
     // tick for another reason (a lease's end, staleness) must not pull a future fetch forward: a
     // lease over on arrival is due max(1 s, minRefreshInterval) later, inside that window.
-    if (!this.entries.some((e) => nextFetchAt(e, this.plan) <= now)) return [];
+    // `DUE_TOLERANCE`: a timer may fire a fraction of a millisecond before the time it was set for
+    // (whole-millisecond timers, a loop clock behind the monotonic one); that id is due.
+    if (!this.entries.some((e) => nextFetchAt(e, this.plan) <= now + DUE_TOLERANCE)) return [];
     const due = this.entries.filter((e) => nextFetchAt(e, this.plan) <= now + this.batchWindow);
     // Ids with other intervals that are nearly due ride along (at most their jitter early), so
     // declarations with different intervals keep sharing batches instead of drifting apart.
