@@ -4,11 +4,7 @@
  * This runs the launcher as a child process with fast rotations and checks that the failed-queries
  * counter stays 0 through several rotation windows, then that Ctrl-C exits cleanly.
  */
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-
-const root = join(__dirname, '..', '..');
+import { startDemo } from './demo-process';
 
 interface DbStatus {
   user: string;
@@ -19,14 +15,9 @@ interface DbStatus {
 }
 
 it('serves queries through database password rotations with 0 failures, and exits on SIGINT', async () => {
-  for (const built of ['apps/db-demo/dist/index.js', 'packages/database/dist/testing/index.js']) {
-    if (!existsSync(join(root, built)))
-      throw new Error(`${built} is missing: run \`npm run build\` first (npm test does).`);
-  }
-  const child = spawn(process.execPath, ['apps/demo.mjs'], {
-    cwd: root,
-    env: {
-      ...process.env,
+  const demo = startDemo(
+    'apps/demo.mjs',
+    {
       NEST_PORT: '0',
       EXPRESS_PORT: '0',
       FASTIFY_PORT: '0',
@@ -36,25 +27,12 @@ it('serves queries through database password rotations with 0 failures, and exit
       DB_ROTATE_EVERY_MS: '1500',
       DB_ROTATION_WINDOW_MS: '600',
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  let exitCode: number | null | undefined;
-  void exited.then((code) => (exitCode = code));
-  // Every wait is bounded and a miss says which phase it was, with the demo's own output (the
-  // previous version of this test hung silently in CI until Jest's timeout).
-  const stuck = (phase: string) =>
-    new Error(`${phase}; demo exit code ${String(exitCode)}; its output ends:\n${output.slice(-4000)}`);
+    ['apps/db-demo/dist/index.js', 'packages/database/dist/testing/index.js'],
+  );
+  const { stuck } = demo;
   let status: DbStatus | undefined;
   try {
-    const bannerBy = Date.now() + 90_000;
-    while (!output.includes('Ctrl-C to stop')) {
-      if (exitCode !== undefined || Date.now() > bannerBy) throw stuck('no banner within 90 s');
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const output = await demo.banner(90_000);
     expect(output).toContain('watch -n1 curl -s');
     const url = /(http:\/\/\S+\/db)\b/.exec(output)![1]!;
     // Wait (by condition) until several rotations went through their windows: logins used AWSPENDING
@@ -73,13 +51,8 @@ it('serves queries through database password rotations with 0 failures, and exit
     expect(status.failures).toEqual({});
     expect(JSON.stringify(status)).not.toMatch(/password|demo-[0-9a-f]{32}/i);
   } finally {
-    child.kill('SIGINT');
+    demo.child.kill('SIGINT');
   }
-  const code = await Promise.race([exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 30_000).unref())]);
-  if (code === 'hung') {
-    child.kill('SIGKILL');
-    throw stuck('still running 30 s after SIGINT');
-  }
-  expect(code).toBe(0);
-  expect(output).toContain('SIGINT: shutting down');
+  expect(await demo.stop('SIGINT', 30_000)).toBe(0);
+  expect(demo.output()).toContain('SIGINT: shutting down');
 }, 240_000);

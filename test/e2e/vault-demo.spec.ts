@@ -5,11 +5,7 @@
  * (3 s, max_ttl 5 s): the failed-queries counter stays 0 while new database users replace old ones,
  * then SIGTERM exits 0.
  */
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-
-const root = join(__dirname, '..', '..');
+import { startDemo } from './demo-process';
 
 interface VaultStatus {
   queries: number;
@@ -20,30 +16,14 @@ interface VaultStatus {
 }
 
 it('serves queries through lease renewals and new database users with 0 failures, and exits on SIGTERM', async () => {
-  for (const built of ['packages/vault/dist/index.js', 'packages/database/dist/testing/index.js']) {
-    if (!existsSync(join(root, built)))
-      throw new Error(`${built} is missing: run \`npm run build\` first (npm test does).`);
-  }
-  const child = spawn(process.execPath, ['apps/vault-demo.mjs'], {
-    cwd: root,
-    env: { ...process.env, VAULT_PORT: '0', VAULT_DEMO_PORT: '0', VAULT_DEMO_TTL_S: '3', VAULT_DEMO_MAX_TTL_S: '5' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  let exitCode: number | null | undefined;
-  void exited.then((code) => (exitCode = code));
-  const stuck = (phase: string) =>
-    new Error(`${phase}; demo exit code ${String(exitCode)}; its output ends:\n${output.slice(-4000)}`);
+  const demo = startDemo(
+    'apps/vault-demo.mjs',
+    { VAULT_PORT: '0', VAULT_DEMO_PORT: '0', VAULT_DEMO_TTL_S: '3', VAULT_DEMO_MAX_TTL_S: '5' },
+    ['packages/vault/dist/index.js', 'packages/database/dist/testing/index.js'],
+  );
   let status: VaultStatus | undefined;
   try {
-    const bannerBy = Date.now() + 60_000;
-    while (!output.includes('Ctrl-C to stop')) {
-      if (exitCode !== undefined || Date.now() > bannerBy) throw stuck('no banner within 60 s');
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const output = await demo.banner(60_000);
     const url = /(http:\/\/\S+\/vault)\b/.exec(output)![1]!;
     const by = Date.now() + 30_000;
     for (;;) {
@@ -57,11 +37,9 @@ it('serves queries through lease renewals and new database users with 0 failures
     expect(status.status).toBe('up');
     expect(status.lease.leaseRemainingSeconds).toBeGreaterThanOrEqual(0);
   } finally {
-    if (exitCode === undefined) child.kill('SIGTERM');
+    if (demo.exitCode() === undefined) demo.child.kill('SIGTERM');
   }
-  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  const code = await exited;
-  clearTimeout(timer);
-  if (code !== 0) throw stuck('SIGTERM did not exit 0');
-  expect(output).toContain('SIGTERM: shutting down');
+  const code = await demo.stop('SIGTERM', 20_000);
+  if (code !== 0) throw demo.stuck('SIGTERM did not exit 0');
+  expect(demo.output()).toContain('SIGTERM: shutting down');
 }, 120_000);
