@@ -444,6 +444,20 @@ const paths: Array<[string, Path, number]> = [
   ],
 ];
 
+const VERSION_ID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
+
+/**
+ * `text` with each version id (a random UUID the memory source or emulator made up) replaced by
+ * one of zeros, unless a value holds a UUID itself. A random id shares six characters with a value
+ * often enough to fail a run now and then: `"version":"…eb88046680b8","previousVersion"` holds
+ * `b8","p`, six characters of the value `{"user":"e3b8","pass":…}` (found on CI, about 1 run in
+ * 300 of that sample). Such an id is Hush's own text, not a fragment of the value.
+ */
+function withoutVersionIds(text: string, values: readonly string[]): string {
+  if (values.some((value) => new RegExp(VERSION_ID.source).test(value))) return text;
+  return text.replace(VERSION_ID, '00000000-0000-0000-0000-000000000000');
+}
+
 /** Cases and findings of this run, printed at the end (masked) for the issue's closing note. */
 const census = { cases: 0, leaking: 0, findings: 0 };
 
@@ -474,7 +488,9 @@ describe.each(paths)('no fragment of the value leaves Hush: %s', (path, run, run
     for (const [i, secretValue] of values.entries()) {
       const { texts, values: secretValues } = await run(secretValue);
       const finder = new FragmentFinder(secretValues);
-      const findings = Object.entries(texts).flatMap(([channel, text]) => finder.find(channel, text));
+      const findings = Object.entries(texts).flatMap(([channel, text]) =>
+        finder.find(channel, withoutVersionIds(text, secretValues)),
+      );
       census.cases++;
       if (findings.length === 0) continue;
       census.leaking++;
@@ -487,5 +503,24 @@ describe.each(paths)('no fragment of the value leaves Hush: %s', (path, run, run
       leaking: [],
       channels: {},
     });
+  });
+});
+
+describe('the harness', () => {
+  it("does not count a random version id's six characters that match a value as a leak", () => {
+    const secretValues = ['{"user":"e3b8","pass":"F4c7O8d3Z1+S8i7r0D2k9`"}'];
+    const text =
+      '{"version":"77a97fab-41b8-44d1-b582-eb88046680b8","previousVersion":"e69347a9-fcb7-4638-a1f0-a534a759f75d"}';
+    const finder = new FragmentFinder(secretValues);
+    // What failed CI: `b8","p` is in both the id's neighbourhood and the value.
+    expect(finder.find('logs', text)).not.toEqual([]);
+    expect(finder.find('logs', withoutVersionIds(text, secretValues))).toEqual([]);
+  });
+
+  it('still finds a value that holds a UUID', () => {
+    const id = '0f3e2a1b-41b8-44d1-b582-eb88046680b8';
+    const secretValues = [`token-${id}`];
+    const finder = new FragmentFinder(secretValues);
+    expect(finder.find('logs', withoutVersionIds(`leaked ${id}`, secretValues))).not.toEqual([]);
   });
 });
