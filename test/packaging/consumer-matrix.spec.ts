@@ -11,7 +11,7 @@
  *   that `SecretsHealthIndicator.isHealthy()` fits `HealthCheckService.check()`.
  *
  * Offline and fast: the projects share one node_modules whose entries are symlinks to the
- * repository's installed packages (minus @nestjs/terminus), with the four @hush tarballs extracted
+ * repository's installed packages (minus @nestjs/terminus), with the seven @hush tarballs extracted
  * into it. Nothing is downloaded.
  */
 import { execFile, execFileSync } from 'node:child_process';
@@ -21,7 +21,7 @@ import { join } from 'node:path';
 
 const root = join(__dirname, '..', '..');
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-const published = ['core', 'emulator', 'nestjs', 'express'];
+const published = ['core', 'emulator', 'nestjs', 'express', 'lambda', 'vault', 'database'];
 let work: string;
 
 const compilerOptions = {
@@ -41,6 +41,11 @@ ${from('@hush/nestjs')}
 ${from('@hush/nestjs/testing')}
 ${from('@hush/express')}
 ${from('@hush/emulator')}
+${from('@hush/lambda')}
+${from('@hush/lambda/middy')}
+${from('@hush/vault')}
+${from('@hush/database')}
+${from('@hush/database/pg')}
 
 // Duration is exported, so an env override compiles (and is validated when the store starts).
 const refreshInterval = (process.env['HUSH_REFRESH'] ?? '5m') as Duration;
@@ -50,7 +55,23 @@ export const store = new SecretStore(secrets, {
   refreshInterval,
 });
 export const testing = SecretsModule.forTesting({ apiKey: 'key-1' });
-export const exported = [rotateSecret, getTestingSource, createSecrets, startEmulator, SecretsHealthIndicator, InjectSecret];
+// A Lambda handler and a Middy middleware typed from the store; a Vault source; a pool's options.
+export const handler = withSecrets(store, async (event: { id: string }) => ({ id: event.id, key: store.get('apiKey') }));
+export const middleware = secretsMiddleware(store, { refresh: 'background' });
+export const poolOptions: PgPoolOptions = { max: 2 };
+export const exported = [
+  rotateSecret,
+  getTestingSource,
+  createSecrets,
+  startEmulator,
+  SecretsHealthIndicator,
+  InjectSecret,
+  withSecrets,
+  secretsMiddleware,
+  hashicorpVault,
+  rdsCredentials,
+  createPgPool,
+];
 export async function check(): Promise<string> {
   await store.load();
   const value: string = store.get('apiKey');
@@ -65,6 +86,11 @@ const named = {
   '@hush/nestjs/testing': 'rotateSecret, getTestingSource',
   '@hush/express': 'createSecrets',
   '@hush/emulator': 'startEmulator',
+  '@hush/lambda': 'withSecrets',
+  '@hush/lambda/middy': 'secretsMiddleware',
+  '@hush/vault': 'hashicorpVault',
+  '@hush/database': 'rdsCredentials',
+  '@hush/database/pg': 'createPgPool, type PgPoolOptions',
 } as Record<string, string>;
 const importLine = (spec: string) => `import { ${named[spec]} } from '${spec}';`;
 
@@ -78,7 +104,7 @@ interface Project {
   terminus?: boolean;
 }
 
-const runs = JSON.stringify({ value: 'key-1', exported: Array(6).fill('function') });
+const runs = JSON.stringify({ value: 'key-1', exported: Array(11).fill('function') });
 
 const projects: Project[] = [
   {
