@@ -416,9 +416,14 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
   /** The lease of a served value ended and nothing replaced it: said loudly, once per lease. */
   private leaseExpired(entry: Entry): void {
     const names = entry.slots.map((s) => s.name);
+    const why = entry.error
+      ? `last error: ${errorCodeOf(entry.error)}`
+      : entry.inflight
+        ? 'a renewal is still waiting for its answer'
+        : 'no renewal was tried before it ended';
     this.config.log.error(
       `Lease of secret id "${entry.request.id}" (${names.join(', ')}) expired with no replacement: the value no longer ` +
-        `works (last error: ${entry.error ? errorCodeOf(entry.error) : 'none'}); health reports it expired until a fetch succeeds.`,
+        `works (${why}); health reports it expired until a fetch succeeds.`,
       {
         event: 'lease-expired',
         id: entry.request.id,

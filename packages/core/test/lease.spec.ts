@@ -22,9 +22,15 @@ class LeasingSource implements Source {
   readonly calls: number[] = [];
   leaseMs = 60_000;
   failing = false;
+  /** Renewals that never answer (until their deadline aborts them). */
+  hanging = false;
 
-  fetch(requests: readonly SecretRequest[], _context: FetchContext): Promise<readonly FetchOutcome[]> {
+  fetch(requests: readonly SecretRequest[], context: FetchContext): Promise<readonly FetchOutcome[]> {
     this.calls.push(Date.now());
+    if (this.hanging)
+      return new Promise((_resolve, reject) =>
+        context.signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true }),
+      );
     return Promise.resolve(
       requests.map((r): FetchOutcome => {
         if (this.failing)
@@ -107,6 +113,19 @@ describe('leased values in the store', () => {
     expect(store.health().secrets['db']!.status).toBe('fresh');
     expect(store.health().secrets['db']!.leaseRemainingSeconds).toBeGreaterThanOrEqual(24);
     expect(store.health().status).toBe('up');
+  });
+
+  it('a lease that ends while its renewal is still unanswered says so, not "last error: none"', async () => {
+    const source = new LeasingSource();
+    source.leaseMs = 30_000;
+    const { store, log } = open(source, { fetchTimeout: 60_000 });
+    await store.load();
+    source.hanging = true;
+    await jest.advanceTimersByTimeAsync(31_000);
+    const errors = log.records.filter((r) => r.fields['event'] === 'lease-expired');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]!.message).not.toContain('last error: none');
+    expect(errors[0]!.message).toContain('a renewal is still waiting for its answer');
   });
 
   it('the end of an unreplaced lease is said when it comes, even when no fetch is due then (a long backoff)', async () => {
