@@ -974,7 +974,23 @@ export async function run(
       for (const secret of world.secrets.values()) secret.rotation.enabled = false;
       // One last change of every secret after the faults stopped: the stores must pick it up on their own.
       for (const id of world.secrets.keys()) world.put(id);
-      for (const s of runs) if (!s.closed && !s.closing && !s.store.loaded) guard(s, 'load()', s.store.load());
+      // A store not loaded yet loads now; a load that fails (one that started during the faults, and
+      // joined here, can still time out on a call hung since then) is tried again, the way a
+      // restarted process would (found by seed 2235: a load hung by a fault, joined here, failed at
+      // its bootTimeout and nothing loaded the store again).
+      // At most 5 tries: a load that fails at once, every time, must end as a convergence failure,
+      // not as a loop that never lets virtual time move.
+      const loadUntilLoaded = (s: StoreRun, tries = 5): void =>
+        guard(
+          s,
+          'load()',
+          s.store.load().catch((error: unknown) => {
+            const again = !s.closed && !s.closing && !s.store.loaded && tries > 1;
+            if (again && (error as Error).name === 'SecretsLoadError') loadUntilLoaded(s, tries - 1);
+            throw error;
+          }),
+        );
+      for (const s of runs) if (!s.closed && !s.closing && !s.store.loaded) loadUntilLoaded(s);
       const open = runs.filter((s) => !s.closed && !s.closing);
       // Values: one refresh interval (safetyInterval with rotationSchedule) plus jitter, plus
       // backoff.max, plus a hung call's deadline and a reload, after the faults stop.
