@@ -139,6 +139,41 @@ describe('foreign text is checked against every value of the store (issue 21 §2
     expect(findings(new FragmentFinder([A_VALUE]), outputs(store, events, logger.lines))).toEqual([]);
   });
 
+  it('a failure quoting, in base64 or hex, the JSON document that holds another secret is withheld (simulation seed 6999)', async () => {
+    // The password has backslashes: in the JSON text each is doubled, so no six characters of it
+    // survive in the decoded document as written; the document must be read with its escapes undone.
+    const pw = 'tc\\日kt\\B🔑d';
+    const doc = JSON.stringify({ user: 'u-244827', pw });
+    const held = memorySource({ 'x/db': doc });
+    const holder = track(
+      new SecretStore(defineSecrets({ pw: { id: 'x/db', key: 'pw' } }), { source: held, minRefreshInterval: 0 }),
+    );
+    await holder.load();
+    // Rotated: the store keeps the previous password (the leak rule covers it), not the old document.
+    held.set('x/db', JSON.stringify({ user: 'u-9', pw: 'next-Qz81kPw3' }));
+    await holder.refresh();
+    for (const echo of [Buffer.from(doc).toString('base64'), Buffer.from(doc).toString('hex')]) {
+      const source = memorySource({ 'y/other': 'other-Pp0' });
+      const logger = recordingLogger();
+      const store = track(
+        new SecretStore(defineSecrets({ other: 'y/other' }), {
+          source,
+          refreshInterval: false,
+          minRefreshInterval: 0,
+          logger,
+        }),
+      );
+      await store.load();
+      const events: SecretsEvent[] = [];
+      store.onEvent((e) => events.push(e));
+      source.fail('y/other', 'InternalServiceError', { message: `upstream said ${echo}` });
+      await store.refresh();
+      expect(events.some((e) => e.type === 'refresh-failed')).toBe(true);
+      expect(JSON.stringify(events)).not.toContain(echo);
+      expect(logger.lines.join('\n')).not.toContain(echo);
+    }
+  });
+
   it('an error code quoting another store`s value (base64) never reaches stats() nor metrics outcomes', async () => {
     const value = 'tok-Zq81kPw3xYv-tok';
     const holder = track(
