@@ -47,6 +47,30 @@ function track<S extends { close(): Promise<void> }>(store: S): S {
   return store;
 }
 
+/**
+ * Another store in the process whose next refresh fails with `message` (a source's text): its
+ * events and log lines, once that failure is reported.
+ */
+async function otherStoreFailing(message: string) {
+  const source = memorySource({ 'y/other': 'other-Pp0' });
+  const logger = recordingLogger();
+  const store = track(
+    new SecretStore(defineSecrets({ other: 'y/other' }), {
+      source,
+      refreshInterval: false,
+      minRefreshInterval: 0,
+      logger,
+    }),
+  );
+  await store.load();
+  const events: SecretsEvent[] = [];
+  store.onEvent((e) => events.push(e));
+  source.fail('y/other', 'InternalServiceError', { message });
+  await store.refresh();
+  expect(events.some((e) => e.type === 'refresh-failed')).toBe(true);
+  return { store, events, logger };
+}
+
 /** Every text a failure of `store` puts out: events, log lines, health. */
 function outputs(
   store: { health(): unknown },
@@ -120,22 +144,7 @@ describe('foreign text is checked against every value of the store (issue 21 §2
       new SecretStore(defineSecrets({ token: 'x/token' }), { source: memorySource({ 'x/token': A_VALUE }) }),
     );
     await holder.load();
-    const source = memorySource({ 'y/other': 'other-Pp0' });
-    const logger = recordingLogger();
-    const store = track(
-      new SecretStore(defineSecrets({ other: 'y/other' }), {
-        source,
-        refreshInterval: false,
-        minRefreshInterval: 0,
-        logger,
-      }),
-    );
-    await store.load();
-    const events: SecretsEvent[] = [];
-    store.onEvent((e) => events.push(e));
-    source.fail('y/other', 'InternalServiceError', { message: `proxy body: {"v":${JSON.stringify(A_VALUE)}}` });
-    await store.refresh();
-    expect(events.some((e) => e.type === 'refresh-failed')).toBe(true);
+    const { store, events, logger } = await otherStoreFailing(`proxy body: {"v":${JSON.stringify(A_VALUE)}}`);
     expect(findings(new FragmentFinder([A_VALUE]), outputs(store, events, logger.lines))).toEqual([]);
   });
 
@@ -153,22 +162,7 @@ describe('foreign text is checked against every value of the store (issue 21 §2
     held.set('x/db', JSON.stringify({ user: 'u-9', pw: 'next-Qz81kPw3' }));
     await holder.refresh();
     for (const echo of [Buffer.from(doc).toString('base64'), Buffer.from(doc).toString('hex')]) {
-      const source = memorySource({ 'y/other': 'other-Pp0' });
-      const logger = recordingLogger();
-      const store = track(
-        new SecretStore(defineSecrets({ other: 'y/other' }), {
-          source,
-          refreshInterval: false,
-          minRefreshInterval: 0,
-          logger,
-        }),
-      );
-      await store.load();
-      const events: SecretsEvent[] = [];
-      store.onEvent((e) => events.push(e));
-      source.fail('y/other', 'InternalServiceError', { message: `upstream said ${echo}` });
-      await store.refresh();
-      expect(events.some((e) => e.type === 'refresh-failed')).toBe(true);
+      const { events, logger } = await otherStoreFailing(`upstream said ${echo}`);
       expect(JSON.stringify(events)).not.toContain(echo);
       expect(logger.lines.join('\n')).not.toContain(echo);
     }
