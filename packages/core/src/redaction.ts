@@ -249,20 +249,17 @@ export class Fragments {
 }
 
 /**
- * The text as written, and as it reads with each common encoding undone: JSON/inspect escapes (up
- * to 4 levels), URL encoding, every base64 (base64url too) run decoded at each alignment and every
- * hex run decoded (bare, or bytes separated by a space, colon, dot or dash as `util.inspect` prints
- * a Buffer), and every list of decimal bytes (`JSON.stringify` of a Buffer), each as UTF-8 text
- * (escapes undone too) and as Latin-1 bytes.
+ * The text as written, and as it reads with each common encoding undone: JSON/inspect escapes (at
+ * any depth, see {@link unescapes}), URL encoding (escapes undone too), every base64 (base64url too)
+ * run decoded at each alignment and every hex run decoded (bare, or bytes separated by a space,
+ * colon, dot or dash as `util.inspect` prints a Buffer), and every list of decimal bytes
+ * (`JSON.stringify` of a Buffer), each as UTF-8 text (escapes and URL encoding undone too) and as
+ * Latin-1 bytes.
  */
 export function* textViews(text: string): Generator<string> {
   yield text;
-  let unescaped = text;
-  for (let depth = 0; depth < 4 && unescaped.includes('\\'); depth++) {
-    unescaped = unescape(unescaped);
-    yield unescaped;
-  }
-  if (text.includes('%')) yield urlDecode(text);
+  yield* unescapes(text);
+  if (text.includes('%')) yield* urlDecoded(text);
   for (const run of text.match(BASE64_RUN) ?? []) {
     const std = run.replace(/-/g, '+').replace(/_/g, '/');
     for (let offset = 0; offset < 4 && std.length - offset >= 8; offset++) {
@@ -285,13 +282,35 @@ export function* textViews(text: string): Generator<string> {
  * simulation, seed 6999): it is also read with its escapes undone.
  */
 function* decoded(bytes: Buffer): Generator<string> {
-  let text = bytes.toString('utf8');
+  const text = bytes.toString('utf8');
   yield text;
   yield bytes.toString('latin1');
-  for (let depth = 0; depth < 4 && text.includes('\\'); depth++) {
-    text = unescape(text);
+  yield* unescapes(text);
+  if (text.includes('%')) yield* urlDecoded(text);
+}
+
+/**
+ * `text` with its escapes undone, one level at a time, until none is left: the leak rule says "at
+ * any depth" (a value JSON-escaped five times still reaches a log whole). Each JSON or inspect level
+ * at least doubles the backslashes before an escaped character (depth d puts 2^d - 1 of them there),
+ * so a text of n characters holds at most log2(n + 1) levels (and never fewer than 4 are tried):
+ * that bounds the work even for text built so that every pass undoes only one escape.
+ */
+function* unescapes(text: string): Generator<string> {
+  const levels = Math.max(4, Math.log2(text.length + 1));
+  for (let depth = 0; depth < levels && text.includes('\\'); depth++) {
+    const next = unescape(text);
+    if (next === text) return;
+    text = next;
     yield text;
   }
+}
+
+/** URL-encoded text decoded, and with the escapes that were inside the encoding undone (a URL-encoded JSON document). */
+function* urlDecoded(text: string): Generator<string> {
+  const decodedText = urlDecode(text);
+  yield decodedText;
+  yield* unescapes(decodedText);
 }
 
 function unescape(text: string): string {

@@ -1,0 +1,100 @@
+import { defineSecrets, memorySource, SecretStore, type SecretsEvent } from '@hush/core';
+import { recordingLogger } from '../../../test/support';
+
+/*
+ * Foreign text that carries another store's value through a composition of encodings the leak
+ * rule names (packages/core/README.md, "The leak rule"): escapes inside a URL-encoded document, and
+ * JSON escaping deeper than four levels ("at any depth").
+ */
+
+const stores: { close(): Promise<void> }[] = [];
+
+function track<S extends { close(): Promise<void> }>(store: S): S {
+  stores.push(store);
+  return store;
+}
+
+afterEach(async () => {
+  await Promise.all(stores.splice(0).map((s) => s.close()));
+});
+
+/** Another store whose next refresh fails with `message` (a source's text): its events and log lines. */
+async function otherStoreFailing(message: string) {
+  const source = memorySource({ 'y/other': 'other-Pp0' });
+  const logger = recordingLogger();
+  const store = track(
+    new SecretStore(defineSecrets({ other: 'y/other' }), {
+      source,
+      refreshInterval: false,
+      minRefreshInterval: 0,
+      logger,
+    }),
+  );
+  await store.load();
+  const events: SecretsEvent[] = [];
+  store.onEvent((e) => events.push(e));
+  source.fail('y/other', 'InternalServiceError', { message });
+  await store.refresh();
+  expect(events.some((e) => e.type === 'refresh-failed')).toBe(true);
+  return { events, records: logger.records, health: store.health() };
+}
+
+/** A store holding `pw` as the `pw` leaf of a JSON document, then rotated: `pw` is its previous value. */
+async function holdingPrevious(pw: string): Promise<string> {
+  const doc = JSON.stringify({ user: 'u-244827', pw });
+  const held = memorySource({ 'x/db': doc });
+  const holder = track(
+    new SecretStore(defineSecrets({ pw: { id: 'x/db', key: 'pw' } }), { source: held, minRefreshInterval: 0 }),
+  );
+  await holder.load();
+  held.set('x/db', JSON.stringify({ user: 'u-9', pw: 'next-Qz81kPw3' }));
+  await holder.refresh();
+  return doc;
+}
+
+/** Every string in `value`, however deep (JSON.stringify would escape the echo and hide it). */
+function strings(value: unknown, into: string[] = []): string[] {
+  if (typeof value === 'string') into.push(value);
+  else if (value !== null && typeof value === 'object') for (const v of Object.values(value)) strings(v, into);
+  return into;
+}
+
+/** No event, log record (message or field) or health field carries `echo` as written. */
+function expectWithheld(out: Awaited<ReturnType<typeof otherStoreFailing>>, echo: string) {
+  const texts = strings(out);
+  expect(texts.some((t) => t.includes('upstream said'))).toBe(false);
+  expect(texts.filter((t) => t.includes(echo))).toEqual([]);
+}
+
+describe('foreign text carrying a value through nested encodings', () => {
+  it.each([
+    ['backslashes and unicode', 'tc\\日kt\\B🔑d'],
+    ['quotes', 'a"b"c"d"e"f"g"h'],
+    ['newlines', 'a\nb\nc\nd\ne\nf\ng'],
+  ])('a URL-encoded JSON document holding another secret (%s) is withheld', async (_, pw) => {
+    // The escapes JSON adds (\\, \", \n) sit inside the URL encoding: decoded, the document still
+    // reads with its escapes in place, and no six characters of the password survive as written.
+    const doc = await holdingPrevious(pw);
+    const echo = encodeURIComponent(doc);
+    expectWithheld(await otherStoreFailing(`upstream said ?body=${echo}`), echo);
+  });
+
+  it('a value JSON-escaped five times is withheld (the rule says at any depth)', async () => {
+    // A plain value (a JSON leaf is also indexed as its escaped text, which four levels reach).
+    const pw = 'Qz8"kP\\w3';
+    const holder = track(new SecretStore(defineSecrets({ pw: 'x/pw' }), { source: memorySource({ 'x/pw': pw }) }));
+    await holder.load();
+    let echo = pw;
+    for (let i = 0; i < 5; i++) echo = JSON.stringify(echo);
+    expect(echo.length).toBeLessThan(300);
+    expectWithheld(await otherStoreFailing(`upstream said ${echo}`), echo);
+  });
+
+  it('base64 of a URL-encoded form body holding another secret is withheld', async () => {
+    // Every other character of the password is URL-encoded in the body: no six survive as written.
+    const pw = 'p@s s/w!r#d&x';
+    await holdingPrevious(pw);
+    const echo = Buffer.from(`user=u-9&pw=${encodeURIComponent(pw)}`).toString('base64');
+    expectWithheld(await otherStoreFailing(`upstream said ${echo}`), echo);
+  });
+});
