@@ -293,12 +293,13 @@ function* decoded(bytes: Buffer): Generator<string> {
  * `text` with its escapes undone, one level at a time, until none is left: the leak rule says "at
  * any depth" (a value JSON-escaped five times still reaches a log whole). Each JSON or inspect level
  * at least doubles the backslashes before an escaped character (depth d puts 2^d - 1 of them there),
- * so a text of n characters holds at most log2(n + 1) levels (and never fewer than 4 are tried):
- * that bounds the work even for text built so that every pass undoes only one escape.
+ * so a level beyond the fourth is read only while the text still holds a doubled backslash, and a
+ * text of n characters holds at most log2(n + 1) levels: text built so that every pass undoes only
+ * one escape (`\x5cx5cx5c…`) costs four passes, as before.
  */
 function* unescapes(text: string): Generator<string> {
-  const levels = Math.max(4, Math.log2(text.length + 1));
-  for (let depth = 0; depth < levels && text.includes('\\'); depth++) {
+  const levels = Math.log2(text.length + 1);
+  for (let depth = 0; text.includes('\\') && (depth < 4 || (depth < levels && text.includes('\\\\'))); depth++) {
     const next = unescape(text);
     if (next === text) return;
     text = next;
