@@ -130,6 +130,8 @@ const SEPARATED_HEX_RUN = /[0-9a-fA-F]{2}(?:[ :.-][0-9a-fA-F]{2}){5,}/g;
 /** Six or more byte values in decimal, comma-separated: `JSON.stringify` of a Buffer (`"data":[222,173,…]`), `util.inspect` of a Uint8Array. */
 const DECIMAL_BYTE_RUN =
   /(?<!\d)(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\s*,\s*(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){5,}(?!\d)/g;
+const LINE_BREAK = /\r?\n/;
+const LINE_BREAKS = /[ \t]*\r?\n[ \t]*/g;
 const ESCAPE = /\\(u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|.)/gs;
 const SIMPLE_ESCAPES: Record<string, string> = { n: '\n', r: '\r', t: '\t', b: '\b', f: '\f', v: '\v', '0': '\0' };
 
@@ -260,6 +262,19 @@ export function* textViews(text: string): Generator<string> {
   yield text;
   yield* unescapes(text);
   if (text.includes('%')) yield* urlDecoded(text);
+  yield* runViews(text);
+  // Base64 or hex inside another encoding: in a URL (`%2B`, `%2F`), in a JSON string (`\/`), or
+  // wrapped in lines (MIME and PEM base64 every 64 or 76 characters, a hex dump): its runs are read
+  // again with that encoding undone and the lines joined.
+  const inner = new Set<string>();
+  if (text.includes('%')) inner.add(urlDecode(text));
+  if (text.includes('\\')) inner.add(unescape(text));
+  for (const t of [text, ...inner]) if (LINE_BREAK.test(t)) inner.add(t.replace(LINE_BREAKS, ''));
+  for (const t of inner) yield* runViews(t);
+}
+
+/** Every base64, hex and decimal-byte run of `text` decoded (see {@link textViews}). */
+function* runViews(text: string): Generator<string> {
   for (const run of text.match(BASE64_RUN) ?? []) {
     const std = run.replace(/-/g, '+').replace(/_/g, '/');
     for (let offset = 0; offset < 4 && std.length - offset >= 8; offset++) {

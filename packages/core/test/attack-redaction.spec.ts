@@ -97,4 +97,32 @@ describe('foreign text carrying a value through nested encodings', () => {
     const echo = Buffer.from(`user=u-9&pw=${encodeURIComponent(pw)}`).toString('base64');
     expectWithheld(await otherStoreFailing(`upstream said ${echo}`), echo);
   });
+
+  it.each([
+    ['URL-encoded (a query string)', (b64: string) => encodeURIComponent(b64)],
+    ['in a JSON string that escapes slashes (PHP json_encode)', (b64: string) => b64.replace(/\//g, '\\/')],
+  ])('base64 of another secret %s is withheld', async (_, encode) => {
+    // The value's base64 (`Pz8/Pz8/…`) has a '/' every four characters: once each is encoded, no
+    // base64 run is long enough to be decoded.
+    const pw = '????????????';
+    const holder = track(new SecretStore(defineSecrets({ pw: 'x/pw' }), { source: memorySource({ 'x/pw': pw }) }));
+    await holder.load();
+    const echo = encode(Buffer.from(pw).toString('base64'));
+    expectWithheld(await otherStoreFailing(`upstream said token=${echo}`), echo);
+  });
+
+  it.each([76, 64])(
+    'base64 wrapped every %i characters (MIME, PEM) with a value across a line break is withheld',
+    async (width) => {
+      const pw = 'Zq81kPw3xY';
+      const holder = track(new SecretStore(defineSecrets({ pw: 'x/pw' }), { source: memorySource({ 'x/pw': pw }) }));
+      await holder.load();
+      // The value's fifth and sixth characters fall on either side of a line break.
+      const pad = (width / 4) * 3 - 5;
+      const echo = Buffer.from(`${'y'.repeat(pad)}${pw}${'y'.repeat(12)}`)
+        .toString('base64')
+        .replace(new RegExp(`(.{${width}})`, 'g'), '$1\r\n');
+      expectWithheld(await otherStoreFailing(`upstream said ${echo}`), echo);
+    },
+  );
 });
