@@ -308,13 +308,16 @@ function* decoded(bytes: Buffer): Generator<string> {
  * `text` with its escapes undone, one level at a time, until none is left: the leak rule says "at
  * any depth" (a value JSON-escaped five times still reaches a log whole). Each JSON or inspect level
  * at least doubles the backslashes before an escaped character (depth d puts 2^d - 1 of them there),
- * so a level beyond the fourth is read only while the text still holds a doubled backslash, and a
+ * so a level beyond the fourth is read only when the level before it held a doubled backslash, and a
  * text of n characters holds at most log2(n + 1) levels: text built so that every pass undoes only
  * one escape (`\x5cx5cx5c…`) costs four passes, as before.
  */
 function* unescapes(text: string): Generator<string> {
   const levels = Math.log2(text.length + 1);
-  for (let depth = 0; text.includes('\\') && (depth < 4 || (depth < levels && text.includes('\\\\'))); depth++) {
+  // Whether the text before the last pass held a doubled backslash: then this one may hold escapes.
+  let deeper = true;
+  for (let depth = 0; text.includes('\\') && (depth < 4 || (depth < levels && deeper)); depth++) {
+    deeper = text.includes('\\\\');
     const next = unescape(text);
     if (next === text) return;
     text = next;

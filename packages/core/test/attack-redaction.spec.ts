@@ -125,4 +125,16 @@ describe('foreign text carrying a value through nested encodings', () => {
       expectWithheld(await otherStoreFailing(`upstream said ${echo}`), echo);
     },
   );
+
+  it.each([
+    ['quotes', 'a"b"c"d"e"f"g"h'],
+    ['newlines', 'a\nb\nc\nd\ne\nf\ng'],
+  ])('a JSON document holding another secret (%s), JSON-escaped five more times, is withheld', async (_, pw) => {
+    // Six levels in all: after the fifth pass the text has no doubled backslash left, yet one
+    // level of escapes (`\"`, `\n`) still stands between the text and the password.
+    await holdingPrevious(pw);
+    let echo = JSON.stringify({ pw });
+    for (let i = 0; i < 5; i++) echo = JSON.stringify(echo);
+    expectWithheld(await otherStoreFailing(`upstream said ${echo}`), echo);
+  });
 });
