@@ -6,6 +6,7 @@ import type { Entry, FetchOptions, Slot } from './refresh-state';
 import type { RawSecret } from './sources/source';
 import { isKnownCode } from './known-codes';
 import type { ResolvedStoreOptions } from './store-options';
+import { MAX_FOREIGN_TEXT } from './redaction';
 import { describeError, type ValueIndex } from './value-index';
 
 /*
@@ -211,14 +212,19 @@ function withoutValues(values: ValueIndex, error: SecretFetchError): SecretFetch
   // The message is Hush's prefix (the id and the code) and the source's text.
   const prefix = `Fetching secret id "${error.secretId}" failed: ${error.awsCode}: `;
   const text = error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message;
-  const textLeaks = values.in(text);
-  if (!textLeaks && code === error.awsCode) return error;
+  // A long text (a proxy's HTML page) is withheld unread: checking 64 KiB against every encoding
+  // costs up to a second or two of blocking CPU per failure, and no source's own message is that long.
+  const tooLong = text.length > MAX_FOREIGN_TEXT;
+  const textLeaks = !tooLong && values.in(text);
+  if (!tooLong && !textLeaks && code === error.awsCode) return error;
   return new SecretFetchError(
     error.secretId,
     code,
-    textLeaks
-      ? 'the source answered with text that shares 6 or more characters with a value or key held in this process; it is withheld (the code is kept)'
-      : text,
+    tooLong
+      ? `the source answered with ${text.length} characters of text; it is withheld unread (over ${MAX_FOREIGN_TEXT}; the code is kept)`
+      : textLeaks
+        ? 'the source answered with text that shares 6 or more characters with a value or key held in this process; it is withheld (the code is kept)'
+        : text,
     { retryable: error.retryable, throttled: error.throttled },
   );
 }

@@ -168,6 +168,18 @@ describe('foreign text is checked against every value of the store (issue 21 §2
     }
   });
 
+  it('a source text longer than 300 characters (a proxy page) is withheld unread, the code kept', async () => {
+    // Checking 64 KiB against every encoding costs up to seconds of blocking CPU per failure.
+    const page = `<html>${'<p>upstream error</p>'.repeat(3_000)}</html>`;
+    const { events } = await otherStoreFailing(page);
+    const failed = events.find((e) => e.type === 'refresh-failed') as { code: string; message: string };
+    expect(failed.code).toBe('InternalServiceError');
+    expect(failed.message).toContain(
+      `the source answered with ${page.length} characters of text; it is withheld unread`,
+    );
+    expect(failed.message).not.toContain('upstream error');
+  });
+
   it('an error code quoting another store`s value (base64) never reaches stats() nor metrics outcomes', async () => {
     const value = 'tok-Zq81kPw3xYv-tok';
     const holder = track(
