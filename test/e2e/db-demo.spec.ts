@@ -39,11 +39,17 @@ it('serves queries through database password rotations with 0 failures, and exit
     // after refused ones, and old connections were retired.
     const rotatedBy = Date.now() + 90_000;
     for (;;) {
-      status = (await (await fetch(url, { signal: AbortSignal.timeout(10_000) })).json()) as DbStatus;
-      if ((status.pool.logins['dbPending'] ?? 0) > 0 && status.pool.retired >= 2 && status.queries > 500) break;
+      // Each poll is bounded, and one that times out (a loaded machine) is polled again until the deadline.
+      const polled = await fetch(url, { signal: AbortSignal.timeout(10_000) })
+        .then(async (r) => (await r.json()) as DbStatus)
+        .catch(() => undefined);
+      if (polled) status = polled;
+      if (status && (status.pool.logins['dbPending'] ?? 0) > 0 && status.pool.retired >= 2 && status.queries > 500)
+        break;
       if (Date.now() > rotatedBy) throw stuck(`rotations not seen within 90 s: ${JSON.stringify(status)}`);
       await new Promise((r) => setTimeout(r, 250));
     }
+    if (!status) throw stuck('no answer from /db');
     expect(status.user).toBe('demo_app');
     expect(status.pool.refused).toBeGreaterThan(0);
     expect(status.pool.logins['dbPending']).toBeGreaterThan(0);
