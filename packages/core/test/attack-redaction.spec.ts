@@ -1,5 +1,5 @@
-import { defineSecrets, memorySource, SecretStore, type SecretsEvent } from '@hush/core';
-import { recordingLogger } from '../../../test/support';
+import { defineSecrets, memorySource, SecretStore } from '@hush/core';
+import { otherStoreFailing } from './other-store';
 
 /*
  * Foreign text that carries another store's value through a composition of encodings the leak
@@ -17,27 +17,6 @@ function track<S extends { close(): Promise<void> }>(store: S): S {
 afterEach(async () => {
   await Promise.all(stores.splice(0).map((s) => s.close()));
 });
-
-/** Another store whose next refresh fails with `message` (a source's text): its events and log lines. */
-async function otherStoreFailing(message: string) {
-  const source = memorySource({ 'y/other': 'other-Pp0' });
-  const logger = recordingLogger();
-  const store = track(
-    new SecretStore(defineSecrets({ other: 'y/other' }), {
-      source,
-      refreshInterval: false,
-      minRefreshInterval: 0,
-      logger,
-    }),
-  );
-  await store.load();
-  const events: SecretsEvent[] = [];
-  store.onEvent((e) => events.push(e));
-  source.fail('y/other', 'InternalServiceError', { message });
-  await store.refresh();
-  expect(events.some((e) => e.type === 'refresh-failed')).toBe(true);
-  return { events, records: logger.records, health: store.health() };
-}
 
 /** A store holding `pw` as the `pw` leaf of a JSON document, then rotated: `pw` is its previous value. */
 async function holdingPrevious(pw: string): Promise<string> {
@@ -76,7 +55,7 @@ describe('foreign text carrying a value through nested encodings', () => {
     // reads with its escapes in place, and no six characters of the password survive as written.
     const doc = await holdingPrevious(pw);
     const echo = encodeURIComponent(doc);
-    expectWithheld(await otherStoreFailing(`upstream said ?body=${echo}`), echo);
+    expectWithheld(await otherStoreFailing(`upstream said ?body=${echo}`, track), echo);
   });
 
   it('a value JSON-escaped five times is withheld (the rule says at any depth)', async () => {
@@ -87,7 +66,7 @@ describe('foreign text carrying a value through nested encodings', () => {
     let echo = pw;
     for (let i = 0; i < 5; i++) echo = JSON.stringify(echo);
     expect(echo.length).toBeLessThan(300);
-    expectWithheld(await otherStoreFailing(`upstream said ${echo}`), echo);
+    expectWithheld(await otherStoreFailing(`upstream said ${echo}`, track), echo);
   });
 
   it('base64 of a URL-encoded form body holding another secret is withheld', async () => {
@@ -95,7 +74,7 @@ describe('foreign text carrying a value through nested encodings', () => {
     const pw = 'p@s s/w!r#d&x';
     await holdingPrevious(pw);
     const echo = Buffer.from(`user=u-9&pw=${encodeURIComponent(pw)}`).toString('base64');
-    expectWithheld(await otherStoreFailing(`upstream said ${echo}`), echo);
+    expectWithheld(await otherStoreFailing(`upstream said ${echo}`, track), echo);
   });
 
   it.each([
@@ -108,7 +87,7 @@ describe('foreign text carrying a value through nested encodings', () => {
     const holder = track(new SecretStore(defineSecrets({ pw: 'x/pw' }), { source: memorySource({ 'x/pw': pw }) }));
     await holder.load();
     const echo = encode(Buffer.from(pw).toString('base64'));
-    expectWithheld(await otherStoreFailing(`upstream said token=${echo}`), echo);
+    expectWithheld(await otherStoreFailing(`upstream said token=${echo}`, track), echo);
   });
 
   it.each([76, 64])(
@@ -122,7 +101,7 @@ describe('foreign text carrying a value through nested encodings', () => {
       const echo = Buffer.from(`${'y'.repeat(pad)}${pw}${'y'.repeat(12)}`)
         .toString('base64')
         .replace(new RegExp(`(.{${width}})`, 'g'), '$1\r\n');
-      expectWithheld(await otherStoreFailing(`upstream said ${echo}`), echo);
+      expectWithheld(await otherStoreFailing(`upstream said ${echo}`, track), echo);
     },
   );
 
@@ -135,6 +114,6 @@ describe('foreign text carrying a value through nested encodings', () => {
     await holdingPrevious(pw);
     let echo = JSON.stringify({ pw });
     for (let i = 0; i < 5; i++) echo = JSON.stringify(echo);
-    expectWithheld(await otherStoreFailing(`upstream said ${echo}`), echo);
+    expectWithheld(await otherStoreFailing(`upstream said ${echo}`, track), echo);
   });
 });

@@ -19,6 +19,7 @@ import {
 import { startEmulator, type Emulator } from '@hush/emulator';
 import { FragmentFinder, errorTexts } from '../../../test/leaks/fragments';
 import { recordingLogger } from '../../../test/support';
+import { otherStoreFailing } from './other-store';
 
 /*
  * Issue 21 §2 and defects 7–12, 14: foreign text (SDK, batch and source messages, error codes,
@@ -45,30 +46,6 @@ function client(): SecretsManagerClient {
 function track<S extends { close(): Promise<void> }>(store: S): S {
   stores.push(store);
   return store;
-}
-
-/**
- * Another store in the process whose next refresh fails with `message` (a source's text): its
- * events and log lines, once that failure is reported.
- */
-async function otherStoreFailing(message: string) {
-  const source = memorySource({ 'y/other': 'other-Pp0' });
-  const logger = recordingLogger();
-  const store = track(
-    new SecretStore(defineSecrets({ other: 'y/other' }), {
-      source,
-      refreshInterval: false,
-      minRefreshInterval: 0,
-      logger,
-    }),
-  );
-  await store.load();
-  const events: SecretsEvent[] = [];
-  store.onEvent((e) => events.push(e));
-  source.fail('y/other', 'InternalServiceError', { message });
-  await store.refresh();
-  expect(events.some((e) => e.type === 'refresh-failed')).toBe(true);
-  return { store, events, logger };
 }
 
 /** Every text a failure of `store` puts out: events, log lines, health. */
@@ -144,7 +121,7 @@ describe('foreign text is checked against every value of the store (issue 21 §2
       new SecretStore(defineSecrets({ token: 'x/token' }), { source: memorySource({ 'x/token': A_VALUE }) }),
     );
     await holder.load();
-    const { store, events, logger } = await otherStoreFailing(`proxy body: {"v":${JSON.stringify(A_VALUE)}}`);
+    const { store, events, logger } = await otherStoreFailing(`proxy body: {"v":${JSON.stringify(A_VALUE)}}`, track);
     expect(findings(new FragmentFinder([A_VALUE]), outputs(store, events, logger.lines))).toEqual([]);
   });
 
@@ -162,7 +139,7 @@ describe('foreign text is checked against every value of the store (issue 21 §2
     held.set('x/db', JSON.stringify({ user: 'u-9', pw: 'next-Qz81kPw3' }));
     await holder.refresh();
     for (const echo of [Buffer.from(doc).toString('base64'), Buffer.from(doc).toString('hex')]) {
-      const { events, logger } = await otherStoreFailing(`upstream said ${echo}`);
+      const { events, logger } = await otherStoreFailing(`upstream said ${echo}`, track);
       expect(JSON.stringify(events)).not.toContain(echo);
       expect(logger.lines.join('\n')).not.toContain(echo);
     }
@@ -171,7 +148,7 @@ describe('foreign text is checked against every value of the store (issue 21 §2
   it('a source text longer than 300 characters (a proxy page) is withheld unread, the code kept', async () => {
     // Checking 64 KiB against every encoding costs up to seconds of blocking CPU per failure.
     const page = `<html>${'<p>upstream error</p>'.repeat(3_000)}</html>`;
-    const { events } = await otherStoreFailing(page);
+    const { events } = await otherStoreFailing(page, track);
     const failed = events.find((e) => e.type === 'refresh-failed') as { code: string; message: string };
     expect(failed.code).toBe('InternalServiceError');
     expect(failed.message).toContain(
