@@ -3,7 +3,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import { inspect } from 'node:util';
 import { SecretFetchError, SecretsConfigError, errorCodeName } from '../errors';
-import { REDACTED } from '../redaction';
+import { Fragments, REDACTED } from '../redaction';
 import { checkKnownKeys, parseDuration, type Duration } from '../validation';
 import { sleepUnlessAborted } from '../abort';
 import { identityProblem } from './answers';
@@ -193,6 +193,8 @@ export class SecretsManagerAgentSource implements Source {
   readonly #tokenSpec: { value: string } | { file: string };
   readonly #tokenSourceName: string;
   #cachedToken: string | undefined;
+  /** The fragments of the token last sent, to withhold agent text that quotes it. */
+  #tokenFragments: { token: string; fragments: Fragments } | undefined;
   #permissionsChecked = false;
   private readonly concurrency: number;
   private readonly requestTimeout: number;
@@ -351,6 +353,15 @@ export class SecretsManagerAgentSource implements Source {
     return this.#cachedToken;
   }
 
+  /**
+   * Whether `text` carries a fragment (6+ characters, or an encoding) of `token`: an agent, proxy
+   * or broken extension may echo the header it got, and in Lambda that is AWS_SESSION_TOKEN.
+   */
+  #carriesToken(token: string, text: string): boolean {
+    if (this.#tokenFragments?.token !== token) this.#tokenFragments = { token, fragments: Fragments.of(token) };
+    return this.#tokenFragments.fragments.in(text);
+  }
+
   /** Warns once when the token file can be read by every user of the machine. */
   async #checkPermissions(file: string, context: FetchContext): Promise<void> {
     if (process.platform === 'win32') return;
@@ -493,7 +504,9 @@ export class SecretsManagerAgentSource implements Source {
           false,
         );
       }
-      const mapped = mapError(response.status, response.body, this.url, url.pathname);
+      const mapped = mapError(response.status, response.body, this.url, url.pathname, (text) =>
+        this.#carriesToken(token, text),
+      );
       this.counters.record(operation, attempts, mapped.throttled ? 'throttled' : mapped.code);
       return fail(id, mapped.code, mapped.message, mapped.retryable, mapped.throttled);
     }
@@ -616,7 +629,8 @@ function mapError(
   status: number,
   body: string,
   url: string,
-  route = '/secretsmanager/get',
+  route: string,
+  carriesToken: (text: string) => boolean,
 ): { code: string; message: string; retryable: boolean; throttled: boolean } {
   let code: string | undefined;
   let message: string | undefined;
@@ -636,10 +650,13 @@ function mapError(
   // only the agent's JSON `message` and its known plain-text answers are quoted.
   const plain = body.replace(/\s+/g, ' ').trim();
   const known = AGENT_PLAIN_ANSWERS.find((answer) => plain.toLowerCase().startsWith(answer));
-  const text = (
+  const quoted = (
     message ??
     (known !== undefined && plain.length <= 120 ? plain : plain ? `body withheld, ${body.length} characters` : '')
   ).slice(0, 200);
+  // Text or a code that quotes the SSRF token (a credential) is withheld like a value would be.
+  if (code !== undefined && carriesToken(code)) code = undefined;
+  const text = quoted && carriesToken(quoted) ? `text withheld, it quotes the SSRF token` : quoted;
   const throttled = status === 429 || (code !== undefined && THROTTLING_CODES.has(code));
   if (status === 429) {
     return {

@@ -1,0 +1,120 @@
+/**
+ * The Lambda extension source under faults, as Lambda runs it: the function is its own process
+ * under the runtime loop (frozen between invokes), and the extension is a fake HTTP server in this
+ * test that answers however the case needs and counts what it receives.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import { requireBuild } from '../../../test/field/helpers';
+import { LambdaEnvironment, type InvokeResult } from './runtime/lambda-runtime';
+
+jest.setTimeout(45_000);
+
+const fixtures = join(__dirname, 'fixtures');
+/** Shaped like a session token (base64 with + / =), with a quote and a backslash (a header carries no unicode). */
+const TOKEN = 'IQoJb3JpZ2luX2VjEXAMPLE+/SESSIONtoken-"q"\\-x==';
+
+/** Every 6-character window of `secret`, raw and as JSON, base64, hex and URL encoding show it. */
+function fragmentsOf(secret: string): string[] {
+  const out = new Set<string>();
+  for (let i = 0; i + 6 <= secret.length; i++) {
+    const w = secret.slice(i, i + 6);
+    out.add(w);
+    out.add(JSON.stringify(w).slice(1, -1));
+    out.add(encodeURIComponent(w));
+  }
+  for (let i = 0; i + 12 <= secret.length; i += 3) {
+    const w = Buffer.from(secret.slice(i, i + 12));
+    out.add(w.toString('base64').slice(0, 8));
+    out.add(w.toString('hex').slice(0, 12));
+  }
+  return [...out];
+}
+
+interface FakeExtension {
+  port: number;
+  /** Requests received (secret reads), with the time since the server started. */
+  requests: { atMs: number; url: string; token: string | undefined }[];
+  answer: (req: IncomingMessage, res: ServerResponse) => void;
+  close(): Promise<void>;
+}
+
+async function fakeExtension(answer: FakeExtension['answer']): Promise<FakeExtension> {
+  const started = performance.now();
+  const ext = { requests: [], answer } as unknown as FakeExtension;
+  const server: Server = createServer((req, res) => {
+    ext.requests.push({
+      atMs: performance.now() - started,
+      url: req.url ?? '',
+      token: req.headers['x-aws-parameters-secrets-token'] as string | undefined,
+    });
+    ext.answer(req, res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  ext.port = (server.address() as { port: number }).port;
+  ext.close = () => {
+    server.closeAllConnections();
+    return new Promise((resolve) => server.close(() => resolve()));
+  };
+  return ext;
+}
+
+const envs: LambdaEnvironment[] = [];
+const extensions: FakeExtension[] = [];
+
+beforeAll(() => requireBuild());
+afterEach(async () => {
+  await Promise.all(envs.splice(0).map((e) => e.close()));
+  await Promise.all(extensions.splice(0).map((x) => x.close()));
+});
+
+async function lambdaOn(ext: FakeExtension, hush: Record<string, unknown> = {}): Promise<LambdaEnvironment> {
+  const e = await LambdaEnvironment.start({
+    dir: fixtures,
+    handler: 'two-secrets.handler',
+    env: {
+      HUSH_SOURCE: 'agent',
+      PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: String(ext.port),
+      AWS_SESSION_TOKEN: TOKEN,
+      HUSH_OPTIONS: JSON.stringify({ refreshInterval: '1s', refreshJitter: 0, bootTimeout: '1s', ...hush }),
+    },
+  });
+  envs.push(e);
+  return e;
+}
+
+/** Everything the function put out: its stdout and stderr, and every payload it posted to the Runtime API. */
+function everything(e: LambdaEnvironment, results: readonly InvokeResult[]): string {
+  return [e.output, JSON.stringify(e.initErrors), ...results.map((r) => JSON.stringify(r.body))].join('\n');
+}
+
+describe('the Lambda extension source under faults (a real function process)', () => {
+  test('an extension whose error text quotes the session token: INIT fails naming each secret and the status, and no fragment of the token gets out', async () => {
+    let n = 0;
+    const ext = await fakeExtension((_req, res) => {
+      // A broken extension or a proxy in front of it, echoing the header it got.
+      const bodies = [
+        JSON.stringify({ __type: 'InternalFailure', message: `upstream failed for token ${TOKEN}` }),
+        JSON.stringify({ __type: 'ResourceNotFoundException', message: `no secret for ${TOKEN.slice(2, 20)}` }),
+      ];
+      res.writeHead(n % 2 === 0 ? 500 : 400, { 'content-type': 'application/json' }).end(bodies[n++ % 2]);
+    });
+    extensions.push(ext);
+    const e = await lambdaOn(ext);
+    const result = await e.invoke({});
+    expect(result.ok).toBe(false);
+    // The token was sent (the header carries it), so the extension had it to echo.
+    expect(ext.requests.length).toBeGreaterThan(0);
+    expect(ext.requests.every((r) => r.token === TOKEN)).toBe(true);
+    const init = JSON.stringify(e.initErrors);
+    expect(e.initErrors.length).toBeGreaterThan(0);
+    expect(init).toContain('SecretsLoadError');
+    expect(init).toMatch(/a \(id \\"app\/a\\"\)/);
+    expect(init).toMatch(/b \(id \\"app\/b\\"\)/);
+    expect(init).toMatch(/InternalFailure|ResourceNotFoundException/);
+    const all = everything(e, [result]);
+    const leaked = fragmentsOf(TOKEN).filter((f) => all.includes(f));
+    // Only a count: printing the fragments would print the token.
+    expect(leaked.length).toBe(0);
+  });
+});
