@@ -5,7 +5,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { requireBuild } from '../../../test/field/helpers';
+import { requireBuild, startEmulatorProcess } from '../../../test/field/helpers';
+import { sleep } from '../../../test/support';
 import { LambdaEnvironment, type InvokeResult } from './runtime/lambda-runtime';
 
 jest.setTimeout(45_000);
@@ -17,14 +18,17 @@ const TOKEN = 'IQoJb3JpZ2luX2VjEXAMPLE+/SESSIONtoken-"q"\\-x==';
 /** Every 6-character window of `secret`, raw and as JSON, base64, hex and URL encoding show it. */
 function fragmentsOf(secret: string): string[] {
   const out = new Set<string>();
-  for (let i = 0; i + 6 <= secret.length; i++) {
-    const w = secret.slice(i, i + 6);
+  // By code points, so an emoji is never cut in half.
+  const chars = Array.from(secret);
+  for (let i = 0; i + 6 <= chars.length; i++) {
+    const w = chars.slice(i, i + 6).join('');
+    if (w.trim() === '') continue;
     out.add(w);
     out.add(JSON.stringify(w).slice(1, -1));
     out.add(encodeURIComponent(w));
   }
-  for (let i = 0; i + 12 <= secret.length; i += 3) {
-    const w = Buffer.from(secret.slice(i, i + 12));
+  for (let i = 0; i + 12 <= chars.length; i += 3) {
+    const w = Buffer.from(chars.slice(i, i + 12).join(''));
     out.add(w.toString('base64').slice(0, 8));
     out.add(w.toString('hex').slice(0, 12));
   }
@@ -83,6 +87,29 @@ async function lambdaOn(ext: FakeExtension, hush: Record<string, unknown> = {}):
   return e;
 }
 
+/** An API Gateway HTTP API (payload 2.0) GET, as serverless-express reads it. */
+function httpGet(path: string): Record<string, unknown> {
+  return {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath: path,
+    rawQueryString: '',
+    headers: { host: 'example.test' },
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'api',
+      domainName: 'example.test',
+      http: { method: 'GET', path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' },
+      requestId: 'r',
+      routeKey: '$default',
+      stage: '$default',
+      time: new Date().toISOString(),
+      timeEpoch: Date.now(),
+    },
+    isBase64Encoded: false,
+  };
+}
+
 /** Everything the function put out: its stdout and stderr, and every payload it posted to the Runtime API. */
 function everything(e: LambdaEnvironment, results: readonly InvokeResult[]): string {
   return [e.output, JSON.stringify(e.initErrors), ...results.map((r) => JSON.stringify(r.body))].join('\n');
@@ -116,5 +143,68 @@ describe('the Lambda extension source under faults (a real function process)', (
     const leaked = fragmentsOf(TOKEN).filter((f) => all.includes(f));
     // Only a count: printing the fragments would print the token.
     expect(leaked.length).toBe(0);
+  });
+});
+
+describe('an Express app on Lambda through the extension, with hostile values', () => {
+  const dbPassword = `pw-"'\\n\\\\-😀-${'ü'.repeat(3)}-DBPASS`;
+  const values: Record<string, string> = {
+    'app/api-key': 'api-"q"\\-\n-ü-😀-APIVALUE',
+    'app/short': 'sh0rt!',
+    'app/long': `LONG-${'ab😀\\"'.repeat(5_000)}`,
+  };
+  const binary = Buffer.from([0, 1, 2, 0xde, 0xad, 0xbe, 0xef, 0xff, 0x42, 0x49, 0x4e, 0x53, 0x45, 0x43, 0x52]);
+
+  test('a bad edit (schema failure, broken JSON) keeps the last good value, and no fragment of any value or of the token gets out', async () => {
+    const extension = await startEmulatorProcess(
+      {
+        ...values,
+        'app/db': JSON.stringify({ username: 'app', password: dbPassword, port: 5432 }),
+        'app/cert': { binary: binary.toString('base64') },
+      } as unknown as Record<string, string>,
+      ['--agent-port', '0', '--agent-token', TOKEN, '--agent-ttl', '0'],
+    );
+    try {
+      const e = await LambdaEnvironment.start({
+        dir: fixtures,
+        handler: 'express-hostile.handler',
+        env: {
+          HUSH_SOURCE: 'agent',
+          PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: new URL(extension.agentUrl!).port,
+          AWS_SESSION_TOKEN: TOKEN,
+          HUSH_OPTIONS: JSON.stringify({ refreshInterval: '1s', refreshJitter: 0 }),
+        },
+      });
+      envs.push(e);
+      await e.waitForInit();
+      const results = [await e.invoke(httpGet('/ok'))];
+      // The edits quote the password (a new one, and in the field that fails the schema).
+      const edits = [
+        JSON.stringify({ username: 'app', password: `${dbPassword}-2`, port: `p-${dbPassword}` }),
+        `{"username":"app","password":"${dbPassword}-3",`,
+      ];
+      for (const edit of edits) {
+        await extension.control('POST', `secrets/${encodeURIComponent('app/db')}`, { value: edit });
+        await sleep(1_300);
+        results.push(await e.invoke(httpGet('/ok')));
+      }
+      const bodies = results.map((r) => JSON.parse((r.body as { body: string }).body) as Record<string, never>);
+      // The handler still served the first password (its length), and health names the cause.
+      expect(bodies.map((b) => (b as { lengths: { db: number } }).lengths.db)).toEqual([
+        dbPassword.length,
+        dbPassword.length,
+        dbPassword.length,
+      ]);
+      const db = bodies.map((b) => (b as { health: { secrets: { db: { error?: string } } } }).health.secrets.db.error);
+      expect(db).toEqual([undefined, 'SECRET_VALIDATION_FAILED', 'SECRET_PARSE_FAILED:INVALID_JSON']);
+      const all = everything(e, results);
+      const secretsInProcess = [...Object.values(values), dbPassword, TOKEN, binary.toString('latin1')];
+      const leaked = secretsInProcess.flatMap((v) => fragmentsOf(Array.from(v).slice(0, 200).join(''))).filter((f) => all.includes(f));
+      expect(leaked.length).toBe(0);
+      expect(all).not.toContain(binary.toString('hex').slice(6, 18));
+      expect(all).not.toContain(binary.toString('base64').slice(4, 12));
+    } finally {
+      await extension.stop();
+    }
   });
 });

@@ -291,6 +291,37 @@ describe('@hush/lambda under a Lambda runtime (frozen between invokes)', () => {
     }
   });
 
+  test('Lambda extension with SECRETS_MANAGER_TTL=0: a rotation during a freeze is served on the first invoke after it', async () => {
+    // The README's advice for the two stacked caches; with the default TTL (300 s) the same
+    // invoke serves the extension's cached copy.
+    const extension = await startEmulatorProcess({ [ID]: value(1) }, [
+      '--agent-port',
+      '0',
+      '--agent-token',
+      TOKEN,
+      '--agent-ttl',
+      '0',
+    ]);
+    try {
+      const e = await lambda('esm.handler', {
+        env: {
+          HUSH_SOURCE: 'agent',
+          PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: new URL(extension.agentUrl!).port,
+          AWS_SESSION_TOKEN: TOKEN,
+        },
+      });
+      await e.waitForInit();
+      expect(served(await e.invoke({})).value).toBe(value(1));
+      for (const n of [31, 32]) {
+        await extension.control('POST', `secrets/${encodeURIComponent(ID)}`, { value: value(n) });
+        await sleep(1_300);
+        expect(served(await e.invoke({})).value).toBe(value(n));
+      }
+    } finally {
+      await extension.stop();
+    }
+  });
+
   test('SnapStart: the extension token comes from AWS_CONTAINER_AUTHORIZATION_TOKEN when AWS_SESSION_TOKEN is absent', async () => {
     const e = await lambda('esm.handler', {
       env: {
