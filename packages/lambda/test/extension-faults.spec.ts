@@ -199,7 +199,9 @@ describe('an Express app on Lambda through the extension, with hostile values', 
       expect(db).toEqual([undefined, 'SECRET_VALIDATION_FAILED', 'SECRET_PARSE_FAILED:INVALID_JSON']);
       const all = everything(e, results);
       const secretsInProcess = [...Object.values(values), dbPassword, TOKEN, binary.toString('latin1')];
-      const leaked = secretsInProcess.flatMap((v) => fragmentsOf(Array.from(v).slice(0, 200).join(''))).filter((f) => all.includes(f));
+      const leaked = secretsInProcess
+        .flatMap((v) => fragmentsOf(Array.from(v).slice(0, 200).join('')))
+        .filter((f) => all.includes(f));
       expect(leaked.length).toBe(0);
       expect(all).not.toContain(binary.toString('hex').slice(6, 18));
       expect(all).not.toContain(binary.toString('base64').slice(4, 12));
