@@ -146,6 +146,12 @@ describe('the Lambda extension source under faults (a real function process)', (
   });
 });
 
+/** What the hostile Express app's /ok answers. */
+interface OkBody {
+  lengths: { db: number };
+  health: { secrets: { db: { error?: string } } };
+}
+
 describe('an Express app on Lambda through the extension, with hostile values', () => {
   const dbPassword = `pw-"'\\n\\\\-😀-${'ü'.repeat(3)}-DBPASS`;
   const values: Record<string, string> = {
@@ -188,14 +194,10 @@ describe('an Express app on Lambda through the extension, with hostile values', 
         await sleep(1_300);
         results.push(await e.invoke(httpGet('/ok')));
       }
-      const bodies = results.map((r) => JSON.parse((r.body as { body: string }).body) as Record<string, never>);
+      const bodies = results.map((r) => JSON.parse((r.body as { body: string }).body) as OkBody);
       // The handler still served the first password (its length), and health names the cause.
-      expect(bodies.map((b) => (b as { lengths: { db: number } }).lengths.db)).toEqual([
-        dbPassword.length,
-        dbPassword.length,
-        dbPassword.length,
-      ]);
-      const db = bodies.map((b) => (b as { health: { secrets: { db: { error?: string } } } }).health.secrets.db.error);
+      expect(bodies.map((b) => b.lengths.db)).toEqual([dbPassword.length, dbPassword.length, dbPassword.length]);
+      const db = bodies.map((b) => b.health.secrets.db.error);
       expect(db).toEqual([undefined, 'SECRET_VALIDATION_FAILED', 'SECRET_PARSE_FAILED:INVALID_JSON']);
       const all = everything(e, results);
       const secretsInProcess = [...Object.values(values), dbPassword, TOKEN, binary.toString('latin1')];
