@@ -324,6 +324,42 @@ describe('secretsManagerAgent over real HTTP (emulator agent mode)', () => {
   });
 });
 
+describe('the Lambda extension while it starts', () => {
+  // It listens before it is ready and answers 400 "not ready to serve traffic, please wait".
+  it('a 400 "not ready to serve traffic" is a retryable AgentNotReady; a load knocks again until it is ready', async () => {
+    let notReady = 3;
+    let requests = 0;
+    const server = createServer((_req, res) => {
+      requests++;
+      if (notReady-- > 0) return void res.writeHead(400).end('not ready to serve traffic, please wait');
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ Name: 'prod/app/api-key', VersionId: 'v1', SecretString: 'key-CANARY-ready' }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+      const source = secretsManagerAgent({ url, token: TOKEN });
+      const load: FetchContext = { signal: new AbortController().signal, force: false, reason: 'load' };
+      const [loaded] = await source.fetch([{ id: 'prod/app/api-key' }], load);
+      expect(loaded!.ok).toBe(true);
+      expect(requests).toBe(4);
+      // A refresh is not knocked on again: the store's retry schedule takes it.
+      notReady = 1;
+      const [refreshed] = await source.fetch([{ id: 'prod/app/api-key' }], ctx());
+      const error = refreshed && !refreshed.ok ? refreshed.error : undefined;
+      expect(error).toBeInstanceOf(SecretFetchError);
+      expect(error!.awsCode).toBe('AgentNotReady');
+      expect(error!.retryable).toBe(true);
+      expect(error!.message).toContain('not ready to serve traffic');
+      expect(requests).toBe(5);
+      await source.close();
+    } finally {
+      server.close();
+    }
+  });
+});
+
 describe('secretsManagerAgent credentials (issue 13)', () => {
   it('never shows the token: inspect with any options, console.dir, JSON, spreading, Object.keys', () => {
     const source = secretsManagerAgent({ url: agent.url, env: { AWS_SESSION_TOKEN: TOKEN } });

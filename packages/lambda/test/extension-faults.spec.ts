@@ -146,6 +146,44 @@ describe('the Lambda extension source under faults (a real function process)', (
   });
 });
 
+describe('the extension not ready yet at INIT', () => {
+  // The Parameters and Secrets Lambda extension listens before it is ready, and until then
+  // answers `400 not ready to serve traffic, please wait` (what users of it retry on: see the
+  // README). INIT must wait for it, as it waits for a port that is not open yet.
+  test('answers 400 "not ready to serve traffic, please wait" for its first 600 ms: INIT succeeds in the first process, nothing is logged as failed', async () => {
+    let readyAt = Infinity;
+    const ext = await fakeExtension((req, res) => {
+      if (performance.now() < readyAt) return void res.writeHead(400).end('not ready to serve traffic, please wait');
+      const id = new URL(req.url ?? '', 'http://x').searchParams.get('secretId') ?? '';
+      res.writeHead(200, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          ARN: `arn:aws:secretsmanager:us-east-1:123456789012:secret:${id}-AbCdEf`,
+          Name: id,
+          VersionId: 'v1',
+          SecretString: `value of ${id}`,
+          CreatedDate: '1700000000.000',
+        }),
+      );
+    });
+    extensions.push(ext);
+    readyAt = performance.now() + 600;
+    const e = await lambdaOn(ext, { bootTimeout: '8s' });
+    await e.waitForInit();
+    expect(e.initErrors).toEqual([]);
+    expect(e.procs).toHaveLength(1);
+    const result = await e.invoke({});
+    expect(result.ok).toBe(true);
+    const { health } = result.body as { health: { status: string } };
+    expect(health.status).toBe('up');
+    expect(e.output).not.toMatch(/AgentHttp400|AgentNotReady|Waiting for/);
+    expect(e.output).toContain('(0 failed)');
+    // Knocked again while not ready, without a storm: a few requests per secret.
+    const early = ext.requests.filter((r) => r.atMs < 600).length;
+    expect(early).toBeGreaterThan(2);
+    expect(early).toBeLessThan(60);
+  });
+});
+
 /** What the hostile Express app's /ok answers. */
 interface OkBody {
   lengths: { db: number };

@@ -29,9 +29,9 @@ export const AGENT_TOKEN_HEADER = 'X-Aws-Parameters-Secrets-Token';
  */
 export const EXTENSION_PORT_ENV = 'PARAMETERS_SECRETS_EXTENSION_HTTP_PORT';
 /**
- * How long a load keeps knocking on a closed agent port before it reports ECONNREFUSED to the
- * store: in Lambda the runtime's INIT starts once the extension has registered, which can be
- * before it listens (tens of milliseconds). Short, so a short bootTimeout still ends on the real
+ * How long a load keeps knocking on a closed agent port (or on an extension that answers "not
+ * ready to serve traffic") before it reports the failure to the store: in Lambda the runtime's
+ * INIT starts once the extension has registered, which can be before it listens or is ready. Short, so a short bootTimeout still ends on the real
  * cause (ECONNREFUSED) rather than on its own deadline.
  */
 const AGENT_START_GRACE_MS = 750;
@@ -75,8 +75,21 @@ const NETWORK_CODES = new Set([
   'UND_ERR_SOCKET',
 ]);
 const MAX_BODY_BYTES = 1024 * 1024;
+/**
+ * The Lambda extension's answer (HTTP 400) while it listens but has not finished starting: what
+ * its users retry on (e.g. "trying to call it at init will yield … 'not ready to serve traffic,
+ * please wait'"). Retryable, and knocked on again during a load like a port not open yet.
+ */
+const NOT_READY = /^\s*not ready to serve traffic/i;
 /** Plain-text answers of the agent and the Lambda extension, quoted in messages (lower case). */
-const AGENT_PLAIN_ANSWERS = ['bad token', 'not found', 'unknown parameter', 'connection limit exceeded', 'forbidden'];
+const AGENT_PLAIN_ANSWERS = [
+  'bad token',
+  'not found',
+  'unknown parameter',
+  'connection limit exceeded',
+  'forbidden',
+  'not ready to serve traffic',
+];
 
 /** Options of {@link secretsManagerAgent}. */
 export interface SecretsManagerAgentOptions {
@@ -435,14 +448,7 @@ export class SecretsManagerAgentSource implements Source {
         if ((code === 'ECONNRESET' || code === 'EPIPE') && attempts === 1 && !context.signal.aborted) continue;
         // A Lambda extension registers before it listens: during load, knock again shortly instead
         // of handing the store ECONNREFUSED and its boot backoff (up to a second per try).
-        if (
-          code === 'ECONNREFUSED' &&
-          context.reason === 'load' &&
-          performance.now() - started < AGENT_START_GRACE_MS
-        ) {
-          await sleepUnlessAborted(Math.min(200, 10 * 2 ** Math.min(attempts, 5)), context.signal);
-          if (!context.signal.aborted) continue;
-        }
+        if (code === 'ECONNREFUSED' && (await knockAgain(attempts, started, context))) continue;
         this.counters.record(operation, attempts, code);
         const hint =
           code === 'ECONNREFUSED'
@@ -479,6 +485,18 @@ export class SecretsManagerAgentSource implements Source {
           `the agent at ${this.url} rejected the SSRF token (403 Bad Token; token from ${this.#tokenSourceName}). ` +
             'Set AWS_TOKEN (or the token option) to the token the agent was started with, e.g. AWS_TOKEN=file:///var/run/awssmatoken.',
           false,
+          false,
+        );
+      }
+      if (response.status < 500 && NOT_READY.test(response.body)) {
+        // Listening, not ready yet: like a port not open yet, then a retryable failure.
+        if (await knockAgain(attempts, started, context)) continue;
+        this.counters.record(operation, attempts, 'AgentNotReady');
+        return fail(
+          id,
+          'AgentNotReady',
+          `the Lambda extension at ${this.url} is not ready yet (${response.status} "not ready to serve traffic").`,
+          true,
           false,
         );
       }
@@ -550,6 +568,16 @@ export class SecretsManagerAgentSource implements Source {
       req.end();
     });
   }
+}
+
+/**
+ * During a load and within {@link AGENT_START_GRACE_MS} of the request's start, waits a little
+ * (10-200 ms, growing) and says to send the request again; else (or when aborted) says not to.
+ */
+async function knockAgain(attempts: number, started: number, context: FetchContext): Promise<boolean> {
+  if (context.reason !== 'load' || performance.now() - started >= AGENT_START_GRACE_MS) return false;
+  await sleepUnlessAborted(Math.min(200, 10 * 2 ** Math.min(attempts, 5)), context.signal);
+  return !context.signal.aborted;
 }
 
 interface AgentBody {
