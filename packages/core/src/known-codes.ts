@@ -65,6 +65,7 @@ const KNOWN_CODES: ReadonlySet<string> = new Set([
   'AgentConnectionLimitExceeded',
   'AgentForbidden',
   'AgentNotFound',
+  'AgentNotReady',
   'AgentRoleArnUnsupported',
   'AgentTokenUnavailable',
   'InvalidAgentResponse',

@@ -1,4 +1,5 @@
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
@@ -323,6 +324,42 @@ describe('secretsManagerAgent over real HTTP (emulator agent mode)', () => {
   });
 });
 
+describe('the Lambda extension while it starts', () => {
+  // It listens before it is ready and answers 400 "not ready to serve traffic, please wait".
+  it('a 400 "not ready to serve traffic" is a retryable AgentNotReady; a load knocks again until it is ready', async () => {
+    let notReady = 3;
+    let requests = 0;
+    const server = createServer((_req, res) => {
+      requests++;
+      if (notReady-- > 0) return void res.writeHead(400).end('not ready to serve traffic, please wait');
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ Name: 'prod/app/api-key', VersionId: 'v1', SecretString: 'key-CANARY-ready' }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+      const source = secretsManagerAgent({ url, token: TOKEN });
+      const load: FetchContext = { signal: new AbortController().signal, force: false, reason: 'load' };
+      const [loaded] = await source.fetch([{ id: 'prod/app/api-key' }], load);
+      expect(loaded!.ok).toBe(true);
+      expect(requests).toBe(4);
+      // A refresh is not knocked on again: the store's retry schedule takes it.
+      notReady = 1;
+      const [refreshed] = await source.fetch([{ id: 'prod/app/api-key' }], ctx());
+      const error = refreshed && !refreshed.ok ? refreshed.error : undefined;
+      expect(error).toBeInstanceOf(SecretFetchError);
+      expect(error!.awsCode).toBe('AgentNotReady');
+      expect(error!.retryable).toBe(true);
+      expect(error!.message).toContain('not ready to serve traffic');
+      expect(requests).toBe(5);
+      await source.close();
+    } finally {
+      server.close();
+    }
+  });
+});
+
 describe('secretsManagerAgent credentials (issue 13)', () => {
   it('never shows the token: inspect with any options, console.dir, JSON, spreading, Object.keys', () => {
     const source = secretsManagerAgent({ url: agent.url, env: { AWS_SESSION_TOKEN: TOKEN } });
@@ -409,5 +446,55 @@ describe('secretsManagerAgent credentials (issue 13)', () => {
     );
     await owner.load();
     expect(quiet.records.filter((r) => r.fields.event === 'agent-token-file-world-readable')).toEqual([]);
+  });
+
+  // The token is a credential (in Lambda, AWS_SESSION_TOKEN): an agent, a proxy or a broken
+  // extension that quotes it in its error text must not get it into a message, a code or stats.
+  it('withholds agent error text and codes that carry a fragment or an encoding of the token', async () => {
+    const token = 'IQoJb3JpZ2luX2VjEXAMPLE+/SESSIONtoken-"q"\\-ü==';
+    const bodies: [number, string][] = [
+      [500, JSON.stringify({ __type: 'InternalFailure', message: `upstream call with token ${token}` })],
+      [400, JSON.stringify({ __type: 'ResourceNotFoundException', message: `no secret for ${token.slice(3, 12)}` })],
+      [400, JSON.stringify({ __type: token.slice(0, 16), message: 'not found' })],
+      [401, `Bad Token: ${token}`],
+      [502, `forbidden ${Buffer.from(token).toString('base64')}`],
+      [404, `Not found: ${encodeURIComponent(token)}`],
+      [429, JSON.stringify({ message: `Connection limit exceeded for ${Buffer.from(token).toString('hex')}` })],
+    ];
+    let next = 0;
+    const server = createServer((_req, res) => {
+      const [status, body] = bodies[next++ % bodies.length]!;
+      res.writeHead(status, { 'content-type': 'application/json' }).end(body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+      const source = secretsManagerAgent({ url, env: { AWS_SESSION_TOKEN: token } });
+      const shown: string[] = [];
+      for (let i = 0; i < bodies.length; i++) {
+        const [outcome] = await source.fetch([{ id: 'prod/app/api-key' }], ctx());
+        const error = outcome && !outcome.ok ? outcome.error : undefined;
+        expect(error).toBeInstanceOf(SecretFetchError);
+        // The status stays in the code; the text that quoted the token is replaced by a note.
+        expect(error!.awsCode).toMatch(
+          i === 2
+            ? /^AgentHttp400$/
+            : /^(InternalFailure|ResourceNotFoundException|AgentHttp\d+|AgentNotFound|AgentConnectionLimitExceeded)$/,
+        );
+        if (i !== 2) expect(error!.message).toContain('text withheld, it quotes the SSRF token');
+        shown.push(
+          error!.message,
+          error!.awsCode,
+          inspect(error, { showHidden: true, depth: 10 }),
+          JSON.stringify(error),
+        );
+      }
+      shown.push(JSON.stringify(source.stats()));
+      const fragments = [token.slice(0, 6), token.slice(3, 12), 'SESSIONtoken', 'IQoJb3', 'SVFvSm', '49516f4a'];
+      for (const text of shown) for (const f of fragments) expect(text).not.toContain(f);
+      await source.close();
+    } finally {
+      server.close();
+    }
   });
 });

@@ -159,20 +159,23 @@ export function createInvokeGate(store: LambdaSecretStore, options: LambdaSecret
 }
 
 /**
- * Closes the store on SIGTERM, then re-raises the signal when nobody else listens for it, so the
- * process ends as it would have without this listener.
+ * Closes the store on SIGTERM, then re-raises the signal when nobody else listened for it when it
+ * came, so the process ends as it would have without this listener.
  */
 function closeOnSigterm(store: LambdaSecretStore): void {
   if (closingStores.has(store)) return;
   closingStores.add(store);
-  process.once('SIGTERM', () => {
+  // First, so the others are counted before they run: a `process.once` listener (the app's own
+  // shutdown) is gone by the time it has been called, yet it ends the process its way.
+  process.prependOnceListener('SIGTERM', () => {
+    const handledElsewhere = process.listenerCount('SIGTERM') > 0;
     let timer: NodeJS.Timeout | undefined;
     void Promise.race([
       store.close().catch(() => undefined),
       new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_ON_SIGTERM_MS))),
     ]).then(() => {
       clearTimeout(timer);
-      if (process.listenerCount('SIGTERM') === 0) process.kill(process.pid, 'SIGTERM');
+      if (!handledElsewhere && process.listenerCount('SIGTERM') === 0) process.kill(process.pid, 'SIGTERM');
     });
   });
 }

@@ -291,6 +291,37 @@ describe('@hush/lambda under a Lambda runtime (frozen between invokes)', () => {
     }
   });
 
+  test('Lambda extension with SECRETS_MANAGER_TTL=0: a rotation during a freeze is served on the first invoke after it', async () => {
+    // The README's advice for the two stacked caches; with the default TTL (300 s) the same
+    // invoke serves the extension's cached copy.
+    const extension = await startEmulatorProcess({ [ID]: value(1) }, [
+      '--agent-port',
+      '0',
+      '--agent-token',
+      TOKEN,
+      '--agent-ttl',
+      '0',
+    ]);
+    try {
+      const e = await lambda('esm.handler', {
+        env: {
+          HUSH_SOURCE: 'agent',
+          PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: new URL(extension.agentUrl!).port,
+          AWS_SESSION_TOKEN: TOKEN,
+        },
+      });
+      await e.waitForInit();
+      expect(served(await e.invoke({})).value).toBe(value(1));
+      for (const n of [31, 32]) {
+        await extension.control('POST', `secrets/${encodeURIComponent(ID)}`, { value: value(n) });
+        await sleep(1_300);
+        expect(served(await e.invoke({})).value).toBe(value(n));
+      }
+    } finally {
+      await extension.stop();
+    }
+  });
+
   test('SnapStart: the extension token comes from AWS_CONTAINER_AUTHORIZATION_TOKEN when AWS_SESSION_TOKEN is absent', async () => {
     const e = await lambda('esm.handler', {
       env: {
@@ -304,12 +335,42 @@ describe('@hush/lambda under a Lambda runtime (frozen between invokes)', () => {
     expect(served(await e.invoke({})).value).toBe(value(version));
   });
 
-  test('SIGTERM (sent when an extension is registered) closes the store and still ends the process', async () => {
-    const e = await lambda('esm.handler');
+  test.each([
+    ['esm.handler', 'aws'],
+    ['esm.handler', 'agent'],
+    ['middy.handler', 'agent'],
+  ])(
+    'SIGTERM (sent when an extension is registered) closes the store and still ends the process: %s, %s source',
+    async (handler, source) => {
+      const e = await lambda(handler, {
+        env: { HUSH_SOURCE: source, PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: agentPort(), AWS_SESSION_TOKEN: TOKEN },
+      });
+      await e.waitForInit();
+      served(await e.invoke({}));
+      const proc = await e.shutdown();
+      expect(proc.signal).toBe('SIGTERM');
+      expect(proc.output).toContain('Secret store closed');
+    },
+  );
+
+  test("SIGTERM with the app's own process.once listener: the store closes and the app still ends the process its way", async () => {
+    const e = await lambda('sigterm-once.handler');
     await e.waitForInit();
     served(await e.invoke({}));
     const proc = await e.shutdown();
-    expect(proc.signal).toBe('SIGTERM');
     expect(proc.output).toContain('Secret store closed');
+    expect(proc.output).toContain('[app] flushed');
+    expect({ code: proc.exitCode, signal: proc.signal }).toEqual({ code: 0, signal: null });
+  });
+
+  // Lambda gives the runtime about 300 ms after SIGTERM; an app that handles the signal itself
+  // (Nest's shutdown hooks run the app's hooks, then re-raise it) must get to finish.
+  test("SIGTERM in a Nest app with shutdown hooks: the app's hooks finish before the process ends", async () => {
+    const e = await lambda('nest.handler', { env: { NEST_SHUTDOWN_HOOKS: '1' } });
+    await e.waitForInit(20_000);
+    served(await e.invoke(httpGet('/secret')));
+    const proc = await e.shutdown();
+    expect(proc.output).toContain('[app] shutdown hook done (SIGTERM)');
+    expect(proc.signal).toBe('SIGTERM');
   });
 });

@@ -3,7 +3,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import { inspect } from 'node:util';
 import { SecretFetchError, SecretsConfigError, errorCodeName } from '../errors';
-import { REDACTED } from '../redaction';
+import { Fragments, REDACTED } from '../redaction';
 import { checkKnownKeys, parseDuration, type Duration } from '../validation';
 import { sleepUnlessAborted } from '../abort';
 import { identityProblem } from './answers';
@@ -29,9 +29,9 @@ export const AGENT_TOKEN_HEADER = 'X-Aws-Parameters-Secrets-Token';
  */
 export const EXTENSION_PORT_ENV = 'PARAMETERS_SECRETS_EXTENSION_HTTP_PORT';
 /**
- * How long a load keeps knocking on a closed agent port before it reports ECONNREFUSED to the
- * store: in Lambda the runtime's INIT starts once the extension has registered, which can be
- * before it listens (tens of milliseconds). Short, so a short bootTimeout still ends on the real
+ * How long a load keeps knocking on a closed agent port (or on an extension that answers "not
+ * ready to serve traffic") before it reports the failure to the store: in Lambda the runtime's
+ * INIT starts once the extension has registered, which can be before it listens or is ready. Short, so a short bootTimeout still ends on the real
  * cause (ECONNREFUSED) rather than on its own deadline.
  */
 const AGENT_START_GRACE_MS = 750;
@@ -75,8 +75,21 @@ const NETWORK_CODES = new Set([
   'UND_ERR_SOCKET',
 ]);
 const MAX_BODY_BYTES = 1024 * 1024;
+/**
+ * The Lambda extension's answer (HTTP 400) while it listens but has not finished starting: what
+ * its users retry on (e.g. "trying to call it at init will yield … 'not ready to serve traffic,
+ * please wait'"). Retryable, and knocked on again during a load like a port not open yet.
+ */
+const NOT_READY = /^\s*not ready to serve traffic/i;
 /** Plain-text answers of the agent and the Lambda extension, quoted in messages (lower case). */
-const AGENT_PLAIN_ANSWERS = ['bad token', 'not found', 'unknown parameter', 'connection limit exceeded', 'forbidden'];
+const AGENT_PLAIN_ANSWERS = [
+  'bad token',
+  'not found',
+  'unknown parameter',
+  'connection limit exceeded',
+  'forbidden',
+  'not ready to serve traffic',
+];
 
 /** Options of {@link secretsManagerAgent}. */
 export interface SecretsManagerAgentOptions {
@@ -193,6 +206,8 @@ export class SecretsManagerAgentSource implements Source {
   readonly #tokenSpec: { value: string } | { file: string };
   readonly #tokenSourceName: string;
   #cachedToken: string | undefined;
+  /** The fragments of the token last sent, to withhold agent text that quotes it. */
+  #tokenFragments: { token: string; fragments: Fragments } | undefined;
   #permissionsChecked = false;
   private readonly concurrency: number;
   private readonly requestTimeout: number;
@@ -351,6 +366,15 @@ export class SecretsManagerAgentSource implements Source {
     return this.#cachedToken;
   }
 
+  /**
+   * Whether `text` carries a fragment (6+ characters, or an encoding) of `token`: an agent, proxy
+   * or broken extension may echo the header it got, and in Lambda that is AWS_SESSION_TOKEN.
+   */
+  #carriesToken(token: string, text: string): boolean {
+    if (this.#tokenFragments?.token !== token) this.#tokenFragments = { token, fragments: Fragments.of(token) };
+    return this.#tokenFragments.fragments.in(text);
+  }
+
   /** Warns once when the token file can be read by every user of the machine. */
   async #checkPermissions(file: string, context: FetchContext): Promise<void> {
     if (process.platform === 'win32') return;
@@ -424,14 +448,7 @@ export class SecretsManagerAgentSource implements Source {
         if ((code === 'ECONNRESET' || code === 'EPIPE') && attempts === 1 && !context.signal.aborted) continue;
         // A Lambda extension registers before it listens: during load, knock again shortly instead
         // of handing the store ECONNREFUSED and its boot backoff (up to a second per try).
-        if (
-          code === 'ECONNREFUSED' &&
-          context.reason === 'load' &&
-          performance.now() - started < AGENT_START_GRACE_MS
-        ) {
-          await sleepUnlessAborted(Math.min(200, 10 * 2 ** Math.min(attempts, 5)), context.signal);
-          if (!context.signal.aborted) continue;
-        }
+        if (code === 'ECONNREFUSED' && (await knockAgain(attempts, started, context))) continue;
         this.counters.record(operation, attempts, code);
         const hint =
           code === 'ECONNREFUSED'
@@ -471,6 +488,18 @@ export class SecretsManagerAgentSource implements Source {
           false,
         );
       }
+      if (response.status < 500 && NOT_READY.test(response.body)) {
+        // Listening, not ready yet: like a port not open yet, then a retryable failure.
+        if (await knockAgain(attempts, started, context)) continue;
+        this.counters.record(operation, attempts, 'AgentNotReady');
+        return fail(
+          id,
+          'AgentNotReady',
+          `the Lambda extension at ${this.url} is not ready yet (${response.status} "not ready to serve traffic").`,
+          true,
+          false,
+        );
+      }
       if (response.status === 400 && url.searchParams.has('refreshNow') && /refreshNow/i.test(response.body)) {
         // The Lambda extension documents no refreshNow: send the request again without it, and stop sending it.
         url.searchParams.delete('refreshNow');
@@ -493,7 +522,9 @@ export class SecretsManagerAgentSource implements Source {
           false,
         );
       }
-      const mapped = mapError(response.status, response.body, this.url, url.pathname);
+      const mapped = mapError(response.status, response.body, this.url, url.pathname, (text) =>
+        this.#carriesToken(token, text),
+      );
       this.counters.record(operation, attempts, mapped.throttled ? 'throttled' : mapped.code);
       return fail(id, mapped.code, mapped.message, mapped.retryable, mapped.throttled);
     }
@@ -537,6 +568,16 @@ export class SecretsManagerAgentSource implements Source {
       req.end();
     });
   }
+}
+
+/**
+ * During a load and within {@link AGENT_START_GRACE_MS} of the request's start, waits a little
+ * (10-200 ms, growing) and says to send the request again; else (or when aborted) says not to.
+ */
+async function knockAgain(attempts: number, started: number, context: FetchContext): Promise<boolean> {
+  if (context.reason !== 'load' || performance.now() - started >= AGENT_START_GRACE_MS) return false;
+  await sleepUnlessAborted(Math.min(200, 10 * 2 ** Math.min(attempts, 5)), context.signal);
+  return !context.signal.aborted;
 }
 
 interface AgentBody {
@@ -616,7 +657,8 @@ function mapError(
   status: number,
   body: string,
   url: string,
-  route = '/secretsmanager/get',
+  route: string,
+  carriesToken: (text: string) => boolean,
 ): { code: string; message: string; retryable: boolean; throttled: boolean } {
   let code: string | undefined;
   let message: string | undefined;
@@ -636,10 +678,13 @@ function mapError(
   // only the agent's JSON `message` and its known plain-text answers are quoted.
   const plain = body.replace(/\s+/g, ' ').trim();
   const known = AGENT_PLAIN_ANSWERS.find((answer) => plain.toLowerCase().startsWith(answer));
-  const text = (
+  const quoted = (
     message ??
     (known !== undefined && plain.length <= 120 ? plain : plain ? `body withheld, ${body.length} characters` : '')
   ).slice(0, 200);
+  // Text or a code that quotes the SSRF token (a credential) is withheld like a value would be.
+  if (code !== undefined && carriesToken(code)) code = undefined;
+  const text = quoted && carriesToken(quoted) ? `text withheld, it quotes the SSRF token` : quoted;
   const throttled = status === 429 || (code !== undefined && THROTTLING_CODES.has(code));
   if (status === 429) {
     return {
