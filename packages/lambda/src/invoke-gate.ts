@@ -34,7 +34,8 @@ export interface LambdaSecretsOptions {
    */
   refresh?: RefreshMode;
   /**
-   * How long an invoke waits for a due refresh before the handler runs with the last good value.
+   * How long an invoke waits for a due refresh before the handler runs with the last good value
+   * (never more than half the invoke's remaining time). `0` never waits, before or after the handler.
    * @default '1s'
    */
   refreshTimeout?: Duration;
@@ -62,9 +63,10 @@ export interface InvokeGate {
   /**
    * Before the handler: `undefined` when the handler may run at once and needs no `after()` (nothing
    * due — a property read — or a background refresh started), else a promise that settles when the
-   * handler may run. Rejects only when the store cannot be loaded.
+   * handler may run. Rejects only when the store cannot be loaded. The wait for a due refresh
+   * is held to half the invoke's remaining time, so the handler keeps the other half.
    */
-  before(): Promise<void> | undefined;
+  before(context: LambdaContextLike | undefined): Promise<void> | undefined;
   /**
    * After the handler: in `before-invoke` mode, waits for a refresh still in flight, at most
    * `refreshTimeout` and never past the invoke's deadline.
@@ -72,7 +74,8 @@ export interface InvokeGate {
   after(context: LambdaContextLike | undefined): Promise<void> | undefined;
 }
 
-const closingStores = new WeakSet<object>();
+/** The stores closed on SIGTERM (one process-wide listener closes them all). */
+const sigtermStores = new Set<LambdaSecretStore>();
 
 /** @internal */
 export function createInvokeGate(store: LambdaSecretStore, options: LambdaSecretsOptions = {}, at: string): InvokeGate {
@@ -112,7 +115,7 @@ export function createInvokeGate(store: LambdaSecretStore, options: LambdaSecret
   /** The refresh a `before-invoke` invoke left running past its timeout; awaited after the handler. */
   let pending: Promise<unknown> | undefined;
 
-  const refreshNow = (): Promise<void> | undefined => {
+  const refreshNow = (context: LambdaContextLike | undefined): Promise<void> | undefined => {
     const round = store.refreshDue().then(
       () => undefined,
       // Only SecretsStoreClosedError rejects: a closed store serves nothing new; the handler's
@@ -126,53 +129,65 @@ export function createInvokeGate(store: LambdaSecretStore, options: LambdaSecret
       if (pending === settled) pending = undefined;
     });
     pending = settled;
-    if (timeout === 0) return Promise.resolve();
+    // Never past half the invoke's remaining time: a refreshTimeout longer than the function's
+    // timeout must not turn a slow source into a timed-out invoke.
+    const wait = Math.min(timeout, budget(context) / 2);
+    if (wait <= 0) return Promise.resolve();
     // The invoke awaits this timer: it stays ref'd so the event loop cannot go idle under it.
-    const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeout)));
+    const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, wait)));
     return Promise.race([settled, timedOut]);
   };
 
   return {
     mode,
-    before() {
+    before(context) {
       if (!store.loaded) return store.load().then(() => undefined);
       if (!store.isRefreshDue()) return undefined;
-      return refreshNow();
+      return refreshNow(context);
     },
     after(context) {
       if (pending === undefined) return undefined;
       // Waits at most refreshTimeout again (so a due invoke adds at most twice that) and never
       // past the invoke's deadline: a source that hangs must not hold every response.
-      const left = context?.getRemainingTimeInMillis?.();
-      const budget = Math.min(
-        timeout,
-        typeof left === 'number' && Number.isFinite(left) ? left - RESPONSE_MARGIN_MS : Infinity,
-      );
-      if (budget <= 0) return undefined;
+      const wait = Math.min(timeout, budget(context));
+      if (wait <= 0) return undefined;
       let timer: NodeJS.Timeout | undefined;
       return Promise.race([
         pending.then(() => clearTimeout(timer)),
-        new Promise<void>((resolve) => (timer = setTimeout(resolve, budget))),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, wait))),
       ]);
     },
   };
 }
 
+/** The time an invoke has left before its deadline, less the margin to post the response. */
+function budget(context: LambdaContextLike | undefined): number {
+  const left = context?.getRemainingTimeInMillis?.();
+  return typeof left === 'number' && Number.isFinite(left) ? left - RESPONSE_MARGIN_MS : Infinity;
+}
+
 /**
- * Closes the store on SIGTERM, then re-raises the signal when nobody else listens for it, so the
- * process ends as it would have without this listener.
+ * Closes the store on SIGTERM, then re-raises the signal when nobody else listened for it, so the
+ * process ends as it would have without this listener. One listener for every store, run before
+ * the others: whether another listener exists is read when the signal comes, before a `once`
+ * listener of the app removes itself (its shutdown may still be running when the stores are closed).
  */
 function closeOnSigterm(store: LambdaSecretStore): void {
-  if (closingStores.has(store)) return;
-  closingStores.add(store);
-  process.once('SIGTERM', () => {
-    let timer: NodeJS.Timeout | undefined;
-    void Promise.race([
-      store.close().catch(() => undefined),
-      new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_ON_SIGTERM_MS))),
-    ]).then(() => {
-      clearTimeout(timer);
-      if (process.listenerCount('SIGTERM') === 0) process.kill(process.pid, 'SIGTERM');
-    });
+  if (sigtermStores.size === 0) process.prependListener('SIGTERM', onSigterm);
+  sigtermStores.add(store);
+}
+
+function onSigterm(): void {
+  process.removeListener('SIGTERM', onSigterm);
+  const others = process.listenerCount('SIGTERM') > 0;
+  const stores = [...sigtermStores];
+  sigtermStores.clear();
+  let timer: NodeJS.Timeout | undefined;
+  void Promise.race([
+    Promise.all(stores.map((s) => s.close().catch(() => undefined))),
+    new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_ON_SIGTERM_MS))),
+  ]).then(() => {
+    clearTimeout(timer);
+    if (!others && process.listenerCount('SIGTERM') === 0) process.kill(process.pid, 'SIGTERM');
   });
 }

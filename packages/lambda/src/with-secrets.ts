@@ -48,7 +48,7 @@ export function withSecrets<H extends LambdaHandler>(
   }
   const call = handler as unknown as (event: unknown, context: unknown) => unknown;
   function secretsHandler(event: unknown, context: unknown): unknown {
-    const ready = gate.before();
+    const ready = gate.before(context as LambdaContextLike | undefined);
     if (ready === undefined) return call(event, context);
     return run(ready, event, context);
   }
