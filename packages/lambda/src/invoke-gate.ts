@@ -68,7 +68,8 @@ export interface InvokeGate {
    */
   before(context: LambdaContextLike | undefined): Promise<void> | undefined;
   /**
-   * After the handler: in `before-invoke` mode, waits for a refresh still in flight, at most
+   * After the handler: in `before-invoke` mode, waits for a refresh still in flight (the one
+   * `before` started, or one the store's timer started while the handler ran), at most
    * `refreshTimeout` and never past the invoke's deadline.
    */
   after(context: LambdaContextLike | undefined): Promise<void> | undefined;
@@ -146,6 +147,11 @@ export function createInvokeGate(store: LambdaSecretStore, options: LambdaSecret
       return refreshNow(context);
     },
     after(context) {
+      // A round the store's own timer started while the handler ran (its interval passed
+      // meanwhile) is joined too: left in flight, it would be frozen with the process.
+      if (pending === undefined && mode === 'before-invoke' && store.loaded && store.isRefreshDue()) {
+        refreshNow(context);
+      }
       if (pending === undefined) return undefined;
       // Waits at most refreshTimeout again (so a due invoke adds at most twice that) and never
       // past the invoke's deadline: a source that hangs must not hold every response.

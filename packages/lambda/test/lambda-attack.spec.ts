@@ -124,4 +124,46 @@ describe('@hush/lambda attacked under a Lambda runtime', () => {
     expect(proc.output).toContain('Secret store closed');
     expect(proc.signal).toBe('SIGTERM');
   });
+
+  test("refresh: 'background' on a freezing Lambda: a fetch frozen in flight past fetchTimeout still lands on the thaw", async () => {
+    // In 'background' mode the handler returns while the fetch is in flight, so the freeze comes
+    // with it: its answer waits in the socket. The deadline timer, overdue on thaw, aborted it
+    // every time (TimeoutError), so the values never refreshed.
+    const e = await lambda({ lambda: { refresh: 'background' }, hush: { fetchTimeout: '1s' } });
+    await e.waitForInit();
+    answer(await e.invoke({}));
+    for (let i = 0; i < 2; i++) {
+      await rotate();
+      await sleep(2_000);
+      await emu.control('POST', 'faults', { latencyMs: 300, times: 1 });
+      answer(await e.invoke({}));
+    }
+    await sleep(2_000);
+    // The thaw: the round frozen in flight lands (no new round: this invoke may still read the old value).
+    answer(await e.invoke({}));
+    // Right after it, nothing due: the value the frozen round fetched, the latest.
+    const r = answer(await e.invoke({}));
+    expect(r.values.api).toBe(digest(value(version)));
+    expect(e.output).not.toContain('TimeoutError');
+  });
+
+  test("before-invoke: a round the store's timer starts while the handler runs is awaited before the response", async () => {
+    // The handler runs past the refresh interval: the store's own timer starts a round meanwhile.
+    // Left in flight, it was frozen with the process; on the thaw its deadline (counting the
+    // freeze) aborted it, the retry waited out its backoff, and the first invoke after the
+    // rotation served the old version.
+    const e = await lambda({ hush: { fetchTimeout: '1s' } });
+    await e.waitForInit();
+    await emu.control('POST', 'faults', { latencyMs: 600, times: 1 });
+    const first = answer(await e.invoke({ handlerMs: 1_300 }));
+    expect(first.inflightAtReturn).toBe(0);
+    const next = await rotate();
+    await sleep(1_500);
+    const before = await calls();
+    const r = answer(await e.invoke({}));
+    expect(r.values.api).toBe(digest(next));
+    expect(r.inflightAtReturn).toBe(0);
+    expect((await calls()) - before).toBe(1);
+    expect(e.output).not.toContain('TimeoutError');
+  });
 });
