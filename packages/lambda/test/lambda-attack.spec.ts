@@ -3,7 +3,7 @@
  * SIGSTOP between invokes; secrets come from `hush-emulator` over HTTP. The fixture answers with
  * digests, never values, so every byte the process printed or posted can be searched for them.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { requireBuild, startEmulatorProcess, type EmulatorProcess } from '../../../test/field/helpers';
 import { sleep } from '../../../test/support';
@@ -165,5 +165,233 @@ describe('@hush/lambda attacked under a Lambda runtime', () => {
     expect(r.inflightAtReturn).toBe(0);
     expect((await calls()) - before).toBe(1);
     expect(e.output).not.toContain('TimeoutError');
+  });
+});
+
+describe('@hush/lambda attacked: no value of any secret reaches output or a Runtime API payload', () => {
+  const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  const rnd = (n: number): string => Array.from(randomBytes(n), (b) => ALNUM[b % ALNUM.length]).join('');
+  /** Each value's random core (what a fragment search looks for) beside the full value. */
+  interface Planted {
+    id: string;
+    value: string | Buffer;
+    cores: string[];
+  }
+  let seq = 0;
+
+  async function plant(): Promise<{ planted: Planted[]; secrets: Record<string, unknown> }> {
+    const n = ++seq;
+    const short = rnd(6);
+    const hostileCore = rnd(16);
+    const longCore = rnd(64 * 1024);
+    const jsonCore = rnd(20);
+    const bin = randomBytes(48);
+    const planted: Planted[] = [
+      { id: `leak${n}/short`, value: short, cores: [short] },
+      { id: `leak${n}/hostile`, value: `'"\\\n\t<ü☃😀>${hostileCore}\u2028`, cores: [hostileCore] },
+      { id: `leak${n}/long`, value: longCore, cores: [longCore] },
+      { id: `leak${n}/json`, value: `{"user":"u","password":"${jsonCore}"}`, cores: [jsonCore] },
+      { id: `leak${n}/bin`, value: bin, cores: [] },
+      { id: `leak${n}/denied`, value: rnd(24), cores: [] },
+    ];
+    planted[5]!.cores.push(planted[5]!.value as string);
+    for (const p of planted) {
+      const body = Buffer.isBuffer(p.value) ? { binary: p.value.toString('base64') } : { value: p.value };
+      await emu.control('POST', `secrets/${encodeURIComponent(p.id)}`, body);
+    }
+    const secrets = {
+      short: planted[0]!.id,
+      hostile: planted[1]!.id,
+      long: planted[2]!.id,
+      json: { id: planted[3]!.id, format: 'json' },
+      bin: { id: planted[4]!.id, format: 'binary' },
+      denied: planted[5]!.id,
+    };
+    return { planted, secrets };
+  }
+
+  /** Forms a value or fragment can take in text: raw, JSON-escaped, URL-encoded, hex, base64. */
+  function forms(text: string | Buffer): { name: string; text: string; window: number }[] {
+    const bytes = Buffer.isBuffer(text) ? text : Buffer.from(text, 'utf8');
+    const out = [
+      { name: 'hex', text: bytes.toString('hex'), window: 16 },
+      { name: 'hex spaced', text: [...bytes].map((b) => b.toString(16).padStart(2, '0')).join(' '), window: 17 },
+      { name: 'decimal list', text: [...bytes].join(', '), window: 16 },
+    ];
+    for (let o = 0; o < 3; o++)
+      out.push({ name: `base64+${o}`, text: bytes.subarray(o).toString('base64').slice(0, -4), window: 10 });
+    for (let o = 0; o < 3; o++)
+      out.push({ name: `base64url+${o}`, text: bytes.subarray(o).toString('base64url').slice(0, -4), window: 10 });
+    if (!Buffer.isBuffer(text)) {
+      out.push({ name: 'raw', text, window: text.length < 64 ? 6 : 8 });
+      out.push({ name: 'url', text: encodeURIComponent(text), window: 8 });
+    }
+    return out;
+  }
+
+  /** Which secrets leaked and how (names of forms only: never the fragment). */
+  function leaks(haystack: string, planted: readonly Planted[]): string[] {
+    const found: string[] = [];
+    const windows = new Map<number, Set<string>>();
+    const windowsOf = (w: number): Set<string> => {
+      let set = windows.get(w);
+      if (!set) {
+        set = new Set();
+        for (let i = 0; i + w <= haystack.length; i++) set.add(haystack.slice(i, i + w));
+        windows.set(w, set);
+      }
+      return set;
+    };
+    for (const p of planted) {
+      if (typeof p.value === 'string' && haystack.includes(p.value)) found.push(`${p.id}: whole value`);
+      if (typeof p.value === 'string' && haystack.includes(JSON.stringify(p.value).slice(1, -1)))
+        found.push(`${p.id}: JSON-escaped value`);
+      for (const piece of [...p.cores, ...(Buffer.isBuffer(p.value) ? [p.value] : [])]) {
+        for (const f of forms(piece)) {
+          const set = windowsOf(f.window);
+          for (let i = 0; i + f.window <= f.text.length; i++) {
+            if (set.has(f.text.slice(i, i + f.window))) {
+              found.push(`${p.id}: fragment (${f.name}, ${f.window} chars)`);
+              break;
+            }
+          }
+        }
+      }
+    }
+    return found;
+  }
+
+  /** Everything the function printed and posted. */
+  function everything(e: LambdaEnvironment, results: readonly InvokeResult[]): string {
+    return [e.output, JSON.stringify(e.initErrors), JSON.stringify(results.map((r) => r.body))].join('\n');
+  }
+
+  test('the scanner finds a planted fragment in each form (it can fail)', async () => {
+    const { planted } = await plant();
+    const hex = (planted[4]!.value as Buffer).subarray(5, 15).toString('hex');
+    expect(leaks(`x ${planted[0]!.value as string} y`, planted)).not.toEqual([]);
+    expect(leaks(`x ${(planted[2]!.cores[0] ?? '').slice(3000, 3008)} y`, planted)).not.toEqual([]);
+    expect(leaks(`x ${hex} y`, planted)).not.toEqual([]);
+    expect(leaks(`x ${Buffer.from(planted[1]!.cores[0]!).subarray(1).toString('base64')} y`, planted)).not.toEqual([]);
+    expect(leaks(`x ${encodeURIComponent(planted[3]!.cores[0]!)} y`, planted)).not.toEqual([]);
+    expect(leaks('nothing here', planted)).toEqual([]);
+  });
+
+  test('a failed load at the first invoke (CommonJS), a proxy echoing values in its error, a handler that throws, bad JSON, rotations', async () => {
+    const { planted, secrets } = await plant();
+    const results: InvokeResult[] = [];
+    // The error for one id carries the other values, as a proxy or a misconfigured endpoint might.
+    // Under 300 characters, so the store reads it (longer text is withheld unread).
+    const echo = `AccessDenied: ${planted
+      .map((p) => (Buffer.isBuffer(p.value) ? p.value.toString('base64') : p.cores[0]!.slice(0, 24)))
+      .join(' | ')}`;
+    expect(echo.length).toBeLessThan(300);
+    await emu.control('POST', 'faults', {
+      operation: 'BatchGetSecretValue',
+      secretId: planted[5]!.id,
+      perSecret: true,
+      error: 'AccessDeniedException',
+      message: echo,
+    });
+    await emu.control('POST', 'faults', {
+      operation: 'GetSecretValue',
+      secretId: planted[5]!.id,
+      error: 'AccessDeniedException',
+      message: echo,
+    });
+    const e = await lambda({ secrets, initLoad: false });
+    await e.waitForInit();
+    for (let i = 0; i < 2; i++) {
+      const r = await e.invoke({});
+      results.push(r);
+      expect(r.ok).toBe(false);
+      expect(r.body).toMatchObject({ errorType: 'SecretsLoadError' });
+    }
+    await emu.control('DELETE', 'faults');
+    const ok = await e.invoke({});
+    results.push(ok);
+    const got = answer(ok).values;
+    const want = (values: readonly (string | Buffer)[]): Record<string, string> => ({
+      short: digest(values[0]!),
+      hostile: digest(values[1]!),
+      long: digest(values[2]!),
+      bin: digest(values[4]!),
+      denied: digest(values[5]!),
+    });
+    expect(got).toMatchObject(want(planted.map((p) => p.value)));
+    // A rotation of every value during a freeze: all served on the first invoke after it.
+    // (The long one stays at Secrets Manager's 64 KiB limit: larger is TOO_LARGE, the old value kept.)
+    const next = planted.map((p, i) =>
+      Buffer.isBuffer(p.value) ? randomBytes(64) : i === 2 ? rnd(64 * 1024) : `${p.value}-2-${rnd(8)}`,
+    );
+    for (const [i, p] of planted.entries()) {
+      if (i === 3) continue;
+      const v = next[i]!;
+      await emu.control(
+        'POST',
+        `secrets/${encodeURIComponent(p.id)}`,
+        Buffer.isBuffer(v) ? { binary: v.toString('base64') } : { value: v },
+      );
+    }
+    // Bad JSON: the json secret's new version does not parse (its text is a value too).
+    const badCore = rnd(20);
+    planted.push({ id: `${planted[3]!.id}#bad`, value: `{"password": ${badCore}`, cores: [badCore] });
+    await emu.control('POST', `secrets/${encodeURIComponent(planted[3]!.id)}`, { value: `{"password": ${badCore}` });
+    await sleep(1_300);
+    const rotated = await e.invoke({});
+    results.push(rotated);
+    const now = answer(rotated).values;
+    expect(now).toMatchObject(want(next));
+    expect(now.json).toBe(got.json);
+    for (let i = 0; i < 6; i++) {
+      const v = next[i]!;
+      planted.push({
+        id: `${planted[i]!.id}#2`,
+        value: v,
+        cores: Buffer.isBuffer(v) ? [] : [i === 2 ? v : v.slice(-8)],
+      });
+    }
+    expect(leaks(everything(e, results), planted)).toEqual([]);
+    // Something was written that could have carried them.
+    expect(e.output).toContain('Invoke Error');
+    expect(e.output).toContain('INVALID_JSON');
+    // The echo was withheld: the store saw text sharing 6+ characters with a value it holds.
+    expect(e.output).toContain('shares 6 or more characters with a value');
+  });
+
+  test('a failed load at INIT (ESM): the /init/error payload and the log carry no value', async () => {
+    const { planted, secrets } = await plant();
+    const echo = `denied: ${planted
+      .map((p) => (Buffer.isBuffer(p.value) ? p.value.toString('hex').slice(0, 40) : p.cores[0]!.slice(0, 20)))
+      .join(' ')}`;
+    expect(echo.length).toBeLessThan(300);
+    await emu.control('POST', 'faults', {
+      operation: 'BatchGetSecretValue',
+      secretId: planted[5]!.id,
+      perSecret: true,
+      error: 'AccessDeniedException',
+      message: echo,
+    });
+    await emu.control('POST', 'faults', {
+      operation: 'GetSecretValue',
+      secretId: planted[5]!.id,
+      error: 'AccessDeniedException',
+      message: echo,
+    });
+    const e = await lambda({ secrets, hush: { bootTimeout: '2s' } });
+    await e.waitForInit();
+    await e.current.exited;
+    expect(e.initErrors).toHaveLength(1);
+    expect(e.initErrors[0]).toMatchObject({ errorType: 'SecretsLoadError' });
+    expect(leaks(everything(e, []), planted)).toEqual([]);
+  });
+
+  test('a handler that throws: the invoke error carries the handler error and no value', async () => {
+    const { planted, secrets } = await plant();
+    const e = await lambda({ secrets, handler: 'throw' });
+    await e.waitForInit();
+    const r = await e.invoke({});
+    expect(r.body).toMatchObject({ errorType: 'Error', errorMessage: 'handler failed on purpose' });
+    expect(leaks(everything(e, [r]), planted)).toEqual([]);
   });
 });
