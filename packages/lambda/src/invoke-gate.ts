@@ -113,10 +113,11 @@ export function createInvokeGate(store: LambdaSecretStore, options: LambdaSecret
   }
   if (options.closeOnSigterm !== false) closeOnSigterm(store);
 
-  /** The refresh a `before-invoke` invoke left running past its timeout; awaited after the handler. */
+  /** The round in flight in `before-invoke` mode (an invoke's, or the timer's joined after a handler); awaited after the handler. */
   let pending: Promise<unknown> | undefined;
 
-  const refreshNow = (context: LambdaContextLike | undefined): Promise<void> | undefined => {
+  /** Starts (or joins) the due round; in `before-invoke` mode it is `pending` until it settles. */
+  const startRound = (): Promise<void> | undefined => {
     const round = store.refreshDue().then(
       () => undefined,
       // Only SecretsStoreClosedError rejects: a closed store serves nothing new; the handler's
@@ -124,19 +125,26 @@ export function createInvokeGate(store: LambdaSecretStore, options: LambdaSecret
       () => undefined,
     );
     if (mode === 'background') return undefined;
-    let timer: NodeJS.Timeout | undefined;
     const settled = round.then(() => {
-      clearTimeout(timer);
       if (pending === settled) pending = undefined;
     });
     pending = settled;
+    return settled;
+  };
+
+  const refreshNow = (context: LambdaContextLike | undefined): Promise<void> | undefined => {
+    const settled = startRound();
+    if (settled === undefined) return undefined;
     // Never past half the invoke's remaining time: a refreshTimeout longer than the function's
     // timeout must not turn a slow source into a timed-out invoke.
     const wait = Math.min(timeout, budget(context) / 2);
     if (wait <= 0) return Promise.resolve();
     // The invoke awaits this timer: it stays ref'd so the event loop cannot go idle under it.
-    const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, wait)));
-    return Promise.race([settled, timedOut]);
+    let timer: NodeJS.Timeout | undefined;
+    return Promise.race([
+      settled.then(() => clearTimeout(timer)),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, wait))),
+    ]);
   };
 
   return {
@@ -149,9 +157,7 @@ export function createInvokeGate(store: LambdaSecretStore, options: LambdaSecret
     after(context) {
       // A round the store's own timer started while the handler ran (its interval passed
       // meanwhile) is joined too: left in flight, it would be frozen with the process.
-      if (pending === undefined && mode === 'before-invoke' && store.loaded && store.isRefreshDue()) {
-        refreshNow(context);
-      }
+      if (pending === undefined && mode === 'before-invoke' && store.loaded && store.isRefreshDue()) startRound();
       if (pending === undefined) return undefined;
       // Waits at most refreshTimeout again (so a due invoke adds at most twice that) and never
       // past the invoke's deadline: a source that hangs must not hold every response.

@@ -5,6 +5,9 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretStore, awsSecretsManager } from '@hush/core';
+import { withSecrets } from '@hush/lambda';
 import { requireBuild, startEmulatorProcess, type EmulatorProcess } from '../../../test/field/helpers';
 import { sleep } from '../../../test/support';
 import { LambdaEnvironment, type InvokeResult, type LambdaEnvironmentOptions } from './runtime/lambda-runtime';
@@ -168,6 +171,40 @@ describe('@hush/lambda attacked under a Lambda runtime', () => {
   });
 });
 
+describe('@hush/lambda attacked: Middy, throwing and synchronous handlers at a due invoke', () => {
+  test('Middy, a handler that throws at a due invoke: its own error, the rotated value fetched once, nothing left in flight', async () => {
+    const e = await lambda({ wrapper: 'middy', handler: 'throw' });
+    await e.waitForInit();
+    await rotate();
+    await sleep(1_200);
+    const before = await calls();
+    const r = await e.invoke({});
+    expect(r.body).toMatchObject({ errorType: 'Error', errorMessage: 'handler failed on purpose' });
+    expect((await calls()) - before).toBe(1);
+    expect(e.output).toContain('rotated to version');
+  });
+
+  test('Middy: a round the timer starts during a long handler is awaited before the response (after)', async () => {
+    const e = await lambda({ wrapper: 'middy', hush: { fetchTimeout: '1s' } });
+    await e.waitForInit();
+    await emu.control('POST', 'faults', { latencyMs: 600, times: 1 });
+    expect(answer(await e.invoke({ handlerMs: 1_300 })).inflightAtReturn).toBe(0);
+  });
+
+  test('a synchronous handler (no promise) at a due invoke gets the rotated value fetched first; non-due it returns as is', async () => {
+    const e = await lambda({ handler: 'sync' });
+    await e.waitForInit();
+    await rotate();
+    await sleep(1_200);
+    const before = await calls();
+    const due = await e.invoke({ n: 1 });
+    expect(due.body).toMatchObject({ sync: true, event: { n: 1 }, inflightAtReturn: 0 });
+    expect((await calls()) - before).toBe(1);
+    expect(e.output).toContain('rotated to version');
+    expect((await e.invoke({ n: 2 })).body).toMatchObject({ sync: true, event: { n: 2 } });
+  });
+});
+
 describe('@hush/lambda attacked: no value of any secret reaches output or a Runtime API payload', () => {
   const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
   const rnd = (n: number): string => Array.from(randomBytes(n), (b) => ALNUM[b % ALNUM.length]).join('');
@@ -277,7 +314,7 @@ describe('@hush/lambda attacked: no value of any secret reaches output or a Runt
     expect(leaks('nothing here', planted)).toEqual([]);
   });
 
-  test('a failed load at the first invoke (CommonJS), a proxy echoing values in its error, a handler that throws, bad JSON, rotations', async () => {
+  test('a failed load at the first invoke (CommonJS), a proxy echoing values in its error, bad JSON, rotations', async () => {
     const { planted, secrets } = await plant();
     const results: InvokeResult[] = [];
     // The error for one id carries the other values, as a proxy or a misconfigured endpoint might.
@@ -393,5 +430,68 @@ describe('@hush/lambda attacked: no value of any secret reaches output or a Runt
     const r = await e.invoke({});
     expect(r.body).toMatchObject({ errorType: 'Error', errorMessage: 'handler failed on purpose' });
     expect(leaks(everything(e, [r]), planted)).toEqual([]);
+  });
+});
+
+describe('@hush/lambda attacked: many invokes at once on one store (Managed Instances)', () => {
+  const clients: SecretsManagerClient[] = [];
+  afterAll(() => clients.forEach((c) => c.destroy()));
+
+  async function store(): Promise<SecretStore<{ api: string }>> {
+    const client = new SecretsManagerClient({
+      endpoint: emu.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
+    clients.push(client);
+    const s = new SecretStore(
+      { api: ID },
+      { source: awsSecretsManager({ client }), refreshInterval: '1s', refreshJitter: 0, logger: false },
+    );
+    await s.load();
+    return s;
+  }
+
+  test('Managed Instances: 200 invokes at a time for 3.5 s cost one call per interval, each served the current value', async () => {
+    const s = await store();
+    const handler = withSecrets(s, async () => s.get('api'), {
+      closeOnSigterm: false,
+      env: { AWS_LAMBDA_INITIALIZATION_TYPE: 'lambda-managed-instances' },
+    });
+    const before = await calls();
+    const started = performance.now();
+    let stale = 0;
+    let served = 0;
+    await rotate();
+    while (performance.now() - started < 3_500) {
+      const current = value(version);
+      const answers = await Promise.all(Array.from({ length: 200 }, () => handler({}, {})));
+      served += answers.length;
+      // Background mode serves the current value: at most one interval behind a rotation.
+      stale += answers.filter((a) => a !== current).length;
+      await sleep(50);
+    }
+    const made = (await calls()) - before;
+    await s.close();
+    // 3.5 intervals: one call each (the store's own timer), never one per invoke.
+    expect(made).toBeGreaterThanOrEqual(2);
+    expect(made).toBeLessThanOrEqual(5);
+    expect(served).toBeGreaterThan(2_000);
+    expect(stale).toBeLessThan(served);
+  });
+
+  test('before-invoke: 200 due invokes at once share one call and all serve the rotated value', async () => {
+    const s = await store();
+    const handler = withSecrets(s, async () => s.get('api'), { closeOnSigterm: false, refresh: 'before-invoke' });
+    const next = await rotate();
+    // Frozen as Lambda would: nothing runs until the due invokes come.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1_100);
+    const before = await calls();
+    const answers = await Promise.all(
+      Array.from({ length: 200 }, () => handler({}, { getRemainingTimeInMillis: () => 3_000 })),
+    );
+    expect((await calls()) - before).toBe(1);
+    expect(answers.every((a) => a === next)).toBe(true);
+    await s.close();
   });
 });
