@@ -9,6 +9,11 @@ export interface LambdaSecretStore {
   isRefreshDue(): boolean;
   refreshDue(): Promise<readonly string[]>;
   close(): Promise<void>;
+  /**
+   * A forced refresh (`SecretStore` has it): after a round was frozen in flight, its answer is as
+   * old as its request, so the next invoke fetches again. Without it, that answer is served.
+   */
+  refresh?(): Promise<void>;
 }
 
 /** The part of the Lambda `context` the wrappers read (the real one has it). */
@@ -116,9 +121,17 @@ export function createInvokeGate(store: LambdaSecretStore, options: LambdaSecret
   /** The round in flight in `before-invoke` mode (an invoke's, or the timer's joined after a handler); awaited after the handler. */
   let pending: Promise<unknown> | undefined;
 
+  /**
+   * The round a response left in flight (it outlasted the waits): the process froze with it, so
+   * what it answered was read before the freeze. The next invoke fetches again once it settled.
+   */
+  let frozen: Promise<unknown> | undefined;
+  /** The refresh an invoke forced for a frozen round (itself frozen in flight: joined, not chained again). */
+  let forced: Promise<unknown> | undefined;
+
   /** Starts (or joins) the due round; in `before-invoke` mode it is `pending` until it settles. */
-  const startRound = (): Promise<void> | undefined => {
-    const round = store.refreshDue().then(
+  const startRound = (start: () => Promise<unknown> = () => store.refreshDue()): Promise<void> | undefined => {
+    const round = start().then(
       () => undefined,
       // Only SecretsStoreClosedError rejects: a closed store serves nothing new; the handler's
       // own reads say so.
@@ -132,9 +145,13 @@ export function createInvokeGate(store: LambdaSecretStore, options: LambdaSecret
     return settled;
   };
 
-  const refreshNow = (context: LambdaContextLike | undefined): Promise<void> | undefined => {
-    const settled = startRound();
+  const refreshNow = (
+    context: LambdaContextLike | undefined,
+    start?: () => Promise<unknown>,
+  ): Promise<void> | undefined => {
+    const settled = startRound(start);
     if (settled === undefined) return undefined;
+    if (start !== undefined) forced = settled;
     // Never past half the invoke's remaining time: a refreshTimeout longer than the function's
     // timeout must not turn a slow source into a timed-out invoke.
     const wait = Math.min(timeout, budget(context) / 2);
@@ -151,6 +168,12 @@ export function createInvokeGate(store: LambdaSecretStore, options: LambdaSecret
     mode,
     before(context) {
       if (!store.loaded) return store.load().then(() => undefined);
+      const round = frozen;
+      frozen = undefined;
+      if (round !== undefined && round !== forced && store.refresh) {
+        const refresh = store.refresh.bind(store);
+        return refreshNow(context, () => round.then(refresh));
+      }
       if (!store.isRefreshDue()) return undefined;
       return refreshNow(context);
     },
@@ -158,16 +181,25 @@ export function createInvokeGate(store: LambdaSecretStore, options: LambdaSecret
       // A round the store's own timer started while the handler ran (its interval passed
       // meanwhile) is joined too: left in flight, it would be frozen with the process.
       if (pending === undefined && mode === 'before-invoke' && store.loaded && store.isRefreshDue()) startRound();
-      if (pending === undefined) return undefined;
+      const round = pending;
+      if (round === undefined) return undefined;
+      // Left in flight at the response (refreshTimeout 0 leaves every round so, as 'background'
+      // does, and says so): remembered for the next invoke.
+      const leftInFlight = (): void => {
+        if (pending === round && timeout > 0) frozen = round;
+      };
       // Waits at most refreshTimeout again (so a due invoke adds at most twice that) and never
       // past the invoke's deadline: a source that hangs must not hold every response.
       const wait = Math.min(timeout, budget(context));
-      if (wait <= 0) return undefined;
+      if (wait <= 0) {
+        leftInFlight();
+        return undefined;
+      }
       let timer: NodeJS.Timeout | undefined;
       return Promise.race([
-        pending.then(() => clearTimeout(timer)),
+        round.then(() => clearTimeout(timer)),
         new Promise<void>((resolve) => (timer = setTimeout(resolve, wait))),
-      ]);
+      ]).then(leftInFlight);
     },
   };
 }

@@ -171,6 +171,56 @@ describe('@hush/lambda attacked under a Lambda runtime', () => {
   });
 });
 
+describe('@hush/lambda attacked: a fetch frozen in flight is as old as its request', () => {
+  test('before-invoke: a fetch that outlasted twice refreshTimeout and landed on the thaw is not taken as fresh', async () => {
+    const e = await lambda({ lambda: { refreshTimeout: 200 } });
+    await e.waitForInit();
+    answer(await e.invoke({}));
+    await sleep(1_200);
+    // A slow source: the due invoke gives up after 2 x 200 ms and the process freezes with the
+    // fetch in flight; its answer (the version before the rotation) waits in the socket.
+    await emu.control('POST', 'faults', { latencyMs: 700, times: 1 });
+    expect(answer(await e.invoke({})).inflightAtReturn).toBe(1);
+    await sleep(800);
+    const next = await rotate();
+    await sleep(1_200);
+    // More than refreshInterval after the rotation, and the answer that landed on the thaw was
+    // read before it: the invoke must fetch again.
+    const before = await calls();
+    expect(answer(await e.invoke({})).values.api).toBe(digest(next));
+    // One fetch for it (the frozen one was counted when it was sent); the next invoke is not due.
+    expect((await calls()) - before).toBe(1);
+    expect(answer(await e.invoke({})).values.api).toBe(digest(next));
+    expect((await calls()) - before).toBe(1);
+  });
+
+  test('a hung round frozen in flight, invoke after invoke: joined, never chained into more fetches; the recovery is served', async () => {
+    const e = await lambda({ hush: { fetchTimeout: '1s' }, lambda: { refreshTimeout: 300 } });
+    await e.waitForInit();
+    answer(await e.invoke({}));
+    await sleep(1_200);
+    await emu.control('POST', 'faults', { hang: true });
+    const before = await calls();
+    const times: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const r = await e.invoke({});
+      answer(r);
+      times.push(r.ms);
+      await sleep(1_500);
+    }
+    // The hung round, then at most one retry per interval (each hangs too): never more.
+    expect((await calls()) - before).toBeLessThanOrEqual(4);
+    // Each invoke within twice refreshTimeout (+ thaw and the machine's slack).
+    expect(Math.max(...times)).toBeLessThan(1_500);
+    await emu.control('DELETE', 'faults');
+    const next = await rotate();
+    await sleep(1_500);
+    answer(await e.invoke({}));
+    await sleep(1_200);
+    expect(answer(await e.invoke({})).values.api).toBe(digest(next));
+  });
+});
+
 describe('@hush/lambda attacked: Middy, throwing and synchronous handlers at a due invoke', () => {
   test('Middy, a handler that throws at a due invoke: its own error, the rotated value fetched once, nothing left in flight', async () => {
     const e = await lambda({ wrapper: 'middy', handler: 'throw' });
