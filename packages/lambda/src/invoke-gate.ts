@@ -105,7 +105,9 @@ export function createInvokeGate(store: LambdaSecretStore, options: LambdaSecret
   }
   checkKnownKeys(options, OPTION_KEYS, at);
   const env = options.env ?? process.env;
-  const mode = options.refresh ?? (isManagedInstances(env) ? 'background' : 'before-invoke');
+  // Managed Instances never freeze: a round left in flight there is not frozen with the process.
+  const freezes = !isManagedInstances(env);
+  const mode = options.refresh ?? (freezes ? 'before-invoke' : 'background');
   if (!REFRESH_MODES.includes(mode)) {
     throw new SecretsConfigError(
       `${at}.refresh`,
@@ -186,7 +188,7 @@ export function createInvokeGate(store: LambdaSecretStore, options: LambdaSecret
       // Left in flight at the response (refreshTimeout 0 leaves every round so, as 'background'
       // does, and says so): remembered for the next invoke.
       const leftInFlight = (): void => {
-        if (pending === round && timeout > 0) frozen = round;
+        if (pending === round && timeout > 0 && freezes) frozen = round;
       };
       // Waits at most refreshTimeout again (so a due invoke adds at most twice that) and never
       // past the invoke's deadline: a source that hangs must not hold every response.

@@ -180,6 +180,40 @@ describe('withSecrets', () => {
     source.release();
   });
 
+  test('a round left in flight at the response is refetched (forced) by the next invoke, on-demand only', async () => {
+    const managed = { AWS_LAMBDA_INITIALIZATION_TYPE: 'lambda-managed-instances' };
+    for (const [env, expected] of [
+      [{}, 1],
+      [managed, 0],
+    ] as const) {
+      const source = holdable(memorySource({ 'app/api': V1 }));
+      const store = storeWith(source);
+      await store.load();
+      const wrapped = counting(store);
+      let forced = 0;
+      wrapped.refresh = () => {
+        forced++;
+        return store.refresh();
+      };
+      const handler = withSecrets(wrapped, async () => store.get('api'), {
+        ...noSigterm,
+        refresh: 'before-invoke',
+        refreshTimeout: 50,
+        env,
+      });
+      const context = { getRemainingTimeInMillis: () => 10_000 };
+      source.hold();
+      clock.t += FREEZE;
+      // The due round outlasts both waits: the response goes out with it in flight.
+      await expect(handler({}, context)).resolves.toBe(V1);
+      expect(store.isRefreshDue()).toBe(true);
+      source.release();
+      await waitFor(() => !store.isRefreshDue(), 2_000, 'the round to land');
+      await expect(handler({}, context)).resolves.toBe(V1);
+      expect(forced).toBe(expected);
+    }
+  });
+
   test("refresh: 'background' starts the due refresh and serves the current value at once", async () => {
     const inner = memorySource({ 'app/api': V1 });
     const source = holdable(inner);
