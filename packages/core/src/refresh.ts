@@ -19,6 +19,10 @@ import { ValueIndex } from './value-index';
  */
 /** How early (ms) a timer may fire and still find what it was set for due (see `dueEntries`). */
 const DUE_TOLERANCE = 1;
+/** A fetch deadline firing this late (ms) means the process did not run meanwhile (a Lambda freeze). */
+const LATE_DEADLINE_MS = 250;
+/** The extra time such a fetch gets (at most its timeout) to read an answer that came during the freeze. */
+const THAW_GRACE_MS = 1_000;
 
 export class RefreshEngine implements ApplyContext, ScheduleHost {
   readonly slots: Map<string, Slot>;
@@ -140,12 +144,18 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
   /** One call to the source of `entries` (they share it). */
   private fetchFrom(entries: readonly Entry[], options: FetchOptions): Promise<void> {
     let deadline: NodeJS.Timeout | undefined;
-    const run = this.runFetch(entries, options, (timer) => (deadline = timer));
+    // A deadline re-armed later (see runFetch) replaces the one callers `ref()`.
+    const round: { shared?: Promise<void> } = {};
+    const run = this.runFetch(entries, options, (timer) => {
+      deadline = timer;
+      if (round.shared) this.deadlines.set(round.shared, timer);
+    });
     const shared = run.finally(() => {
       for (const e of entries) if (e.inflight === shared) e.inflight = undefined;
       this.settleWaiters();
       this.schedule();
     });
+    round.shared = shared;
     if (deadline) this.deadlines.set(shared, deadline);
     for (const e of entries) e.inflight = shared;
     return shared;
@@ -175,13 +185,27 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
     // One signal is shared by every SDK call of the round (one per batch of 20, plus spillover and
     // retries): lift Node's 10-listener warning for it.
     setMaxListeners(Infinity, abort.signal);
-    const timer = setTimeout(
-      () =>
-        abort.abort(
-          new SecretFetchError('*', 'TimeoutError', `no answer within ${Math.round(timeout)} ms`, { retryable: true }),
-        ),
-      timeout,
-    );
+    let dueAt = started + timeout;
+    let graced = false;
+    const expire = (): void => {
+      const now = this.config.clock.now();
+      // Far past its time: the process was not running (Lambda froze it with the call in flight),
+      // and an answer that came meanwhile is waiting in the socket. Once, a short grace to read it
+      // (the freeze is not the source's failure), then the deadline holds.
+      if (!graced && now - dueAt > LATE_DEADLINE_MS) {
+        graced = true;
+        dueAt = now + Math.min(timeout, THAW_GRACE_MS);
+        const ref = timer.hasRef();
+        timer = setTimeout(expire, dueAt - now);
+        if (!ref) timer.unref();
+        onDeadline(timer);
+        return;
+      }
+      abort.abort(
+        new SecretFetchError('*', 'TimeoutError', `no answer within ${Math.round(timeout)} ms`, { retryable: true }),
+      );
+    };
+    let timer = setTimeout(expire, timeout);
     // Load and forced refreshes are awaited by a caller: their deadline keeps the process alive
     // (a source that holds no handle would otherwise let `node app.js` exit mid-load).
     if (options.reason !== 'load' && !options.force) timer.unref();

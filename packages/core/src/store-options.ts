@@ -53,7 +53,11 @@ export interface SecretStoreOptions {
   startupJitter?: Duration;
   /** Forced refreshes of one secret closer together than this are coalesced. @default '1s' */
   minRefreshInterval?: Duration;
-  /** Deadline for one background or forced refresh call to the source. @default '30s' */
+  /**
+   * Deadline for one background or forced refresh call to the source. A deadline that fires more
+   * than 250 ms late (the process was frozen, as on Lambda) gives the call one grace of up to 1 s
+   * first, to read an answer that came during the freeze. @default '30s'
+   */
   fetchTimeout?: Duration;
   /**
    * Backoff after failures (see `backoff.ts`). With `cap(n) = min(max, initial·2^n)`:

@@ -9,6 +9,11 @@ export interface LambdaSecretStore {
   isRefreshDue(): boolean;
   refreshDue(): Promise<readonly string[]>;
   close(): Promise<void>;
+  /**
+   * A forced refresh (`SecretStore` has it): after a round was frozen in flight, its answer is as
+   * old as its request, so the next invoke fetches again. Without it, that answer is served.
+   */
+  refresh?(): Promise<void>;
 }
 
 /** The part of the Lambda `context` the wrappers read (the real one has it). */
@@ -34,7 +39,8 @@ export interface LambdaSecretsOptions {
    */
   refresh?: RefreshMode;
   /**
-   * How long an invoke waits for a due refresh before the handler runs with the last good value.
+   * How long an invoke waits for a due refresh before the handler runs with the last good value
+   * (never more than half the invoke's remaining time). `0` never waits, before or after the handler.
    * @default '1s'
    */
   refreshTimeout?: Duration;
@@ -62,17 +68,20 @@ export interface InvokeGate {
   /**
    * Before the handler: `undefined` when the handler may run at once and needs no `after()` (nothing
    * due — a property read — or a background refresh started), else a promise that settles when the
-   * handler may run. Rejects only when the store cannot be loaded.
+   * handler may run. Rejects only when the store cannot be loaded. The wait for a due refresh
+   * is held to half the invoke's remaining time, so the handler keeps the other half.
    */
-  before(): Promise<void> | undefined;
+  before(context: LambdaContextLike | undefined): Promise<void> | undefined;
   /**
-   * After the handler: in `before-invoke` mode, waits for a refresh still in flight, at most
+   * After the handler: in `before-invoke` mode, waits for a refresh still in flight (the one
+   * `before` started, or one the store's timer started while the handler ran), at most
    * `refreshTimeout` and never past the invoke's deadline.
    */
   after(context: LambdaContextLike | undefined): Promise<void> | undefined;
 }
 
-const closingStores = new WeakSet<object>();
+/** The stores closed on SIGTERM (one process-wide listener closes them all). */
+const sigtermStores = new Set<LambdaSecretStore>();
 
 /** @internal */
 export function createInvokeGate(store: LambdaSecretStore, options: LambdaSecretsOptions = {}, at: string): InvokeGate {
@@ -96,7 +105,9 @@ export function createInvokeGate(store: LambdaSecretStore, options: LambdaSecret
   }
   checkKnownKeys(options, OPTION_KEYS, at);
   const env = options.env ?? process.env;
-  const mode = options.refresh ?? (isManagedInstances(env) ? 'background' : 'before-invoke');
+  // Managed Instances never freeze: a round left in flight there is not frozen with the process.
+  const freezes = !isManagedInstances(env);
+  const mode = options.refresh ?? (freezes ? 'before-invoke' : 'background');
   if (!REFRESH_MODES.includes(mode)) {
     throw new SecretsConfigError(
       `${at}.refresh`,
@@ -109,73 +120,120 @@ export function createInvokeGate(store: LambdaSecretStore, options: LambdaSecret
   }
   if (options.closeOnSigterm !== false) closeOnSigterm(store);
 
-  /** The refresh a `before-invoke` invoke left running past its timeout; awaited after the handler. */
+  /** The round in flight in `before-invoke` mode (an invoke's, or the timer's joined after a handler); awaited after the handler. */
   let pending: Promise<unknown> | undefined;
 
-  const refreshNow = (): Promise<void> | undefined => {
-    const round = store.refreshDue().then(
+  /**
+   * The round a response left in flight (it outlasted the waits): the process froze with it, so
+   * what it answered was read before the freeze. The next invoke fetches again once it settled.
+   */
+  let frozen: Promise<unknown> | undefined;
+  /** The refresh an invoke forced for a frozen round (itself frozen in flight: joined, not chained again). */
+  let forced: Promise<unknown> | undefined;
+
+  /** Starts (or joins) the due round; in `before-invoke` mode it is `pending` until it settles. */
+  const startRound = (start: () => Promise<unknown> = () => store.refreshDue()): Promise<void> | undefined => {
+    const round = start().then(
       () => undefined,
       // Only SecretsStoreClosedError rejects: a closed store serves nothing new; the handler's
       // own reads say so.
       () => undefined,
     );
     if (mode === 'background') return undefined;
-    let timer: NodeJS.Timeout | undefined;
     const settled = round.then(() => {
-      clearTimeout(timer);
       if (pending === settled) pending = undefined;
     });
     pending = settled;
-    if (timeout === 0) return Promise.resolve();
+    return settled;
+  };
+
+  const refreshNow = (
+    context: LambdaContextLike | undefined,
+    start?: () => Promise<unknown>,
+  ): Promise<void> | undefined => {
+    const settled = startRound(start);
+    if (settled === undefined) return undefined;
+    if (start !== undefined) forced = settled;
+    // Never past half the invoke's remaining time: a refreshTimeout longer than the function's
+    // timeout must not turn a slow source into a timed-out invoke.
+    const wait = Math.min(timeout, budget(context) / 2);
+    if (wait <= 0) return Promise.resolve();
     // The invoke awaits this timer: it stays ref'd so the event loop cannot go idle under it.
-    const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeout)));
-    return Promise.race([settled, timedOut]);
+    let timer: NodeJS.Timeout | undefined;
+    return Promise.race([
+      settled.then(() => clearTimeout(timer)),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, wait))),
+    ]);
   };
 
   return {
     mode,
-    before() {
+    before(context) {
       if (!store.loaded) return store.load().then(() => undefined);
+      const round = frozen;
+      frozen = undefined;
+      if (round !== undefined && round !== forced && store.refresh) {
+        const refresh = store.refresh.bind(store);
+        return refreshNow(context, () => round.then(refresh));
+      }
       if (!store.isRefreshDue()) return undefined;
-      return refreshNow();
+      return refreshNow(context);
     },
     after(context) {
-      if (pending === undefined) return undefined;
+      // A round the store's own timer started while the handler ran (its interval passed
+      // meanwhile) is joined too: left in flight, it would be frozen with the process.
+      if (pending === undefined && mode === 'before-invoke' && store.loaded && store.isRefreshDue()) startRound();
+      const round = pending;
+      if (round === undefined) return undefined;
+      // Left in flight at the response (refreshTimeout 0 leaves every round so, as 'background'
+      // does, and says so): remembered for the next invoke.
+      const leftInFlight = (): void => {
+        if (pending === round && timeout > 0 && freezes) frozen = round;
+      };
       // Waits at most refreshTimeout again (so a due invoke adds at most twice that) and never
       // past the invoke's deadline: a source that hangs must not hold every response.
-      const left = context?.getRemainingTimeInMillis?.();
-      const budget = Math.min(
-        timeout,
-        typeof left === 'number' && Number.isFinite(left) ? left - RESPONSE_MARGIN_MS : Infinity,
-      );
-      if (budget <= 0) return undefined;
+      const wait = Math.min(timeout, budget(context));
+      if (wait <= 0) {
+        leftInFlight();
+        return undefined;
+      }
       let timer: NodeJS.Timeout | undefined;
       return Promise.race([
-        pending.then(() => clearTimeout(timer)),
-        new Promise<void>((resolve) => (timer = setTimeout(resolve, budget))),
-      ]);
+        round.then(() => clearTimeout(timer)),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, wait))),
+      ]).then(leftInFlight);
     },
   };
 }
 
+/** The time an invoke has left before its deadline, less the margin to post the response. */
+function budget(context: LambdaContextLike | undefined): number {
+  const left = context?.getRemainingTimeInMillis?.();
+  return typeof left === 'number' && Number.isFinite(left) ? left - RESPONSE_MARGIN_MS : Infinity;
+}
+
 /**
- * Closes the store on SIGTERM, then re-raises the signal when nobody else listened for it when it
- * came, so the process ends as it would have without this listener.
+ * Closes the store on SIGTERM, then re-raises the signal when nobody else listened for it, so the
+ * process ends as it would have without this listener. One listener for every store, run before
+ * the others: whether another listener exists is read when the signal comes, before a `once`
+ * listener of the app removes itself (its shutdown may still be running when the stores are closed).
  */
 function closeOnSigterm(store: LambdaSecretStore): void {
-  if (closingStores.has(store)) return;
-  closingStores.add(store);
-  // First, so the others are counted before they run: a `process.once` listener (the app's own
-  // shutdown) is gone by the time it has been called, yet it ends the process its way.
-  process.prependOnceListener('SIGTERM', () => {
-    const handledElsewhere = process.listenerCount('SIGTERM') > 0;
-    let timer: NodeJS.Timeout | undefined;
-    void Promise.race([
-      store.close().catch(() => undefined),
-      new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_ON_SIGTERM_MS))),
-    ]).then(() => {
-      clearTimeout(timer);
-      if (!handledElsewhere && process.listenerCount('SIGTERM') === 0) process.kill(process.pid, 'SIGTERM');
-    });
+  if (sigtermStores.size === 0) process.prependListener('SIGTERM', onSigterm);
+  sigtermStores.add(store);
+}
+
+function onSigterm(): void {
+  process.removeListener('SIGTERM', onSigterm);
+  const others = process.listenerCount('SIGTERM') > 0;
+  const stores = [...sigtermStores];
+  sigtermStores.clear();
+  let timer: NodeJS.Timeout | undefined;
+  void Promise.race([
+    Promise.all(stores.map((s) => s.close().catch(() => undefined))),
+    new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_ON_SIGTERM_MS))),
+  ]).then(() => {
+    clearTimeout(timer);
+    if (!others && process.listenerCount('SIGTERM') === 0) process.kill(process.pid, 'SIGTERM');
   });
 }

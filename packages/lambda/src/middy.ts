@@ -40,7 +40,7 @@ export function secretsMiddleware(store: LambdaSecretStore, options?: LambdaSecr
   const after = (request: MiddyRequestLike): Promise<void> | undefined => gate.after(request?.context);
   return {
     // Middy ends the chain early when `before` resolves with a value: these resolve with undefined.
-    before: () => gate.before(),
+    before: (request) => gate.before(request?.context),
     after,
     onError: after,
   };

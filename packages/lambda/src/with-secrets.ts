@@ -48,11 +48,25 @@ export function withSecrets<H extends LambdaHandler>(
   }
   const call = handler as unknown as (event: unknown, context: unknown) => unknown;
   function secretsHandler(event: unknown, context: unknown): unknown {
-    const ready = gate.before();
-    if (ready === undefined) return call(event, context);
+    const ready = gate.before(context as LambdaContextLike | undefined);
+    if (ready === undefined) {
+      const result = call(event, context);
+      // An async handler gives the store's timer time to start a round: `after` lands it before
+      // the response (a synchronous one gives it none).
+      return gate.mode === 'before-invoke' && isPromiseLike(result) ? settle(result, context) : result;
+    }
     return run(ready, event, context);
   }
   return secretsHandler as SecretsHandler<H>;
+
+  async function settle(result: PromiseLike<unknown>, context: unknown): Promise<unknown> {
+    try {
+      return await result;
+    } finally {
+      const after = gate.after(context as LambdaContextLike | undefined);
+      if (after !== undefined) await after;
+    }
+  }
 
   async function run(ready: Promise<void>, event: unknown, context: unknown): Promise<unknown> {
     await ready;
@@ -63,4 +77,12 @@ export function withSecrets<H extends LambdaHandler>(
       if (settle !== undefined) await settle;
     }
   }
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
 }

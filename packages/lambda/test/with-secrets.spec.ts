@@ -153,6 +153,67 @@ describe('withSecrets', () => {
     source.release();
   });
 
+  test('before-invoke, hung source, the invoke nearly out of time: the handler runs at once whatever refreshTimeout says', async () => {
+    const source = holdable(memorySource({ 'app/api': V1 }));
+    const store = storeWith(source);
+    await store.load();
+    source.hold();
+    clock.t += FREEZE;
+    let ran = 0;
+    const handler = withSecrets(
+      store,
+      async () => {
+        ran = performance.now();
+        return store.get('api');
+      },
+      { ...noSigterm, refreshTimeout: '5s' },
+    );
+    const t0 = performance.now();
+    await expect(handler({}, { getRemainingTimeInMillis: () => 50 })).resolves.toBe(V1);
+    expect(performance.now() - t0).toBeLessThan(1_000);
+    // 2 s left: the handler starts within half of it; the response comes before the deadline.
+    const t1 = performance.now();
+    const deadline = Date.now() + 2_000;
+    await expect(handler({}, { getRemainingTimeInMillis: () => deadline - Date.now() })).resolves.toBe(V1);
+    expect(ran - t1).toBeLessThan(1_000 + 200);
+    expect(performance.now() - t1).toBeLessThan(2_000 + 200);
+    source.release();
+  });
+
+  test('a round left in flight at the response is refetched (forced) by the next invoke, on-demand only', async () => {
+    const managed = { AWS_LAMBDA_INITIALIZATION_TYPE: 'lambda-managed-instances' };
+    for (const [env, expected] of [
+      [{}, 1],
+      [managed, 0],
+    ] as const) {
+      const source = holdable(memorySource({ 'app/api': V1 }));
+      const store = storeWith(source);
+      await store.load();
+      const wrapped = counting(store);
+      let forced = 0;
+      wrapped.refresh = () => {
+        forced++;
+        return store.refresh();
+      };
+      const handler = withSecrets(wrapped, async () => store.get('api'), {
+        ...noSigterm,
+        refresh: 'before-invoke',
+        refreshTimeout: 50,
+        env,
+      });
+      const context = { getRemainingTimeInMillis: () => 10_000 };
+      source.hold();
+      clock.t += FREEZE;
+      // The due round outlasts both waits: the response goes out with it in flight.
+      await expect(handler({}, context)).resolves.toBe(V1);
+      expect(store.isRefreshDue()).toBe(true);
+      source.release();
+      await waitFor(() => !store.isRefreshDue(), 2_000, 'the round to land');
+      await expect(handler({}, context)).resolves.toBe(V1);
+      expect(forced).toBe(expected);
+    }
+  });
+
   test("refresh: 'background' starts the due refresh and serves the current value at once", async () => {
     const inner = memorySource({ 'app/api': V1 });
     const source = holdable(inner);

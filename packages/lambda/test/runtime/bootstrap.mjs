@@ -37,11 +37,28 @@ function call(method, path, body) {
   });
 }
 
+// As aws-lambda-ric: the payload carries the stack as `trace`, and the runtime logs the error with
+// every enumerable property (Errors.toFormatted), so both are searched for leaks.
 function errorBody(error) {
   return {
     errorType: (error && error.name) || 'Error',
     errorMessage: (error && error.message) || String(error),
+    trace: typeof error?.stack === 'string' ? error.stack.split('\n') : [],
   };
+}
+
+function logError(label, error) {
+  const withProperties = (v) =>
+    v instanceof Error
+      ? { errorType: v.name, errorMessage: v.message, code: v.code, ...v, stack: String(v.stack).split('\n') }
+      : v;
+  let text;
+  try {
+    text = JSON.stringify(error, (_k, v) => withProperties(v));
+  } catch {
+    text = JSON.stringify(errorBody(error));
+  }
+  console.error(label, `\t${text}`);
 }
 
 async function loadHandler() {
@@ -63,6 +80,7 @@ let handler;
 try {
   handler = await loadHandler();
 } catch (error) {
+  logError('Init Error', error);
   await call('POST', '/init/error', errorBody(error)).catch(() => undefined);
   process.exit(1);
 }
@@ -82,6 +100,7 @@ for (;;) {
     const result = await handler(JSON.parse(next.body), context);
     await call('POST', `/invocation/${id}/response`, result === undefined ? null : result);
   } catch (error) {
+    logError('Invoke Error', error);
     await call('POST', `/invocation/${id}/error`, errorBody(error));
   }
 }
