@@ -3,7 +3,7 @@ import { untilAborted } from './abort';
 import { foreignCode } from './apply';
 import type { Entry } from './refresh-state';
 import type { ValueIndex } from './value-index';
-import { nextDescribeAt } from './schedule';
+import { nextDescribeAt, rotationPending } from './schedule';
 import type { DescribeOutcome, SecretDescription } from './sources/source';
 import type { ResolvedRotationSchedule, ResolvedStoreOptions } from './store-options';
 
@@ -161,16 +161,21 @@ export class RotationSchedule {
       entry.rotationFetch = undefined;
       entry.rechecks = 0;
     }
+    // The scheduled rotation this store knows of and no fetch has answered yet. A describe that
+    // lands while that rotation runs already reports the date after it (the service moves
+    // NextRotationDate when the rotation starts): it must not drop the fetch of the one under way.
+    const known =
+      !moved && rotationPending(entry, { batchWindow: this.host.batchWindow }) ? entry.rotationAt : undefined;
+    let rotationAt: number | undefined;
     if (
       next !== undefined &&
       Number.isFinite(next) &&
       (next > wall || (wall - next < rs.safetyInterval && !waiting && !moved))
     ) {
       // Due in the future, or due just now (a describe that lands on the rotation time).
-      entry.rotationAt = at + Math.max(0, next - wall) + rs.delay + Math.random() * rs.jitter;
-    } else {
-      entry.rotationAt = undefined;
+      rotationAt = at + Math.max(0, next - wall) + rs.delay + Math.random() * rs.jitter;
     }
+    entry.rotationAt = known !== undefined && !(known >= (rotationAt ?? Infinity)) ? known : rotationAt;
     return moved;
   }
 }

@@ -88,7 +88,7 @@ export function changePending(f: ScheduleFacts): boolean {
  * The scheduled rotation is known and no successful fetch has started since its result became
  * available (a fetch batched up to `batchWindow` early counts).
  */
-export function rotationPending(f: ScheduleFacts, config: ScheduleConfig): boolean {
+export function rotationPending(f: ScheduleFacts, config: Pick<ScheduleConfig, 'batchWindow'>): boolean {
   if (f.rotationAt === undefined) return false;
   return f.okAttemptAt === undefined || f.okAttemptAt < f.rotationAt - (config.batchWindow ?? 0);
 }

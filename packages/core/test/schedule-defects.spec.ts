@@ -231,6 +231,45 @@ describe('the derived schedule: defects of issue 21', () => {
   });
 });
 
+describe('a DescribeSecret that lands while the known scheduled rotation runs', () => {
+  // Found by rotation-schedule.spec under load: its daily describe (describeInterval 24 h) met the
+  // daily rotation under way, which already reported the next day's date, and the store dropped the
+  // fetch of the rotation running then: seen up to the safety poll later instead of within delay + jitter.
+  it('keeps the fetch of the rotation under way (its NextRotationDate already moved on)', async () => {
+    const source = new ScriptedSource();
+    source.set('db', 'pw-1');
+    const wall = Date.now();
+    const HOUR = 3_600_000;
+    source.description = () => ({ rotationEnabled: true, nextRotationDate: new Date(wall + HOUR) });
+    const store = open(
+      new SecretStore(defineSecrets({ db: 'db' }), {
+        source,
+        rotationSchedule: { delay: '1m', jitter: 0, safetyInterval: '6h', describeInterval: '1h' },
+      }),
+    );
+    await store.load();
+    await jest.advanceTimersByTimeAsync(1_000); // the first schedule read: the rotation in 1 h
+    expect(source.describes).toBe(1);
+    // The rotation starts on time; the service already reports the next one and AWSPENDING.
+    await jest.advanceTimersByTimeAsync(HOUR - 2_000);
+    source.description = () => ({
+      rotationEnabled: true,
+      nextRotationDate: new Date(wall + 2 * HOUR),
+      rotationPending: true,
+    });
+    const fetchesBefore = source.callsFor('db');
+    await jest.advanceTimersByTimeAsync(5_000); // the hourly describe lands now, mid-rotation
+    expect(source.describes).toBe(2);
+    // The rotation finishes 30 s in; its result is fetched delay (1 min) after the rotation time.
+    await jest.advanceTimersByTimeAsync(25_000);
+    source.set('db', 'pw-2');
+    source.description = () => ({ rotationEnabled: true, nextRotationDate: new Date(wall + 2 * HOUR) });
+    await jest.advanceTimersByTimeAsync(2 * 60_000);
+    expect(store.get('db')).toBe('pw-2');
+    expect(source.callsFor('db') - fetchesBefore).toBe(1);
+  });
+});
+
 describe('stores sharing one mountedFiles source (defect 6)', () => {
   let dir: string;
   beforeEach(async () => {
