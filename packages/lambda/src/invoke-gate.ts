@@ -136,6 +136,8 @@ export function createInvokeGate(store: LambdaSecretStore, options: LambdaSecret
   let frozen: Promise<unknown> | undefined;
   /** `refreshes.ok` when `frozen` was left in flight: it moved if that round answered. */
   let frozenOk: number | undefined;
+  /** When the response left `frozen` in flight (`performance.now()`, which counts a freeze). */
+  let frozenAt = 0;
   /** The refresh an invoke forced for a frozen round (itself frozen in flight: joined, not chained again). */
   let forced: Promise<unknown> | undefined;
 
@@ -182,8 +184,12 @@ export function createInvokeGate(store: LambdaSecretStore, options: LambdaSecret
       if (!store.loaded) return store.load().then(() => undefined);
       const round = frozen;
       const okBefore = frozenOk;
+      // Since the response that left it in flight: at most this long the answer waited unread.
+      const froze = round === undefined ? 0 : performance.now() - frozenAt;
       frozen = undefined;
-      if (round !== undefined && round !== forced && store.refresh) {
+      // A freeze shorter than refreshTimeout delayed the answer less than a due invoke's own wait
+      // does: invokes a moment apart refetched every slow round (2 fetches per due interval).
+      if (round !== undefined && round !== forced && store.refresh && froze >= timeout) {
         const refresh = store.refresh.bind(store);
         // Only an answer is as old as its request: a round that failed is retried after its backoff.
         const answered = (): boolean => okBefore === undefined || refreshesOk() !== okBefore;
@@ -205,6 +211,7 @@ export function createInvokeGate(store: LambdaSecretStore, options: LambdaSecret
         if (pending !== round || timeout <= 0 || !freezes) return;
         frozen = round;
         frozenOk = okBefore;
+        frozenAt = performance.now();
       };
       // Waits at most refreshTimeout again (so a due invoke adds at most twice that) and never
       // past the invoke's deadline: a source that hangs must not hold every response.

@@ -1,7 +1,7 @@
 import { SecretStore, SecretsConfigError, memorySource, type MemorySource, type Source } from '@hush/core';
 import { isManagedInstances, withSecrets, type LambdaSecretStore } from '@hush/lambda';
 import { secretsMiddleware } from '@hush/lambda/middy';
-import { waitFor } from '../../../test/support';
+import { sleep, waitFor } from '../../../test/support';
 
 const quiet = { info() {}, warn() {}, error() {}, debug() {} };
 const stores: { close(): Promise<void> }[] = [];
@@ -211,6 +211,8 @@ describe('withSecrets', () => {
       expect(store.isRefreshDue()).toBe(true);
       source.release();
       await waitFor(() => !store.isRefreshDue(), 2_000, 'the round to land');
+      // Frozen at least refreshTimeout (a shorter freeze delayed the answer less than a wait would).
+      await sleep(80);
       await expect(handler({}, context)).resolves.toBe(V1);
       expect(forced).toBe(expected);
     }
@@ -252,6 +254,8 @@ describe('withSecrets', () => {
     gate = undefined;
     open!();
     await waitFor(() => store.health().secrets.api?.error !== undefined, 2_000, 'the round to fail');
+    // Frozen longer than refreshTimeout: only the failure keeps the round from being refetched.
+    await sleep(80);
     const before = fetches;
     await expect(handler({}, context)).resolves.toBe(V1);
     expect(forced).toBe(0);
