@@ -497,4 +497,38 @@ describe('secretsManagerAgent credentials (issue 13)', () => {
       server.close();
     }
   });
+  // A token shorter than the fragment length (6) is not found by a fragment search unless it is
+  // quoted: an agent that echoed it unquoted got it into the message and the code.
+  it('withholds agent text and codes that quote a short token (5 characters or less) unquoted', async () => {
+    for (const token of ['k9Zq2', 'X7~', 'Q7']) {
+      const bodies: [number, string][] = [
+        [400, JSON.stringify({ __type: 'ValidationException', message: `token ${token} is not valid` })],
+        [400, JSON.stringify({ __type: `X${token}`, message: 'nope' })],
+        [500, JSON.stringify({ message: `upstream saw token ${token}` })],
+        [400, `not found ${token}`],
+      ];
+      let next = 0;
+      const server = createServer((_req, res) => {
+        const [status, body] = bodies[next++ % bodies.length]!;
+        res.writeHead(status, { 'content-type': 'application/json' }).end(body);
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      try {
+        const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+        const source = secretsManagerAgent({ url, token });
+        for (let i = 0; i < bodies.length; i++) {
+          const [outcome] = await source.fetch([{ id: 'prod/app/api-key' }], ctx());
+          const error = outcome && !outcome.ok ? outcome.error : undefined;
+          expect(error).toBeInstanceOf(SecretFetchError);
+          for (const text of [error!.message, error!.awsCode, inspect(error, { depth: 10 }), JSON.stringify(error)])
+            expect(text.replace(/SecretFetchError|secret id|prod\/app\/api-key|127\.0\.0\.1:\d+/g, '')).not.toContain(
+              token,
+            );
+        }
+        await source.close();
+      } finally {
+        server.close();
+      }
+    }
+  });
 });

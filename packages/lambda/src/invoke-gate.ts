@@ -14,6 +14,12 @@ export interface LambdaSecretStore {
    * old as its request, so the next invoke fetches again. Without it, that answer is served.
    */
   refresh?(): Promise<void>;
+  /**
+   * The store's counters (`SecretStore` has them): a frozen round is refetched only when it
+   * answered (`refreshes.ok` moved); one that failed applied nothing and its retry waits out the
+   * backoff. Without it, every frozen round is refetched.
+   */
+  stats?(): { readonly refreshes: { readonly ok: number } };
 }
 
 /** The part of the Lambda `context` the wrappers read (the real one has it). */
@@ -128,6 +134,10 @@ export function createInvokeGate(store: LambdaSecretStore, options: LambdaSecret
    * what it answered was read before the freeze. The next invoke fetches again once it settled.
    */
   let frozen: Promise<unknown> | undefined;
+  /** `refreshes.ok` when `frozen` was left in flight: it moved if that round answered. */
+  let frozenOk: number | undefined;
+  /** When the response left `frozen` in flight (`performance.now()`, which counts a freeze). */
+  let frozenAt = 0;
   /** The refresh an invoke forced for a frozen round (itself frozen in flight: joined, not chained again). */
   let forced: Promise<unknown> | undefined;
 
@@ -166,15 +176,24 @@ export function createInvokeGate(store: LambdaSecretStore, options: LambdaSecret
     ]);
   };
 
+  const refreshesOk = (): number | undefined => store.stats?.().refreshes.ok;
+
   return {
     mode,
     before(context) {
       if (!store.loaded) return store.load().then(() => undefined);
       const round = frozen;
+      const okBefore = frozenOk;
+      // Since the response that left it in flight: at most this long the answer waited unread.
+      const froze = round === undefined ? 0 : performance.now() - frozenAt;
       frozen = undefined;
-      if (round !== undefined && round !== forced && store.refresh) {
+      // A freeze shorter than refreshTimeout delayed the answer less than a due invoke's own wait
+      // does: invokes a moment apart refetched every slow round (2 fetches per due interval).
+      if (round !== undefined && round !== forced && store.refresh && froze >= timeout) {
         const refresh = store.refresh.bind(store);
-        return refreshNow(context, () => round.then(refresh));
+        // Only an answer is as old as its request: a round that failed is retried after its backoff.
+        const answered = (): boolean => okBefore === undefined || refreshesOk() !== okBefore;
+        return refreshNow(context, () => round.then(() => (answered() ? refresh() : undefined)));
       }
       if (!store.isRefreshDue()) return undefined;
       return refreshNow(context);
@@ -187,8 +206,12 @@ export function createInvokeGate(store: LambdaSecretStore, options: LambdaSecret
       if (round === undefined) return undefined;
       // Left in flight at the response (refreshTimeout 0 leaves every round so, as 'background'
       // does, and says so): remembered for the next invoke.
+      const okBefore = refreshesOk();
       const leftInFlight = (): void => {
-        if (pending === round && timeout > 0 && freezes) frozen = round;
+        if (pending !== round || timeout <= 0 || !freezes) return;
+        frozen = round;
+        frozenOk = okBefore;
+        frozenAt = performance.now();
       };
       // Waits at most refreshTimeout again (so a due invoke adds at most twice that) and never
       // past the invoke's deadline: a source that hangs must not hold every response.

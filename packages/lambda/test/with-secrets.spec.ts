@@ -1,7 +1,7 @@
 import { SecretStore, SecretsConfigError, memorySource, type MemorySource, type Source } from '@hush/core';
 import { isManagedInstances, withSecrets, type LambdaSecretStore } from '@hush/lambda';
 import { secretsMiddleware } from '@hush/lambda/middy';
-import { waitFor } from '../../../test/support';
+import { sleep, waitFor } from '../../../test/support';
 
 const quiet = { info() {}, warn() {}, error() {}, debug() {} };
 const stores: { close(): Promise<void> }[] = [];
@@ -195,6 +195,8 @@ describe('withSecrets', () => {
         forced++;
         return store.refresh();
       };
+      // With the store's counters: the round answered, so it is refetched.
+      wrapped.stats = () => store.stats();
       const handler = withSecrets(wrapped, async () => store.get('api'), {
         ...noSigterm,
         refresh: 'before-invoke',
@@ -209,9 +211,55 @@ describe('withSecrets', () => {
       expect(store.isRefreshDue()).toBe(true);
       source.release();
       await waitFor(() => !store.isRefreshDue(), 2_000, 'the round to land');
+      // Frozen at least refreshTimeout (a shorter freeze delayed the answer less than a wait would).
+      await sleep(80);
       await expect(handler({}, context)).resolves.toBe(V1);
       expect(forced).toBe(expected);
     }
+  });
+
+  test('a round left in flight at the response that failed is not refetched: its retry waits out the backoff', async () => {
+    // A failed answer applied nothing (the last good value stays, as the store knows): forcing a
+    // refetch for it skipped the backoff and doubled the calls to a failing or throttled source.
+    let fetches = 0;
+    let failing = false;
+    let open: (() => void) | undefined;
+    let gate: Promise<void> | undefined;
+    const inner = memorySource({ 'app/api': V1 });
+    const source: Source = {
+      kind: 'flaky',
+      async fetch(requests) {
+        fetches++;
+        if (gate) await gate;
+        if (failing) throw Object.assign(new Error('service down'), { name: 'InternalServiceError' });
+        return inner.fetch(requests);
+      },
+    };
+    const store = storeWith(source);
+    await store.load();
+    const wrapped = counting(store);
+    let forced = 0;
+    wrapped.refresh = () => {
+      forced++;
+      return store.refresh();
+    };
+    wrapped.stats = () => store.stats();
+    const handler = withSecrets(wrapped, async () => store.get('api'), { ...noSigterm, refreshTimeout: 50 });
+    const context = { getRemainingTimeInMillis: () => 10_000 };
+    failing = true;
+    gate = new Promise((resolve) => (open = resolve));
+    clock.t += FREEZE;
+    await expect(handler({}, context)).resolves.toBe(V1);
+    expect(store.isRefreshDue()).toBe(true);
+    gate = undefined;
+    open!();
+    await waitFor(() => store.health().secrets.api?.error !== undefined, 2_000, 'the round to fail');
+    // Frozen longer than refreshTimeout: only the failure keeps the round from being refetched.
+    await sleep(80);
+    const before = fetches;
+    await expect(handler({}, context)).resolves.toBe(V1);
+    expect(forced).toBe(0);
+    expect(fetches - before).toBe(0);
   });
 
   test("refresh: 'background' starts the due refresh and serves the current value at once", async () => {

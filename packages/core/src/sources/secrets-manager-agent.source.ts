@@ -367,10 +367,13 @@ export class SecretsManagerAgentSource implements Source {
   }
 
   /**
-   * Whether `text` carries a fragment (6+ characters, or an encoding) of `token`: an agent, proxy
-   * or broken extension may echo the header it got, and in Lambda that is AWS_SESSION_TOKEN.
+   * Whether `text` carries `token` or a fragment (6+ characters, or an encoding) of it: an agent,
+   * proxy or broken extension may echo the header it got, and in Lambda that is AWS_SESSION_TOKEN.
+   * A token shorter than a fragment is looked for as is (a fragment search finds it only quoted):
+   * withholding text that merely contains it costs nothing.
    */
   #carriesToken(token: string, text: string): boolean {
+    if (token !== '' && text.includes(token)) return true;
     if (this.#tokenFragments?.token !== token) this.#tokenFragments = { token, fragments: Fragments.of(token) };
     return this.#tokenFragments.fragments.in(text);
   }
