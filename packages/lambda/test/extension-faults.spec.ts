@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { join } from 'node:path';
 import { requireBuild, startEmulatorProcess } from '../../../test/field/helpers';
 import { sleep } from '../../../test/support';
-import { LambdaEnvironment, type InvokeResult } from './runtime/lambda-runtime';
+import { LambdaEnvironment, httpGet, type InvokeResult } from './runtime/lambda-runtime';
 
 jest.setTimeout(45_000);
 
@@ -85,29 +85,6 @@ async function lambdaOn(ext: FakeExtension, hush: Record<string, unknown> = {}):
   });
   envs.push(e);
   return e;
-}
-
-/** An API Gateway HTTP API (payload 2.0) GET, as serverless-express reads it. */
-function httpGet(path: string): Record<string, unknown> {
-  return {
-    version: '2.0',
-    routeKey: '$default',
-    rawPath: path,
-    rawQueryString: '',
-    headers: { host: 'example.test' },
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'api',
-      domainName: 'example.test',
-      http: { method: 'GET', path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' },
-      requestId: 'r',
-      routeKey: '$default',
-      stage: '$default',
-      time: new Date().toISOString(),
-      timeEpoch: Date.now(),
-    },
-    isBase64Encoded: false,
-  };
 }
 
 /** Everything the function put out: its stdout and stderr, and every payload it posted to the Runtime API. */

@@ -10,7 +10,12 @@ import { SecretStore, awsSecretsManager } from '@hush/core';
 import { withSecrets } from '@hush/lambda';
 import { requireBuild, startEmulatorProcess, type EmulatorProcess } from '../../../test/field/helpers';
 import { sleep } from '../../../test/support';
-import { LambdaEnvironment, type InvokeResult, type LambdaEnvironmentOptions } from './runtime/lambda-runtime';
+import {
+  LambdaEnvironment,
+  valueCalls,
+  type InvokeResult,
+  type LambdaEnvironmentOptions,
+} from './runtime/lambda-runtime';
 
 jest.setTimeout(60_000);
 
@@ -42,10 +47,7 @@ async function rotate(): Promise<string> {
   return value(version);
 }
 
-async function calls(): Promise<number> {
-  const c = (await emu.control('GET', 'calls')) as Record<string, number>;
-  return (c.GetSecretValue ?? 0) + (c.BatchGetSecretValue ?? 0);
-}
+const calls = (): Promise<number> => valueCalls(emu);
 
 interface Attack {
   secrets?: Record<string, unknown>;

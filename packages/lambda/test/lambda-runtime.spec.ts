@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, requireBuild, root, startEmulatorProcess, type EmulatorProcess } from '../../../test/field/helpers';
 import { sleep } from '../../../test/support';
-import { LambdaEnvironment, type LambdaEnvironmentOptions } from './runtime/lambda-runtime';
+import { LambdaEnvironment, httpGet, valueCalls, type LambdaEnvironmentOptions } from './runtime/lambda-runtime';
 
 jest.setTimeout(30_000);
 
@@ -55,10 +55,7 @@ async function rotate(): Promise<string> {
   return value(version);
 }
 
-async function calls(): Promise<number> {
-  const c = (await emu.control('GET', 'calls')) as Record<string, number>;
-  return (c.GetSecretValue ?? 0) + (c.BatchGetSecretValue ?? 0);
-}
+const calls = (): Promise<number> => valueCalls(emu);
 
 function agentPort(): string {
   return new URL(emu.agentUrl!).port;
@@ -90,29 +87,6 @@ async function lambda(
   });
   envs.push(e);
   return e;
-}
-
-/** An API Gateway HTTP API (payload 2.0) GET, as serverless-express reads it. */
-function httpGet(path: string): Record<string, unknown> {
-  return {
-    version: '2.0',
-    routeKey: '$default',
-    rawPath: path,
-    rawQueryString: '',
-    headers: { host: 'example.test', accept: 'application/json' },
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'api',
-      domainName: 'example.test',
-      http: { method: 'GET', path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' },
-      requestId: 'r',
-      routeKey: '$default',
-      stage: '$default',
-      time: new Date().toISOString(),
-      timeEpoch: Date.now(),
-    },
-    isBase64Encoded: false,
-  };
 }
 
 interface Answer {

@@ -280,3 +280,32 @@ export class LambdaEnvironment {
     this.current.child.kill('SIGCONT');
   }
 }
+
+/** An API Gateway HTTP API (payload 2.0) GET, as serverless-express reads it. */
+export function httpGet(path: string): Record<string, unknown> {
+  return {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath: path,
+    rawQueryString: '',
+    headers: { host: 'example.test', accept: 'application/json' },
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'api',
+      domainName: 'example.test',
+      http: { method: 'GET', path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' },
+      requestId: 'r',
+      routeKey: '$default',
+      stage: '$default',
+      time: new Date().toISOString(),
+      timeEpoch: Date.now(),
+    },
+    isBase64Encoded: false,
+  };
+}
+
+/** The Secrets Manager value calls (GetSecretValue + BatchGetSecretValue) the emulator has answered. */
+export async function valueCalls(emu: { control(method: string, route: string): Promise<unknown> }): Promise<number> {
+  const c = (await emu.control('GET', 'calls')) as Record<string, number>;
+  return (c.GetSecretValue ?? 0) + (c.BatchGetSecretValue ?? 0);
+}
