@@ -112,13 +112,14 @@ export class RotationSchedule {
     const moved: Entry[] = [];
     due.forEach((entry, i) => {
       const o = Array.isArray(outcomes) ? (outcomes[i] as DescribeOutcome | undefined) : undefined;
+      const first = entry.describedAt === undefined;
       entry.describedAt = at;
       if (!o?.ok) {
         failed++;
         code ||= o && !o.ok ? foreignCode(this.host.values, o.error?.awsCode) : 'NoResult';
         return;
       }
-      if (this.record(entry, o.description, at, wall, rs)) moved.push(entry);
+      if (this.record(entry, o.description, at, wall, rs, first)) moved.push(entry);
     });
     if (moved.length > 0) this.host.recordChange(moved);
     if (failed > 0 && !this.describeWarned) {
@@ -136,7 +137,14 @@ export class RotationSchedule {
    * moved away from the one served (a rotation that ran early, or a change we missed): a change
    * the schedule answers with a fetch.
    */
-  private record(entry: Entry, d: SecretDescription, at: number, wall: number, rs: ResolvedRotationSchedule): boolean {
+  private record(
+    entry: Entry,
+    d: SecretDescription,
+    at: number,
+    wall: number,
+    rs: ResolvedRotationSchedule,
+    first: boolean,
+  ): boolean {
     const moved =
       d.currentVersionId !== undefined &&
       entry.request.versionStage === undefined &&
@@ -174,6 +182,13 @@ export class RotationSchedule {
     ) {
       // Due in the future, or due just now (a describe that lands on the rotation time).
       rotationAt = at + Math.max(0, next - wall) + rs.delay + Math.random() * rs.jitter;
+    }
+    // A rotation already under way when the store first reads the schedule (AWSPENDING on
+    // another version; the load read the version before it): its result is fetched after `delay`,
+    // and the describe after that fetch rechecks until it lands. Only at the first read: a failed
+    // rotation can leave AWSPENDING for good, and later reads leave that to the safety poll.
+    if (first && d.rotationPending === true && !moved) {
+      rotationAt = Math.min(rotationAt ?? Infinity, at + rs.delay + Math.random() * rs.jitter);
     }
     entry.rotationAt = known !== undefined && !(known >= (rotationAt ?? Infinity)) ? known : rotationAt;
     return moved;

@@ -268,6 +268,59 @@ describe('a DescribeSecret that lands while the known scheduled rotation runs', 
     expect(store.get('db')).toBe('pw-2');
     expect(source.callsFor('db') - fetchesBefore).toBe(1);
   });
+
+  it('a rotation already under way at load is fetched after it lands, not at the safety poll', async () => {
+    const source = new ScriptedSource();
+    source.set('db', 'pw-1');
+    const wall = Date.now();
+    const HOUR = 3_600_000;
+    // The load reads the version before the rotation; the schedule says it is under way.
+    source.description = () => ({
+      rotationEnabled: true,
+      nextRotationDate: new Date(wall + 24 * HOUR),
+      rotationPending: true,
+    });
+    const store = open(
+      new SecretStore(defineSecrets({ db: 'db' }), {
+        source,
+        rotationSchedule: { delay: '1m', jitter: 0, safetyInterval: '6h' },
+      }),
+    );
+    await store.load();
+    await jest.advanceTimersByTimeAsync(1_000);
+    expect(source.describes).toBe(1);
+    // The rotation lands 90 s in: after the first fetch (at 1 min), a recheck finds it.
+    await jest.advanceTimersByTimeAsync(89_000);
+    source.set('db', 'pw-2');
+    source.description = () => ({ rotationEnabled: true, nextRotationDate: new Date(wall + 24 * HOUR) });
+    await jest.advanceTimersByTimeAsync(5 * 60_000);
+    expect(store.get('db')).toBe('pw-2');
+  });
+
+  it('an AWSPENDING left for good (a failed rotation) costs one extra fetch and a few rechecks, once', async () => {
+    const source = new ScriptedSource();
+    source.set('db', 'pw-1');
+    const HOUR = 3_600_000;
+    const wall = Date.now();
+    source.description = () => ({
+      rotationEnabled: true,
+      nextRotationDate: new Date(wall + 24 * HOUR),
+      rotationPending: true,
+    });
+    const store = open(
+      new SecretStore(defineSecrets({ db: 'db' }), {
+        source,
+        rotationSchedule: { delay: '1m', jitter: 0, safetyInterval: '1h', describeInterval: '1h' },
+      }),
+    );
+    await store.load();
+    await jest.advanceTimersByTimeAsync(6 * HOUR);
+    // 1 load + 1 fetch for the rotation under way + 6 safety polls (1 h, jittered) at most.
+    expect(source.callsFor('db')).toBeLessThanOrEqual(1 + 1 + 7);
+    // 6 hourly reads plus at most 7 rechecks (1, 2, 4, 8, 16, 32 min) after that one fetch.
+    expect(source.describes).toBeLessThanOrEqual(1 + 6 + 7);
+    expect(store.get('db')).toBe('pw-1');
+  });
 });
 
 describe('stores sharing one mountedFiles source (defect 6)', () => {
