@@ -117,6 +117,17 @@ export class RotationSchedule {
       if (!o?.ok) {
         failed++;
         code ||= o && !o.ok ? foreignCode(this.host.values, o.error?.awsCode) : 'NoResult';
+        // A recheck that failed counts as one: its wait still doubles, and the rechecks still end
+        // one safetyInterval after the fetch (a DescribeSecret that keeps failing is not read
+        // every `delay` for good).
+        if (entry.rechecks > 0) {
+          const fetched = entry.rotationFetch;
+          if (fetched !== undefined && at - fetched.at < rs.safetyInterval) entry.rechecks++;
+          else {
+            entry.rotationFetch = undefined;
+            entry.rechecks = 0;
+          }
+        }
         return;
       }
       if (this.record(entry, o.description, at, wall, rs, first)) moved.push(entry);

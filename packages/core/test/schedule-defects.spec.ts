@@ -6,6 +6,7 @@ import {
   SecretStore,
   type SecretDescription,
   type DescribeOutcome,
+  type Duration,
   type FetchContext,
   type FetchOutcome,
   type SecretRequest,
@@ -29,6 +30,8 @@ class ScriptedSource implements Source {
   readonly values = new Map<string, { value: string; version: string }>();
   readonly calls: { ids: string[]; at: number; force: boolean }[] = [];
   describes = 0;
+  /** While set, every DescribeSecret answer is a failure (throttled, or the permission revoked). */
+  describeFails = false;
   fault: Fault | undefined;
   /** While set, answers wait for it (ignoring the abort signal when `deaf`). */
   gate: Promise<void> | undefined;
@@ -73,6 +76,13 @@ class ScriptedSource implements Source {
 
   describe(ids: readonly string[]): Promise<readonly DescribeOutcome[]> {
     this.describes++;
+    if (this.describeFails)
+      return Promise.resolve(
+        ids.map((id) => ({
+          ok: false as const,
+          error: new SecretFetchError(id, 'ThrottlingException', 'Rate exceeded', { retryable: true, throttled: true }),
+        })),
+      );
     const answers = ids.map((id) => this.description?.(id));
     if (answers.includes('hang')) return new Promise(() => undefined);
     return Promise.resolve(
@@ -403,5 +413,82 @@ describe('isRefreshDue() / refreshDue(): a runtime that freezes between requests
     expect(store.isRefreshDue()).toBe(false);
     await store.close();
     await expect(store.refreshDue()).rejects.toMatchObject({ name: 'SecretsStoreClosedError' });
+  });
+});
+
+describe('attack: rotationSchedule storms (counted over 24 h of fake time)', () => {
+  const HOUR = 3_600_000;
+
+  async function run(
+    script: (source: ScriptedSource, wall: number, at: (ms: number) => Promise<void>) => Promise<void>,
+    options: { safetyInterval?: Duration; describeInterval?: Duration; minRefreshInterval?: Duration } = {},
+  ): Promise<{ fetches: number; describes: number; source: ScriptedSource; store: SecretStore<any> }> {
+    const source = new ScriptedSource();
+    source.set('db', 'pw-1');
+    const wall = Date.now();
+    const store = open(
+      new SecretStore(defineSecrets({ db: 'db' }), {
+        source,
+        rotationSchedule: {
+          delay: '1m',
+          jitter: 0,
+          safetyInterval: options.safetyInterval ?? '1h',
+          describeInterval: options.describeInterval ?? '24h',
+        },
+        ...(options.minRefreshInterval ? { minRefreshInterval: options.minRefreshInterval } : {}),
+      }),
+    );
+    let now = 0;
+    const at = async (ms: number): Promise<void> => {
+      await jest.advanceTimersByTimeAsync(ms - now);
+      now = ms;
+    };
+    let loaded = false;
+    const step = async (ms: number): Promise<void> => {
+      if (!loaded) {
+        loaded = true;
+        await store.load();
+      }
+      await at(ms);
+    };
+    await script(source, wall, step);
+    await step(24 * HOUR);
+    return { fetches: source.callsFor('db'), describes: source.describes, source, store };
+  }
+
+  it('describe failures during the rechecks of a rotation that never lands do not poll DescribeSecret forever', async () => {
+    // A failed rotation leaves AWSPENDING for good; DescribeSecret starts failing (throttled, or
+    // the permission revoked) during the rechecks after the one fetch.
+    const { fetches, describes } = await run(async (source, wall, at) => {
+      source.description = () => ({
+        rotationEnabled: true,
+        nextRotationDate: new Date(wall + 48 * HOUR),
+        rotationPending: true,
+      });
+      await at(0);
+      await at(2 * 60_000 + 5_000); // first describe, fetch at 1 min, describe after it, 1 recheck due
+      source.describeFails = true;
+    });
+    // 1 load + 1 fetch for the rotation under way + 24 safety polls.
+    expect(fetches).toBeLessThanOrEqual(1 + 1 + 25);
+    // The rechecks end one safety interval after that fetch: then one read a day. Before: one a minute.
+    expect(describes).toBeLessThanOrEqual(2 + 8 + 1);
+  });
+
+  it('the same after a scheduled rotation that does not land (the path before a rotation under way at load)', async () => {
+    const { fetches, describes } = await run(async (source, wall, at) => {
+      source.description = () => ({ rotationEnabled: true, nextRotationDate: new Date(wall + HOUR) });
+      await at(HOUR - 1_000);
+      // The rotation starts and stalls: the next date moves on, AWSPENDING stays.
+      source.description = () => ({
+        rotationEnabled: true,
+        nextRotationDate: new Date(wall + 25 * HOUR),
+        rotationPending: true,
+      });
+      await at(HOUR + 3 * 60_000 + 5_000); // fetch at 1 h 1 min, describe after it, 1 recheck
+      source.describeFails = true;
+    });
+    expect(fetches).toBeLessThanOrEqual(1 + 1 + 25);
+    expect(describes).toBeLessThanOrEqual(3 + 8 + 1);
   });
 });
