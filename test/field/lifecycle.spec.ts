@@ -154,6 +154,31 @@ describe('the user app as a process, the emulator as another', () => {
     record('ESM core, refreshDue() on a hung source', app, `, settled after ${settled} ms`);
   });
 
+  it.concurrent(
+    'frozen past fetchTimeout with refreshDue() awaited: the deadline re-armed on the thaw still holds the process',
+    async () => {
+      // A deadline that fires late (the process was frozen) gets one grace to read an answer that
+      // came meanwhile (refresh.ts); the re-armed timer keeps the first one's ref, so the awaited
+      // refreshDue() settles about the grace after the thaw instead of the process exiting 13.
+      const app = track(
+        startApp('thaw-grace-app.mjs', {
+          secrets: { a: 'field/a' },
+          options: { refreshInterval: '200ms', refreshJitter: 0, fetchTimeout: '1s', minRefreshInterval: 0 },
+        }),
+      );
+      await app.waitForOutput('inflight');
+      app.child.kill('SIGSTOP');
+      await sleep(2_500);
+      const thawed = performance.now();
+      app.child.kill('SIGCONT');
+      expect(await app.exit()).toBe(0);
+      expect(app.output).toMatch(/settled \[a\]; calls 2; health TimeoutError/);
+      // The grace ran: the round did not end at the thaw, but up to 1 s after it.
+      expect((app.exitedAt ?? 0) - thawed).toBeGreaterThanOrEqual(800);
+      record('ESM core, frozen past fetchTimeout, refreshDue() awaited', app, '');
+    },
+  );
+
   it.concurrent('an awaited invalidate() held back by minRefreshInterval keeps the process alive', async () => {
     // The answer waits on the store's timer, which is unref'd while nobody awaits an answer.
     const app = track(
