@@ -241,6 +241,31 @@ describe('the derived schedule: defects of issue 21', () => {
   });
 });
 
+const HOUR = 3_600_000;
+
+/**
+ * A store loaded while a rotation runs: the load read the version before it ('pw-1'), and the
+ * schedule says a rotation is under way (AWSPENDING on another version), the next one a day away.
+ */
+async function underWayAtLoad(schedule: { safetyInterval: Duration; describeInterval?: Duration }) {
+  const source = new ScriptedSource();
+  source.set('db', 'pw-1');
+  const wall = Date.now();
+  source.description = () => ({
+    rotationEnabled: true,
+    nextRotationDate: new Date(wall + 24 * HOUR),
+    rotationPending: true,
+  });
+  const store = open(
+    new SecretStore(defineSecrets({ db: 'db' }), {
+      source,
+      rotationSchedule: { delay: '1m', jitter: 0, ...schedule },
+    }),
+  );
+  await store.load();
+  return { source, store, wall };
+}
+
 describe('a DescribeSecret that lands while the known scheduled rotation runs', () => {
   // Found by rotation-schedule.spec under load: its daily describe (describeInterval 24 h) met the
   // daily rotation under way, which already reported the next day's date, and the store dropped the
@@ -249,7 +274,6 @@ describe('a DescribeSecret that lands while the known scheduled rotation runs', 
     const source = new ScriptedSource();
     source.set('db', 'pw-1');
     const wall = Date.now();
-    const HOUR = 3_600_000;
     source.description = () => ({ rotationEnabled: true, nextRotationDate: new Date(wall + HOUR) });
     const store = open(
       new SecretStore(defineSecrets({ db: 'db' }), {
@@ -280,23 +304,7 @@ describe('a DescribeSecret that lands while the known scheduled rotation runs', 
   });
 
   it('a rotation already under way at load is fetched after it lands, not at the safety poll', async () => {
-    const source = new ScriptedSource();
-    source.set('db', 'pw-1');
-    const wall = Date.now();
-    const HOUR = 3_600_000;
-    // The load reads the version before the rotation; the schedule says it is under way.
-    source.description = () => ({
-      rotationEnabled: true,
-      nextRotationDate: new Date(wall + 24 * HOUR),
-      rotationPending: true,
-    });
-    const store = open(
-      new SecretStore(defineSecrets({ db: 'db' }), {
-        source,
-        rotationSchedule: { delay: '1m', jitter: 0, safetyInterval: '6h' },
-      }),
-    );
-    await store.load();
+    const { source, store, wall } = await underWayAtLoad({ safetyInterval: '6h' });
     await jest.advanceTimersByTimeAsync(1_000);
     expect(source.describes).toBe(1);
     // The rotation lands 90 s in: after the first fetch (at 1 min), a recheck finds it.
@@ -308,22 +316,7 @@ describe('a DescribeSecret that lands while the known scheduled rotation runs', 
   });
 
   it('an AWSPENDING left for good (a failed rotation) costs one extra fetch and a few rechecks, once', async () => {
-    const source = new ScriptedSource();
-    source.set('db', 'pw-1');
-    const HOUR = 3_600_000;
-    const wall = Date.now();
-    source.description = () => ({
-      rotationEnabled: true,
-      nextRotationDate: new Date(wall + 24 * HOUR),
-      rotationPending: true,
-    });
-    const store = open(
-      new SecretStore(defineSecrets({ db: 'db' }), {
-        source,
-        rotationSchedule: { delay: '1m', jitter: 0, safetyInterval: '1h', describeInterval: '1h' },
-      }),
-    );
-    await store.load();
+    const { source, store } = await underWayAtLoad({ safetyInterval: '1h', describeInterval: '1h' });
     await jest.advanceTimersByTimeAsync(6 * HOUR);
     // 1 load + 1 fetch for the rotation under way + 6 safety polls (1 h, jittered) at most.
     expect(source.callsFor('db')).toBeLessThanOrEqual(1 + 1 + 7);
@@ -417,8 +410,6 @@ describe('isRefreshDue() / refreshDue(): a runtime that freezes between requests
 });
 
 describe('attack: rotationSchedule storms (counted over 24 h of fake time)', () => {
-  const HOUR = 3_600_000;
-
   async function run(
     script: (source: ScriptedSource, wall: number, at: (ms: number) => Promise<void>) => Promise<void>,
     options: { safetyInterval?: Duration; describeInterval?: Duration; minRefreshInterval?: Duration } = {},
