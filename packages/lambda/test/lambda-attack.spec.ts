@@ -49,6 +49,23 @@ async function rotate(): Promise<string> {
 
 const calls = (): Promise<number> => valueCalls(emu);
 
+/** Denies `id` (batched and alone) with an error whose text is `message`. */
+async function denyWith(id: string, message: string): Promise<void> {
+  await emu.control('POST', 'faults', {
+    operation: 'BatchGetSecretValue',
+    secretId: id,
+    perSecret: true,
+    error: 'AccessDeniedException',
+    message,
+  });
+  await emu.control('POST', 'faults', {
+    operation: 'GetSecretValue',
+    secretId: id,
+    error: 'AccessDeniedException',
+    message,
+  });
+}
+
 interface Attack {
   secrets?: Record<string, unknown>;
   hush?: Record<string, unknown>;
@@ -403,19 +420,7 @@ describe('@hush/lambda attacked: no value of any secret reaches output or a Runt
       .map((p) => (Buffer.isBuffer(p.value) ? p.value.toString('base64') : p.cores[0]!.slice(0, 24)))
       .join(' | ')}`;
     expect(echo.length).toBeLessThan(300);
-    await emu.control('POST', 'faults', {
-      operation: 'BatchGetSecretValue',
-      secretId: planted[5]!.id,
-      perSecret: true,
-      error: 'AccessDeniedException',
-      message: echo,
-    });
-    await emu.control('POST', 'faults', {
-      operation: 'GetSecretValue',
-      secretId: planted[5]!.id,
-      error: 'AccessDeniedException',
-      message: echo,
-    });
+    await denyWith(planted[5]!.id, echo);
     // And the JSON secret's current version does not parse at load (its text is a value too).
     const jsonId = planted[3]!.id;
     const badAtLoad = rnd(20);
@@ -491,19 +496,7 @@ describe('@hush/lambda attacked: no value of any secret reaches output or a Runt
       .map((p) => (Buffer.isBuffer(p.value) ? p.value.toString('hex').slice(0, 40) : p.cores[0]!.slice(0, 20)))
       .join(' ')}`;
     expect(echo.length).toBeLessThan(300);
-    await emu.control('POST', 'faults', {
-      operation: 'BatchGetSecretValue',
-      secretId: planted[5]!.id,
-      perSecret: true,
-      error: 'AccessDeniedException',
-      message: echo,
-    });
-    await emu.control('POST', 'faults', {
-      operation: 'GetSecretValue',
-      secretId: planted[5]!.id,
-      error: 'AccessDeniedException',
-      message: echo,
-    });
+    await denyWith(planted[5]!.id, echo);
     const e = await lambda({ secrets, hush: { bootTimeout: '2s' } });
     await e.waitForInit();
     await e.current.exited;
