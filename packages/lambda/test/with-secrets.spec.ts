@@ -42,6 +42,19 @@ function counting(store: LambdaSecretStore): LambdaSecretStore & { refreshes: nu
   return wrapped;
 }
 
+/** `counting(store)` with the store's `refresh()` (forced refetches counted) and its counters. */
+function countingForced(
+  store: SecretStore<{ api: string }>,
+): LambdaSecretStore & { refreshes: number; forced: number } {
+  const wrapped = Object.assign(counting(store), { forced: 0 });
+  wrapped.refresh = () => {
+    wrapped.forced++;
+    return store.refresh();
+  };
+  wrapped.stats = () => store.stats();
+  return wrapped;
+}
+
 /** A source whose fetches can be held (to stand for a slow or hung Secrets Manager). */
 function holdable(inner: MemorySource): Source & { hold(): void; release(): void } {
   let gate: Promise<void> | undefined;
@@ -189,14 +202,8 @@ describe('withSecrets', () => {
       const source = holdable(memorySource({ 'app/api': V1 }));
       const store = storeWith(source);
       await store.load();
-      const wrapped = counting(store);
-      let forced = 0;
-      wrapped.refresh = () => {
-        forced++;
-        return store.refresh();
-      };
       // With the store's counters: the round answered, so it is refetched.
-      wrapped.stats = () => store.stats();
+      const wrapped = countingForced(store);
       const handler = withSecrets(wrapped, async () => store.get('api'), {
         ...noSigterm,
         refresh: 'before-invoke',
@@ -214,7 +221,7 @@ describe('withSecrets', () => {
       // Frozen at least refreshTimeout (a shorter freeze delayed the answer less than a wait would).
       await sleep(80);
       await expect(handler({}, context)).resolves.toBe(V1);
-      expect(forced).toBe(expected);
+      expect(wrapped.forced).toBe(expected);
     }
   });
 
@@ -237,13 +244,7 @@ describe('withSecrets', () => {
     };
     const store = storeWith(source);
     await store.load();
-    const wrapped = counting(store);
-    let forced = 0;
-    wrapped.refresh = () => {
-      forced++;
-      return store.refresh();
-    };
-    wrapped.stats = () => store.stats();
+    const wrapped = countingForced(store);
     const handler = withSecrets(wrapped, async () => store.get('api'), { ...noSigterm, refreshTimeout: 50 });
     const context = { getRemainingTimeInMillis: () => 10_000 };
     failing = true;
@@ -258,7 +259,7 @@ describe('withSecrets', () => {
     await sleep(80);
     const before = fetches;
     await expect(handler({}, context)).resolves.toBe(V1);
-    expect(forced).toBe(0);
+    expect(wrapped.forced).toBe(0);
     expect(fetches - before).toBe(0);
   });
 
