@@ -1,5 +1,5 @@
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
@@ -448,6 +448,17 @@ describe('secretsManagerAgent credentials (issue 13)', () => {
     expect(quiet.records.filter((r) => r.fields.event === 'agent-token-file-world-readable')).toEqual([]);
   });
 
+  /** A fake agent answering each request with the next of `bodies` (status, body), in turn. */
+  async function answering(bodies: readonly [number, string][]): Promise<{ server: Server; url: string }> {
+    let next = 0;
+    const server = createServer((_req, res) => {
+      const [status, body] = bodies[next++ % bodies.length]!;
+      res.writeHead(status, { 'content-type': 'application/json' }).end(body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return { server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}` };
+  }
+
   // The token is a credential (in Lambda, AWS_SESSION_TOKEN): an agent, a proxy or a broken
   // extension that quotes it in its error text must not get it into a message, a code or stats.
   it('withholds agent error text and codes that carry a fragment or an encoding of the token', async () => {
@@ -461,14 +472,8 @@ describe('secretsManagerAgent credentials (issue 13)', () => {
       [404, `Not found: ${encodeURIComponent(token)}`],
       [429, JSON.stringify({ message: `Connection limit exceeded for ${Buffer.from(token).toString('hex')}` })],
     ];
-    let next = 0;
-    const server = createServer((_req, res) => {
-      const [status, body] = bodies[next++ % bodies.length]!;
-      res.writeHead(status, { 'content-type': 'application/json' }).end(body);
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { server, url } = await answering(bodies);
     try {
-      const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
       const source = secretsManagerAgent({ url, env: { AWS_SESSION_TOKEN: token } });
       const shown: string[] = [];
       for (let i = 0; i < bodies.length; i++) {
@@ -507,14 +512,8 @@ describe('secretsManagerAgent credentials (issue 13)', () => {
         [500, JSON.stringify({ message: `upstream saw token ${token}` })],
         [400, `not found ${token}`],
       ];
-      let next = 0;
-      const server = createServer((_req, res) => {
-        const [status, body] = bodies[next++ % bodies.length]!;
-        res.writeHead(status, { 'content-type': 'application/json' }).end(body);
-      });
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const { server, url } = await answering(bodies);
       try {
-        const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
         const source = secretsManagerAgent({ url, token });
         for (let i = 0; i < bodies.length; i++) {
           const [outcome] = await source.fetch([{ id: 'prod/app/api-key' }], ctx());
