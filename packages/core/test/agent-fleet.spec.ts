@@ -160,15 +160,26 @@ describe('error bodies the older Agent does not escape', () => {
 });
 
 describe('connections the agent cuts 61 s after opening', () => {
-  /** A TCP front that drops every connection `lifeMs` after accepting it, like the agent's per-connection timeout. */
-  async function cutter(lifeMs: number): Promise<{ url: string; cuts: () => number }> {
+  /**
+   * A TCP front that drops every connection `lifeMs` after accepting it, like the agent's
+   * per-connection timeout. `cutOnNextRequest()` makes every connection open now reset when its
+   * next request arrives: a cut the client learns of only by sending on it.
+   */
+  async function cutter(lifeMs: number): Promise<{ url: string; cuts: () => number; cutOnNextRequest: () => void }> {
     const target = new URL(agent.url);
     let cuts = 0;
     const sockets = new Set<net.Socket>();
+    const doomed = new Set<net.Socket>();
     const server = net.createServer((client) => {
       const upstream = net.connect(Number(target.port), target.hostname);
       sockets.add(client).add(upstream);
-      client.pipe(upstream).pipe(client);
+      client.on('data', (chunk) => {
+        if (!doomed.has(client)) return void upstream.write(chunk);
+        cuts++;
+        client.resetAndDestroy();
+        upstream.destroy();
+      });
+      upstream.pipe(client);
       const drop = () => {
         client.destroy();
         upstream.destroy();
@@ -183,8 +194,24 @@ describe('connections the agent cuts 61 s after opening', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     closers.push(() => new Promise((resolve) => server.close(resolve)));
     closers.push(() => sockets.forEach((s) => s.destroy()));
-    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, cuts: () => cuts };
+    return {
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      cuts: () => cuts,
+      cutOnNextRequest: () => [...sockets].filter((s) => !s.destroyed).forEach((s) => doomed.add(s)),
+    };
   }
+
+  it('the retry after a reset goes on a new connection, not on a pooled one the agent cut at the same moment', async () => {
+    const { url, cuts, cutOnNextRequest } = await cutter(3_600_000);
+    const { store, events } = newStore(url, { connectionMaxAge: '1h', concurrency: 2 });
+    await store.load(); // two secrets at concurrency 2: two pooled connections, opened together
+    cutOnNextRequest(); // both are cut, as the agent cuts connections opened together
+    await store.refresh('db');
+    // One request met the cut; on a pooled sibling its retry would have met the second one.
+    expect(cuts()).toBe(1);
+    expect(events.filter((e) => e.type === 'refresh-failed')).toEqual([]);
+    expect(store.stats().failures).toBe(0);
+  });
 
   it.each([
     ['sockets retired before the cut (connectionMaxAge below the cut)', '200ms', false],

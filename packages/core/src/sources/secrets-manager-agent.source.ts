@@ -119,7 +119,7 @@ export interface SecretsManagerAgentOptions {
   /**
    * A keep-alive socket older than this is closed instead of reused: the agent cuts every
    * connection 61 s after it opened (`MAX_REQ_TIME_SEC`), so reusing one near that age races the
-   * cut. A request that still meets a reset connection is retried once.
+   * cut. A request that still meets a reset connection is retried once, on a new connection.
    * @default '50s'
    */
   connectionMaxAge?: Duration;
@@ -422,6 +422,9 @@ export class SecretsManagerAgentSource implements Source {
 
     let attempts = 0;
     let rereadToken = false;
+    // After a reset, the retry goes on a new connection: a pooled sibling opened with the reset
+    // one (a load opens `concurrency` at once) is cut by the agent at the same moment.
+    let reset = false;
     const started = performance.now();
     for (;;) {
       attempts++;
@@ -444,11 +447,14 @@ export class SecretsManagerAgentSource implements Source {
       }
       let response: { status: number; body: string };
       try {
-        response = await this.get(url, token, context.signal);
+        response = await this.get(url, token, context.signal, reset);
       } catch (error) {
         const code = errorCode(error, context.signal);
         // A keep-alive socket the agent closed while idle fails once with ECONNRESET; retry that once.
-        if ((code === 'ECONNRESET' || code === 'EPIPE') && attempts === 1 && !context.signal.aborted) continue;
+        if ((code === 'ECONNRESET' || code === 'EPIPE') && attempts === 1 && !context.signal.aborted) {
+          reset = true;
+          continue;
+        }
         // A Lambda extension registers before it listens: during load, knock again shortly instead
         // of handing the store ECONNREFUSED and its boot backoff (up to a second per try).
         if (code === 'ECONNREFUSED' && (await knockAgain(attempts, started, context))) continue;
@@ -533,14 +539,19 @@ export class SecretsManagerAgentSource implements Source {
     }
   }
 
-  private get(url: URL, token: string, signal: AbortSignal): Promise<{ status: number; body: string }> {
+  /** One GET; `fresh` sends it on a new connection, closed after the answer, instead of a pooled one. */
+  private get(url: URL, token: string, signal: AbortSignal, fresh = false): Promise<{ status: number; body: string }> {
     return new Promise((resolve, reject) => {
       if (signal.aborted) return reject(signal.reason);
       const lib = url.protocol === 'https:' ? https : http;
       let timedOut = false;
       const req = lib.request(
         url,
-        { method: 'GET', agent: this.httpAgent, headers: { [AGENT_TOKEN_HEADER]: token, Accept: 'application/json' } },
+        {
+          method: 'GET',
+          agent: fresh ? false : this.httpAgent,
+          headers: { [AGENT_TOKEN_HEADER]: token, Accept: 'application/json' },
+        },
         (res) => {
           const chunks: Buffer[] = [];
           let size = 0;
