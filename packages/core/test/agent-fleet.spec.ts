@@ -1,6 +1,9 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   defineSecrets,
   SecretsConfigError,
@@ -211,6 +214,64 @@ describe('connections the agent cuts 61 s after opening', () => {
     expect(cuts()).toBe(1);
     expect(events.filter((e) => e.type === 'refresh-failed')).toEqual([]);
     expect(store.stats().failures).toBe(0);
+  });
+
+  /**
+   * A TCP front on the emulated agent that does, for the n-th request it sees (from 0), what
+   * `plan(n)` says: `pass` it on, `reset` its connection, `hang` (never answer), or answer the
+   * given raw HTTP response itself. Records each request's head.
+   */
+  async function scripted(
+    plan: (n: number) => 'pass' | 'reset' | 'hang' | string,
+  ): Promise<{ url: string; heads: string[]; open: () => number }> {
+    const target = new URL(agent.url);
+    const heads: string[] = [];
+    const sockets = new Set<net.Socket>();
+    const server = net.createServer((client) => {
+      const upstream = net.connect(Number(target.port), target.hostname);
+      sockets.add(client).add(upstream);
+      upstream.pipe(client);
+      client.on('data', (chunk) => {
+        const step = plan(heads.push(chunk.toString('latin1')) - 1);
+        if (step === 'pass') upstream.write(chunk);
+        else if (step === 'reset') {
+          client.resetAndDestroy();
+          upstream.destroy();
+        } else if (step !== 'hang') client.write(step);
+      });
+      client.on('error', () => upstream.destroy());
+      upstream.on('error', () => client.destroy());
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    closers.push(() => new Promise((resolve) => server.close(resolve)));
+    closers.push(() => sockets.forEach((s) => s.destroy()));
+    return {
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      heads,
+      open: () => [...sockets].filter((s) => !s.destroyed).length,
+    };
+  }
+
+  it('a reset met after a token re-read (403) is still sent once more on a new connection', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hush-agent-retry-'));
+    closers.push(() => rm(dir, { recursive: true, force: true }));
+    const tokenFile = join(dir, 'awssmatoken');
+    await writeFile(tokenFile, `${TOKEN}\n`, { mode: 0o600 });
+    const forbidden = 'HTTP/1.1 403 Forbidden\r\nContent-Length: 9\r\nConnection: keep-alive\r\n\r\nBad Token';
+    // Load (2 requests) passes; then the agent restarted: a 403, and the connection it came on is cut.
+    const { url, heads } = await scripted((n) => (n === 2 ? forbidden : n === 3 ? 'reset' : 'pass'));
+    const { store, events } = newStore(url, { token: `file://${tokenFile}`, connectionMaxAge: '1h', concurrency: 1 });
+    await store.load();
+    await store.refresh('db');
+    expect(heads).toHaveLength(5); // 403, the re-read token's request cut, its retry on a new connection
+    expect(heads[4]).toMatch(/\r\nConnection: close\r\n/);
+    // The retry carries the same token header as every other request.
+    expect(heads.map((h) => /\r\nX-Aws-Parameters-Secrets-Token: ([^\r]*)\r\n/i.exec(h)?.[1])).toEqual(
+      heads.map(() => TOKEN),
+    );
+    expect(events.filter((e) => e.type === 'refresh-failed')).toEqual([]);
+    expect(store.stats().failures).toBe(0);
+    expect(store.stats().attempts['AgentGet']).toBe(2 + 3);
   });
 
   it.each([

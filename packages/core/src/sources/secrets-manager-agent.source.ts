@@ -450,8 +450,9 @@ export class SecretsManagerAgentSource implements Source {
         response = await this.get(url, token, context.signal, reset);
       } catch (error) {
         const code = errorCode(error, context.signal);
-        // A keep-alive socket the agent closed while idle fails once with ECONNRESET; retry that once.
-        if ((code === 'ECONNRESET' || code === 'EPIPE') && attempts === 1 && !context.signal.aborted) {
+        // A keep-alive socket the agent closed while idle fails once with ECONNRESET; retry that once,
+        // also after a token re-read or a knock (a request that is not the first can meet the cut too).
+        if ((code === 'ECONNRESET' || code === 'EPIPE') && !reset && !context.signal.aborted) {
           reset = true;
           continue;
         }
