@@ -81,6 +81,20 @@ const KNOWN_CODES: ReadonlySet<string> = new Set([
   'VaultSecretDestroyed',
   'VaultLoginFailed',
   'InvalidVaultResponse',
+  // TLS handshakes Node refuses (OpenSSL's certificate verification names, Node's TLS codes)
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_REVOKED',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'HOSTNAME_MISMATCH',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'ERR_SSL_WRONG_VERSION_NUMBER',
   ...Object.keys(constants.errno),
 ]);
 

@@ -1,6 +1,8 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFileSync, spawn } from 'node:child_process';
+import { readFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import * as http from 'node:http';
 import * as net from 'node:net';
+import * as tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +15,7 @@ import {
   type SecretsEvent,
 } from '@hush/core';
 import { startAgent, startEmulator, type Agent, type Emulator } from '@hush/emulator';
-import { recordingLogger } from '../../../test/support';
+import { recordingLogger, sleep, waitFor } from '../../../test/support';
 
 /**
  * The agent behaviours read in aws/aws-workload-credentials-provider (d47a49d) and
@@ -292,5 +294,218 @@ describe('connections the agent cuts 61 s after opening', () => {
     expect(events.filter((e) => e.type === 'refresh-failed')).toEqual([]);
     expect(store.stats().failures).toBe(0);
     expect(store.stats().calls['AgentGet']).toBe(2 * 41);
+  });
+});
+
+/**
+ * A store on the agent at AGENT_URL in its own `node` process (the built package), driven by
+ * lines on stdin: `refresh` (awaited, then prints db's health status and error code, the
+ * message of a refresh failure and the stats), `refresh-bg`
+ * (started, not awaited), `close`. Prints `{"loaded":true}` after load.
+ */
+const CHILD = `
+const { SecretStore, defineSecrets, secretsManagerAgent } = require(process.env.HUSH_CORE);
+const say = (o) => process.stdout.write(JSON.stringify(o) + '\\n');
+const store = new SecretStore(defineSecrets({ db: 'fleet/db', api: 'fleet/api' }), {
+  source: secretsManagerAgent({ url: process.env.AGENT_URL, token: process.env.AGENT_TOKEN, concurrency: 2,
+    connectionMaxAge: '1h', requestTimeout: '60s' }),
+  refreshInterval: false, minRefreshInterval: 0, bootTimeout: '5s', fetchTimeout: '60s', logger: false,
+});
+let failure;
+store.onEvent((e) => { if (e.type === 'refresh-failed') failure = e.message; });
+const lines = require('node:readline').createInterface({ input: process.stdin });
+store.load().then(() => say({ loaded: true }), (e) => { say({ loadFailed: e.message }); process.exit(2); });
+lines.on('line', async (command) => {
+  if (command === 'refresh-bg') store.refresh('db').catch(() => {});
+  if (command === 'refresh') {
+    await store.refresh('db');
+    const { status, error } = store.health().secrets.db;
+    say({ status, error, failure, stats: store.stats() });
+    failure = undefined;
+  }
+  if (command === 'close') {
+    await store.close();
+    lines.close();
+    process.stdin.destroy();
+    say({ closed: true });
+  }
+});
+`;
+
+/** Runs {@link CHILD}; `next()` resolves with its next line of JSON, `exited` with its code and the time it exited. */
+function child(url: string, env: Record<string, string> = {}) {
+  const proc = spawn(process.execPath, ['-e', CHILD], {
+    env: {
+      ...process.env,
+      ...env,
+      HUSH_CORE: join(__dirname, '..', 'dist', 'index.js'),
+      AGENT_URL: url,
+      AGENT_TOKEN: TOKEN,
+    },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let stderr = '';
+  const waiting: Array<(line: Record<string, unknown>) => void> = [];
+  const lines: Record<string, unknown>[] = [];
+  proc.stderr.on('data', (d: Buffer) => void (stderr += d.toString()));
+  proc.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+    let at: number;
+    while ((at = out.indexOf('\n')) >= 0) {
+      const line = JSON.parse(out.slice(0, at)) as Record<string, unknown>;
+      out = out.slice(at + 1);
+      const wake = waiting.shift();
+      if (wake) wake(line);
+      else lines.push(line);
+    }
+  });
+  const exited = new Promise<{ code: number | null; at: number }>((resolve) =>
+    proc.on('exit', (code) => resolve({ code, at: performance.now() })),
+  );
+  closers.push(() => proc.kill('SIGKILL'));
+  return {
+    send: (command: string) => proc.stdin.write(`${command}\n`),
+    next: () =>
+      lines.length > 0
+        ? Promise.resolve(lines.shift()!)
+        : new Promise<Record<string, unknown>>((resolve) => waiting.push(resolve)),
+    exited,
+    stderr: () => stderr,
+  };
+}
+
+describe('the retry on a new connection, in its own process', () => {
+  it('close() during a retry the agent never answers ends it: the process exits at once', async () => {
+    // Load (2 requests) passes; then the pooled connection is cut and the retry's connection hangs.
+    const hung: net.Socket[] = [];
+    const target = new URL(agent.url);
+    let requests = 0;
+    const server = net.createServer((client) => {
+      const upstream = net.connect(Number(target.port), target.hostname);
+      upstream.pipe(client);
+      client.on('data', (chunk) => {
+        const n = requests++;
+        if (n < 2) upstream.write(chunk);
+        else if (n === 2) {
+          client.resetAndDestroy();
+          upstream.destroy();
+        } else hung.push(client);
+      });
+      client.on('error', () => upstream.destroy());
+      upstream.on('error', () => client.destroy());
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    closers.push(() => new Promise((resolve) => server.close(resolve)));
+    closers.push(() => server.listening && hung.forEach((s) => s.destroy()));
+    const app = child(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    expect(await app.next()).toEqual({ loaded: true });
+    app.send('refresh-bg');
+    await waitFor(() => hung.length === 1, 5_000, 'the retry to reach the agent');
+    const closing = performance.now();
+    app.send('close');
+    expect(await app.next()).toEqual({ closed: true });
+    const { code, at } = await Promise.race([app.exited, sleep(5_000).then(() => ({ code: 'still running', at: 0 }))]);
+    expect(code).toBe(0);
+    // requestTimeout and fetchTimeout are 60 s: only close() ends the request on the new connection.
+    expect(at - closing).toBeLessThan(3_000);
+    await waitFor(() => hung[0]!.destroyed || hung[0]!.readableEnded, 2_000, 'the hung connection to be closed');
+    expect(app.stderr()).toBe('');
+  });
+
+  describe('over https', () => {
+    let dir: string;
+    beforeAll(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'hush-agent-tls-'));
+      for (const name of ['trusted', 'untrusted']) {
+        execFileSync(
+          'openssl',
+          [
+            'req',
+            '-x509',
+            '-newkey',
+            'rsa:2048',
+            '-nodes',
+            '-days',
+            '2',
+            '-subj',
+            '/CN=127.0.0.1',
+            '-addext',
+            'subjectAltName=IP:127.0.0.1',
+            '-keyout',
+            join(dir, `${name}.key`),
+            '-out',
+            join(dir, `${name}.crt`),
+          ],
+          { stdio: 'ignore' },
+        );
+      }
+    });
+    afterAll(() => rm(dir, { recursive: true, force: true }));
+
+    /** A TLS front on the agent with the named certificate; counts the requests it forwards. */
+    async function tlsFront(name: string): Promise<{ port: number; requests: () => number }> {
+      const target = new URL(agent.url);
+      let requests = 0;
+      const [key, cert] = await Promise.all([readFile(join(dir, `${name}.key`)), readFile(join(dir, `${name}.crt`))]);
+      const server = tls.createServer({ key, cert }, (client) => {
+        const upstream = net.connect(Number(target.port), target.hostname);
+        client.on('data', () => void requests++);
+        client.pipe(upstream).pipe(client);
+        client.on('error', () => upstream.destroy());
+        upstream.on('error', () => client.destroy());
+      });
+      server.on('tlsClientError', () => undefined);
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      closers.push(() => new Promise((resolve) => server.close(resolve)));
+      return { port: (server.address() as AddressInfo).port, requests: () => requests };
+    }
+
+    it('the retry verifies the certificate like the pooled request: never sent to an untrusted one, its code named', async () => {
+      const trusted = await tlsFront('trusted');
+      const untrusted = await tlsFront('untrusted');
+      // A TCP router: connections go to `to`; `cut()` resets every open one on its next request.
+      let to = trusted.port;
+      const open = new Set<net.Socket>();
+      const doomed = new Set<net.Socket>();
+      const router = net.createServer((client) => {
+        const upstream = net.connect(to, '127.0.0.1');
+        open.add(client).add(upstream);
+        upstream.pipe(client);
+        client.on('data', (chunk) => {
+          if (!doomed.has(client)) return void upstream.write(chunk);
+          client.resetAndDestroy();
+          upstream.destroy();
+        });
+        client.on('error', () => upstream.destroy());
+        upstream.on('error', () => client.destroy());
+      });
+      await new Promise<void>((resolve) => router.listen(0, '127.0.0.1', resolve));
+      closers.push(() => new Promise((resolve) => router.close(resolve)));
+      closers.push(() => open.forEach((s) => s.destroy()));
+
+      const app = child(`https://127.0.0.1:${(router.address() as AddressInfo).port}`, {
+        NODE_EXTRA_CA_CERTS: join(dir, 'trusted.crt'),
+      });
+      expect(await app.next()).toEqual({ loaded: true });
+      expect(trusted.requests()).toBe(2);
+      // The pooled connections are cut, and a new connection meets a certificate Node does not trust.
+      open.forEach((s) => doomed.add(s));
+      to = untrusted.port;
+      app.send('refresh');
+      const failed = await app.next();
+      expect(failed).toMatchObject({ status: 'error', error: 'DEPTH_ZERO_SELF_SIGNED_CERT' });
+      expect(failed['failure']).toContain('TLS with the agent failed');
+      expect(untrusted.requests()).toBe(0); // the token never went to it
+      // The agent's certificate is trusted again: the next retry on a new connection succeeds.
+      to = trusted.port;
+      open.forEach((s) => doomed.add(s));
+      app.send('refresh');
+      expect(await app.next()).toMatchObject({ status: 'fresh' });
+      app.send('close');
+      expect(await app.next()).toEqual({ closed: true });
+      expect((await app.exited).code).toBe(0);
+      expect(app.stderr()).toBe('');
+    });
   });
 });

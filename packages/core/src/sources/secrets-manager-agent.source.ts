@@ -74,6 +74,12 @@ const NETWORK_CODES = new Set([
   'EAI_AGAIN',
   'UND_ERR_SOCKET',
 ]);
+/**
+ * Codes of a TLS handshake Node refused (`DEPTH_ZERO_SELF_SIGNED_CERT`, `CERT_HAS_EXPIRED`,
+ * `ERR_TLS_CERT_ALTNAME_INVALID`, `UNABLE_TO_VERIFY_LEAF_SIGNATURE`…; `EPROTO` for https to a plain
+ * http port): Node's and OpenSSL's names, not text from the agent, so they are reported as they are.
+ */
+const TLS_CODE = /^(?:[A-Z_]*(?:CERT|SIGNATURE|HOSTNAME_MISMATCH)[A-Z_]*|ERR_(?:TLS|SSL)_[A-Z0-9_]+|EPROTO)$/;
 const MAX_BODY_BYTES = 1024 * 1024;
 /**
  * The Lambda extension's answer (HTTP 400) while it listens but has not finished starting: what
@@ -463,7 +469,9 @@ export class SecretsManagerAgentSource implements Source {
         const hint =
           code === 'ECONNREFUSED'
             ? ` Is the Secrets Manager Agent (or the Lambda extension) running at ${this.url}?`
-            : '';
+            : TLS_CODE.test(code)
+              ? ` TLS with the agent failed: it must serve https with a certificate for ${this.#base.hostname} that Node trusts (add a private CA with NODE_EXTRA_CA_CERTS); the Agent and the Lambda extension serve plain http on localhost.`
+              : '';
         return fail(id, code, `request to the agent at ${this.url} failed (${code}).${hint}`, true, false, error);
       }
       if (response.status === 200) {
@@ -745,7 +753,8 @@ function errorCode(error: unknown, signal: AbortSignal): string {
     (NETWORK_CODES.has(code) || code === 'TimeoutError' || code === 'InvalidAgentResponse')
   )
     return code;
-  return typeof code === 'string' && /^E[A-Z]+$/.test(code) ? code : 'NetworkError';
+  if (typeof code === 'string' && (/^E[A-Z]+$/.test(code) || TLS_CODE.test(code))) return code;
+  return 'NetworkError';
 }
 
 function fail(
