@@ -241,6 +241,7 @@ describe('connections the agent cuts 61 s after opening', () => {
           upstream.destroy();
         } else if (step !== 'hang') client.write(step);
       });
+      client.on('close', () => upstream.destroy());
       client.on('error', () => upstream.destroy());
       upstream.on('error', () => client.destroy());
     });
@@ -274,6 +275,43 @@ describe('connections the agent cuts 61 s after opening', () => {
     expect(events.filter((e) => e.type === 'refresh-failed')).toEqual([]);
     expect(store.stats().failures).toBe(0);
     expect(store.stats().attempts['AgentGet']).toBe(2 + 3);
+  });
+
+  it('requestTimeout holds on the retry: a retry the agent never answers is a TimeoutError, its connection closed', async () => {
+    const { url, heads, open } = await scripted((n) => (n < 2 ? 'pass' : n === 2 ? 'reset' : 'hang'));
+    const { store, events } = newStore(url, { connectionMaxAge: '1h', concurrency: 1, requestTimeout: '300ms' });
+    await store.load();
+    const started = performance.now();
+    await store.refresh('db');
+    expect(performance.now() - started).toBeLessThan(3_000); // not the 10 s default, nor fetchTimeout
+    expect(store.health().secrets.db).toMatchObject({ status: 'error', error: 'TimeoutError' });
+    expect(events.filter((e) => e.type === 'refresh-failed')).toHaveLength(1);
+    const { calls, attempts, outcomes } = store.stats();
+    // The cut request and its retry are one call of two attempts; a later round's request one more.
+    expect(outcomes['AgentGet']).toEqual({ ok: 2, TimeoutError: calls['AgentGet']! - 2 });
+    expect(attempts['AgentGet']).toBe(heads.length);
+    expect(heads[3]).toMatch(/\r\nConnection: close\r\n/);
+    await waitFor(() => open() === 0, 2_000, 'the hung connections to be closed');
+  });
+
+  it('a front that resets every request gets two requests per id per round, never more, each with the token', async () => {
+    let hostile = false;
+    const { url, heads } = await scripted(() => (hostile ? 'reset' : 'pass'));
+    const { store } = newStore(url, { connectionMaxAge: '1h', concurrency: 2 });
+    await store.load();
+    const loaded = store.get('db');
+    hostile = true;
+    for (let i = 0; i < 5; i++) await store.refresh();
+    const { calls, attempts, outcomes } = store.stats();
+    const rounds = calls['AgentGet']! - 2; // one call per id per round
+    expect(rounds).toBeGreaterThanOrEqual(2 * 5);
+    expect(heads.length - 2).toBe(2 * rounds); // the request and its one retry on a new connection
+    expect(attempts['AgentGet']! - 2).toBe(2 * rounds);
+    expect(outcomes['AgentGet']).toEqual({ ok: 2, ECONNRESET: rounds });
+    expect(heads.map((h) => /\r\nX-Aws-Parameters-Secrets-Token: ([^\r]*)\r\n/i.exec(h)?.[1])).toEqual(
+      heads.map(() => TOKEN),
+    );
+    expect(store.get('db')).toBe(loaded); // the last good value, served through it
   });
 
   it.each([
