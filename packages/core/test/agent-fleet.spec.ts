@@ -294,6 +294,26 @@ describe('connections the agent cuts 61 s after opening', () => {
     await waitFor(() => open() === 0, 2_000, 'the hung connections to be closed');
   });
 
+  it('source.close() ends a request in flight, pooled or the retry on its new connection, and starts no retry', async () => {
+    const cases: [string, (n: number) => 'reset' | 'hang', number][] = [
+      ['the retry hangs on its new connection', (n) => (n === 0 ? 'reset' : 'hang'), 2],
+      ['the pooled request hangs (close() cuts its connection)', () => 'hang', 1],
+    ];
+    for (const [what, plan, sent] of cases) {
+      const { url, heads, open } = await scripted(plan);
+      const source = secretsManagerAgent({ url, token: TOKEN, requestTimeout: '60s' });
+      const signal = new AbortController().signal; // never aborted: only close() ends the request
+      const fetching = source.fetch([{ id: 'fleet/db' }], { signal, force: false, reason: 'refresh' });
+      await waitFor(() => heads.length === sent, 5_000, `${what}: the request to reach the agent`);
+      await source.close();
+      const outcome = await Promise.race([fetching.then(([o]) => o), sleep(3_000).then(() => 'still running')]);
+      expect([what, outcome]).toMatchObject([what, { ok: false, error: { awsCode: 'AbortError' } }]);
+      await sleep(100);
+      expect([what, heads.length]).toEqual([what, sent]); // nothing sent after close()
+      await waitFor(() => open() === 0, 2_000, `${what}: every connection to be closed`);
+    }
+  });
+
   it('a front that resets every request gets two requests per id per round, never more, each with the token', async () => {
     let hostile = false;
     const { url, heads } = await scripted(() => (hostile ? 'reset' : 'pass'));

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { readFile, stat } from 'node:fs/promises';
 import * as http from 'node:http';
 import * as https from 'node:https';
@@ -225,6 +226,11 @@ export class SecretsManagerAgentSource implements Source {
   private refreshNowRejected = false;
   /** Parameter Store through the Lambda extension's `/systemsmanager/parameters/get`, or Secrets Manager. */
   readonly service: 'secretsmanager' | 'ssm';
+  /**
+   * Aborted by {@link close}: ends every request in flight, pooled or on its own connection (the
+   * retry after a reset is not in the pool `close()` destroys), and starts no retry after it.
+   */
+  readonly #closing = new AbortController();
 
   constructor(options: SecretsManagerAgentOptions) {
     if (!options || typeof options !== 'object')
@@ -314,6 +320,7 @@ export class SecretsManagerAgentSource implements Source {
     }
     this.service = service;
     this.connectionMaxAge = parseDuration(options.connectionMaxAge ?? 50_000, 'secretsManagerAgent.connectionMaxAge');
+    setMaxListeners(Infinity, this.#closing.signal); // one listener per fetch in flight
     // One keep-alive pool per source, sized to the concurrency, destroyed by close().
     const Agent = base.protocol === 'https:' ? https.Agent : http.Agent;
     this.httpAgent = new Agent({ keepAlive: true, maxSockets: this.concurrency });
@@ -339,11 +346,27 @@ export class SecretsManagerAgentSource implements Source {
     return this.counters.snapshot();
   }
 
-  fetch(requests: readonly SecretRequest[], context: FetchContext): Promise<readonly FetchOutcome[]> {
-    return mapConcurrent(requests, this.concurrency, (request) => this.getOne(request, context));
+  async fetch(requests: readonly SecretRequest[], context: FetchContext): Promise<readonly FetchOutcome[]> {
+    // The caller's signal or close(), whichever comes first.
+    const either = new AbortController();
+    setMaxListeners(Infinity, either.signal); // one listener per request in flight
+    const links = [context.signal, this.#closing.signal].map((signal) => {
+      const forward = (): void => either.abort(signal.reason);
+      if (signal.aborted) forward();
+      else signal.addEventListener('abort', forward, { once: true });
+      return () => signal.removeEventListener('abort', forward);
+    });
+    try {
+      const linked = { ...context, signal: either.signal };
+      return await mapConcurrent(requests, this.concurrency, (request) => this.getOne(request, linked));
+    } finally {
+      for (const unlink of links) unlink();
+    }
   }
 
   async close(): Promise<void> {
+    // Abort first: the resets the pool's destruction causes must not be retried on a new connection.
+    this.#closing.abort(Object.assign(new Error('the source was closed'), { name: 'AbortError' }));
     this.httpAgent.destroy();
   }
 
