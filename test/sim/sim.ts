@@ -19,7 +19,7 @@ import {
 } from '@hush/core';
 import { FragmentFinder, errorTexts } from '../leaks/fragments';
 import { Rng } from './rng';
-import { simRequestHandler, type Transport, type WireCall } from './transport';
+import { Network, simRequestHandler, type OnDropped, type Transport, type WireCall } from './transport';
 import { World, type FaultKind, type ValueKind } from './world';
 
 // ---------------------------------------------------------------------------------------------
@@ -60,7 +60,8 @@ export type Op =
   | { t: 'fault'; kind: FaultKind; id: string; ms: number }
   | { t: 'heal' }
   | { t: 'slow'; ms: number }
-  | { t: 'inspect'; store: number };
+  | { t: 'inspect'; store: number }
+  | { t: 'freeze'; ms: number };
 
 const FAULTS: Record<FaultKind, number> = {
   throttle: 3,
@@ -219,8 +220,33 @@ export function generate(seed: number, steps: number): { config: SimConfig; ops:
         break;
     }
   }
-  return { config: { ids, sources, maxAttempts, stores }, ops };
+  // Freezes (a process SIGSTOPped, a Lambda environment frozen between invokes) come from a
+  // stream of their own, so a seed's other ops are the ones it had before freezes existed.
+  const freezeRng = new Rng(seed ^ 0xf4ee2e);
+  const frozen: Op[] = [];
+  for (const op of ops) {
+    if (frozen.length > stores.length && freezeRng.chance(FREEZE_CHANCE)) {
+      const r = freezeRng.next();
+      frozen.push({
+        t: 'freeze',
+        // Mostly around fetchTimeout (2–10 s), some past refreshInterval, a few an idle Lambda's hours.
+        ms:
+          r < 0.6
+            ? freezeRng.int(100, 12_000)
+            : r < 0.9
+              ? freezeRng.int(12_000, 600_000)
+              : freezeRng.int(600_000, 7_200_000),
+      });
+    }
+    frozen.push(op);
+  }
+  return { config: { ids, sources, maxAttempts, stores }, ops: frozen.slice(0, steps) };
 }
+
+/** The chance of a freeze before each op. */
+const FREEZE_CHANCE = 0.01;
+/** How late a fetch deadline fires, in ms, for the store to take it as a freeze (core's refresh.ts). */
+const LATE_DEADLINE_MS = 250;
 
 // ---------------------------------------------------------------------------------------------
 // The run
@@ -237,6 +263,7 @@ export type InvariantName =
   | 'internal-error'
   | 'call-after-close'
   | 'timer-after-close'
+  | 'thaw-answer'
   | 'crash';
 
 export interface Violation {
@@ -451,6 +478,23 @@ export async function run(
         refreshHeld(s);
         return heldValues(s);
       });
+  // thaw-answer: a round's deadline that came due during a freeze, and fired at the thaw more than
+  // LATE_DEADLINE_MS late, does not drop an answer that had arrived before that deadline.
+  const roundStarts = new WeakMap<AbortSignal, number>();
+  const network = new Network(() => world.now());
+  const thawDropped: OnDropped = (signal, due) => {
+    const started = roundStarts.get(signal);
+    const reason = signal.reason as { awsCode?: string; message?: string } | undefined;
+    const timeout = /no answer within (\d+) ms/.exec(reason?.message ?? '')?.[1];
+    if (started === undefined || reason?.awsCode !== 'TimeoutError' || timeout === undefined) return;
+    const deadline = started + Number(timeout);
+    const late = world.now() - deadline;
+    if (due <= deadline && late > LATE_DEADLINE_MS)
+      note(
+        'thaw-answer',
+        `a round's deadline (${timeout} ms) fired ${late} ms late, after a freeze, and dropped an answer that had arrived ${deadline - due} ms before it`,
+      );
+  };
   const sources = config.sources.map((kind, index) => {
     const recordCall = (
       op: 'fetch' | 'describe',
@@ -496,7 +540,15 @@ export async function run(
         region: 'us-east-1',
         credentials: { accessKeyId: 'AKIDSIMULATION', secretAccessKey: 'simulation' },
         maxAttempts: config.maxAttempts[index],
-        requestHandler: simRequestHandler(world, rng.fork(), echoPool(index), wire) as unknown as Transport as never,
+        requestHandler: simRequestHandler(
+          world,
+          rng.fork(),
+          echoPool(index),
+          wire,
+          undefined,
+          network,
+          thawDropped,
+        ) as unknown as Transport as never,
       });
       const inner = awsSecretsManager({ client });
       return {
@@ -508,6 +560,7 @@ export async function run(
             context.logger,
             context.reason,
           );
+          roundStarts.set(context.signal, world.now());
           return inner.fetch(requests, context);
         },
         describe: (ids, context) => {
@@ -530,15 +583,20 @@ export async function run(
       fetch: async (requests, context) => {
         const ids = requests.map((r) => r.id);
         recordCall('fetch', ids, context.logger, context.reason);
+        roundStarts.set(context.signal, world.now());
         wire.push({ operation: 'memory', ids, at: world.now() });
         if (world.active('hang-deaf', ids)) return new Promise(() => undefined);
         await new Promise<void>((resolve) => {
           const hang = world.active('hang', ids);
-          const timer = hang
+          const arrival = hang
             ? undefined
-            : setTimeout(resolve, transportRng.chance(0.9) ? transportRng.int(1, 40) : transportRng.int(40, 3_000));
+            : network.afterLatency(
+                transportRng.chance(0.9) ? transportRng.int(1, 40) : transportRng.int(40, 3_000),
+                resolve,
+              );
           context.signal.addEventListener('abort', () => {
-            if (timer) clearTimeout(timer);
+            const due = arrival?.cancel();
+            if (due !== undefined) thawDropped(context.signal, due);
             resolve();
           });
         });
@@ -806,6 +864,19 @@ export async function run(
     world.pruneFaults();
     await drain();
   };
+  // A freeze: the process reads what waits in its sockets and goes idle; no timer fires for `ms`;
+  // then every timer that came due fires at the thaw, in order, microtasks drained between them
+  // (as `clock.jump` would, but one by one), and answers that arrived meanwhile are read after
+  // them (Network). The world goes on.
+  const freeze = async (ms: number): Promise<void> => {
+    network.readArrived();
+    await drain();
+    const thaw = clock.now + ms;
+    const timers = (clock as unknown as { timers?: Map<number, { callAt: number }> }).timers;
+    if (timers) for (const t of timers.values()) if (t.callAt < thaw) t.callAt = thaw;
+    clock.jump(0); // rebuilds the timer heap after the moves; fires nothing (every timer is due at the thaw or later)
+    await advance(ms);
+  };
 
   const checkReadable = (s: StoreRun): void => {
     if (s.closed || !s.store.loaded) return;
@@ -825,6 +896,10 @@ export async function run(
     switch (op.t) {
       case 'advance':
         await advance(op.ms);
+        for (const r of runs) checkReadable(r);
+        return;
+      case 'freeze':
+        await freeze(op.ms);
         for (const r of runs) checkReadable(r);
         return;
       case 'read': {

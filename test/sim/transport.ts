@@ -44,6 +44,52 @@ const json = (status: number, body: unknown, type?: string): HttpResponseLike =>
 const awsError = (status: number, type: string, message: string) =>
   json(status, { __type: type, message, Message: message }, type);
 
+/**
+ * The simulated network's answers in flight, one per run. An answer due in `ms` runs its `fn` on
+ * time; after a freeze (its timer fires late, with every timer that came due during it) it is read
+ * one turn later: Node reads sockets in the poll phase, after the timers phase, so a fetch
+ * deadline that came due in the freeze fires before the answer waiting in the socket is read.
+ */
+export class Network {
+  /** Answers that arrived and wait in their socket, each with its delivery. */
+  private readonly unread = new Set<() => void>();
+
+  constructor(private readonly now: () => number) {}
+
+  /** `cancel()` returns the answer's due time if it had arrived and was not read (it is dropped). */
+  afterLatency(ms: number, fn: () => void): { cancel(): number | undefined } {
+    const due = this.now() + ms;
+    let read = false;
+    const deliver = () => {
+      clearTimeout(timer);
+      this.unread.delete(deliver);
+      read = true;
+      fn();
+    };
+    let timer = setTimeout(() => {
+      if (this.now() <= due) return deliver();
+      this.unread.add(deliver);
+      timer = setTimeout(deliver, 0);
+    }, ms);
+    return {
+      cancel: () => {
+        clearTimeout(timer);
+        this.unread.delete(deliver);
+        // Arrived (its time passed: in a freeze the timer may not even have fired yet), not read.
+        return !read && this.now() > due ? due : undefined;
+      },
+    };
+  }
+
+  /** Reads every answer waiting in its socket: a process does that before it goes idle (and can be frozen). */
+  readArrived(): void {
+    for (const deliver of [...this.unread]) deliver();
+  }
+}
+
+/** Told when an abort drops an answer that had arrived: the signal, and when the answer was due. */
+export type OnDropped = (signal: AbortSignal, due: number) => void;
+
 export function simRequestHandler(
   world: World,
   rng: Rng,
@@ -52,6 +98,8 @@ export function simRequestHandler(
   wire: WireCall[],
   /** A fixed latency instead of the drawn one (the real-time warm-up call: 0, not up to 3 s). */
   fixedLatency?: number,
+  network: Network = new Network(() => world.now()),
+  onDropped?: OnDropped,
 ): Transport {
   const echo = (): string => {
     const pool = echoPool();
@@ -162,14 +210,15 @@ export function simRequestHandler(
           return error;
         };
         if (signal?.aborted) return reject(abortError());
-        const timer = hang
+        const arrival = hang
           ? undefined
-          : setTimeout(() => {
+          : network.afterLatency(latency(), () => {
               signal?.removeEventListener('abort', onAbort);
               resolve({ response: answer(operation, input) });
-            }, latency());
+            });
         const onAbort = () => {
-          if (timer) clearTimeout(timer);
+          const due = arrival?.cancel();
+          if (due !== undefined && signal) onDropped?.(signal, due);
           reject(abortError());
         };
         signal?.addEventListener('abort', onAbort, { once: true });

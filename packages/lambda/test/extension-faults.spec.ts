@@ -127,10 +127,18 @@ describe('the extension not ready yet at INIT', () => {
   // The Parameters and Secrets Lambda extension listens before it is ready, and until then
   // answers `400 not ready to serve traffic, please wait` (what users of it retry on: see the
   // README). INIT must wait for it, as it waits for a port that is not open yet.
-  test('answers 400 "not ready to serve traffic, please wait" for its first 600 ms: INIT succeeds in the first process, nothing is logged as failed', async () => {
-    let readyAt = Infinity;
+  test('answers 400 "not ready to serve traffic, please wait" for 600 ms from the first request: INIT succeeds in the first process, nothing is logged as failed', async () => {
+    // Timed from the first request, not from the test's start: a loaded machine can take longer
+    // than 600 ms to start the function's process.
+    let firstAt: number | undefined;
+    let refused = 0;
     const ext = await fakeExtension((req, res) => {
-      if (performance.now() < readyAt) return void res.writeHead(400).end('not ready to serve traffic, please wait');
+      const now = performance.now();
+      firstAt ??= now;
+      if (now - firstAt < 600) {
+        refused++;
+        return void res.writeHead(400).end('not ready to serve traffic, please wait');
+      }
       const id = new URL(req.url ?? '', 'http://x').searchParams.get('secretId') ?? '';
       res.writeHead(200, { 'content-type': 'application/json' }).end(
         JSON.stringify({
@@ -143,7 +151,6 @@ describe('the extension not ready yet at INIT', () => {
       );
     });
     extensions.push(ext);
-    readyAt = performance.now() + 600;
     const e = await lambdaOn(ext, { bootTimeout: '8s' });
     await e.waitForInit();
     expect(e.initErrors).toEqual([]);
@@ -155,9 +162,8 @@ describe('the extension not ready yet at INIT', () => {
     expect(e.output).not.toMatch(/AgentHttp400|AgentNotReady|Waiting for/);
     expect(e.output).toContain('(0 failed)');
     // Knocked again while not ready, without a storm: a few requests per secret.
-    const early = ext.requests.filter((r) => r.atMs < 600).length;
-    expect(early).toBeGreaterThan(2);
-    expect(early).toBeLessThan(60);
+    expect(refused).toBeGreaterThan(2);
+    expect(refused).toBeLessThan(60);
   });
 });
 
