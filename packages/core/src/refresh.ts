@@ -23,6 +23,8 @@ const DUE_TOLERANCE = 1;
 const LATE_DEADLINE_MS = 250;
 /** The extra time such a fetch gets (at most its timeout) to read an answer that came during the freeze. */
 const THAW_GRACE_MS = 1_000;
+/** How long a source has, after the round's deadline aborted it, to return what it already has. */
+const ABORT_SETTLE_MS = 100;
 
 export class RefreshEngine implements ApplyContext, ScheduleHost {
   readonly slots: Map<string, Slot>;
@@ -215,8 +217,10 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
     const source = entries[0]!.source;
     try {
       const requests = entries.map((e) => e.request);
-      // The deadline wins even when the source ignores the signal (a wrapper that drops abortSignal,
-      // a read of a hung mount): its late answer is dropped.
+      // At the deadline a source that honours the signal returns at once: the answers it already
+      // has are kept (one hung batch call of five does not fail the other four), the rest time out.
+      // The deadline wins when the source ignores the signal (a wrapper that drops abortSignal, a
+      // read of a hung mount): its late answer is dropped.
       const answer: unknown = await untilAborted(
         source.fetch(requests, {
           signal: abort.signal,
@@ -225,6 +229,7 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
           logger: this.config.log,
         }),
         abort.signal,
+        ABORT_SETTLE_MS,
       );
       // Validated before anything is applied: a malformed answer fails its secret, never the round.
       outcomes = checkOutcomes(requests, answer, source.kind);

@@ -288,3 +288,49 @@ describe('awsSecretsManager source against the emulator (real SDK over HTTP)', (
     await store.close();
   });
 });
+
+describe('a round cut by its deadline (one batch call of two hangs)', () => {
+  // 25 ids: one BatchGetSecretValue of 20 (s0–s19), one of 5 (s20–s24, the one holding s22 hangs).
+  const hungCall = ['s20', 's21', 's22', 's23', 's24'];
+  const hang = () => emu.injectFault({ operation: 'BatchGetSecretValue', secretId: 'prod/bulk/s22', hang: true });
+
+  it('at load, keeps the 20 answers that came back: only the 5 secrets of the hung call fail', async () => {
+    hang();
+    const store = new SecretStore(bulk(25), {
+      source: awsSecretsManager({ client: client() }),
+      refreshInterval: false,
+      fetchTimeout: 400,
+      bootTimeout: 1_500,
+      logger,
+    });
+    const error: unknown = await store.load().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SecretsLoadError);
+    const failures = (error as SecretsLoadError).failures;
+    expect(failures.map((f) => f.name).sort()).toEqual(hungCall);
+    expect(new Set(failures.map((f) => f.code))).toEqual(new Set(['TimeoutError']));
+    await store.close();
+  });
+
+  it('on refresh, applies the new versions the other call brought and keeps the last good value of the rest', async () => {
+    const store = new SecretStore(bulk(25), {
+      source: awsSecretsManager({ client: client() }),
+      refreshInterval: false,
+      minRefreshInterval: 0,
+      fetchTimeout: 400,
+      logger,
+    });
+    await store.load();
+    emu.putSecret('prod/bulk/s3', 'bulk-CANARY-3-new');
+    emu.putSecret('prod/bulk/s22', 'bulk-CANARY-22-new');
+    hang();
+    await store.refresh();
+    expect(store.get('s3')).toBe('bulk-CANARY-3-new');
+    expect(store.health().secrets['s3']?.status).toBe('fresh');
+    expect(store.get('s22')).toBe('bulk-CANARY-22');
+    expect(store.health().secrets['s22']?.error).toBe('TimeoutError');
+    emu.clearFaults();
+    emu.putSecret('prod/bulk/s3', 'bulk-CANARY-3');
+    emu.putSecret('prod/bulk/s22', 'bulk-CANARY-22');
+    await store.close();
+  });
+});
