@@ -128,9 +128,16 @@ describe('the extension not ready yet at INIT', () => {
   // answers `400 not ready to serve traffic, please wait` (what users of it retry on: see the
   // README). INIT must wait for it, as it waits for a port that is not open yet.
   test('answers 400 "not ready to serve traffic, please wait" for its first 600 ms: INIT succeeds in the first process, nothing is logged as failed', async () => {
+    // Not ready for 600 ms from the first request: a loaded machine may take longer than that to
+    // start the function's process, whose first request then came after the window.
     let readyAt = Infinity;
+    let notReady = 0;
     const ext = await fakeExtension((req, res) => {
-      if (performance.now() < readyAt) return void res.writeHead(400).end('not ready to serve traffic, please wait');
+      if (readyAt === Infinity) readyAt = performance.now() + 600;
+      if (performance.now() < readyAt) {
+        notReady++;
+        return void res.writeHead(400).end('not ready to serve traffic, please wait');
+      }
       const id = new URL(req.url ?? '', 'http://x').searchParams.get('secretId') ?? '';
       res.writeHead(200, { 'content-type': 'application/json' }).end(
         JSON.stringify({
@@ -143,7 +150,6 @@ describe('the extension not ready yet at INIT', () => {
       );
     });
     extensions.push(ext);
-    readyAt = performance.now() + 600;
     const e = await lambdaOn(ext, { bootTimeout: '8s' });
     await e.waitForInit();
     expect(e.initErrors).toEqual([]);
@@ -155,9 +161,8 @@ describe('the extension not ready yet at INIT', () => {
     expect(e.output).not.toMatch(/AgentHttp400|AgentNotReady|Waiting for/);
     expect(e.output).toContain('(0 failed)');
     // Knocked again while not ready, without a storm: a few requests per secret.
-    const early = ext.requests.filter((r) => r.atMs < 600).length;
-    expect(early).toBeGreaterThan(2);
-    expect(early).toBeLessThan(60);
+    expect(notReady).toBeGreaterThan(2);
+    expect(notReady).toBeLessThan(60);
   });
 });
 
