@@ -112,9 +112,13 @@ export async function startEmulatorProcess(
     url,
     agentUrl: /'(http:\/\/[^']+)\/secretsmanager\/get/.exec(proc.output)?.[1],
     control: async (method: string, path: string, body?: unknown) => {
+      // A new connection per call: a kept-alive one idle for about the server's keepAliveTimeout
+      // (5 s) may be closed by it just as the next call goes out ("other side closed", undici
+      // #3141), which tests that sleep for seconds between calls met on a loaded machine.
       const res = await fetch(`${url}/_emulator/${path}`, {
         method,
-        ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+        headers: { connection: 'close', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
       if (!res.ok) throw new Error(`control ${method} ${path}: ${res.status} ${await res.text()}`);
       return res.json();

@@ -150,7 +150,20 @@ describe('RotateSecret with rotation functions', () => {
   });
 
   it('pauses between setSecret and finishSecret for the rotation window: both passwords are readable there', async () => {
-    await start({ rotationWindow: '400ms' });
+    const windowMs = 400;
+    await start({ rotationWindow: `${windowMs}ms` });
+    // When setSecret starts and finishSecret is called; finishSecret is then held until the checks
+    // inside the window are done (on a loaded machine they may take longer than the window).
+    let setSecretAt = 0;
+    let finishSecretAt = 0;
+    let openFinish!: () => void;
+    const finishHeld = new Promise<void>((resolve) => (openFinish = resolve));
+    beforeStep = (e) => {
+      if (e.Step === 'setSecret') setSecretAt = performance.now();
+      if (e.Step !== 'finishSecret') return undefined;
+      finishSecretAt = performance.now();
+      return finishHeld;
+    };
     const out = await client.send(new RotateSecretCommand({ SecretId: 'prod/db', RotationLambdaARN: LAMBDA }));
     await until(() => emu.rotations()[0]!.steps.includes('setSecret'));
     // Inside the window: the database already has the new password, AWSCURRENT is still the old one.
@@ -161,9 +174,11 @@ describe('RotateSecret with rotation functions', () => {
     const next = (JSON.parse(pending.SecretString!) as { password: string }).password;
     expect(db.get('app')).toBe(next);
     expect(rec.steps()).toEqual(['createSecret', 'setSecret']);
-    const t0 = Date.now();
+    await until(() => finishSecretAt > 0);
+    openFinish();
     await emu.rotationsSettled();
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
+    // The window lies between the end of setSecret and finishSecret (1 ms: timers count whole ms).
+    expect(finishSecretAt - setSecretAt).toBeGreaterThanOrEqual(windowMs - 1);
     expect((await current()).password).toBe(next);
   });
 

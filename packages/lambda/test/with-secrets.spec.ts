@@ -123,21 +123,29 @@ describe('withSecrets', () => {
     source.hold();
     clock.t += FREEZE;
     const seen: string[] = [];
+    let ranAt = 0;
     let returned = false;
     const handler = withSecrets(
       store,
       async () => {
+        ranAt = performance.now();
         seen.push(store.get('api'));
         return 'done';
       },
       { ...noSigterm, refreshTimeout: 300 },
     );
+    // Timers count from the event loop's clock, read when a turn of the loop starts: a timer armed
+    // late in a long turn (a loaded machine preempts it) fires early by performance.now(). So the
+    // invoke starts in a later turn than t0, whose clock reads no earlier than t0.
+    const t0 = performance.now();
+    await new Promise((resolve) => setImmediate(resolve));
     const invoke = Promise.resolve(handler({}, { getRemainingTimeInMillis: () => 10_000 })).then((r) => {
       returned = true;
       return r;
     });
-    const waited = await waitFor(() => seen.length > 0, 5_000, 'the handler to run', 2);
-    expect(waited).toBeGreaterThanOrEqual(250);
+    await waitFor(() => seen.length > 0, 5_000, 'the handler to run', 2);
+    // Not before refreshTimeout (1 ms: timers count whole milliseconds).
+    expect(ranAt - t0).toBeGreaterThanOrEqual(300 - 1);
     expect(seen).toEqual([V1]);
     // The handler returned; the invoke waits (up to refreshTimeout again) for the fetch to land.
     expect(returned).toBe(false);
