@@ -1,0 +1,142 @@
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { ConfiguredRetryStrategy } from '@smithy/util-retry';
+import { awsSecretsManager, defineSecrets, SecretsLoadError, SecretStore, type SecretDeclarations } from '@hush/core';
+import { startEmulator, type Emulator } from '@hush/emulator';
+import { recordingLogger } from '../../../test/support';
+
+/**
+ * A round cut by its deadline keeps what arrived before the cut (c7c6b4a): attacks on what it
+ * keeps (failures too), on close(), and on call counts. Real SDK over HTTP to the emulator.
+ */
+const logger = recordingLogger();
+const { lines } = logger;
+
+const seed: Record<string, string> = {};
+for (let i = 0; i < 25; i++) seed[`prod/cut/s${i}`] = `cut-CANARY-${i}`;
+
+let emu: Emulator;
+const clients: SecretsManagerClient[] = [];
+
+function client(): SecretsManagerClient {
+  const c = new SecretsManagerClient({ ...emu.clientConfig(), retryStrategy: new ConfiguredRetryStrategy(3, () => 5) });
+  clients.push(c);
+  return c;
+}
+
+/** 25 declarations s0–s24: one BatchGetSecretValue of 20 (s0–s19), one of 5 (s20–s24). */
+function decls(ids: Record<number, string> = {}): SecretDeclarations {
+  const d: Record<string, string> = {};
+  for (let i = 0; i < 25; i++) d[`s${i}`] = ids[i] ?? `prod/cut/s${i}`;
+  return defineSecrets(d);
+}
+
+/** The call of 5 (the one holding s22) never answers. */
+const hangCallOf5 = () => emu.injectFault({ operation: 'BatchGetSecretValue', secretId: 'prod/cut/s22', hang: true });
+
+beforeAll(async () => {
+  emu = await startEmulator({ seed });
+});
+afterEach(() => {
+  emu.clearFaults();
+  emu.resetCalls();
+});
+afterAll(async () => {
+  for (const c of clients) c.destroy();
+  await emu.close();
+  expect(lines.join('\n')).not.toContain('CANARY');
+});
+
+describe('a round cut by its deadline keeps the failures that arrived before the cut', () => {
+  it('at load, a secret the answered call reported missing fails with ResourceNotFoundException, not TimeoutError', async () => {
+    hangCallOf5();
+    const store = new SecretStore(decls({ 5: 'prod/cut/absent' }), {
+      source: awsSecretsManager({ client: client() }),
+      refreshInterval: false,
+      fetchTimeout: 400,
+      bootTimeout: 1_500,
+      logger,
+    });
+    const error: unknown = await store.load().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SecretsLoadError);
+    const codes = Object.fromEntries((error as SecretsLoadError).failures.map((f) => [f.name, f.code]));
+    expect(codes).toEqual({
+      s5: 'ResourceNotFoundException',
+      s20: 'TimeoutError',
+      s21: 'TimeoutError',
+      s22: 'TimeoutError',
+      s23: 'TimeoutError',
+      s24: 'TimeoutError',
+    });
+    await store.close();
+  });
+
+  it('on refresh, a secret the answered call reported throttled stays throttled (not a timeout)', async () => {
+    const store = new SecretStore(decls(), {
+      source: awsSecretsManager({ client: client() }),
+      refreshInterval: false,
+      minRefreshInterval: 0,
+      fetchTimeout: 400,
+      logger,
+    });
+    await store.load();
+    emu.injectFault({
+      operation: 'BatchGetSecretValue',
+      secretId: 'prod/cut/s3',
+      error: 'ThrottlingException',
+      perSecret: true,
+    });
+    hangCallOf5();
+    await store.refresh();
+    const health = store.health().secrets;
+    expect(health['s3']?.error).toBe('ThrottlingException');
+    expect(health['s4']?.error).toBeUndefined();
+    expect(health['s22']?.error).toBe('TimeoutError');
+    await store.close();
+  });
+});
+
+describe('close() is not held by the settle window', () => {
+  it('close() during a round whose source ignores the signal resolves at once', async () => {
+    const real = client();
+    // A wrapper that drops abortSignal: its calls run to their end whatever the store does.
+    const deaf = { send: (command: Parameters<SecretsManagerClient['send']>[0]) => real.send(command) };
+    const store = new SecretStore(decls(), {
+      source: awsSecretsManager({ client: deaf as unknown as SecretsManagerClient }),
+      refreshInterval: false,
+      minRefreshInterval: 0,
+      fetchTimeout: 5_000,
+      logger,
+    });
+    await store.load();
+    emu.injectFault({ operation: 'BatchGetSecretValue', hang: true });
+    const refreshing = store.refresh().catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const started = performance.now();
+    await store.close();
+    const took = performance.now() - started;
+    await refreshing;
+    expect(took).toBeLessThan(90);
+  });
+
+  it('close() while a cut round waits for its source (which ignores the signal) resolves at once', async () => {
+    const real = client();
+    const deaf = { send: (command: Parameters<SecretsManagerClient['send']>[0]) => real.send(command) };
+    const store = new SecretStore(decls(), {
+      source: awsSecretsManager({ client: deaf as unknown as SecretsManagerClient }),
+      refreshInterval: false,
+      minRefreshInterval: 0,
+      fetchTimeout: 200,
+      logger,
+    });
+    await store.load();
+    emu.injectFault({ operation: 'BatchGetSecretValue', hang: true });
+    const refreshing = store.refresh().catch(() => undefined);
+    // The deadline fires at 200 ms; the round then waits up to 100 ms for the source.
+    await new Promise((resolve) => setTimeout(resolve, 215));
+    const started = performance.now();
+    await store.close();
+    const took = performance.now() - started;
+    await refreshing;
+    expect(took).toBeLessThan(70);
+  });
+});
