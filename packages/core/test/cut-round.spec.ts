@@ -95,6 +95,60 @@ describe('a round cut by its deadline keeps the failures that arrived before the
   });
 });
 
+describe('a cut round during load still reports the real cause of what it cut', () => {
+  it('the call of 5 answered 500 in the first round and hangs after: its secrets report the 500, the other 20 load', async () => {
+    emu.injectFault({
+      operation: 'BatchGetSecretValue',
+      secretId: 'prod/cut/s22',
+      error: 'InternalServiceError',
+      times: 4,
+    });
+    hangCallOf5();
+    const store = new SecretStore(decls(), {
+      source: awsSecretsManager({ client: client() }),
+      refreshInterval: false,
+      fetchTimeout: 300,
+      bootTimeout: 1_200,
+      logger,
+    });
+    const error: unknown = await store.load().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SecretsLoadError);
+    const failures = (error as SecretsLoadError).failures;
+    expect(failures.map((f) => f.name).sort()).toEqual(['s20', 's21', 's22', 's23', 's24']);
+    expect(new Set(failures.map((f) => f.code))).toEqual(new Set(['InternalServiceError']));
+    expect(store.health().secrets['s19']?.status).toBe('fresh');
+    await store.close();
+  });
+
+  it('a failure that came before the cut quoting a value of the store is withheld like any other', async () => {
+    const store = new SecretStore(decls(), {
+      source: awsSecretsManager({ client: client() }),
+      refreshInterval: false,
+      minRefreshInterval: 0,
+      fetchTimeout: 300,
+      logger,
+    });
+    await store.load();
+    const events: unknown[] = [];
+    store.onEvent((e) => events.push(e));
+    emu.injectFault({
+      operation: 'BatchGetSecretValue',
+      secretId: 'prod/cut/s3',
+      error: 'DecryptionFailure',
+      message: 'cannot decrypt next to cut-CANARY-7 and "cut-CANARY-9\\n"',
+      perSecret: true,
+    });
+    hangCallOf5();
+    await store.refresh();
+    const health = store.health();
+    expect(health.secrets['s3']?.error).toBe('DecryptionFailure');
+    const seen = JSON.stringify([health, events, lines]);
+    expect(seen).not.toContain('CANARY');
+    expect(seen).not.toContain(Buffer.from('cut-CANARY-7').toString('base64').slice(0, 12));
+    await store.close();
+  });
+});
+
 describe('close() is not held by the settle window', () => {
   it('close() during a round whose source ignores the signal resolves at once', async () => {
     const real = client();
