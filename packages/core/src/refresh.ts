@@ -258,8 +258,8 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
       outcomes = entries.map((e, i) => {
         const o = outcomes[i];
         // What came before the cut is kept, a failure too (ResourceNotFoundException, a throttled
-        // id): only what the cut ended is a timeout.
-        if (o && (o.ok || !endedByAbort(o.error, reason))) return o;
+        // id): only what the cut ended (or an id the source left without a result) is a timeout.
+        if (o && (o.ok || (o.error.awsCode !== 'NoResult' && !endedByAbort(o.error, reason)))) return o;
         // Keep the real cause: a secret being throttled, or during load one that failed with
         // something other than a timeout in the previous round (ECONNREFUSED, a 5xx, FileUnstable).
         const previous = e.error;

@@ -1,6 +1,14 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ConfiguredRetryStrategy } from '@smithy/util-retry';
-import { awsSecretsManager, defineSecrets, SecretsLoadError, SecretStore, type SecretDeclarations } from '@hush/core';
+import {
+  awsSecretsManager,
+  defineSecrets,
+  SecretFetchError,
+  SecretsLoadError,
+  SecretStore,
+  type SecretDeclarations,
+  type Source,
+} from '@hush/core';
 import { startEmulator, type Emulator } from '@hush/emulator';
 import { recordingLogger } from '../../../test/support';
 
@@ -91,6 +99,54 @@ describe('a round cut by its deadline keeps the failures that arrived before the
     expect(health['s3']?.error).toBe('ThrottlingException');
     expect(health['s4']?.error).toBeUndefined();
     expect(health['s22']?.error).toBe('TimeoutError');
+    await store.close();
+  });
+});
+
+describe('a source of your own cut by the deadline', () => {
+  it('an id it leaves without a result, or fails with an error caused by the abort, is a timeout; its other answers are kept', async () => {
+    let cut = false;
+    // Once `cut`, it answers only at the abort, with what it has: `a` answered, `b` left without
+    // a result, `c` failed with an error caused by the signal's reason, `d` denied before the cut.
+    const source: Source = {
+      kind: 'own',
+      fetch: (requests, { signal }) =>
+        !cut
+          ? Promise.resolve(
+              requests.map((r) => ({ ok: true, secret: { versionId: 'v1', string: `own-CANARY-${r.id}` } })),
+            )
+          : new Promise((resolve) => {
+              const d = new SecretFetchError('d', 'AccessDeniedException', 'denied', { retryable: false });
+              signal.addEventListener('abort', () =>
+                resolve([
+                  { ok: true, secret: { versionId: 'v2', string: 'own-CANARY-a2' } },
+                  undefined as never,
+                  {
+                    ok: false,
+                    error: new SecretFetchError('c', 'UnknownError', 'cut', { retryable: true, cause: signal.reason }),
+                  },
+                  { ok: false, error: d },
+                ]),
+              );
+            }),
+    };
+    const store = new SecretStore(defineSecrets({ a: 'a', b: 'b', c: 'c', d: 'd' }), {
+      source,
+      refreshInterval: false,
+      minRefreshInterval: 0,
+      fetchTimeout: 200,
+      logger,
+    });
+    await store.load();
+    cut = true;
+    await store.refresh();
+    const health = store.health().secrets;
+    expect(store.get('a')).toBe('own-CANARY-a2');
+    expect(health['a']?.error).toBeUndefined();
+    expect(health['b']?.error).toBe('TimeoutError');
+    expect(health['c']?.error).toBe('TimeoutError');
+    expect(health['d']?.error).toBe('AccessDeniedException');
+    expect(store.get('d')).toBe('own-CANARY-d');
     await store.close();
   });
 });
