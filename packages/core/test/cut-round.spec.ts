@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ConfiguredRetryStrategy } from '@smithy/util-retry';
 import {
@@ -248,5 +250,54 @@ describe('close() is not held by the settle window', () => {
     const took = performance.now() - started;
     await refreshing;
     expect(took).toBeLessThan(70);
+  });
+});
+
+describe('a plain node process whose source hangs and ignores the signal (holding no handle)', () => {
+  // The source's promise never settles and holds nothing: only the store's own timers keep the process alive.
+  const app = (scenario: 'load' | 'close-in-settle'): string => `
+    const { SecretStore, defineSecrets } = require(${JSON.stringify(join(__dirname, '..', 'dist', 'index.js'))});
+    let hang = ${scenario === 'load'};
+    const source = {
+      kind: 'deaf',
+      fetch: (requests) => hang ? new Promise(() => {}) : Promise.resolve(requests.map((r) => ({ ok: true, secret: { versionId: 'v1', string: 'proc-CANARY' } }))),
+    };
+    const store = new SecretStore(defineSecrets({ a: 'a', b: 'b' }), {
+      source, refreshInterval: false, minRefreshInterval: 0, fetchTimeout: 200, bootTimeout: 700,
+      logger: { debug() {}, info() {}, warn() {}, error() {} },
+    });
+    const t0 = performance.now();
+    store.load().then(async () => {
+      hang = true;
+      const refreshing = store.refresh();
+      // The deadline fires at 200 ms; the round then waits up to 100 ms for the source.
+      await new Promise((resolve) => setTimeout(resolve, 215));
+      const c0 = performance.now();
+      await store.close();
+      process.stdout.write('closed ' + Math.round(performance.now() - c0) + '\\n');
+      await refreshing.catch(() => undefined);
+      process.on('exit', () => process.stdout.write('exit ' + Math.round(performance.now() - c0) + '\\n'));
+    }, (e) => {
+      process.stdout.write('failed ' + Math.round(performance.now() - t0) + ' ' + e.failures.map((f) => f.code).join(',') + '\\n');
+      process.exitCode = 1;
+    });`;
+
+  it('load() fails after bootTimeout (not before, at most ~100 ms after) and the process exits 1', () => {
+    const child = spawnSync(process.execPath, ['-e', app('load')], { encoding: 'utf8', timeout: 10_000 });
+    expect(child.stderr).toBe('');
+    expect(child.status).toBe(1);
+    const [, ms, codes] = /^failed (\d+) (\S+)\n$/.exec(child.stdout) ?? [];
+    expect(codes).toBe('TimeoutError,TimeoutError');
+    expect(Number(ms)).toBeGreaterThanOrEqual(690);
+    expect(Number(ms)).toBeLessThan(700 + 100 + 150);
+  });
+
+  it('close() inside the settle window resolves at once and nothing holds the process after it', () => {
+    const child = spawnSync(process.execPath, ['-e', app('close-in-settle')], { encoding: 'utf8', timeout: 10_000 });
+    expect(child.stderr).toBe('');
+    expect(child.status).toBe(0);
+    const [, closed, exited] = /^closed (\d+)\nexit (\d+)\n$/.exec(child.stdout) ?? [];
+    expect(Number(closed)).toBeLessThan(50);
+    expect(Number(exited)).toBeLessThan(50);
   });
 });
