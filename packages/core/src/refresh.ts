@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import { untilAborted } from './abort';
+import { endedByAbort, untilAborted } from './abort';
 import { applyFailure, applySuccess, notify, parseFor, type ApplyContext, type Rotation } from './apply';
 import type { NormalizedDeclaration } from './declarations';
 import { SecretFetchError, SecretsStoreClosedError, errorCodeOf } from './errors';
@@ -32,6 +32,8 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
   readonly eventListeners = new Set<SecretsEventListener>();
   /** In-flight source calls, aborted by `stop()`. */
   readonly aborts = new Set<AbortController>();
+  /** Aborted by `stop()`: a round waiting for what its source has after a deadline stops waiting. */
+  private readonly closing = new AbortController();
   /** The deadline timer of each in-flight round (background rounds' are unref'd until a caller joins). */
   private readonly deadlines = new WeakMap<Promise<void>, NodeJS.Timeout>();
   /** Settles every timer a caller awaits (a sleep, a deferred refresh) with SecretsStoreClosedError. */
@@ -67,6 +69,8 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
       config.rotationSchedule?.safetyInterval ?? config.refreshInterval,
       config.sources,
     ));
+    // One listener per round waiting out its settle time (one per source at most, plus joins).
+    setMaxListeners(Infinity, this.closing.signal);
     const positive = this.entries.map((e) => e.interval).filter((ms) => ms > 0);
     this.batchWindow = positive.length > 0 ? Math.min(1_000, Math.min(...positive) * 0.05) : 0;
     this.plan = {
@@ -229,7 +233,7 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
           logger: this.config.log,
         }),
         abort.signal,
-        ABORT_SETTLE_MS,
+        { ms: ABORT_SETTLE_MS, cut: this.closing.signal },
       );
       // Validated before anything is applied: a malformed answer fails its secret, never the round.
       outcomes = checkOutcomes(requests, answer, source.kind);
@@ -250,9 +254,12 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
     if (abort.signal.aborted) {
       // Our own deadline cut the call short: report a timeout (or, for a secret that was being
       // throttled, the throttling), not the SDK's AbortError.
+      const reason: unknown = abort.signal.reason;
       outcomes = entries.map((e, i) => {
         const o = outcomes[i];
-        if (o?.ok) return o;
+        // What came before the cut is kept, a failure too (ResourceNotFoundException, a throttled
+        // id): only what the cut ended (or an id the source left without a result) is a timeout.
+        if (o && (o.ok || (o.error.awsCode !== 'NoResult' && !endedByAbort(o.error, reason)))) return o;
         // Keep the real cause: a secret being throttled, or during load one that failed with
         // something other than a timeout in the previous round (ECONNREFUSED, a 5xx, FileUnstable).
         const previous = e.error;
@@ -564,6 +571,7 @@ export class RefreshEngine implements ApplyContext, ScheduleHost {
   /** Marks the engine closed: clears every timer, rejects every awaited one, aborts in-flight calls. */
   stop(): void {
     this.closed = true;
+    this.closing.abort();
     if (this.timer) clearTimeout(this.timer);
     for (const cancel of [...this.cancels]) cancel();
     this.cancels.clear();
