@@ -56,6 +56,48 @@ afterAll(async () => {
   expect(lines.join('\n')).not.toContain('CANARY');
 });
 
+describe('a round cut by its deadline keeps the answers that arrived (one batch call of two hangs)', () => {
+  it('at load, keeps the 20 answers that came back: only the 5 secrets of the hung call fail', async () => {
+    hangCallOf5();
+    const store = new SecretStore(decls(), {
+      source: awsSecretsManager({ client: client() }),
+      refreshInterval: false,
+      fetchTimeout: 400,
+      bootTimeout: 1_500,
+      logger,
+    });
+    const error: unknown = await store.load().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SecretsLoadError);
+    const failures = (error as SecretsLoadError).failures;
+    expect(failures.map((f) => f.name).sort()).toEqual(['s20', 's21', 's22', 's23', 's24']);
+    expect(new Set(failures.map((f) => f.code))).toEqual(new Set(['TimeoutError']));
+    await store.close();
+  });
+
+  it('on refresh, applies the new versions the other call brought and keeps the last good value of the rest', async () => {
+    const store = new SecretStore(decls(), {
+      source: awsSecretsManager({ client: client() }),
+      refreshInterval: false,
+      minRefreshInterval: 0,
+      fetchTimeout: 400,
+      logger,
+    });
+    await store.load();
+    emu.putSecret('prod/cut/s3', 'cut-CANARY-3-new');
+    emu.putSecret('prod/cut/s22', 'cut-CANARY-22-new');
+    hangCallOf5();
+    await store.refresh();
+    expect(store.get('s3')).toBe('cut-CANARY-3-new');
+    expect(store.health().secrets['s3']?.status).toBe('fresh');
+    expect(store.get('s22')).toBe('cut-CANARY-22');
+    expect(store.health().secrets['s22']?.error).toBe('TimeoutError');
+    emu.clearFaults();
+    emu.putSecret('prod/cut/s3', 'cut-CANARY-3');
+    emu.putSecret('prod/cut/s22', 'cut-CANARY-22');
+    await store.close();
+  });
+});
+
 describe('a round cut by its deadline keeps the failures that arrived before the cut', () => {
   it('at load, a secret the answered call reported missing fails with ResourceNotFoundException, not TimeoutError', async () => {
     hangCallOf5();
@@ -208,48 +250,59 @@ describe('a cut round during load still reports the real cause of what it cut', 
 });
 
 describe('close() is not held by the settle window', () => {
-  it('close() during a round whose source ignores the signal resolves at once', async () => {
-    const real = client();
-    // A wrapper that drops abortSignal: its calls run to their end whatever the store does.
-    const deaf = { send: (command: Parameters<SecretsManagerClient['send']>[0]) => real.send(command) };
-    const store = new SecretStore(decls(), {
-      source: awsSecretsManager({ client: deaf as unknown as SecretsManagerClient }),
+  // Without the fix close() waited out the window (100 ms): 102 ms, and 86–88 ms when called
+  // inside it. Under 95 ms holds that apart from a loaded machine's slow turns.
+  const SETTLE_MS = 100;
+
+  /** A loaded store whose source then hangs, ignoring the signal; `aborted` settles when a round's signal aborts. */
+  async function deafStore(fetchTimeout: number) {
+    let hang = false;
+    let onAbort!: () => void;
+    const aborted = new Promise<void>((resolve) => (onAbort = resolve));
+    const source: Source = {
+      kind: 'deaf',
+      fetch: (requests, { signal }) => {
+        if (!hang)
+          return Promise.resolve(
+            requests.map(() => ({ ok: true, secret: { versionId: 'v1', string: 'deaf-CANARY' } })),
+          );
+        signal.addEventListener('abort', onAbort, { once: true });
+        return new Promise(() => undefined);
+      },
+    };
+    const store = new SecretStore(defineSecrets({ a: 'a', b: 'b' }), {
+      source,
       refreshInterval: false,
       minRefreshInterval: 0,
-      fetchTimeout: 5_000,
+      fetchTimeout,
       logger,
     });
     await store.load();
-    emu.injectFault({ operation: 'BatchGetSecretValue', hang: true });
+    hang = true;
     const refreshing = store.refresh().catch(() => undefined);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    return { store, aborted, refreshing };
+  }
+
+  async function timedClose(store: { close(): Promise<void> }): Promise<number> {
     const started = performance.now();
     await store.close();
-    const took = performance.now() - started;
+    return performance.now() - started;
+  }
+
+  it('close() during a round whose source ignores the signal resolves at once', async () => {
+    const { store, refreshing } = await deafStore(5_000);
+    await new Promise((resolve) => setImmediate(resolve));
+    const took = await timedClose(store);
     await refreshing;
-    expect(took).toBeLessThan(90);
+    expect(took).toBeLessThan(SETTLE_MS - 5);
   });
 
   it('close() while a cut round waits for its source (which ignores the signal) resolves at once', async () => {
-    const real = client();
-    const deaf = { send: (command: Parameters<SecretsManagerClient['send']>[0]) => real.send(command) };
-    const store = new SecretStore(decls(), {
-      source: awsSecretsManager({ client: deaf as unknown as SecretsManagerClient }),
-      refreshInterval: false,
-      minRefreshInterval: 0,
-      fetchTimeout: 200,
-      logger,
-    });
-    await store.load();
-    emu.injectFault({ operation: 'BatchGetSecretValue', hang: true });
-    const refreshing = store.refresh().catch(() => undefined);
-    // The deadline fires at 200 ms; the round then waits up to 100 ms for the source.
-    await new Promise((resolve) => setTimeout(resolve, 215));
-    const started = performance.now();
-    await store.close();
-    const took = performance.now() - started;
+    const { store, aborted, refreshing } = await deafStore(200);
+    await aborted; // the deadline fired: the round now waits up to 100 ms for the source
+    const took = await timedClose(store);
     await refreshing;
-    expect(took).toBeLessThan(70);
+    expect(took).toBeLessThan(SETTLE_MS - 5);
   });
 });
 
@@ -258,9 +311,14 @@ describe('a plain node process whose source hangs and ignores the signal (holdin
   const app = (scenario: 'load' | 'close-in-settle'): string => `
     const { SecretStore, defineSecrets } = require(${JSON.stringify(join(__dirname, '..', 'dist', 'index.js'))});
     let hang = ${scenario === 'load'};
+    let onAbort = () => {};
     const source = {
       kind: 'deaf',
-      fetch: (requests) => hang ? new Promise(() => {}) : Promise.resolve(requests.map((r) => ({ ok: true, secret: { versionId: 'v1', string: 'proc-CANARY' } }))),
+      fetch: (requests, { signal }) => {
+        if (!hang) return Promise.resolve(requests.map((r) => ({ ok: true, secret: { versionId: 'v1', string: 'proc-CANARY' } })));
+        signal.addEventListener('abort', () => onAbort(), { once: true });
+        return new Promise(() => {});
+      },
     };
     const store = new SecretStore(defineSecrets({ a: 'a', b: 'b' }), {
       source, refreshInterval: false, minRefreshInterval: 0, fetchTimeout: 200, bootTimeout: 700,
@@ -271,7 +329,7 @@ describe('a plain node process whose source hangs and ignores the signal (holdin
       hang = true;
       const refreshing = store.refresh();
       // The deadline fires at 200 ms; the round then waits up to 100 ms for the source.
-      await new Promise((resolve) => setTimeout(resolve, 215));
+      await new Promise((resolve) => (onAbort = resolve));
       const c0 = performance.now();
       await store.close();
       process.stdout.write('closed ' + Math.round(performance.now() - c0) + '\\n');
@@ -289,7 +347,8 @@ describe('a plain node process whose source hangs and ignores the signal (holdin
     const [, ms, codes] = /^failed (\d+) (\S+)\n$/.exec(child.stdout) ?? [];
     expect(codes).toBe('TimeoutError,TimeoutError');
     expect(Number(ms)).toBeGreaterThanOrEqual(690);
-    expect(Number(ms)).toBeLessThan(700 + 100 + 150);
+    // bootTimeout, the 100 ms settle window, and a loaded machine's slack.
+    expect(Number(ms)).toBeLessThan(700 + 100 + 500);
   });
 
   it('close() inside the settle window resolves at once and nothing holds the process after it', () => {
@@ -297,7 +356,8 @@ describe('a plain node process whose source hangs and ignores the signal (holdin
     expect(child.stderr).toBe('');
     expect(child.status).toBe(0);
     const [, closed, exited] = /^closed (\d+)\nexit (\d+)\n$/.exec(child.stdout) ?? [];
-    expect(Number(closed)).toBeLessThan(50);
-    expect(Number(exited)).toBeLessThan(50);
+    // Without the fix close() waited out the 100 ms window (88 ms measured).
+    expect(Number(closed)).toBeLessThan(95);
+    expect(Number(exited)).toBeLessThan(95);
   });
 });
