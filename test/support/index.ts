@@ -2,6 +2,8 @@
  * Shared by every test suite: a recording logger (to prove no value reaches a log line) and
  * polling helpers (tests wait for conditions instead of racing fixed sleeps).
  */
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import type { LoggerLike } from '@hush/core';
 
 /** One structured log call. */
@@ -83,4 +85,26 @@ export async function until<T>(
     value = await probe();
   }
   return value;
+}
+
+/**
+ * A self-signed certificate for 127.0.0.1, made by `openssl` (a Debian base package, also used by
+ * CI): `<name>.key` and `<name>.crt` in `dir`.
+ */
+export function selfSignedCert(dir: string, name: string): { keyFile: string; certFile: string } {
+  const keyFile = join(dir, `${name}.key`);
+  const certFile = join(dir, `${name}.crt`);
+  execFileSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=127.0.0.1'].concat([
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+    ]),
+    { stdio: 'ignore' },
+  );
+  return { keyFile, certFile };
 }

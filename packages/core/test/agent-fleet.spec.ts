@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import * as http from 'node:http';
 import * as net from 'node:net';
@@ -15,7 +15,7 @@ import {
   type SecretsEvent,
 } from '@hush/core';
 import { startAgent, startEmulator, type Agent, type Emulator } from '@hush/emulator';
-import { recordingLogger, sleep, waitFor } from '../../../test/support';
+import { recordingLogger, selfSignedCert, sleep, waitFor } from '../../../test/support';
 
 /**
  * The agent behaviours read in aws/aws-workload-credentials-provider (d47a49d) and
@@ -475,29 +475,7 @@ describe('the retry on a new connection, in its own process', () => {
     let dir: string;
     beforeAll(async () => {
       dir = await mkdtemp(join(tmpdir(), 'hush-agent-tls-'));
-      for (const name of ['trusted', 'untrusted']) {
-        execFileSync(
-          'openssl',
-          [
-            'req',
-            '-x509',
-            '-newkey',
-            'rsa:2048',
-            '-nodes',
-            '-days',
-            '2',
-            '-subj',
-            '/CN=127.0.0.1',
-            '-addext',
-            'subjectAltName=IP:127.0.0.1',
-            '-keyout',
-            join(dir, `${name}.key`),
-            '-out',
-            join(dir, `${name}.crt`),
-          ],
-          { stdio: 'ignore' },
-        );
-      }
+      for (const name of ['trusted', 'untrusted']) selfSignedCert(dir, name);
     });
     afterAll(() => rm(dir, { recursive: true, force: true }));
 

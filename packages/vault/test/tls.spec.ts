@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
@@ -8,6 +7,7 @@ import { join } from 'node:path';
 import { defineSecrets, SecretsLoadError, SecretStore } from '@hush/core';
 import type { VaultEmulator } from '@hush/emulator';
 import { hashicorpVault, type HashicorpVaultOptions } from '@hush/vault';
+import { selfSignedCert } from '../../../test/support';
 import { CANARY, closeVaults, vault } from './support';
 
 /**
@@ -25,29 +25,9 @@ let address: string;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'hush-vault-tls-'));
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-      '-keyout',
-      join(dir, 'key.pem'),
-      '-out',
-      join(dir, 'cert.pem'),
-    ],
-    { stdio: 'ignore' },
-  );
-  cert = readFileSync(join(dir, 'cert.pem'));
-  key = readFileSync(join(dir, 'key.pem'));
+  const { keyFile, certFile } = selfSignedCert(dir, 'vault');
+  cert = readFileSync(certFile);
+  key = readFileSync(keyFile);
   emu = await vault();
   emu.kvPut('secret', 'app/db', { password: `tls-${CANARY}` });
   const target = new URL(emu.url);
@@ -94,7 +74,7 @@ describe('TLS', () => {
   });
 
   it('trusts the CA file named by VAULT_CACERT', async () => {
-    process.env['VAULT_CACERT'] = join(dir, 'cert.pem');
+    process.env['VAULT_CACERT'] = join(dir, 'vault.crt');
     try {
       const store = await load({});
       expect(store.get('db')).toBe(`tls-${CANARY}`);
