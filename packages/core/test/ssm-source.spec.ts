@@ -307,6 +307,15 @@ describe('ssmParameterStore() against the emulator (real SDK over HTTP)', () => 
   });
 
   it('one store reads a Secrets Manager secret and a parameter side by side from one endpoint', async () => {
+    // An endpoint of its own: the exact call counts cannot meet a call another test's store sent
+    // just before its close() (in flight, it reaches the shared emulator after resetCalls()).
+    const own = await startEmulator({
+      seed: { secrets: { 'prod/app/db': SECRET_JSON } },
+      parameters: {
+        '/app/url': 'https://example.test/a?b=c',
+        '/app/hosts': { value: 'h1.internal,h2.internal,h3.internal', type: 'StringList' },
+      } as never,
+    });
     const store = new SecretStore(
       defineSecrets({
         db: { id: 'prod/app/db', key: 'password' },
@@ -314,22 +323,26 @@ describe('ssmParameterStore() against the emulator (real SDK over HTTP)', () => 
         hosts: { id: '/app/hosts', source: 'ssm', format: 'list' },
       }),
       {
-        source: awsSecretsManager({ clientConfig: emu.clientConfig() }),
-        sources: { ssm: ssm() },
+        source: awsSecretsManager({ clientConfig: own.clientConfig() }),
+        sources: { ssm: ssmParameterStore({ clientConfig: { ...own.clientConfig(), maxAttempts: 2 } }) },
         refreshInterval: false,
         logger,
       },
     );
-    await store.load();
-    expect(store.get('db')).toMatch(/^sm-CANARY-pw-/);
-    expect(store.get('url')).toBe('https://example.test/a?b=c');
-    expect(store.get('hosts')).toEqual(['h1.internal', 'h2.internal', 'h3.internal']);
-    expect(emu.calls()).toMatchObject({ BatchGetSecretValue: 1, GetParameters: 1 });
-    expect(store.stats().sources).toMatchObject({
-      default: { source: 'aws-secrets-manager', calls: { BatchGetSecretValue: 1 } },
-      ssm: { source: 'ssm-parameter-store', calls: { GetParameters: 1 } },
-    });
-    await store.close();
+    try {
+      await store.load();
+      expect(store.get('db')).toMatch(/^sm-CANARY-pw-/);
+      expect(store.get('url')).toBe('https://example.test/a?b=c');
+      expect(store.get('hosts')).toEqual(['h1.internal', 'h2.internal', 'h3.internal']);
+      expect(own.calls()).toMatchObject({ BatchGetSecretValue: 1, GetParameters: 1 });
+      expect(store.stats().sources).toMatchObject({
+        default: { source: 'aws-secrets-manager', calls: { BatchGetSecretValue: 1 } },
+        ssm: { source: 'ssm-parameter-store', calls: { GetParameters: 1 } },
+      });
+    } finally {
+      await store.close();
+      await own.close();
+    }
   });
 
   it('rejects bad options with SecretsConfigError naming them', () => {
