@@ -340,13 +340,16 @@ describe('a plain node process whose source hangs and ignores the signal (holdin
       process.exitCode = 1;
     });`;
 
-  it('load() fails after bootTimeout (not before, at most ~100 ms after) and the process exits 1', () => {
+  it('load() fails at bootTimeout (less its last 70 ms, at most ~100 ms after) and the process exits 1', () => {
     const child = spawnSync(process.execPath, ['-e', app('load')], { encoding: 'utf8', timeout: 10_000 });
     expect(child.stderr).toBe('');
     expect(child.status).toBe(1);
     const [, ms, codes] = /^failed (\d+) (\S+)\n$/.exec(child.stdout) ?? [];
     expect(codes).toBe('TimeoutError,TimeoutError');
-    expect(Number(ms)).toBeGreaterThanOrEqual(690);
+    // A round is not started with less than min(1 s, bootTimeout / 10, fetchTimeout) = 70 ms left
+    // (README): load() may end that much before bootTimeout (634 ms seen), and timers may fire a
+    // few ms early.
+    expect(Number(ms)).toBeGreaterThanOrEqual(700 - 70 - 10);
     // bootTimeout, the 100 ms settle window, and a loaded machine's slack.
     expect(Number(ms)).toBeLessThan(700 + 100 + 500);
   });
